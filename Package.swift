@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per pipeline stage; each depends only on the stages before it so the
+// compiler keeps the architecture honest: capture → reassembly → protocol → session → reports → CLI.
+let package = Package(
+    name: "ftpscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ftpscope", targets: ["ftpscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "PacketCapture", dependencies: ["CPcap"]),
+        .target(name: "TCPReassembly", dependencies: ["PacketCapture"]),
+        .target(name: "FTPProtocol"),
+        .target(name: "ReplyCatalog"),
+        .target(name: "FTPSession", dependencies: [
+            "PacketCapture", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ]),
+        .target(name: "Reports", dependencies: ["FTPSession", "FTPProtocol", "ReplyCatalog"]),
+        .executableTarget(name: "ftpscope", dependencies: [
+            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
+        .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly"]),
+        .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
+        .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
+        .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["PacketCapture"], path: "Tests/TestSupport"),
+    ]
+)

@@ -1,0 +1,159 @@
+/// Why a frame did not yield a TCP segment. Counted in the summary, never fatal.
+public enum DecodeOutcome: Error, Sendable, Equatable {
+    case notIP
+    case notTCP
+    case ipFragment
+    case malformed(MalformedPacket)
+    case unsupportedLinkType
+}
+
+/// The ways a header can lie about itself.
+public enum MalformedPacket: String, Sendable, Equatable, CaseIterable {
+    case truncatedLinkHeader = "truncated link header"
+    case truncatedIPHeader = "truncated IP header"
+    case badIPHeaderLength = "bad IP header length"
+    case badIPVersion = "bad IP version"
+    case truncatedTCPHeader = "truncated TCP header"
+    case badTCPHeaderLength = "bad TCP header length"
+    case badExtensionHeader = "bad IPv6 extension header"
+}
+
+/// Decodes link, IP and TCP headers straight from the capture buffer. Pure: no state,
+/// no allocation, so a packet of a connection nobody cares about costs only this.
+public struct PacketDecoder: Sendable {
+    public let linkType: LinkType
+    public init(linkType: LinkType) { self.linkType = linkType }
+
+    public func decode(_ frame: UnsafeRawBufferPointer) -> Result<TCPSegment, DecodeOutcome> {
+        var offset = 0
+        let n = frame.count
+        @inline(__always) func u16(_ i: Int) -> UInt16 { UInt16(frame[i]) << 8 | UInt16(frame[i + 1]) }
+
+        var etherType: UInt16
+        switch linkType {
+        case .ethernet:
+            guard n >= 14 else { return .failure(.malformed(.truncatedLinkHeader)) }
+            etherType = u16(12)
+            offset = 14
+        case .linuxSLL:
+            guard n >= 16 else { return .failure(.malformed(.truncatedLinkHeader)) }
+            etherType = u16(14)
+            offset = 16
+        case .linuxSLL2:
+            guard n >= 20 else { return .failure(.malformed(.truncatedLinkHeader)) }
+            etherType = u16(0)
+            offset = 20
+        case .null, .loop:
+            guard n >= 4 else { return .failure(.malformed(.truncatedLinkHeader)) }
+            // DLT_NULL stores the family in the writer's byte order; accept either.
+            let be = UInt32(frame[0]) << 24 | UInt32(frame[1]) << 16 | UInt32(frame[2]) << 8 | UInt32(frame[3])
+            let family = be > 0xFFFF ? be.byteSwapped : be
+            switch family {
+            case 2: etherType = 0x0800
+            case 10, 24, 28, 30: etherType = 0x86DD
+            default: return .failure(.notIP)
+            }
+            offset = 4
+        case .raw, .ipv4, .ipv6:
+            guard n >= 1 else { return .failure(.malformed(.truncatedIPHeader)) }
+            etherType = frame[0] >> 4 == 6 ? 0x86DD : 0x0800
+        case .unsupported:
+            return .failure(.unsupportedLinkType)
+        }
+
+        // 802.1Q, 802.1ad and the pre-standard 0x9100 QinQ tag, stacked any number of times.
+        while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
+            guard n >= offset + 4 else { return .failure(.malformed(.truncatedLinkHeader)) }
+            etherType = u16(offset + 2)
+            offset += 4
+        }
+
+        switch etherType {
+        case 0x0800: return decodeIPv4(frame, offset)
+        case 0x86DD: return decodeIPv6(frame, offset)
+        default: return .failure(.notIP)
+        }
+    }
+
+    private func decodeIPv4(_ f: UnsafeRawBufferPointer, _ start: Int) -> Result<TCPSegment, DecodeOutcome> {
+        let n = f.count
+        guard n >= start + 20 else { return .failure(.malformed(.truncatedIPHeader)) }
+        guard f[start] >> 4 == 4 else { return .failure(.malformed(.badIPVersion)) }
+        let ihl = Int(f[start] & 0x0F) * 4
+        guard ihl >= 20 else { return .failure(.malformed(.badIPHeaderLength)) }
+        guard n >= start + ihl else { return .failure(.malformed(.truncatedIPHeader)) }
+        var totalLength = Int(UInt16(f[start + 2]) << 8 | UInt16(f[start + 3]))
+        // Segmentation offload writes 0 here; trust the captured length then.
+        if totalLength == 0 { totalLength = n - start }
+        guard totalLength >= ihl else { return .failure(.malformed(.badIPHeaderLength)) }
+        let fragment = UInt16(f[start + 6]) << 8 | UInt16(f[start + 7])
+        if fragment & 0x3FFF != 0 { return .failure(.ipFragment) }
+        guard f[start + 9] == 6 else { return .failure(.notTCP) }
+        let src = IPAddress.v4(UInt32(f[start + 12]) << 24 | UInt32(f[start + 13]) << 16 | UInt32(f[start + 14]) << 8 | UInt32(f[start + 15]))
+        let dst = IPAddress.v4(UInt32(f[start + 16]) << 24 | UInt32(f[start + 17]) << 16 | UInt32(f[start + 18]) << 8 | UInt32(f[start + 19]))
+        return decodeTCP(f, start + ihl, declaredLength: totalLength - ihl, src, dst)
+    }
+
+    private func decodeIPv6(_ f: UnsafeRawBufferPointer, _ start: Int) -> Result<TCPSegment, DecodeOutcome> {
+        let n = f.count
+        guard n >= start + 40 else { return .failure(.malformed(.truncatedIPHeader)) }
+        guard f[start] >> 4 == 6 else { return .failure(.malformed(.badIPVersion)) }
+        var payloadLength = Int(UInt16(f[start + 4]) << 8 | UInt16(f[start + 5]))
+        if payloadLength == 0 { payloadLength = n - start - 40 }  // jumbogram or offload
+        var next = f[start + 6]
+        var hi: UInt64 = 0, lo: UInt64 = 0, dhi: UInt64 = 0, dlo: UInt64 = 0
+        for i in 0..<8 {
+            hi = hi << 8 | UInt64(f[start + 8 + i]); lo = lo << 8 | UInt64(f[start + 16 + i])
+            dhi = dhi << 8 | UInt64(f[start + 24 + i]); dlo = dlo << 8 | UInt64(f[start + 32 + i])
+        }
+        var offset = start + 40
+        var remaining = payloadLength
+        // Walk extension headers; a fragment header means the TCP header may not be here.
+        while true {
+            switch next {
+            case 6:
+                return decodeTCP(f, offset, declaredLength: remaining, .v6(hi, lo), .v6(dhi, dlo))
+            case 0, 43, 60, 135, 139, 140:
+                guard n >= offset + 2 else { return .failure(.malformed(.badExtensionHeader)) }
+                let len = (Int(f[offset + 1]) + 1) * 8
+                guard remaining >= len else { return .failure(.malformed(.badExtensionHeader)) }
+                next = f[offset]; offset += len; remaining -= len
+            case 51:
+                guard n >= offset + 2 else { return .failure(.malformed(.badExtensionHeader)) }
+                let len = (Int(f[offset + 1]) + 2) * 4
+                guard remaining >= len else { return .failure(.malformed(.badExtensionHeader)) }
+                next = f[offset]; offset += len; remaining -= len
+            case 44:
+                guard n >= offset + 8 else { return .failure(.malformed(.badExtensionHeader)) }
+                let fragOffsetAndM = UInt16(f[offset + 2]) << 8 | UInt16(f[offset + 3])
+                // An atomic fragment (offset 0, no more fragments) carries the whole datagram.
+                if fragOffsetAndM & 0xFFF9 != 0 { return .failure(.ipFragment) }
+                next = f[offset]; offset += 8; remaining -= 8
+            default:
+                return .failure(.notTCP)
+            }
+        }
+    }
+
+    private func decodeTCP(_ f: UnsafeRawBufferPointer, _ start: Int, declaredLength: Int,
+                           _ src: IPAddress, _ dst: IPAddress) -> Result<TCPSegment, DecodeOutcome> {
+        let n = f.count
+        guard declaredLength >= 20 else { return .failure(.malformed(.badTCPHeaderLength)) }
+        guard n >= start + 20 else { return .failure(.malformed(.truncatedTCPHeader)) }
+        let dataOffset = Int(f[start + 12] >> 4) * 4
+        guard dataOffset >= 20, dataOffset <= declaredLength else { return .failure(.malformed(.badTCPHeaderLength)) }
+        guard n >= start + dataOffset else { return .failure(.malformed(.truncatedTCPHeader)) }
+        @inline(__always) func u16(_ i: Int) -> UInt16 { UInt16(f[i]) << 8 | UInt16(f[i + 1]) }
+        @inline(__always) func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
+        let payloadStart = start + dataOffset
+        let declaredPayload = declaredLength - dataOffset
+        // Ethernet pads short frames; the IP length, not the frame, says where data ends.
+        let available = min(declaredPayload, n - payloadStart)
+        let payload = UnsafeRawBufferPointer(rebasing: f[payloadStart..<(payloadStart + available)])
+        return .success(TCPSegment(
+            source: Endpoint(src, u16(start)), destination: Endpoint(dst, u16(start + 2)),
+            sequence: u32(start + 4), acknowledgment: u32(start + 8),
+            flags: TCPFlags(rawValue: f[start + 13] & 0x3F),
+            payload: payload, missingPayload: declaredPayload - available))
+    }
+}

@@ -1,0 +1,252 @@
+import CPcap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One packet as libpcap hands it over. `bytes` is valid until the next read.
+public struct RawPacket {
+    public var timestamp: Timestamp
+    public var wireLength: Int
+    public var bytes: UnsafeRawBufferPointer
+}
+
+/// What a read returned.
+public enum ReadResult {
+    case packet(RawPacket)
+    /// Live capture only: the read timeout passed with no packet.
+    case timeout
+    case end
+}
+
+/// Kernel and interface counters of a live capture.
+public struct CaptureStatistics: Sendable, Equatable {
+    public var received: UInt64
+    public var droppedByKernel: UInt64
+    public var droppedByInterface: UInt64
+}
+
+/// A libpcap handle: an offline file (pcap or pcapng, any timestamp precision) or a live
+/// interface. A class because it owns a C resource that must be closed exactly once.
+public final class PcapSource {
+    private let handle: OpaquePointer
+    public let name: String
+    public let linkType: LinkType
+    public let isLive: Bool
+    private var dumper: OpaquePointer?
+    /// Size of an offline file, for progress reporting.
+    public let fileSize: Int64?
+
+    private init(handle: OpaquePointer, name: String, isLive: Bool, fileSize: Int64?) {
+        self.handle = handle
+        self.name = name
+        self.isLive = isLive
+        self.fileSize = fileSize
+        self.linkType = LinkType(dlt: pcap_datalink(handle))
+    }
+
+    deinit {
+        if let d = dumper { pcap_dump_close(d) }
+        pcap_close(handle)
+    }
+
+    /// Opens a capture file. Timestamps are read at nanosecond precision whatever the file holds.
+    public static func openFile(_ path: String) throws(CaptureError) -> PcapSource {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw errno == EACCES ? .permissionDenied(path: path) : .fileNotFound(path: path)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw .isDirectory(path: path) }
+        guard access(path, R_OK) == 0 else { throw .permissionDenied(path: path) }
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+            let reason = errorText(err)
+            if reason.contains("truncated") { throw .truncated(path: path, reason: reason) }
+            throw .notACapture(path: path, reason: reason)
+        }
+        return PcapSource(handle: h, name: path, isLive: false, fileSize: Int64(st.st_size))
+    }
+
+    /// Names of the interfaces libpcap can capture on.
+    public static func interfaceNames() -> [String] { listInterfaces().map(\.name) }
+
+    public struct InterfaceInfo: Sendable {
+        public var name: String
+        public var description: String?
+        public var addresses: [String]
+        public var isUp: Bool
+        public var isLoopback: Bool
+    }
+
+    public static func listInterfaces() -> [InterfaceInfo] {
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        var list: UnsafeMutablePointer<pcap_if_t>?
+        guard pcap_findalldevs(&list, &err) == 0 else { return [] }
+        defer { pcap_freealldevs(list) }
+        var out: [InterfaceInfo] = []
+        var cur = list
+        while let dev = cur {
+            var addrs: [String] = []
+            var a = dev.pointee.addresses
+            while let addr = a {
+                if let sa = addr.pointee.addr { if let s = Self.describe(sa) { addrs.append(s) } }
+                a = addr.pointee.next
+            }
+            out.append(InterfaceInfo(
+                name: String(cString: dev.pointee.name),
+                description: dev.pointee.description.map { String(cString: $0) },
+                addresses: addrs,
+                isUp: dev.pointee.flags & UInt32(PCAP_IF_UP) != 0,
+                isLoopback: dev.pointee.flags & UInt32(PCAP_IF_LOOPBACK) != 0))
+            cur = dev.pointee.next
+        }
+        return out
+    }
+
+    private static func describe(_ sa: UnsafeMutablePointer<sockaddr>) -> String? {
+        switch Int32(sa.pointee.sa_family) {
+        case AF_INET:
+            return sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                let v = UInt32(bigEndian: sin.pointee.sin_addr.s_addr)
+                return IPAddress.v4(v).description
+            }
+        case AF_INET6:
+            return sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                withUnsafeBytes(of: sin6.pointee.sin6_addr) { IPAddress(bytes: $0)?.description }
+            }
+        default: return nil
+        }
+    }
+
+    /// Opens an interface in immediate mode so each packet is delivered as it arrives.
+    public static func openLive(interface: String, snapLength: Int32 = 262_144, promiscuous: Bool = false,
+                                bufferSize: Int32 = 4 << 20) throws(CaptureError) -> PcapSource {
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_create(interface, &err) else {
+            throw .liveOpenFailed(interface: interface, reason: errorText(err))
+        }
+        pcap_set_snaplen(h, snapLength)
+        pcap_set_promisc(h, promiscuous ? 1 : 0)
+        pcap_set_immediate_mode(h, 1)
+        pcap_set_timeout(h, 100)
+        pcap_set_buffer_size(h, bufferSize)
+        pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO))
+        let rc = pcap_activate(h)
+        if rc < 0 {
+            let reason = String(cString: pcap_geterr(h))
+            pcap_close(h)
+            switch rc {
+            case PCAP_ERROR_NO_SUCH_DEVICE:
+                throw .interfaceNotFound(name: interface, available: interfaceNames())
+            case PCAP_ERROR_PERM_DENIED:
+                throw .captureNotPermitted(interface: interface, reason: reason)
+            default:
+                if reason.contains("No such device") || reason.contains("doesn't exist") {
+                    throw .interfaceNotFound(name: interface, available: interfaceNames())
+                }
+                throw .liveOpenFailed(interface: interface, reason: reason)
+            }
+        }
+        return PcapSource(handle: h, name: interface, isLive: true, fileSize: nil)
+    }
+
+    /// Compiles and installs a BPF filter; libpcap's own message explains a bad one.
+    public func setFilter(_ expression: String) throws(CaptureError) {
+        var program = bpf_program()
+        guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw .badFilter(expression: expression, reason: String(cString: pcap_geterr(handle)))
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(handle, &program) == 0 else {
+            throw .badFilter(expression: expression, reason: String(cString: pcap_geterr(handle)))
+        }
+    }
+
+    /// Reads the next packet. A damaged file ends with `.truncated`; packets before it stand.
+    public func next() throws(CaptureError) -> ReadResult {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        switch pcap_next_ex(handle, &header, &data) {
+        case 1:
+            guard let h = header, let d = data else { return .timeout }
+            let hdr = h.pointee
+            // Opened with nanosecond precision, tv_usec holds nanoseconds.
+            let ts = Timestamp(seconds: Int64(hdr.ts.tv_sec), nanoseconds: Int64(hdr.ts.tv_usec))
+            if let dumper { pcap_dump(UnsafeMutableRawPointer(dumper), h, d) }
+            return .packet(RawPacket(timestamp: ts, wireLength: Int(hdr.len),
+                                     bytes: UnsafeRawBufferPointer(start: d, count: Int(hdr.caplen))))
+        case 0:
+            return .timeout
+        case -2:
+            return .end
+        default:
+            let reason = String(cString: pcap_geterr(handle))
+            if reason.contains("truncated") { throw .truncated(path: name, reason: reason) }
+            throw .readFailed(path: name, reason: reason)
+        }
+    }
+
+    /// Bytes of the file consumed so far (offline only).
+    public var fileOffset: Int64? {
+        guard !isLive, let f = pcap_file(handle) else { return nil }
+        return Int64(ftell(f))
+    }
+
+    /// Saves every packet read from now on to a pcap file.
+    public func startWriting(to path: String) throws(CaptureError) {
+        guard let d = pcap_dump_open(handle, path) else {
+            throw .writeFailed(path: path, reason: String(cString: pcap_geterr(handle)))
+        }
+        dumper = d
+    }
+
+    public func flushWriter() { if let d = dumper { pcap_dump_flush(d) } }
+
+    /// Makes a blocked `next()` return; safe to call from a signal-handling thread.
+    public func breakLoop() { pcap_breakloop(handle) }
+
+    public func statistics() -> CaptureStatistics? {
+        var s = pcap_stat()
+        guard pcap_stats(handle, &s) == 0 else { return nil }
+        return CaptureStatistics(received: UInt64(s.ps_recv), droppedByKernel: UInt64(s.ps_drop),
+                                 droppedByInterface: UInt64(s.ps_ifdrop))
+    }
+}
+
+/// Writes packets to a pcap file without a capture handle (test helpers, benchmark generator).
+public struct PcapFileWriter: ~Copyable {
+    private let file: UnsafeMutablePointer<FILE>
+    private let nanosecond: Bool
+
+    public init(path: String, linkType: LinkType, nanosecond: Bool = false, snapLength: UInt32 = 262_144) throws(CaptureError) {
+        guard let f = fopen(path, "wb") else { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        file = f
+        self.nanosecond = nanosecond
+        var hdr = [UInt8]()
+        func le32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { hdr.append(contentsOf: $0) } }
+        func le16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { hdr.append(contentsOf: $0) } }
+        le32(nanosecond ? 0xA1B23C4D : 0xA1B2C3D4); le16(2); le16(4); le32(0); le32(0)
+        le32(snapLength); le32(UInt32(bitPattern: linkType.dlt))
+        fwrite(hdr, 1, hdr.count, f)
+    }
+
+    public func write(_ frame: [UInt8], at ts: Timestamp, wireLength: Int? = nil) {
+        var hdr = [UInt8]()
+        hdr.reserveCapacity(16)
+        func le32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { hdr.append(contentsOf: $0) } }
+        let secs = ts.nanoseconds / 1_000_000_000
+        let frac = ts.nanoseconds % 1_000_000_000
+        le32(UInt32(truncatingIfNeeded: secs))
+        le32(UInt32(truncatingIfNeeded: nanosecond ? frac : frac / 1000))
+        le32(UInt32(frame.count)); le32(UInt32(wireLength ?? frame.count))
+        fwrite(hdr, 1, hdr.count, file)
+        fwrite(frame, 1, frame.count, file)
+    }
+
+    deinit { fclose(file) }
+}
+
+/// Text of a libpcap error buffer up to its terminating NUL.
+private func errorText(_ buffer: [CChar]) -> String {
+    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
+}
