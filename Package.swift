@@ -16,7 +16,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "PacketCapture", dependencies: ["CPcap"]),
-        .target(name: "TCPReassembly", dependencies: ["PacketCapture"]),
+        .target(name: "TCPReassembly", dependencies: [
+            "PacketCapture", .product(name: "DequeModule", package: "swift-collections"),
+        ]),
         .target(name: "FTPProtocol"),
         .target(name: "ReplyCatalog"),
         .target(name: "FTPSession", dependencies: [
@@ -29,7 +31,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
-        .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly"]),
+        .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketCapture"]),
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport"]),

@@ -1,0 +1,198 @@
+/// An address announced inside the protocol for a data connection. Kept as text-free
+/// integers so this module needs nothing from the capture layer.
+public struct HostPort: Sendable, Equatable, Hashable {
+    /// 4 bytes (IPv4) or 16 bytes (IPv6); nil when the announcement carries only a port (EPSV).
+    public var host: [UInt8]?
+    public var port: UInt16
+    public init(host: [UInt8]?, port: UInt16) { self.host = host; self.port = port }
+
+    public var hostText: String? {
+        guard let h = host else { return nil }
+        if h.count == 4 { return h.map(String.init).joined(separator: ".") }
+        return ipv6Text(h)
+    }
+}
+
+/// Why an announced address could not be decoded.
+public enum AddressError: Error, Sendable, Equatable {
+    /// A 227 without six numbers, or with one above 255.
+    case invalid227Tuple
+    case invalid229
+    case invalid228
+    case invalidPORT
+    case invalidEPRT
+    case invalidLPRT
+}
+
+/// Decoders for PASV (227), EPSV (229, RFC 2428), LPSV (228, RFC 1639) replies and the
+/// PORT, EPRT and LPRT commands.
+public enum AddressDecoder {
+    /// 227: the six numbers wherever the server put them — in parentheses or not, after `=`,
+    /// followed by any text — as Wireshark does; unlike it, a number above 255 is an error.
+    public static func decode227(_ text: [UInt8]) -> Result<HostPort, AddressError> {
+        guard let numbers = findNumberRun(text, count: 6) else { return .failure(.invalid227Tuple) }
+        guard numbers.allSatisfy({ $0 <= 255 }) else { return .failure(.invalid227Tuple) }
+        return .success(HostPort(host: numbers[0..<4].map { UInt8($0) }, port: UInt16(numbers[4] << 8 | numbers[5])))
+    }
+
+    /// PORT h1,h2,h3,h4,p1,p2.
+    public static func decodePORT(_ argument: [UInt8]) -> Result<HostPort, AddressError> {
+        guard let numbers = findNumberRun(argument, count: 6), numbers.allSatisfy({ $0 <= 255 }) else {
+            return .failure(.invalidPORT)
+        }
+        return .success(HostPort(host: numbers[0..<4].map { UInt8($0) }, port: UInt16(numbers[4] << 8 | numbers[5])))
+    }
+
+    /// 229: `(<d><d><d>port<d>)` with any delimiter from ASCII 33–126 (RFC 2428 §3).
+    public static func decode229(_ text: [UInt8]) -> Result<HostPort, AddressError> {
+        var i = 0
+        while i + 4 < text.count {
+            let d = text[i]
+            if d >= 33, d <= 126, !isDigit(d), text[i + 1] == d, text[i + 2] == d {
+                var j = i + 3, port = 0, digits = 0
+                while j < text.count, isDigit(text[j]), digits < 6 { port = port * 10 + Int(text[j] - 48); j += 1; digits += 1 }
+                if digits > 0, j < text.count, text[j] == d {
+                    guard port <= 65535 else { return .failure(.invalid229) }
+                    return .success(HostPort(host: nil, port: UInt16(port)))
+                }
+            }
+            i += 1
+        }
+        return .failure(.invalid229)
+    }
+
+    /// EPRT `<d>af<d>address<d>port<d>` (RFC 2428 §2): af 1 is IPv4, 2 is IPv6.
+    public static func decodeEPRT(_ argument: [UInt8]) -> Result<HostPort, AddressError> {
+        guard let d = argument.first, d >= 33, d <= 126 else { return .failure(.invalidEPRT) }
+        let fields = argument.split(separator: d, omittingEmptySubsequences: false)
+        guard fields.count >= 5, fields[0].isEmpty else { return .failure(.invalidEPRT) }
+        let af = String(decoding: fields[1], as: UTF8.self)
+        let addressText = String(decoding: fields[2], as: UTF8.self)
+        guard let port = UInt16(String(decoding: fields[3], as: UTF8.self)) else { return .failure(.invalidEPRT) }
+        switch af {
+        case "1":
+            guard let h = parseIPv4(addressText) else { return .failure(.invalidEPRT) }
+            return .success(HostPort(host: h, port: port))
+        case "2":
+            guard let h = parseIPv6(addressText) else { return .failure(.invalidEPRT) }
+            return .success(HostPort(host: h, port: port))
+        default:
+            return .failure(.invalidEPRT)
+        }
+    }
+
+    /// 228 LPSV reply: `(af,hal,h1,…,hn,pal,p1,…,pn)`; af 4 with 4 address bytes, 6 with 16.
+    public static func decode228(_ text: [UInt8]) -> Result<HostPort, AddressError> {
+        decodeLong(text).mapError { _ in .invalid228 }
+    }
+
+    /// LPRT command, same encoding as the 228 reply.
+    public static func decodeLPRT(_ argument: [UInt8]) -> Result<HostPort, AddressError> {
+        decodeLong(argument).mapError { _ in .invalidLPRT }
+    }
+
+    private static func decodeLong(_ text: [UInt8]) -> Result<HostPort, AddressError> {
+        // The shortest form is IPv4: af, hal, 4 bytes, pal, 2 bytes = 9 numbers.
+        for count in [9, 21] {
+            guard let n = findNumberRun(text, count: count, exact: true) else { continue }
+            guard n.allSatisfy({ $0 <= 255 }) else { return .failure(.invalid228) }
+            let af = n[0], hal = n[1]
+            guard (af == 4 && hal == 4 && count == 9) || (af == 6 && hal == 16 && count == 21) else { continue }
+            let pal = n[2 + hal]
+            guard pal == 2 else { return .failure(.invalid228) }
+            let host = n[2..<(2 + hal)].map { UInt8($0) }
+            return .success(HostPort(host: host, port: UInt16(n[3 + hal] << 8 | n[4 + hal])))
+        }
+        return .failure(.invalid228)
+    }
+
+    /// Finds the first run of `count` comma-separated decimal numbers (spaces allowed around
+    /// commas). Values are clamped at 9999 so absurd digit strings cannot overflow. With
+    /// `exact`, the run must not continue with a further comma-number.
+    static func findNumberRun(_ text: [UInt8], count: Int, exact: Bool = false) -> [Int]? {
+        var start = 0
+        while start < text.count {
+            guard isDigit(text[start]), start == 0 || !isDigit(text[start - 1]) else { start += 1; continue }
+            var numbers: [Int] = []
+            var i = start
+            while numbers.count < count {
+                var v = 0, digits = 0
+                while i < text.count, isDigit(text[i]) { v = min(v * 10 + Int(text[i] - 48), 9999); i += 1; digits += 1 }
+                guard digits > 0 else { break }
+                numbers.append(v)
+                if numbers.count == count { break }
+                var j = i
+                while j < text.count, text[j] == 0x20 { j += 1 }
+                guard j < text.count, text[j] == 0x2C else { break }
+                j += 1
+                while j < text.count, text[j] == 0x20 { j += 1 }
+                i = j
+            }
+            if numbers.count == count {
+                if exact {
+                    var j = i
+                    while j < text.count, text[j] == 0x20 { j += 1 }
+                    if j < text.count, text[j] == 0x2C { start = i; continue }
+                }
+                return numbers
+            }
+            start += 1
+        }
+        return nil
+    }
+}
+
+func parseIPv4(_ s: String) -> [UInt8]? {
+    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 4 else { return nil }
+    var out: [UInt8] = []
+    for p in parts { guard p.count <= 3, let v = UInt8(p) else { return nil }; out.append(v) }
+    return out
+}
+
+func parseIPv6(_ s: String) -> [UInt8]? {
+    var head: [UInt16] = [], tail: [UInt16] = []
+    let pieces = s.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    var seenEmptyRun = false
+    var i = 0
+    func groups(of p: String) -> [UInt16]? {
+        if p.contains("."), let v4 = parseIPv4(p) { return [UInt16(v4[0]) << 8 | UInt16(v4[1]), UInt16(v4[2]) << 8 | UInt16(v4[3])] }
+        guard p.count <= 4, let g = UInt16(p, radix: 16) else { return nil }
+        return [g]
+    }
+    while i < pieces.count {
+        let p = pieces[i]
+        if p.isEmpty {
+            if !seenEmptyRun, i + 1 < pieces.count, pieces[i + 1].isEmpty || i == 0 || true {
+                seenEmptyRun = true
+                while i < pieces.count, pieces[i].isEmpty { i += 1 }
+                continue
+            }
+            return nil
+        }
+        guard let g = groups(of: p) else { return nil }
+        if seenEmptyRun { tail += g } else { head += g }
+        i += 1
+    }
+    let total = head.count + tail.count
+    guard seenEmptyRun ? total < 8 : total == 8 else { return nil }
+    let all = head + [UInt16](repeating: 0, count: 8 - total) + tail
+    return all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+}
+
+func ipv6Text(_ b: [UInt8]) -> String {
+    var g = [UInt16](repeating: 0, count: 8)
+    for i in 0..<8 { g[i] = UInt16(b[2 * i]) << 8 | UInt16(b[2 * i + 1]) }
+    var bestStart = -1, bestLen = 0, i = 0
+    while i < 8 {
+        if g[i] == 0 {
+            var j = i
+            while j < 8, g[j] == 0 { j += 1 }
+            if j - i > bestLen, j - i >= 2 { bestStart = i; bestLen = j - i }
+            i = j
+        } else { i += 1 }
+    }
+    func hex(_ r: Range<Int>) -> String { r.map { String(g[$0], radix: 16) }.joined(separator: ":") }
+    if bestStart < 0 { return hex(0..<8) }
+    return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
+}

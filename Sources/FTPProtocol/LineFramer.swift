@@ -1,0 +1,103 @@
+/// One line of the control connection with its terminator removed.
+public struct Line: Sendable, Equatable {
+    public var bytes: [UInt8]
+    /// Bytes beyond the line-length cap that were dropped.
+    public var droppedBytes: Int
+    /// The line ended at the end of the stream, with no LF.
+    public var unterminated: Bool
+
+    public init(_ bytes: [UInt8], droppedBytes: Int = 0, unterminated: Bool = false) {
+        self.bytes = bytes; self.droppedBytes = droppedBytes; self.unterminated = unterminated
+    }
+}
+
+/// Splits a control-connection byte stream into lines (CRLF or bare LF), removing Telnet
+/// commands (RFC 854) on the way, with a cap on line length.
+///
+/// Fed bytes in whatever pieces TCP delivered them; produces the same lines however the
+/// stream was cut. After a gap it discards up to the next LF: the line in progress lost its
+/// middle and must not be mistaken for a whole one.
+public struct LineFramer: Sendable {
+    private enum Telnet: Sendable {
+        case data
+        case command         // after IAC
+        case option          // after IAC WILL/WONT/DO/DONT
+        case subnegotiation  // inside IAC SB … IAC SE
+        case subnegotiationCommand
+    }
+
+    private var current: [UInt8] = []
+    private var dropped = 0
+    private var telnet: Telnet = .data
+    private var discarding = false
+    public let maxLineLength: Int
+    /// Lines cut at the cap, over the life of the stream.
+    public private(set) var truncatedLines = 0
+    /// Telnet command sequences removed (IP/DM before ABOR among them).
+    public private(set) var telnetCommands = 0
+
+    public init(maxLineLength: Int = 65_536) {
+        precondition(maxLineLength > 0)
+        self.maxLineLength = maxLineLength
+    }
+
+    /// A line is being accumulated (the stream stopped mid-line).
+    public var hasPartialLine: Bool { !current.isEmpty || dropped > 0 }
+
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Line) -> Void) {
+        for byte in bytes {
+            switch telnet {
+            case .data:
+                if byte == 0xFF { telnet = .command; continue }
+                if byte == 0x0A {
+                    if discarding { discarding = false; current.removeAll(keepingCapacity: true); dropped = 0; continue }
+                    if current.last == 0x0D { current.removeLast() }
+                    emitLine(unterminated: false, emit)
+                    continue
+                }
+                if discarding { continue }
+                if current.count < maxLineLength { current.append(byte) } else { dropped += 1 }
+            case .command:
+                switch byte {
+                case 0xFF:  // escaped 0xFF data byte
+                    telnet = .data
+                    if !discarding { if current.count < maxLineLength { current.append(0xFF) } else { dropped += 1 } }
+                case 0xFB...0xFE: telnet = .option; telnetCommands += 1
+                case 0xFA: telnet = .subnegotiation; telnetCommands += 1
+                default: telnet = .data; telnetCommands += 1
+                }
+            case .option:
+                telnet = .data
+            case .subnegotiation:
+                if byte == 0xFF { telnet = .subnegotiationCommand }
+            case .subnegotiationCommand:
+                telnet = byte == 0xF0 ? .data : .subnegotiation
+            }
+        }
+    }
+
+    /// Bytes were lost: drop the line in progress and everything up to the next LF.
+    public mutating func gap() {
+        current.removeAll(keepingCapacity: true)
+        dropped = 0
+        telnet = .data
+        discarding = true
+    }
+
+    /// The stream ended: a last line without LF is still a line, marked as such.
+    public mutating func finish(_ emit: (Line) -> Void) {
+        if !discarding, hasPartialLine {
+            if current.last == 0x0D { current.removeLast() }
+            emitLine(unterminated: true, emit)
+        }
+        current.removeAll()
+        discarding = false
+    }
+
+    private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
+        if dropped > 0 { truncatedLines += 1 }
+        emit(Line(current, droppedBytes: dropped, unterminated: unterminated))
+        current.removeAll(keepingCapacity: true)
+        dropped = 0
+    }
+}

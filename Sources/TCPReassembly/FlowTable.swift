@@ -1,0 +1,103 @@
+import DequeModule
+import PacketCapture
+
+/// A bounded table of connections keyed by `ConnectionKey`.
+///
+/// The cap is what keeps a SYN flood from growing memory without bound: when the table is
+/// full the oldest entry goes, except that entries the caller marks as worth keeping and that
+/// were seen recently get a second chance (a CLOCK sweep), so a flood cannot flush a live FTP
+/// session out of the table cheaply.
+public struct FlowTable<Value> {
+    public struct Entry {
+        public let key: ConnectionKey
+        public var value: Value
+        public var lastSeen: Timestamp
+        fileprivate var generation: UInt32
+    }
+
+    private var index: [ConnectionKey: Int] = [:]
+    private var slots: [Entry?] = []
+    private var free: [Int] = []
+    private var order: Deque<(slot: Int, generation: UInt32)> = []
+    private var nextGeneration: UInt32 = 0
+    public let capacity: Int
+    public private(set) var evictions = 0
+    public private(set) var peakCount = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "a flow table needs room for at least one connection")
+        self.capacity = capacity
+        index.reserveCapacity(min(capacity, 1 << 16))
+    }
+
+    public var count: Int { index.count }
+
+    @inline(__always)
+    public func slot(of key: ConnectionKey) -> Int? { index[key] }
+
+    public subscript(slot: Int) -> Entry {
+        get { slots[slot]! }
+        _modify { yield &slots[slot]! }
+    }
+
+    /// Inserts a new connection; if the table is full, first evicts one and passes it to `evicted`.
+    public mutating func insert(_ key: ConnectionKey, _ value: Value, at now: Timestamp,
+                                keep: (Value) -> Bool, evicted: (Entry) -> Void) -> Int {
+        if index.count >= capacity { evictOne(now: now, keep: keep, evicted: evicted) }
+        let generation = nextGeneration
+        nextGeneration &+= 1
+        let entry = Entry(key: key, value: value, lastSeen: now, generation: generation)
+        let slot: Int
+        if let s = free.popLast() { slots[s] = entry; slot = s } else { slots.append(entry); slot = slots.count - 1 }
+        index[key] = slot
+        order.append((slot, generation))
+        peakCount = max(peakCount, index.count)
+        return slot
+    }
+
+    @discardableResult
+    public mutating func remove(slot: Int) -> Entry {
+        let entry = slots[slot]!
+        slots[slot] = nil
+        index[entry.key] = nil
+        free.append(slot)
+        compactOrderIfSparse()
+        return entry
+    }
+
+    /// Removes every entry not seen since `cutoff`, oldest first.
+    public mutating func expire(before cutoff: Timestamp, _ expired: (Entry) -> Void) {
+        var victims: [Int] = []
+        for (i, e) in slots.enumerated() where e != nil && e!.lastSeen < cutoff { victims.append(i) }
+        victims.sort { slots[$0]!.lastSeen < slots[$1]!.lastSeen }
+        for v in victims { expired(remove(slot: v)) }
+    }
+
+    /// Removes everything, oldest first (end of input).
+    public mutating func drain(_ body: (Entry) -> Void) {
+        expire(before: Timestamp(nanoseconds: .max), body)
+    }
+
+    private mutating func evictOne(now: Timestamp, keep: (Value) -> Bool, evicted: (Entry) -> Void) {
+        var secondChances = 0
+        while let (slot, generation) = order.popFirst() {
+            guard let entry = slots[slot], entry.generation == generation else { continue }
+            // A kept entry seen in the last minute goes to the back once per sweep.
+            if secondChances < 64, keep(entry.value),
+               now.nanoseconds - entry.lastSeen.nanoseconds < 60_000_000_000 {
+                secondChances += 1
+                order.append((slot, generation))
+                continue
+            }
+            evictions += 1
+            evicted(remove(slot: slot))
+            return
+        }
+    }
+
+    private mutating func compactOrderIfSparse() {
+        // Removed entries leave stale order records; drop them when they dominate.
+        guard order.count > 1024, order.count > 4 * index.count else { return }
+        order = Deque(order.filter { slots[$0.slot]?.generation == $0.generation })
+    }
+}

@@ -1,0 +1,198 @@
+/// What a reassembler hands its consumer, always in sequence order.
+public enum StreamEvent {
+    /// In-order bytes, borrowed for the duration of the callback.
+    case data(UnsafeRawBufferPointer)
+    /// Bytes that were sent but never captured; the consumer must resynchronise after them.
+    case gap(Int)
+}
+
+/// Counters a stream keeps for the summary.
+public struct StreamStatistics: Sendable, Equatable {
+    public var deliveredBytes = 0
+    public var gapBytes = 0
+    public var gaps = 0
+    public var retransmittedBytes = 0
+    public var outOfOrderSegments = 0
+    /// Times the out-of-order buffer hit its cap and a hole was declared lost early.
+    public var bufferCapHits = 0
+    public init() {}
+}
+
+/// Reassembles one direction of a TCP connection.
+///
+/// Out-of-order segments are copied into a small sorted buffer with a byte cap; everything
+/// in order is passed through without a copy. Overlaps keep the bytes seen first (what the
+/// receiver most likely accepted). A hole is declared a gap when the peer acknowledges past
+/// it (the receiver had the bytes, the capture did not), when the buffer cap is hit, or when
+/// the stream is flushed.
+public struct StreamReassembler {
+    private enum State {
+        case unsynchronized
+        case synchronized(next: UInt32)
+    }
+
+    private struct PendingSegment {
+        var sequence: UInt32
+        var bytes: [UInt8]
+        /// Bytes the snap length cut off right after `bytes`.
+        var missingAfter: Int
+    }
+
+    private var state: State = .unsynchronized
+    private var pending: [PendingSegment] = []
+    private var pendingBytes = 0
+    private var finSequence: UInt32?
+    public let maxBufferedBytes: Int
+    public private(set) var statistics = StreamStatistics()
+    /// True when the first segment seen was not a SYN: the capture began mid-stream.
+    public private(set) var startedMidstream = false
+    public private(set) var sawSYN = false
+
+    public init(maxBufferedBytes: Int = 1 << 20) {
+        self.maxBufferedBytes = maxBufferedBytes
+    }
+
+    public var isSynchronized: Bool { if case .synchronized = state { true } else { false } }
+
+    /// The stream has delivered everything up to its FIN.
+    public var isFinished: Bool {
+        guard case .synchronized(let next) = state, let fin = finSequence else { return false }
+        return SequenceNumber.distance(from: fin, to: next) >= 0
+    }
+
+    public var bufferedBytes: Int { pendingBytes }
+
+    /// Feeds one segment of this direction.
+    public mutating func receive(sequence: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer,
+                                 missing: Int = 0, _ deliver: (StreamEvent) -> Void) {
+        var seq = sequence
+        if syn {
+            sawSYN = true
+            seq = SequenceNumber.advance(sequence, by: 1)
+            if case .unsynchronized = state { state = .synchronized(next: seq) }
+        }
+        guard case .synchronized(var next) = state else {
+            guard payload.count + missing > 0 || fin else { return }
+            startedMidstream = true
+            state = .synchronized(next: seq)
+            return receive(sequence: seq, syn: false, fin: fin, payload: payload, missing: missing, deliver)
+        }
+        if fin { finSequence = SequenceNumber.advance(seq, by: payload.count + missing) }
+        let length = payload.count + missing
+        guard length > 0 else { return }
+
+        let offset = SequenceNumber.distance(from: next, to: seq)
+        if offset > 0 {
+            // A segment from the future: keep a copy until the hole before it fills or is given up.
+            if offset > 1 << 30 { return }  // Not plausibly this stream's window: ignore.
+            statistics.outOfOrderSegments += 1
+            if pendingBytes + payload.count > maxBufferedBytes {
+                // Holding more would let one stream eat memory: give up on the holes now.
+                statistics.bufferCapHits += 1
+                state = .synchronized(next: next)
+                flush(deliver)
+                guard case .synchronized(var resumed) = state else { return }
+                declareGap(upTo: seq, next: &resumed, deliver)
+                state = .synchronized(next: resumed)
+                return receive(sequence: seq, syn: false, fin: false, payload: payload, missing: missing, deliver)
+            }
+            insertPending(PendingSegment(sequence: seq, bytes: Array(payload), missingAfter: missing))
+            return
+        }
+        let skip = -offset
+        if skip >= length {
+            statistics.retransmittedBytes += length
+            return
+        }
+        if skip > 0 { statistics.retransmittedBytes += min(skip, payload.count) }
+        if skip < payload.count {
+            let fresh = UnsafeRawBufferPointer(rebasing: payload[skip...])
+            statistics.deliveredBytes += fresh.count
+            deliver(.data(fresh))
+        }
+        let missingNow = min(missing, length - skip)
+        if missingNow > 0 {
+            statistics.gaps += 1
+            statistics.gapBytes += missingNow
+            deliver(.gap(missingNow))
+        }
+        next = SequenceNumber.advance(next, by: length - skip)
+        drain(next: &next, deliver)
+        state = .synchronized(next: next)
+    }
+
+    /// The other direction acknowledged up to `ack`: any hole before it was lost by the capture.
+    public mutating func acknowledged(_ ack: UInt32, _ deliver: (StreamEvent) -> Void) {
+        guard case .synchronized(var next) = state else { return }
+        var limit = ack
+        if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
+        let ahead = SequenceNumber.distance(from: next, to: limit)
+        guard ahead > 0, ahead < 1 << 30 else { return }
+        declareGap(upTo: limit, next: &next, deliver)
+        drain(next: &next, deliver)
+        state = .synchronized(next: next)
+    }
+
+    /// Delivers whatever is buffered, declaring the holes between as gaps. Used on close and eviction.
+    public mutating func flush(_ deliver: (StreamEvent) -> Void) {
+        guard case .synchronized(var next) = state else { return }
+        while let first = pending.first {
+            declareGap(upTo: first.sequence, next: &next, deliver)
+            drain(next: &next, deliver)
+        }
+        state = .synchronized(next: next)
+    }
+
+    private mutating func declareGap(upTo target: UInt32, next: inout UInt32, _ deliver: (StreamEvent) -> Void) {
+        // Never skip past data we hold.
+        var end = target
+        if let first = pending.first, SequenceNumber.distance(from: first.sequence, to: end) > 0 { end = first.sequence }
+        let n = SequenceNumber.distance(from: next, to: end)
+        guard n > 0 else { return }
+        statistics.gaps += 1
+        statistics.gapBytes += n
+        deliver(.gap(n))
+        next = end
+    }
+
+    private mutating func drain(next: inout UInt32, _ deliver: (StreamEvent) -> Void) {
+        while let first = pending.first, SequenceNumber.distance(from: next, to: first.sequence) <= 0 {
+            pending.removeFirst()
+            pendingBytes -= first.bytes.count
+            let skip = SequenceNumber.distance(from: first.sequence, to: next)
+            let length = first.bytes.count + first.missingAfter
+            if skip >= length { statistics.retransmittedBytes += length; continue }
+            if skip > 0 { statistics.retransmittedBytes += min(skip, first.bytes.count) }
+            if skip < first.bytes.count {
+                first.bytes.withUnsafeBytes { raw in
+                    let fresh = UnsafeRawBufferPointer(rebasing: raw[skip...])
+                    statistics.deliveredBytes += fresh.count
+                    deliver(.data(fresh))
+                }
+            }
+            let missingNow = min(first.missingAfter, length - skip)
+            if missingNow > 0 {
+                statistics.gaps += 1
+                statistics.gapBytes += missingNow
+                deliver(.gap(missingNow))
+            }
+            next = SequenceNumber.advance(next, by: length - skip)
+        }
+    }
+
+    private mutating func insertPending(_ segment: PendingSegment) {
+        var i = pending.endIndex
+        while i > pending.startIndex,
+              SequenceNumber.distance(from: pending[i - 1].sequence, to: segment.sequence) < 0 {
+            i -= 1
+        }
+        // An exact duplicate of a buffered segment adds nothing.
+        if i > pending.startIndex, pending[i - 1].sequence == segment.sequence,
+           pending[i - 1].bytes.count >= segment.bytes.count {
+            statistics.retransmittedBytes += segment.bytes.count
+            return
+        }
+        pending.insert(segment, at: i)
+        pendingBytes += segment.bytes.count
+    }
+}
