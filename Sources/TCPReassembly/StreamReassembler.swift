@@ -122,8 +122,12 @@ public struct StreamReassembler {
     }
 
     /// The other direction acknowledged up to `ack`: any hole before it was lost by the capture.
+    ///
+    /// Only a hole with data already waiting behind it is given up here: a capture that
+    /// reorders an ACK before the data it acknowledges must not turn that data into a gap.
+    /// A hole at the very end is declared on flush.
     public mutating func acknowledged(_ ack: UInt32, _ deliver: (StreamEvent) -> Void) {
-        guard case .synchronized(var next) = state else { return }
+        guard case .synchronized(var next) = state, !pending.isEmpty else { return }
         var limit = ack
         if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
         let ahead = SequenceNumber.distance(from: next, to: limit)
@@ -140,6 +144,7 @@ public struct StreamReassembler {
             declareGap(upTo: first.sequence, next: &next, deliver)
             drain(next: &next, deliver)
         }
+        if let fin = finSequence { declareGap(upTo: fin, next: &next, deliver) }
         state = .synchronized(next: next)
     }
 

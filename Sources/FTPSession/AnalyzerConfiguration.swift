@@ -1,0 +1,28 @@
+import PacketCapture
+
+/// Every knob that bounds what wire bytes can make ftpscope hold, plus what to report.
+public struct AnalyzerConfiguration: Sendable {
+    /// Ports that always mean an FTP control connection.
+    public var controlPorts: Set<UInt16> = [21]
+    /// Recognise FTP on any port by how its first lines look.
+    public var detect = true
+    public var showPasswords = false
+    /// Longest control line kept; longer ones are cut and flagged.
+    public var maxLineLength = 65_536
+    /// Most lines kept per reply; the rest are counted.
+    public var maxLinesPerReply = 10_000
+    /// Out-of-order bytes buffered per stream direction before a hole is declared lost.
+    public var maxBufferedBytesPerStream = 1 << 20
+    /// Connections tracked at once (FTP or not); beyond it the oldest go.
+    public var maxConnections = 250_000
+    /// A connection idle this long is closed and reported.
+    public var idleTimeout: Int64 = 900 * 1_000_000_000
+    /// Prefix of session ids, so several files give distinct ids.
+    public var sessionPrefix = ""
+    /// 530s from one client address that make a brute-force hint.
+    public var loginFailureThreshold = 3
+    /// Bytes a not-yet-classified connection may send before detection gives up on it.
+    public var detectionWindow = 16_384
+
+    public init() {}
+}

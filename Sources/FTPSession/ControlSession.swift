@@ -1,0 +1,441 @@
+import DequeModule
+import FTPProtocol
+import PacketCapture
+import ReplyCatalog
+import TCPReassembly
+
+/// A command waiting for its reply, or the greeting the server owes on connect.
+struct PendingCommand {
+    var verb: String?
+    var argument: [UInt8]?      // already masked for display
+    var rawArgument: [UInt8]?
+    var timestamp: Timestamp
+    var isGreeting = false
+    var gotPreliminary = false
+    /// ABOR that took over a running transfer: it may get the transfer's closing reply first.
+    var abortAwaitingTransferReply = false
+    var transfer: TransferTracker?
+    /// Anomalies found on the command that its reply should carry too.
+    var carriedAnomalies: [String] = []
+}
+
+/// Analyzer-wide facts a session consults: login failures per client address and where to
+/// register expected data connections.
+protocol SessionHost: AnyObject {
+    func recordLoginFailure(from address: IPAddress) -> Int
+    func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
+}
+
+/// One FTP control connection: both streams, reply and command parsing, pairing, state,
+/// transfers and anomalies. Fed reassembled bytes; emits records.
+final class ControlSession {
+    let identity: SessionIdentity
+    private let config: AnalyzerConfiguration
+    private unowned let host: SessionHost
+
+    var serverStream: StreamReassembler
+    var clientStream: StreamReassembler
+    private var serverFramer: LineFramer
+    private var clientFramer: LineFramer
+    private var parser: ReplyParser
+    private var serverTLS: TLSRecordScanner?
+    private var clientTLS: TLSRecordScanner?
+    private var queue: Deque<PendingCommand> = []
+
+    private var login: SessionState = .connected
+    private var renamePending = false
+    private var restartOffset: Int?
+    private var transferInProgress = false
+    private var closed = false
+    private var sawServerBytes = false
+    private var sawCommand = false
+    let startedMidstream: Bool
+    var endReason = "end of input"
+
+    // Summary material.
+    let first: Timestamp
+    var last: Timestamp
+    private var user: String?
+    private var loginOutcome = "none"
+    private var loginFailures = 0
+    private var commandCount = 0
+    private var replyCount = 0
+    private var repliesByClass: [String: Int] = [:]
+    private var repliesByCode: [Int: Int] = [:]
+    private var gaps = 0
+    private var gapBytes = 0
+    private var errors = 0
+    private var anomalyCounts: [String: Int] = [:]
+    private var transfers: [TransferTracker] = []
+    private var tlsUsed = false
+
+    // Data-channel bookkeeping.
+    private var lastDataMode: String?
+    private var unclaimedChannel: DataChannel?
+    private var awaitingChannel: TransferTracker?
+    private(set) var channels: [DataChannel] = []
+
+    init(identity: SessionIdentity, config: AnalyzerConfiguration, host: SessionHost, at ts: Timestamp,
+         midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
+        self.identity = identity
+        self.config = config
+        self.host = host
+        serverStream = server ?? StreamReassembler(maxBufferedBytes: config.maxBufferedBytesPerStream)
+        clientStream = client ?? StreamReassembler(maxBufferedBytes: config.maxBufferedBytesPerStream)
+        serverFramer = LineFramer(maxLineLength: config.maxLineLength)
+        clientFramer = LineFramer(maxLineLength: config.maxLineLength)
+        parser = ReplyParser(startMidstream: midstream, maxLinesPerReply: config.maxLinesPerReply)
+        startedMidstream = midstream
+        first = ts; last = ts
+        if !midstream {
+            queue.append(PendingCommand(verb: nil, argument: nil, rawArgument: nil, timestamp: ts, isGreeting: true))
+        }
+    }
+
+    var isClosed: Bool { closed }
+
+    /// Whether the current state is worth protecting from eviction.
+    var isActive: Bool { !closed }
+
+    // MARK: Stream input
+
+    func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        last = ts
+        sawServerBytes = true
+        var data = bytes
+        if serverTLS != nil {
+            switch serverTLS!.feed(data) {
+            case .consumed: return
+            case .clearText(let at):
+                leaveTLS()
+                data = UnsafeRawBufferPointer(rebasing: data[at...])
+            }
+        }
+        serverFramer.feed(data) { line in
+            parser.feed(line) { handleReply($0, at: ts, emit) }
+        }
+    }
+
+    func clientBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        last = ts
+        var data = bytes
+        if clientTLS != nil {
+            switch clientTLS!.feed(data) {
+            case .consumed: return
+            case .clearText(let at):
+                leaveTLS()
+                data = UnsafeRawBufferPointer(rebasing: data[at...])
+            }
+        }
+        clientFramer.feed(data) { line in handleCommandLine(line, at: ts, emit) }
+    }
+
+    func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        gaps += 1
+        gapBytes += bytes
+        emit(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
+        switch direction {
+        case .server:
+            serverFramer.gap()
+            parser.gap { handleReply($0, at: ts, emit) }
+        case .client:
+            clientFramer.gap()
+        }
+    }
+
+    /// Ends the session: flushes streams and parsers and emits the summary.
+    func finish(reason: String, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        guard !closedSummaryEmitted else { return }
+        endReason = reason
+        serverStream.flush { event in deliver(event, .server, ts, emit) }
+        clientStream.flush { event in deliver(event, .client, ts, emit) }
+        serverFramer.finish { line in parser.feed(line) { handleReply($0, at: ts, emit) } }
+        parser.finish { handleReply($0, at: ts, emit) }
+        clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
+        closed = true
+        closedSummaryEmitted = true
+        emit(.session(summary()))
+    }
+    private var closedSummaryEmitted = false
+
+    func deliver(_ event: StreamEvent, _ direction: Direction, _ ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        switch (event, direction) {
+        case (.data(let b), .server): serverBytes(b, at: ts, emit)
+        case (.data(let b), .client): clientBytes(b, at: ts, emit)
+        case (.gap(let n), _): gap(direction, bytes: n, at: ts, emit)
+        }
+    }
+
+    // MARK: Commands
+
+    private func handleCommandLine(_ line: Line, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        let command = Command.parse(line.bytes)
+        var anomalies: [String] = []
+        if line.droppedBytes > 0 { anomalies.append(SessionAnomaly.commandLineTooLong.rawValue) }
+        if line.unterminated { anomalies.append(SessionAnomaly.unterminatedCommand.rawValue) }
+        if command.verb == nil {
+            if line.bytes.isEmpty && !line.unterminated { return }
+            anomalies.append(SessionAnomaly.malformedCommand.rawValue)
+        }
+        if !sawServerBytes && !startedMidstream && !sawCommand {
+            anomalies.append(SessionAnomaly.commandBeforeBanner.rawValue)
+        }
+        sawCommand = true
+        commandCount += 1
+        let verb = command.verb
+        let shown: [UInt8]? = (verb == "PASS" && !config.showPasswords && command.argument != nil)
+            ? Array("****".utf8) : command.argument
+
+        var active: AnnouncedAddress?
+        if let verb, let arg = command.argument, ["PORT", "EPRT", "LPRT"].contains(verb) {
+            let decoded: Result<HostPort, AddressError> = switch verb {
+            case "PORT": AddressDecoder.decodePORT(arg)
+            case "EPRT": AddressDecoder.decodeEPRT(arg)
+            default: AddressDecoder.decodeLPRT(arg)
+            }
+            switch decoded {
+            case .success(let hp):
+                active = AnnouncedAddress(host: hp.hostText, port: hp.port)
+                if let h = hp.host, let address = IPAddress(bytes: h) {
+                    if address != identity.client.address {
+                        anomalies.append(SessionAnomaly.activeAddressDiffers.rawValue)
+                    }
+                    lastDataMode = "active"
+                    host.expectDataConnection(at: Endpoint(address, hp.port), session: self, mode: "active", at: ts)
+                }
+            case .failure:
+                anomalies.append(SessionAnomaly.invalidPortCommand.rawValue)
+            }
+        }
+        for a in anomalies { count(a) }
+        emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
+                                   active: active, anomalies: anomalies)))
+
+        var pending = PendingCommand(verb: verb, argument: shown, rawArgument: command.argument, timestamp: ts)
+        pending.carriedAnomalies = anomalies.filter {
+            $0 == SessionAnomaly.activeAddressDiffers.rawValue || $0 == SessionAnomaly.invalidPortCommand.rawValue
+        }
+        switch verb {
+        case "USER":
+            user = command.argument.map { String(decoding: $0, as: UTF8.self) }
+        case "ABOR":
+            // ABOR takes over a transfer that is under way: its closing reply answers ABOR.
+            if let i = queue.firstIndex(where: { $0.transfer != nil && $0.gotPreliminary }) {
+                let taken = queue.remove(at: i)
+                taken.transfer?.summary.outcome = "aborted"
+                pending.transfer = taken.transfer
+                pending.abortAwaitingTransferReply = true
+            }
+        default:
+            break
+        }
+        if command.isTransfer {
+            let path = command.argument.map { String(decoding: $0, as: UTF8.self) }
+            let tracker = TransferTracker(TransferSummary(command: verb!, path: path, requested: ts, mode: lastDataMode))
+            tracker.restartOffset = restartOffset
+            transfers.append(tracker)
+            pending.transfer = tracker
+            if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
+        }
+        queue.append(pending)
+        if queue.count > 10_000 { queue.removeFirst() }  // a client that never gets answers
+    }
+
+    // MARK: Replies
+
+    private func handleReply(_ reply: Reply, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+        replyCount += 1
+        var anomalies = reply.anomalies.map(\.rawValue)
+        let code = reply.code
+        let protected = ProtectedReply.decode(reply)
+        if let p = protected, p.payloadBytes == nil { anomalies.append(SessionAnomaly.invalidProtectedPayload.rawValue) }
+        // Protected replies are judged by the reply they carry, when it can be read.
+        let effective = protected?.inner?.code ?? code
+
+        var catalog: CatalogEntry?
+        if let code {
+            catalog = Catalog.ftp(code)
+            if catalog == nil { anomalies.append(SessionAnomaly.codeNotInCatalog.rawValue) }
+            let cls = "\(code / 100)xx"
+            repliesByClass[cls, default: 0] += 1
+            repliesByCode[code, default: 0] += 1
+            if (400..<600).contains(code) { errors += 1 }
+        }
+
+        // Pair with the command it answers.
+        var answered: PendingCommand?
+        if let c = effective {
+            let preliminary = c / 100 == 1
+            if var head = queue.first {
+                if preliminary {
+                    head.gotPreliminary = true
+                    queue[queue.startIndex] = head
+                    answered = head
+                } else if head.abortAwaitingTransferReply && c != 225 {
+                    head.abortAwaitingTransferReply = false
+                    queue[queue.startIndex] = head
+                    answered = head
+                } else {
+                    answered = queue.removeFirst()
+                }
+            } else if c != 421 && !(startedMidstream && !sawCommand) {
+                anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
+            }
+        }
+        anomalies.append(contentsOf: answered?.carriedAnomalies ?? [])
+
+        // Passive addresses.
+        var passive: AnnouncedAddress?
+        if let c = effective, [227, 228, 229].contains(c) {
+            let text = protected?.inner?.text ?? reply.text
+            let decoded: Result<HostPort, AddressError> = switch c {
+            case 227: AddressDecoder.decode227(text)
+            case 228: AddressDecoder.decode228(text)
+            default: AddressDecoder.decode229(text)
+            }
+            switch decoded {
+            case .success(let hp):
+                passive = AnnouncedAddress(host: hp.hostText, port: hp.port)
+                lastDataMode = "passive"
+                let announced = hp.host.flatMap { IPAddress(bytes: $0) }
+                if let announced, announced != identity.server.address {
+                    anomalies.append(SessionAnomaly.passiveAddressDiffers.rawValue)
+                    host.expectDataConnection(at: Endpoint(announced, hp.port), session: self, mode: "passive", at: ts)
+                }
+                host.expectDataConnection(at: Endpoint(identity.server.address, hp.port), session: self, mode: "passive", at: ts)
+            case .failure(let e):
+                anomalies.append((e == .invalid227Tuple ? SessionAnomaly.invalid227Tuple
+                                  : e == .invalid228 ? .invalid228 : .invalid229).rawValue)
+            }
+        }
+
+        if let c = effective { applyState(code: c, answering: answered, reply: reply, at: ts, anomalies: &anomalies) }
+
+        for a in anomalies { count(a) }
+        emit(.reply(ReplyEvent(
+            timestamp: ts, session: identity, reply: reply,
+            command: answered?.isGreeting == true ? nil : answered?.verb,
+            argument: answered?.isGreeting == true ? nil : answered?.argument,
+            catalog: catalog, state: state, passive: passive, protected: protected, anomalies: anomalies,
+            latencyMilliseconds: answered.map { ts.milliseconds(since: $0.timestamp) })))
+    }
+
+    /// The state a user sees: the login state, overridden by what is in progress.
+    var state: SessionState {
+        if closed { return .closed }
+        if serverTLS != nil { return .tls }
+        if transferInProgress { return .transfer }
+        if renamePending { return .rename }
+        if restartOffset != nil { return .restart }
+        return login
+    }
+
+    private func applyState(code c: Int, answering pending: PendingCommand?, reply: Reply, at ts: Timestamp,
+                            anomalies: inout [String]) {
+        let verb = pending?.verb
+        if c == 421 || c == 221 { closed = true; transferInProgress = false; return }
+        if pending?.isGreeting == true || pending == nil && login == .connected {
+            if c == 120 { login = .delayed } else if c == 220 { login = .ready }
+            return
+        }
+        // RNFR/REST are answered by 350 and consumed by the next command.
+        if verb != "RNTO" { renamePending = false }
+        if verb != "REST", !(pending?.transfer != nil) { restartOffset = nil }
+
+        switch (verb, c) {
+        case ("USER", 331): login = .user
+        case ("USER", 332), ("PASS", 332): login = .account
+        case ("USER", 230), ("PASS", 230), ("PASS", 202), ("ACCT", 230), ("USER", 232), ("PASS", 232):
+            login = .authenticated; loginOutcome = "success"
+        case ("PASS", 530), ("USER", 530), ("ACCT", 530):
+            if login == .user || login == .account { login = .ready }
+            loginFailures += 1
+            if loginOutcome != "success" { loginOutcome = "failed" }
+            if host.recordLoginFailure(from: identity.client.address) >= config.loginFailureThreshold {
+                anomalies.append(SessionAnomaly.repeatedLoginFailures.rawValue)
+            }
+        case ("AUTH", 234):
+            tlsUsed = true
+            serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
+        case ("REIN", 220): login = .ready; loginOutcome = "none"
+        case ("RNFR", 350): renamePending = true
+        case ("REST", 350):
+            restartOffset = pending?.rawArgument.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+        default: break
+        }
+
+        if let t = pending?.transfer {
+            if c / 100 == 1 {
+                transferInProgress = true
+                if t.summary.announcedSize == nil { t.summary.announcedSize = announcedSize(in: reply) }
+            } else {
+                transferInProgress = false
+                restartOffset = nil
+                if awaitingChannel === t { awaitingChannel = nil }
+                t.summary.finalCode = c
+                if t.summary.outcome != "aborted" {
+                    t.summary.outcome = c / 100 == 2 ? "completed" : c == 426 ? "aborted" : "failed"
+                }
+                if c == 226 || c == 250, verb != "ABOR" {
+                    if t.channel == nil {
+                        anomalies.append(SessionAnomaly.transferWithoutDataConnection.rawValue)
+                    } else if let size = t.summary.announcedSize {
+                        let seen = t.summary.bytes
+                        let offset = t.restartOffset ?? 0
+                        if seen != size && seen != size - offset {
+                            anomalies.append(SessionAnomaly.transferSizeMismatch.rawValue)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// "(12345 bytes)" or "12345 bytes" in a 150 reply.
+    private func announcedSize(in reply: Reply) -> Int? {
+        let t = reply.text
+        var i = 0
+        while i < t.count {
+            guard isDigitByte(t[i]), i == 0 || !isDigitByte(t[i - 1]) else { i += 1; continue }
+            var v = 0, j = i
+            while j < t.count, isDigitByte(t[j]), v < 1 << 50 { v = v * 10 + Int(t[j] - 48); j += 1 }
+            let rest = t[j..<min(t.count, j + 6)].map { $0 | 0x20 }
+            if rest.starts(with: Array(" bytes".utf8)) { return v }
+            i = j
+        }
+        return nil
+    }
+
+    private func leaveTLS() {
+        serverTLS = nil; clientTLS = nil
+    }
+
+    private func count(_ anomaly: String) { anomalyCounts[anomaly, default: 0] += 1 }
+
+    // MARK: Data connections
+
+    func dataChannelOpened(_ channel: DataChannel) {
+        channels.append(channel)
+        if let t = awaitingChannel, t.channel == nil {
+            t.attach(channel); awaitingChannel = nil
+        } else {
+            unclaimedChannel = channel
+        }
+    }
+
+    func noteAnomaly(_ a: SessionAnomaly) { count(a.rawValue) }
+
+    func summary() -> SessionSummary {
+        SessionSummary(
+            session: identity, first: first, last: last, user: user,
+            anonymous: ["anonymous", "ftp"].contains(user?.lowercased() ?? ""),
+            login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
+            repliesByClass: repliesByClass, repliesByCode: repliesByCode, gaps: gaps, gapBytes: gapBytes,
+            transfers: transfers.map(\.summary), errors: errors, anomalies: anomalyCounts,
+            finalState: state, tls: tlsUsed,
+            tlsRecords: (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
+            startedMidstream: startedMidstream, endReason: endReason)
+    }
+}
+
+@inline(__always) private func isDigitByte(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }

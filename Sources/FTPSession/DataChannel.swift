@@ -1,0 +1,77 @@
+import PacketCapture
+import TCPReassembly
+
+/// Accounting for one data transfer; a class so the control session and the data connection
+/// update the same record.
+final class TransferTracker {
+    var summary: TransferSummary
+    var channel: DataChannel?
+    var restartOffset: Int?
+    init(_ summary: TransferSummary) { self.summary = summary }
+}
+
+/// A data connection matched to the announcement that opened it. Counts bytes by sequence
+/// progress, so retransmissions are not counted twice and nothing is buffered.
+final class DataChannel {
+    unowned let session: ControlSession
+    let mode: String
+    let ftpClientSide: Endpoint   // the data connection's endpoint on the FTP client's host
+    let ftpServerSide: Endpoint
+    var tracker: TransferTracker?
+    private var highestFromClient: UInt32?
+    private var highestFromServer: UInt32?
+    var bytesFromClient = 0
+    var bytesFromServer = 0
+    var first: Timestamp
+    var last: Timestamp
+    var closed = false
+
+    init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp) {
+        self.session = session; self.mode = mode
+        self.ftpClientSide = ftpClientSide; self.ftpServerSide = ftpServerSide
+        first = ts; last = ts
+    }
+
+    func receive(_ segment: TCPSegment, at ts: Timestamp) {
+        last = ts
+        let fromClient = segment.source == ftpClientSide
+        let length = segment.payload.count + segment.missingPayload
+        var start = segment.sequence
+        if segment.flags.contains(.syn) { start &+= 1 }
+        let end = SequenceNumber.advance(start, by: length)
+        if fromClient {
+            let base = highestFromClient ?? start
+            let ahead = SequenceNumber.distance(from: base, to: end)
+            if highestFromClient == nil || ahead > 0 {
+                bytesFromClient += max(0, SequenceNumber.distance(from: base, to: end))
+                highestFromClient = end
+            }
+        } else {
+            let base = highestFromServer ?? start
+            let ahead = SequenceNumber.distance(from: base, to: end)
+            if highestFromServer == nil || ahead > 0 {
+                bytesFromServer += max(0, SequenceNumber.distance(from: base, to: end))
+                highestFromServer = end
+            }
+        }
+        if length > 0 { tracker?.note(self, at: ts) }
+    }
+}
+
+extension TransferTracker {
+    func note(_ channel: DataChannel, at ts: Timestamp) {
+        summary.bytesToServer = channel.bytesFromClient
+        summary.bytesToClient = channel.bytesFromServer
+        if summary.dataStart == nil { summary.dataStart = channel.first }
+        summary.dataEnd = ts
+    }
+
+    func attach(_ channel: DataChannel) {
+        self.channel = channel
+        channel.tracker = self
+        summary.mode = channel.mode
+        summary.dataConnection = (channel.ftpClientSide, channel.ftpServerSide)
+        summary.dataStart = channel.first
+        if channel.bytesFromClient + channel.bytesFromServer > 0 { note(channel, at: channel.last) }
+    }
+}

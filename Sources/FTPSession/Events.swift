@@ -1,0 +1,146 @@
+import FTPProtocol
+import PacketCapture
+import ReplyCatalog
+
+/// Which side of the control connection sent bytes.
+public enum Direction: String, Sendable {
+    case server, client
+}
+
+/// The endpoints and identity shared by every record of one control connection.
+public struct SessionIdentity: Sendable, Equatable {
+    public var id: String
+    public var server: Endpoint
+    public var client: Endpoint
+}
+
+/// A data address announced on the control connection.
+public struct AnnouncedAddress: Sendable, Equatable {
+    /// nil for EPSV, where the server's own address applies.
+    public var host: String?
+    public var port: UInt16
+}
+
+/// One server reply with everything the session knows about it.
+public struct ReplyEvent: Sendable {
+    public var timestamp: Timestamp
+    public var session: SessionIdentity
+    public var reply: Reply
+    public var command: String?
+    /// The command's argument as sent, except that PASS arguments are masked unless asked.
+    public var argument: [UInt8]?
+    public var catalog: CatalogEntry?
+    public var state: SessionState
+    public var passive: AnnouncedAddress?
+    public var protected: ProtectedReply?
+    public var anomalies: [String]
+    public var latencyMilliseconds: Double?
+
+    public var replyClass: ReplyClass? { reply.code.flatMap(ReplyClass.init(code:)) }
+    public var group: FunctionGroup? { reply.code.flatMap(FunctionGroup.init(code:)) }
+}
+
+/// One client command.
+public struct CommandEvent: Sendable {
+    public var timestamp: Timestamp
+    public var session: SessionIdentity
+    public var command: Command
+    /// Argument for display (masked for PASS).
+    public var argument: [UInt8]?
+    /// PORT/EPRT/LPRT decoded.
+    public var active: AnnouncedAddress?
+    public var anomalies: [String]
+}
+
+/// Bytes of a control stream that were never captured.
+public struct GapEvent: Sendable {
+    public var timestamp: Timestamp
+    public var session: SessionIdentity
+    public var direction: Direction
+    public var bytes: Int
+}
+
+/// One data transfer, correlated with the command that used it.
+public struct TransferSummary: Sendable {
+    public var command: String
+    public var path: String?
+    public var requested: Timestamp
+    public var mode: String?            // passive / active
+    public var dataConnection: (client: Endpoint, server: Endpoint)?
+    public var bytesToServer = 0
+    public var bytesToClient = 0
+    public var dataStart: Timestamp?
+    public var dataEnd: Timestamp?
+    public var announcedSize: Int?
+    public var finalCode: Int?
+    public var outcome: String = "pending"  // completed, failed, aborted, pending
+
+    public var bytes: Int { bytesToServer + bytesToClient }
+    public var durationMilliseconds: Double? {
+        guard let s = dataStart, let e = dataEnd else { return nil }
+        return e.milliseconds(since: s)
+    }
+    public var sizeMatches: Bool? { announcedSize.map { $0 == bytes } }
+}
+
+/// What a session amounted to, written when it ends.
+public struct SessionSummary: Sendable {
+    public var session: SessionIdentity
+    public var first: Timestamp
+    public var last: Timestamp
+    public var user: String?
+    public var anonymous: Bool
+    public var login: String              // success, failed, none
+    public var loginFailures: Int
+    public var commands: Int
+    public var replies: Int
+    public var repliesByClass: [String: Int]
+    public var repliesByCode: [Int: Int]
+    public var gaps: Int
+    public var gapBytes: Int
+    public var transfers: [TransferSummary]
+    public var errors: Int                // 4xx and 5xx replies
+    public var anomalies: [String: Int]
+    public var finalState: SessionState
+    public var tls: Bool
+    public var tlsRecords: Int
+    public var startedMidstream: Bool
+    public var endReason: String          // fin, rst, idle, evicted, end of input
+    public var durationMilliseconds: Double { last.milliseconds(since: first) }
+}
+
+/// Totals for the whole input, written last.
+public struct CaptureSummary: Sendable {
+    public var packets = 0
+    public var bytes = 0
+    public var tcpSegments = 0
+    public var notIP = 0
+    public var notTCP = 0
+    public var ipFragments = 0
+    public var malformed: [String: Int] = [:]
+    public var unsupportedLinkType = 0
+    public var truncatedPackets = 0
+    public var connections = 0
+    public var ftpSessions = 0
+    public var dataConnections = 0
+    public var replies = 0
+    public var commands = 0
+    public var gaps = 0
+    public var gapBytes = 0
+    public var evictions = 0
+    public var idleExpirations = 0
+    public var anomalies: [String: Int] = [:]
+    public var repliesByClass: [String: Int] = [:]
+    public var peakConnections = 0
+    public var first: Timestamp?
+    public var last: Timestamp?
+    public init() {}
+}
+
+/// Everything the analyzer reports, in the order it learns it.
+public enum AnalysisEvent: Sendable {
+    case reply(ReplyEvent)
+    case command(CommandEvent)
+    case gap(GapEvent)
+    case session(SessionSummary)
+}

@@ -1,0 +1,35 @@
+/// Where an FTP control session stands after a reply. Names are part of the JSON schema.
+public enum SessionState: String, Sendable, CaseIterable {
+    case connected      // TCP up, no banner yet
+    case delayed        // 120: the server will be ready later
+    case ready          // 220: waiting for a login
+    case user           // 331: user name accepted, password needed
+    case account        // 332: account needed
+    case authenticated  // 230/232: logged in
+    case tls            // AUTH TLS accepted: the control channel is encrypted
+    case rename         // 350 after RNFR
+    case restart        // 350 after REST
+    case transfer       // 125/150 until the transfer's final reply
+    case closed         // 221, 421, FIN or RST
+}
+
+/// Anomalies the session layer names. Raw values are what users see and filter on.
+public enum SessionAnomaly: String, Sendable, CaseIterable {
+    case passiveAddressDiffers = "passive address differs from server address"
+    case activeAddressDiffers = "active address differs from client address"
+    case invalid227Tuple = "invalid 227 tuple"
+    case invalid229 = "invalid 229 reply"
+    case invalid228 = "invalid 228 reply"
+    case invalidPortCommand = "invalid PORT/EPRT/LPRT argument"
+    case codeNotInCatalog = "code not in catalog"
+    case commandBeforeBanner = "command before banner"
+    case replyWithoutCommand = "reply without command"
+    case repeatedLoginFailures = "repeated login failures"
+    case transferWithoutDataConnection = "226 without data connection"
+    case transferSizeMismatch = "transfer size differs from 150 announcement"
+    case malformedCommand = "malformed command"
+    case invalidProtectedPayload = "invalid protected reply payload"
+    case unterminatedCommand = "unterminated command line"
+    case commandLineTooLong = "command line too long"
+    case sessionEvicted = "session evicted from full connection table"
+}
