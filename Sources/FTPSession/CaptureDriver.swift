@@ -1,0 +1,85 @@
+import PacketCapture
+
+/// How reading one input ended.
+public struct InputOutcome: Sendable {
+    public var summary: CaptureSummary
+    /// Set when the input was damaged part-way; everything before the damage was analyzed.
+    public var damage: CaptureError?
+}
+
+/// Runs packets from a libpcap source through an analyzer: the one loop shared by offline
+/// files and live interfaces.
+public enum CaptureDriver {
+    /// Reads a whole file. Errors opening it are thrown; damage later is returned as an outcome.
+    public static func analyzeFile(_ path: String, filter: String?, configuration: AnalyzerConfiguration,
+                                   progress: ((Int64, Int64) -> Void)? = nil,
+                                   emit: @escaping (AnalysisEvent) -> Void) throws(CaptureError) -> InputOutcome {
+        let source = try PcapSource.openFile(path)
+        if let filter { try source.setFilter(filter) }
+        return run(source, configuration: configuration, progress: progress, emit: emit)
+    }
+
+    public static func run(_ source: PcapSource, configuration: AnalyzerConfiguration,
+                           progress: ((Int64, Int64) -> Void)? = nil,
+                           shouldStop: () -> Bool = { false },
+                           afterEach: (() -> Void)? = nil,
+                           emit: @escaping (AnalysisEvent) -> Void) -> InputOutcome {
+        let analyzer = Analyzer(configuration: configuration, emit: emit)
+        let decoder = PacketDecoder(linkType: source.linkType)
+        var damage: CaptureError?
+        var count = 0
+        var lastLiveSweep = 0
+        loop: while !shouldStop() {
+            do {
+                switch try source.next() {
+                case .packet(let p):
+                    analyzer.process(p, decoder: decoder)
+                    count += 1
+                    if let progress, count & 0x3FFF == 0, let off = source.fileOffset, let size = source.fileSize {
+                        progress(off, size)
+                    }
+                    afterEach?()
+                case .timeout:
+                    // Live: idle sessions must still time out when the wire goes quiet.
+                    lastLiveSweep += 1
+                    if lastLiveSweep % 50 == 0 { analyzer.expireIdle(now: wallClock()) }
+                    afterEach?()
+                case .end:
+                    break loop
+                }
+            } catch {
+                damage = error
+                break loop
+            }
+        }
+        return InputOutcome(summary: analyzer.finish(), damage: damage)
+    }
+
+    private static func wallClock() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CaptureSummary {
+    /// Adds another input's totals (several files in one run).
+    public mutating func merge(_ o: CaptureSummary) {
+        packets += o.packets; bytes += o.bytes; tcpSegments += o.tcpSegments
+        notIP += o.notIP; notTCP += o.notTCP; ipFragments += o.ipFragments
+        unsupportedLinkType += o.unsupportedLinkType; truncatedPackets += o.truncatedPackets
+        connections += o.connections; ftpSessions += o.ftpSessions; dataConnections += o.dataConnections
+        replies += o.replies; commands += o.commands; gaps += o.gaps; gapBytes += o.gapBytes
+        evictions += o.evictions; idleExpirations += o.idleExpirations
+        peakConnections = max(peakConnections, o.peakConnections)
+        for (k, v) in o.malformed { malformed[k, default: 0] += v }
+        for (k, v) in o.anomalies { anomalies[k, default: 0] += v }
+        for (k, v) in o.repliesByClass { repliesByClass[k, default: 0] += v }
+        if let f = o.first, first == nil || f < first! { first = f }
+        if let l = o.last, last == nil || l > last! { last = l }
+    }
+}

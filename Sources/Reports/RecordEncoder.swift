@@ -1,0 +1,176 @@
+import FTPProtocol
+import FTPSession
+import PacketCapture
+import ReplyCatalog
+
+/// Renders analysis events as JSON Lines: the public schema documented in the README.
+public struct RecordEncoder: Sendable {
+    public var language: Language
+    public init(language: Language = .english) { self.language = language }
+
+    public func encode(_ event: AnalysisEvent) -> [UInt8] {
+        var w = JSONWriter()
+        switch event {
+        case .reply(let r): reply(r, &w)
+        case .command(let c): command(c, &w)
+        case .gap(let g): gap(g, &w)
+        case .session(let s): session(s, &w)
+        }
+        w.out.append(0x0A)
+        return w.out
+    }
+
+    private func identity(_ type: StaticString, _ ts: Timestamp?, _ s: SessionIdentity, _ w: inout JSONWriter) {
+        w.key("type"); w.string(String(describing: type))
+        if let ts { w.key("ts"); w.timestamp(ts.nanoseconds) }
+        w.key("session"); w.string(s.id)
+        w.key("server"); w.string(s.server.description)
+        w.key("client"); w.string(s.client.description)
+    }
+
+    private func reply(_ r: ReplyEvent, _ w: inout JSONWriter) {
+        w.beginObject()
+        identity("reply", r.timestamp, r.session, &w)
+        w.key("code"); w.int(r.reply.code)
+        w.key("lines"); w.beginArray(); for l in r.reply.lines { w.bytes(l) }; w.endArray()
+        w.key("command"); w.string(r.command)
+        w.key("argument"); w.bytes(r.argument)
+        w.key("class"); w.string(r.replyClass?.rawValue)
+        w.key("group"); w.string(r.group?.rawValue)
+        w.key("meaning"); w.string(r.catalog?.meaning(language))
+        w.key("state"); w.string(r.state.rawValue)
+        w.key("passive"); address(r.passive, &w)
+        w.key("protected")
+        if let p = r.protected {
+            w.beginObject()
+            w.key("level"); w.string(p.level.rawValue)
+            w.key("payload_bytes"); w.int(p.payloadBytes)
+            w.key("inner")
+            if let inner = p.inner {
+                w.beginObject()
+                w.key("code"); w.int(inner.code)
+                w.key("lines"); w.beginArray(); for l in inner.lines { w.bytes(l) }; w.endArray()
+                w.key("meaning"); w.string(inner.code.flatMap(Catalog.ftp)?.meaning(language))
+                w.endObject()
+            } else { w.null() }
+            w.endObject()
+        } else { w.null() }
+        w.key("latency_ms"); if let l = r.latencyMilliseconds { w.double(l) } else { w.null() }
+        w.key("dropped_lines"); w.int(r.reply.droppedLines)
+        w.key("anomalies"); strings(r.anomalies, &w)
+        w.endObject()
+    }
+
+    private func command(_ c: CommandEvent, _ w: inout JSONWriter) {
+        w.beginObject()
+        identity("command", c.timestamp, c.session, &w)
+        w.key("command"); w.string(c.command.verb)
+        w.key("argument"); w.bytes(c.argument)
+        if c.command.verb == nil { w.key("raw"); w.bytes(c.command.raw) }
+        w.key("active"); address(c.active, &w)
+        w.key("anomalies"); strings(c.anomalies, &w)
+        w.endObject()
+    }
+
+    private func gap(_ g: GapEvent, _ w: inout JSONWriter) {
+        w.beginObject()
+        identity("gap", g.timestamp, g.session, &w)
+        w.key("direction"); w.string(g.direction.rawValue)
+        w.key("bytes"); w.int(g.bytes)
+        w.endObject()
+    }
+
+    private func session(_ s: SessionSummary, _ w: inout JSONWriter) {
+        w.beginObject()
+        identity("session", nil, s.session, &w)
+        w.key("first"); w.timestamp(s.first.nanoseconds)
+        w.key("last"); w.timestamp(s.last.nanoseconds)
+        w.key("duration_ms"); w.double(s.durationMilliseconds)
+        w.key("user"); w.string(s.user)
+        w.key("anonymous"); w.bool(s.anonymous)
+        w.key("login"); w.string(s.login)
+        w.key("login_failures"); w.int(s.loginFailures)
+        w.key("commands"); w.int(s.commands)
+        w.key("replies"); w.int(s.replies)
+        w.key("replies_by_class"); counts(s.repliesByClass, &w)
+        w.key("replies_by_code"); counts(Dictionary(uniqueKeysWithValues: s.repliesByCode.map { (String($0.key), $0.value) }), &w)
+        w.key("errors"); w.int(s.errors)
+        w.key("gaps"); w.int(s.gaps)
+        w.key("gap_bytes"); w.int(s.gapBytes)
+        w.key("transfers"); w.beginArray()
+        for t in s.transfers {
+            w.beginObject()
+            w.key("command"); w.string(t.command)
+            w.key("path"); w.string(t.path)
+            w.key("mode"); w.string(t.mode)
+            w.key("data_client"); w.string(t.dataConnection.map { $0.client.description })
+            w.key("data_server"); w.string(t.dataConnection.map { $0.server.description })
+            w.key("bytes"); w.int(t.bytes)
+            w.key("bytes_to_server"); w.int(t.bytesToServer)
+            w.key("bytes_to_client"); w.int(t.bytesToClient)
+            w.key("duration_ms"); if let d = t.durationMilliseconds { w.double(d) } else { w.null() }
+            w.key("throughput_bps")
+            if let d = t.durationMilliseconds, d > 0 { w.double(Double(t.bytes) * 8 / (d / 1000), decimals: 0) } else { w.null() }
+            w.key("announced_size"); w.int(t.announcedSize)
+            w.key("size_matches"); if let m = t.sizeMatches { w.bool(m) } else { w.null() }
+            w.key("final_code"); w.int(t.finalCode)
+            w.key("outcome"); w.string(t.outcome)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("anomalies"); counts(s.anomalies, &w)
+        w.key("final_state"); w.string(s.finalState.rawValue)
+        w.key("tls"); w.bool(s.tls)
+        w.key("started_midstream"); w.bool(s.startedMidstream)
+        w.key("end_reason"); w.string(s.endReason)
+        w.endObject()
+    }
+
+    /// The closing totals record.
+    public func encodeSummary(_ s: CaptureSummary, files: Int, warnings: [String]) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("type"); w.string("summary")
+        w.key("files"); w.int(files)
+        w.key("packets"); w.int(s.packets)
+        w.key("bytes"); w.int(s.bytes)
+        w.key("tcp_segments"); w.int(s.tcpSegments)
+        w.key("connections"); w.int(s.connections)
+        w.key("ftp_sessions"); w.int(s.ftpSessions)
+        w.key("data_connections"); w.int(s.dataConnections)
+        w.key("commands"); w.int(s.commands)
+        w.key("replies"); w.int(s.replies)
+        w.key("replies_by_class"); counts(s.repliesByClass, &w)
+        w.key("gaps"); w.int(s.gaps)
+        w.key("gap_bytes"); w.int(s.gapBytes)
+        w.key("evictions"); w.int(s.evictions)
+        w.key("idle_expirations"); w.int(s.idleExpirations)
+        w.key("peak_connections"); w.int(s.peakConnections)
+        w.key("anomalies"); counts(s.anomalies, &w)
+        w.key("not_ip"); w.int(s.notIP)
+        w.key("not_tcp"); w.int(s.notTCP)
+        w.key("ip_fragments"); w.int(s.ipFragments)
+        w.key("malformed"); counts(s.malformed, &w)
+        w.key("truncated_packets"); w.int(s.truncatedPackets)
+        w.key("unsupported_link_type"); w.int(s.unsupportedLinkType)
+        w.key("warnings"); strings(warnings, &w)
+        w.endObject()
+        w.out.append(0x0A)
+        return w.out
+    }
+
+    private func address(_ a: AnnouncedAddress?, _ w: inout JSONWriter) {
+        guard let a else { w.null(); return }
+        w.beginObject(); w.key("host"); w.string(a.host); w.key("port"); w.int(Int(a.port)); w.endObject()
+    }
+
+    private func strings(_ a: [String], _ w: inout JSONWriter) {
+        w.beginArray(); for s in a { w.string(s) }; w.endArray()
+    }
+
+    private func counts(_ d: [String: Int], _ w: inout JSONWriter) {
+        w.beginObject()
+        for k in d.keys.sorted() { w.key(k); w.int(d[k]!) }
+        w.endObject()
+    }
+}

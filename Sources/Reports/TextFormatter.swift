@@ -1,0 +1,91 @@
+import FTPSession
+import PacketCapture
+import ReplyCatalog
+
+/// Human-readable records for a terminal: one header line per reply (time, session, code,
+/// the command it answers, state, latency, meaning) and the reply's lines indented below.
+public struct TextFormatter: Sendable {
+    public var language: Language
+    public var color: Bool
+    public var showCommands: Bool
+
+    public init(language: Language = .english, color: Bool = false, showCommands: Bool = false) {
+        self.language = language; self.color = color; self.showCommands = showCommands
+    }
+
+    private func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+
+    static func colorCode(forClass c: Int?) -> String {
+        switch c {
+        case 1: "36"; case 2: "32"; case 3: "33"; case 4: "35"; case 5: "31"; case 6: "34"; default: "37"
+        }
+    }
+
+    public func format(_ event: AnalysisEvent) -> String? {
+        switch event {
+        case .reply(let r):
+            var head = UTCTime.format(r.timestamp.nanoseconds) + "  " + r.session.id + "  " + r.session.server.description + "  "
+            let codeText = r.reply.code.map { String($0) } ?? "???"
+            head += paint(codeText, Self.colorCode(forClass: r.reply.code.map { $0 / 100 }))
+            if let c = r.command {
+                head += "  ← " + TerminalText.escape(c)
+                if let a = r.argument { head += " " + TerminalText.escape(a) }
+            } else if r.reply.code != nil {
+                head += "  ← (greeting or unsolicited)"
+            }
+            head += "  [" + r.state.rawValue + "]"
+            if let l = r.latencyMilliseconds { head += "  " + fixed(l, 1) + " ms" }
+            if let m = r.catalog?.meaning(language) { head += "  " + paint(m, "2") }
+            if let p = r.passive { head += "  data → \(p.host ?? "(server)"):\(p.port)" }
+            if let p = r.protected {
+                head += "  protected: \(p.level.rawValue), \(p.payloadBytes.map { "\($0) bytes" } ?? "undecodable")"
+                if let inner = p.inner { head += ", inner " + (inner.lines.first.map(TerminalText.escape) ?? "") }
+            }
+            if !r.anomalies.isEmpty { head += "  " + paint("! " + r.anomalies.joined(separator: "; "), "1;31") }
+            var out = head
+            for line in r.reply.lines { out += "\n    " + TerminalText.escape(line) }
+            if r.reply.droppedLines > 0 { out += "\n    … \(r.reply.droppedLines) more lines not kept" }
+            return out
+        case .command(let c):
+            guard showCommands else { return nil }
+            var s = UTCTime.format(c.timestamp.nanoseconds) + "  " + c.session.id + "  " + c.session.client.description + "  → "
+            s += TerminalText.escape(c.command.verb ?? TerminalText.escape(c.command.raw))
+            if let a = c.argument { s += " " + TerminalText.escape(a) }
+            if let p = c.active { s += "  data ← \(p.host ?? "?"):\(p.port)" }
+            if !c.anomalies.isEmpty { s += "  " + paint("! " + c.anomalies.joined(separator: "; "), "1;31") }
+            return s
+        case .gap(let g):
+            return UTCTime.format(g.timestamp.nanoseconds) + "  " + g.session.id + "  "
+                + paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33")
+        case .session(let s):
+            var out = paint("session \(s.session.id)", "1") + "  \(s.session.client) → \(s.session.server)"
+            out += "  user \(s.user.map(TerminalText.escape) ?? "-") (login \(s.login))"
+            out += "  \(s.commands) commands, \(s.replies) replies"
+            let classes = s.repliesByClass.keys.sorted().map { "\($0) \(s.repliesByClass[$0]!)" }.joined(separator: ", ")
+            if !classes.isEmpty { out += " (\(classes))" }
+            out += ", \(s.transfers.count) transfers, final state \(s.finalState.rawValue), \(fixed(s.durationMilliseconds / 1000, 3)) s, ended by \(s.endReason)"
+            for t in s.transfers {
+                out += "\n    transfer \(t.command) \(t.path.map(TerminalText.escape) ?? "")  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
+                if let f = t.finalCode { out += " (\(f))" }
+                if let m = t.sizeMatches, !m { out += "  announced \(t.announcedSize!) bytes" }
+            }
+            if !s.anomalies.isEmpty {
+                out += "\n    anomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
+            }
+            return out
+        }
+    }
+
+    public func formatSummary(_ s: CaptureSummary, files: Int) -> String {
+        var out = "summary: \(files) file(s), \(s.packets) packets, \(s.connections) connections, \(s.ftpSessions) FTP sessions, "
+        out += "\(s.dataConnections) data connections, \(s.replies) replies, \(s.commands) commands, \(s.gaps) gaps (\(s.gapBytes) bytes), \(s.evictions) evictions"
+        if !s.anomalies.isEmpty {
+            out += "\nanomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
+        }
+        let malformed = s.malformed.values.reduce(0, +)
+        if malformed + s.ipFragments + s.truncatedPackets > 0 {
+            out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragments) IP fragments, \(s.truncatedPackets) cut by snap length"
+        }
+        return out
+    }
+}

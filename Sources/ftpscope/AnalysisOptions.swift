@@ -1,0 +1,62 @@
+import ArgumentParser
+import FTPSession
+import ReplyCatalog
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, jsonl
+}
+
+extension Language: ExpressibleByArgument {}
+
+/// Options shared by `analyze`, `live` and `report`.
+struct AnalysisOptions: ParsableArguments {
+    @Option(name: .long, help: "BPF filter expression handed to libpcap.")
+    var filter: String?
+
+    @Option(name: .long, help: "Also treat this port as FTP control (repeatable; 21 always is).")
+    var port: [UInt16] = []
+
+    @Flag(name: .customLong("no-detect"), help: "Do not recognise FTP on other ports by its first lines.")
+    var noDetect = false
+
+    @Flag(name: .customLong("show-passwords"), help: "Show PASS arguments instead of ****.")
+    var showPasswords = false
+
+    @Option(name: .long, help: "Language of reply meanings: en or zh.")
+    var lang: Language = .english
+
+    @Option(name: .customLong("max-line"), help: "Longest control line kept, in bytes; longer lines are cut and flagged.")
+    var maxLine = 65_536
+
+    @Option(name: .customLong("max-reply-lines"), help: "Most lines kept per reply; the rest are counted.")
+    var maxReplyLines = 10_000
+
+    @Option(name: .customLong("max-stream-buffer"), help: "Out-of-order bytes buffered per stream direction.")
+    var maxStreamBuffer = 1 << 20
+
+    @Option(name: .customLong("max-connections"), help: "Connections tracked at once; the oldest are evicted beyond it.")
+    var maxConnections = 250_000
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed and reported.")
+    var idleTimeout = 900
+
+    func validate() throws {
+        guard maxLine > 0, maxReplyLines > 1, maxStreamBuffer >= 0, maxConnections > 0, idleTimeout > 0 else {
+            throw ValidationError("limits must be positive")
+        }
+    }
+
+    func configuration(prefix: String = "") -> AnalyzerConfiguration {
+        var c = AnalyzerConfiguration()
+        c.controlPorts.formUnion(port)
+        c.detect = !noDetect
+        c.showPasswords = showPasswords
+        c.maxLineLength = maxLine
+        c.maxLinesPerReply = maxReplyLines
+        c.maxBufferedBytesPerStream = maxStreamBuffer
+        c.maxConnections = maxConnections
+        c.idleTimeout = Int64(idleTimeout) * 1_000_000_000
+        c.sessionPrefix = prefix
+        return c
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import FTPSession
+import PacketCapture
+import Reports
+
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Analyze .pcap/.pcapng files and print every FTP reply.")
+
+    @Argument(help: "Capture files or directories (searched for .pcap, .pcapng, .cap).")
+    var inputs: [String]
+
+    @Option(name: .long, help: "text (default on a terminal) or jsonl (default otherwise).")
+    var format: OutputFormat?
+
+    @Flag(name: .long, help: "Also print a record for every client command.")
+    var commands = false
+
+    @Flag(name: .long, help: "Omit the per-session summary records.")
+    var noSessions = false
+
+    @Option(name: .long, help: "Files analyzed in parallel (output order stays by file).")
+    var jobs: Int = 1
+
+    @OptionGroup var options: AnalysisOptions
+
+    func run() throws {
+        let files = try InputFiles.expand(inputs)
+        let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
+        let out = Output()
+        let encoder = RecordEncoder(language: options.lang)
+        let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands)
+        let render: (AnalysisEvent) -> [UInt8]? = { event in
+            if case .command = event, !commands { return nil }
+            if case .session = event, noSessions { return nil }
+            switch fmt {
+            case .jsonl: return encoder.encode(event)
+            case .text: return text.format(event).map { Array(($0 + "\n").utf8) }
+            }
+        }
+        let result = try FileBatch.run(files: files, jobs: jobs, options: options, progress: Terminal.stderrIsTTY,
+                                       render: render, out: out)
+        switch fmt {
+        case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))
+        case .text: out.write(line: text.formatSummary(result.summary, files: files.count))
+        }
+        out.flush()
+        if result.damaged { throw Exit.inputDamaged }
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import FTPSession
+import PacketCapture
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum InputFiles {
+    /// Files as given, directories expanded to the captures inside them (sorted, recursive).
+    static func expand(_ inputs: [String]) throws -> [String] {
+        var files: [String] = []
+        for input in inputs {
+            var st = stat()
+            if stat(input, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+                files += walk(input).sorted()
+            } else {
+                files.append(input)
+            }
+        }
+        return files
+    }
+
+    private static func walk(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR { out += walk(path) }
+            else if name.hasSuffix(".pcap") || name.hasSuffix(".pcapng") || name.hasSuffix(".cap") { out.append(path) }
+        }
+        return out
+    }
+}
+
+struct BatchResult {
+    var summary = CaptureSummary()
+    var warnings: [String] = []
+    var damaged = false
+}
+
+/// Analyzes files one after another, or several at once (`--jobs`) with each file's records
+/// spooled to a temporary file and copied out in file order, so output stays deterministic and
+/// memory stays flat.
+enum FileBatch {
+    static func run(files: [String], jobs: Int, options: AnalysisOptions, progress: Bool,
+                    render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
+        let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
+        if jobs <= 1 || files.count <= 1 {
+            var result = BatchResult()
+            for (i, file) in files.enumerated() {
+                let bar = progress ? ProgressBar(label: file) : nil
+                let outcome = try analyze(file, options: options, prefix: prefix(i), progress: bar.map { b in { b.update($0, $1) } }) {
+                    if let bytes = render($0) { out.write(bytes) }
+                }
+                bar?.finish()
+                absorb(outcome, file: file, into: &result)
+            }
+            return result
+        }
+        return try runParallel(files: files, jobs: jobs, options: options, prefix: prefix, render: render, out: out)
+    }
+
+    private static func absorb(_ outcome: InputOutcome, file: String, into result: inout BatchResult) {
+        result.summary.merge(outcome.summary)
+        if let damage = outcome.damage {
+            result.damaged = true
+            result.warnings.append(damage.description)
+            warn(damage.description)
+        }
+    }
+
+    static func analyze(_ file: String, options: AnalysisOptions, prefix: String,
+                        progress: ((Int64, Int64) -> Void)?, emit: @escaping (AnalysisEvent) -> Void) throws -> InputOutcome {
+        do {
+            return try CaptureDriver.analyzeFile(file, filter: options.filter,
+                                                 configuration: options.configuration(prefix: prefix),
+                                                 progress: progress, emit: emit)
+        } catch {
+            warn(error.description)
+            if case .badFilter = error { throw Exit.usage }
+            throw Exit.inputUnreadable
+        }
+    }
+
+    /// Shared state of one parallel run. Workers take file indices under a lock; each file's
+    /// slot is written by exactly one worker and read only after all have joined.
+    private final class ParallelRun: @unchecked Sendable {
+        final class Slot {
+            var outcome: InputOutcome?
+            var error: ExitCode?
+            var spool: UnsafeMutablePointer<FILE>?
+        }
+        let files: [String]
+        let options: AnalysisOptions
+        let prefix: (Int) -> String
+        let render: (AnalysisEvent) -> [UInt8]?
+        let slots: [Slot]
+        private let lock = NSLock()
+        private var next = 0
+
+        init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String,
+             render: @escaping (AnalysisEvent) -> [UInt8]?) {
+            self.files = files; self.options = options; self.prefix = prefix; self.render = render
+            slots = files.map { _ in Slot() }
+        }
+
+        func work() {
+            while true {
+                lock.lock(); let i = next; next += 1; lock.unlock()
+                guard i < files.count else { return }
+                guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; continue }
+                slots[i].spool = spool
+                do {
+                    slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), progress: nil) { event in
+                        if let bytes = self.render(event) { bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, spool) } }
+                    }
+                } catch let e as ExitCode {
+                    slots[i].error = e
+                } catch {
+                    slots[i].error = Exit.inputUnreadable
+                }
+            }
+        }
+    }
+
+    private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
+                                    render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
+        let run = ParallelRun(files: files, options: options, prefix: prefix, render: render)
+        DispatchQueue.concurrentPerform(iterations: min(jobs, files.count)) { _ in run.work() }
+        let slots = run.slots
+        var result = BatchResult()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        for (i, slot) in slots.enumerated() {
+            if let spool = slot.spool {
+                rewind(spool)
+                while true {
+                    let n = fread(&buffer, 1, buffer.count, spool)
+                    if n <= 0 { break }
+                    out.write(Array(buffer[0..<n]))
+                }
+                fclose(spool)
+            }
+            if let e = slot.error { out.flush(); throw e }
+            if let o = slot.outcome { absorb(o, file: files[i], into: &result) }
+        }
+        return result
+    }
+}
+
