@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
-        .target(name: "TestSupport", dependencies: ["PacketCapture"], path: "Tests/TestSupport"),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope"]),
+        .target(name: "TestSupport", dependencies: ["PacketCapture", "FTPSession", "Reports"], path: "Tests/TestSupport"),
     ]
 )

@@ -338,8 +338,8 @@ final class ControlSession {
             if c == 120 { login = .delayed } else if c == 220 { login = .ready }
             return
         }
-        // RNFR/REST are answered by 350 and consumed by the next command.
-        if verb != "RNTO" { renamePending = false }
+        // RNFR/REST are answered by 350 and consumed by the next command's reply.
+        renamePending = false
         if verb != "REST", !(pending?.transfer != nil) { restartOffset = nil }
 
         switch (verb, c) {

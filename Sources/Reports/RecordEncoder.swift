@@ -127,7 +127,8 @@ public struct RecordEncoder: Sendable {
     }
 
     /// The closing totals record.
-    public func encodeSummary(_ s: CaptureSummary, files: Int, warnings: [String]) -> [UInt8] {
+    public func encodeSummary(_ s: CaptureSummary, files: Int, warnings: [String],
+                              capture: (received: Int, droppedByKernel: Int, droppedByInterface: Int)? = nil) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("type"); w.string("summary")
@@ -153,6 +154,13 @@ public struct RecordEncoder: Sendable {
         w.key("malformed"); counts(s.malformed, &w)
         w.key("truncated_packets"); w.int(s.truncatedPackets)
         w.key("unsupported_link_type"); w.int(s.unsupportedLinkType)
+        if let c = capture {
+            w.key("capture"); w.beginObject()
+            w.key("received"); w.int(c.received)
+            w.key("dropped_by_kernel"); w.int(c.droppedByKernel)
+            w.key("dropped_by_interface"); w.int(c.droppedByInterface)
+            w.endObject()
+        }
         w.key("warnings"); strings(warnings, &w)
         w.endObject()
         w.out.append(0x0A)

@@ -1,1 +1,2 @@
 import ArgumentParser
+struct Report: ParsableCommand { func run() throws {} }

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import FTPSession
+import PacketCapture
+import Reports
+
+struct Live: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sniff an interface and stream FTP replies as they complete; Ctrl-C prints the summary.")
+
+    @Option(name: .shortAndLong, help: "Interface to capture on (see 'ftpscope interfaces').")
+    var interface: String
+
+    @Option(name: .long, help: "text (default on a terminal) or jsonl (default otherwise).")
+    var format: OutputFormat?
+
+    @Option(name: .long, help: "Also save every packet seen to this pcap file.")
+    var write: String?
+
+    @Option(name: .long, help: "Stop after this many seconds.")
+    var duration: Double?
+
+    @Option(name: .long, help: "Stop after this many packets.")
+    var count: Int?
+
+    @Option(name: .long, help: "Drop root privileges to this user once the interface is open (like tcpdump -Z).")
+    var user: String?
+
+    @Flag(name: .long, help: "Also print a record for every client command.")
+    var commands = false
+
+    @Flag(name: .long, help: "Capture in promiscuous mode.")
+    var promiscuous = false
+
+    @OptionGroup var options: AnalysisOptions
+
+    func run() throws {
+        let source: PcapSource
+        do {
+            source = try PcapSource.openLive(interface: interface, promiscuous: promiscuous)
+            if let filter = options.filter { try source.setFilter(filter) }
+            if let write { try source.startWriting(to: write) }
+        } catch {
+            warn(error.description)
+            if case .badFilter = error { throw Exit.usage }
+            throw Exit.inputUnreadable
+        }
+        if let user { try dropPrivileges(to: user) }
+
+        let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
+        let out = Output()
+        out.flushEachRecord = true
+        let encoder = RecordEncoder(language: options.lang)
+        let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands)
+
+        // Signals arrive on their own queue; the capture loop polls the flag between reads
+        // (libpcap returns every 100 ms) and breakloop wakes a blocked read at once.
+        let stop = StopFlag()
+        signal(SIGINT, SIG_IGN); signal(SIGTERM, SIG_IGN)
+        let queue = DispatchQueue(label: "ftpscope.signals")
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler { stop.set(); source.breakLoop() }
+            s.resume()
+            return s
+        }
+        defer { sources.forEach { $0.cancel() } }
+        let deadline = duration.map { Date().addingTimeInterval($0) }
+        var packets = 0
+
+        let outcome = CaptureDriver.run(
+            source, configuration: options.configuration(),
+            shouldStop: {
+                if stop.isSet { return true }
+                if let deadline, Date() >= deadline { return true }
+                if let count, packets >= count { return true }
+                return false
+            },
+            afterEach: { packets += 1; if write != nil { source.flushWriter() } },
+            emit: { event in
+                if case .command = event, !commands { return }
+                switch fmt {
+                case .jsonl: out.write(encoder.encode(event))
+                case .text: if let s = text.format(event) { out.write(line: s) }
+                }
+            })
+        source.flushWriter()
+        let stats = source.statistics()
+        var warnings: [String] = []
+        if let d = outcome.damage, !stop.isSet { warnings.append(d.description); warn(d.description) }
+        switch fmt {
+        case .jsonl:
+            out.write(encoder.encodeSummary(outcome.summary, files: 0, warnings: warnings, capture: stats.map {
+                (received: Int($0.received), droppedByKernel: Int($0.droppedByKernel), droppedByInterface: Int($0.droppedByInterface))
+            }))
+        case .text:
+            out.write(line: text.formatSummary(outcome.summary, files: 0))
+            if let s = stats {
+                out.write(line: "capture: \(s.received) packets received, \(s.droppedByKernel) dropped by kernel, \(s.droppedByInterface) dropped by interface")
+            }
+        }
+        out.flush()
+    }
+
+    private func dropPrivileges(to name: String) throws {
+        guard let pw = getpwnam(name) else {
+            warn("unknown user '\(name)' for --user")
+            throw Exit.usage
+        }
+        guard setgroups(0, nil) == 0 || getuid() != 0, setgid(pw.pointee.pw_gid) == 0, setuid(pw.pointee.pw_uid) == 0 else {
+            warn("cannot drop privileges to '\(name)': \(String(cString: strerror(errno)))")
+            throw Exit.inputUnreadable
+        }
+    }
+}
+
+/// Set from the signal queue, read by the capture loop.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+struct Interfaces: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the interfaces libpcap can capture on.")
+
+    func run() throws {
+        for i in PcapSource.listInterfaces() {
+            var flags: [String] = []
+            if i.isUp { flags.append("up") }
+            if i.isLoopback { flags.append("loopback") }
+            print("\(i.name)\t\(flags.joined(separator: ","))\t\(i.addresses.joined(separator: " "))\(i.description.map { "\t\($0)" } ?? "")")
+        }
+    }
+}

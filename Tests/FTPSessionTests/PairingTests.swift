@@ -1,0 +1,131 @@
+import FTPSession
+import PacketCapture
+import TestSupport
+import Testing
+
+@Suite struct PairingTests {
+    @Test func banner120Then220AnswersNoCommandAndSetsStates() throws {
+        var c = Conversation()
+        c.handshake()
+        c.server("120 Service ready in 2 minutes.\r\n")
+        c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n"); c.server("331 Password please.\r\n")
+        c.client("PASS hunter2\r\n"); c.server("230 Welcome.\r\n")
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n")
+        c.close()
+        let run = try c.analyze("banner.pcap")
+        #expect(run.codes == [120, 220, 331, 230, 221])
+        #expect(run.replies.map(\.command) == [nil, nil, "USER", "PASS", "QUIT"])
+        #expect(run.replies.map(\.state) == [.delayed, .ready, .user, .authenticated, .closed])
+        #expect(run.replies[3].argument == Array("****".utf8), "PASS is masked")
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
+        let s = try #require(run.sessions.first)
+        #expect(s.user == "bob" && s.login == "success" && s.finalState == .closed && s.endReason == "fin")
+    }
+
+    @Test func showPasswordsRevealsThem() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n"); c.client("USER bob\r\n"); c.server("331 P\r\n")
+        c.client("PASS hunter2\r\n"); c.server("230 ok\r\n")
+        var config = AnalyzerConfiguration(); config.showPasswords = true
+        let run = try c.analyze("showpass.pcap", configuration: config)
+        #expect(run.replies[2].argument == Array("hunter2".utf8))
+    }
+
+    @Test func pipelinedCommandsInOneSegmentAreAnsweredInOrder() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER a\r\nPASS b\r\nSYST\r\nPWD\r\n")
+        c.server("331 need pass\r\n230 in\r\n215 UNIX Type: L8\r\n257 \"/\"\r\n")
+        let run = try c.analyze("pipelined.pcap")
+        #expect(run.replies.map(\.command) == [nil, "USER", "PASS", "SYST", "PWD"])
+        #expect(run.replies.map(\.reply.code) == [220, 331, 230, 215, 257])
+    }
+
+    @Test func preliminaryReplyKeepsTheTransferCommandOpen() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("RETR f\r\n"); c.server("150 Opening (10 bytes)\r\n")
+        c.server("226 Done\r\n")
+        c.client("NOOP\r\n"); c.server("200 ok\r\n")
+        let run = try c.analyze("prelim.pcap")
+        #expect(run.replies.map(\.command) == [nil, "RETR", "RETR", "NOOP"])
+        #expect(run.replies.map(\.state) == [.ready, .transfer, .ready, .ready])
+        #expect(run.replies[2].anomalies.contains("226 without data connection"))
+    }
+
+    @Test func aborWith426Then226BothAnswerABOR() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("RETR big\r\n"); c.server("150 Opening\r\n")
+        // Telnet IP and Synch (IAC IP IAC DM) precede ABOR as RFC 959 asks.
+        c.clientBytes([0xFF, 0xF4, 0xFF, 0xF2] + Array("ABOR\r\n".utf8))
+        c.server("426 Connection closed; transfer aborted.\r\n")
+        c.server("226 Closing data connection.\r\n")
+        c.client("NOOP\r\n"); c.server("200 NOOP ok\r\n")
+        let run = try c.analyze("abor.pcap")
+        #expect(run.replies.map(\.command) == [nil, "RETR", "ABOR", "ABOR", "NOOP"])
+        #expect(run.replies.allSatisfy { !$0.anomalies.contains("reply without command") })
+        #expect(run.sessions[0].transfers.first?.outcome == "aborted")
+    }
+
+    @Test func unsolicited421IsNotAnAnomalyAndClosesTheSession() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("NOOP\r\n"); c.server("200 ok\r\n")
+        c.server("421 Timeout.\r\n")
+        let run = try c.analyze("421.pcap")
+        #expect(run.replies[2].command == nil)
+        #expect(run.replies[2].anomalies.isEmpty)
+        #expect(run.replies[2].state == .closed)
+    }
+
+    @Test func replyWithoutCommandAndCommandBeforeBannerAreNamed() throws {
+        var c = Conversation()
+        c.handshake()
+        c.client("USER early\r\n")
+        c.server("220 Ready.\r\n331 pass?\r\n")
+        c.server("200 nobody asked\r\n")
+        let run = try c.analyze("unsolicited.pcap")
+        #expect(run.commands[0].anomalies == ["command before banner"])
+        #expect(run.replies.map(\.command) == [nil, "USER", nil])
+        #expect(run.replies[2].anomalies == ["reply without command"])
+    }
+
+    @Test func renameAndRestartStates() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER a\r\n"); c.server("331 p\r\n"); c.client("PASS b\r\n"); c.server("230 ok\r\n")
+        c.client("RNFR a.txt\r\n"); c.server("350 Ready for RNTO.\r\n")
+        c.client("RNTO b.txt\r\n"); c.server("250 Renamed.\r\n")
+        c.client("REST 100\r\n"); c.server("350 Restarting at 100.\r\n")
+        let run = try c.analyze("rename.pcap")
+        #expect(run.replies.map(\.state) == [.ready, .user, .authenticated, .rename, .authenticated, .restart])
+    }
+
+    @Test func repeatedLoginFailuresRaiseABruteForceHint() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        for i in 0..<3 {
+            c.client("USER root\r\n"); c.server("331 p\r\n")
+            c.client("PASS guess\(i)\r\n"); c.server("530 Login incorrect.\r\n")
+        }
+        let run = try c.analyze("brute.pcap")
+        let failures = run.replies.filter { $0.reply.code == 530 }
+        #expect(failures.map { $0.anomalies.contains("repeated login failures") } == [false, false, true])
+        #expect(failures.allSatisfy { $0.state == .ready })
+        #expect(run.sessions[0].login == "failed" && run.sessions[0].loginFailures == 3)
+    }
+
+    @Test func latencyIsTimeFromCommandToReply() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("SYST\r\n")
+        c.step = 25_000_000
+        c.ack(fromClient: false)
+        c.server("215 UNIX\r\n")
+        let run = try c.analyze("latency.pcap")
+        let l = try #require(run.replies[1].latencyMilliseconds)
+        #expect(abs(l - 26) < 0.01)
+    }
+}

@@ -1,0 +1,142 @@
+import PacketCapture
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A scripted TCP conversation between an FTP client and server, written as frames with
+/// realistic sequence numbers and ACKs. Tests reorder, duplicate or drop segments by index.
+public struct Conversation {
+    public struct Packet {
+        public var frame: [UInt8]
+        public var timestamp: Timestamp
+        public var fromClient: Bool
+        public var payload: [UInt8]
+    }
+
+    public let client: Endpoint
+    public let server: Endpoint
+    public var link: FrameBuilder.Link
+    public private(set) var packets: [Packet] = []
+    private var clientSeq: UInt32
+    private var serverSeq: UInt32
+    public var clock: Int64
+    public var step: Int64 = 1_000_000  // 1 ms between packets
+
+    public init(client: Endpoint = Endpoint(IPAddress("10.0.0.5")!, 40312),
+                server: Endpoint = Endpoint(IPAddress("192.0.2.1")!, 21),
+                link: FrameBuilder.Link = .ethernet(), clientISN: UInt32 = 1000, serverISN: UInt32 = 5000,
+                start: Int64 = 1_763_800_000_000_000_000) {
+        self.client = client; self.server = server; self.link = link
+        clientSeq = clientISN; serverSeq = serverISN; clock = start
+    }
+
+    private mutating func add(fromClient: Bool, flags: TCPFlags, payload: [UInt8]) {
+        let (src, dst) = fromClient ? (client, server) : (server, client)
+        let seq = fromClient ? clientSeq : serverSeq
+        let ack = fromClient ? serverSeq : clientSeq
+        let frame = FrameBuilder.tcp(src: src, dst: dst, seq: seq, ack: ack, flags: flags, payload: payload, link: link)
+        packets.append(Packet(frame: frame, timestamp: Timestamp(nanoseconds: clock), fromClient: fromClient, payload: payload))
+        clock += step
+        var advance = UInt32(payload.count)
+        if flags.contains(.syn) || flags.contains(.fin) { advance += 1 }
+        if fromClient { clientSeq &+= advance } else { serverSeq &+= advance }
+    }
+
+    public mutating func handshake() {
+        add(fromClient: true, flags: [.syn], payload: [])
+        add(fromClient: false, flags: [.syn, .ack], payload: [])
+        add(fromClient: true, flags: [.ack], payload: [])
+    }
+
+    /// Server bytes, cut into segments of at most `segment` bytes.
+    public mutating func server(_ text: String, segment: Int = 1448) { send(Array(text.utf8), fromClient: false, segment: segment) }
+    public mutating func client(_ text: String, segment: Int = 1448) { send(Array(text.utf8), fromClient: true, segment: segment) }
+    public mutating func serverBytes(_ b: [UInt8], segment: Int = 1448) { send(b, fromClient: false, segment: segment) }
+    public mutating func clientBytes(_ b: [UInt8], segment: Int = 1448) { send(b, fromClient: true, segment: segment) }
+
+    public mutating func send(_ bytes: [UInt8], fromClient: Bool, segment: Int) {
+        var i = 0
+        while i < bytes.count {
+            let n = min(segment, bytes.count - i)
+            add(fromClient: fromClient, flags: [.ack, .psh], payload: Array(bytes[i..<(i + n)]))
+            i += n
+        }
+    }
+
+    /// A pure ACK from one side (acknowledges everything the other side sent so far).
+    public mutating func ack(fromClient: Bool) { add(fromClient: fromClient, flags: [.ack], payload: []) }
+
+    public mutating func close() {
+        add(fromClient: false, flags: [.fin, .ack], payload: [])
+        add(fromClient: true, flags: [.fin, .ack], payload: [])
+        add(fromClient: false, flags: [.ack], payload: [])
+    }
+
+    public mutating func reset(fromClient: Bool) { add(fromClient: fromClient, flags: [.rst, .ack], payload: []) }
+
+    public mutating func remove(at i: Int) { packets.remove(at: i) }
+    public mutating func swapAt(_ i: Int, _ j: Int) { packets.swapAt(i, j) }
+    public mutating func duplicate(_ i: Int) { packets.insert(packets[i], at: i + 1) }
+
+    /// Indices of packets carrying payload from one side.
+    public func dataIndices(fromClient: Bool) -> [Int] {
+        packets.indices.filter { packets[$0].fromClient == fromClient && !packets[$0].payload.isEmpty }
+    }
+
+    public var linkType: LinkType {
+        switch link {
+        case .ethernet: .ethernet
+        case .linuxSLL: .linuxSLL
+        case .linuxSLL2: .linuxSLL2
+        case .null: .null
+        case .raw: .raw
+        }
+    }
+}
+
+/// Writes conversations (interleaved in time order) to a capture file in a temporary folder.
+public enum CaptureFile {
+    public static func temporaryPath(_ name: String) -> String {
+        let dir = "/tmp/ftpscope-tests-\(getpid())"
+        mkdir(dir, 0o755)
+        return dir + "/" + name
+    }
+
+    public static func write(_ conversations: [Conversation], to path: String, nanosecond: Bool = false) throws {
+        let all = conversations.flatMap(\.packets).enumerated().sorted {
+            ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset)
+        }.map(\.element)
+        let writer = try PcapFileWriter(path: path, linkType: conversations[0].linkType, nanosecond: nanosecond)
+        for p in all { writer.write(p.frame, at: p.timestamp) }
+    }
+
+    /// Packets in the order given (keeps a test's reordering).
+    public static func write(packets: [Conversation.Packet], linkType: LinkType, to path: String) throws {
+        let writer = try PcapFileWriter(path: path, linkType: linkType)
+        for p in packets { writer.write(p.frame, at: p.timestamp) }
+    }
+
+    /// A minimal pcapng file: section header, one interface (nanosecond resolution), enhanced packets.
+    public static func writePcapng(_ packets: [Conversation.Packet], linkType: LinkType, to path: String) {
+        var out: [UInt8] = []
+        func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+        func block(_ type: UInt32, _ body: [UInt8]) {
+            var b = body
+            while b.count % 4 != 0 { b.append(0) }
+            let len = UInt32(12 + b.count)
+            out += le32(type) + le32(len) + b + le32(len)
+        }
+        block(0x0A0D0D0A, le32(0x1A2B3C4D) + le16(1) + le16(0) + [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        // if_tsresol option (code 9) = 9: nanoseconds.
+        block(1, le16(UInt16(linkType.dlt)) + le16(0) + le32(262144) + le16(9) + le16(1) + [9, 0, 0, 0] + le16(0) + le16(0))
+        for p in packets {
+            let ts = UInt64(p.timestamp.nanoseconds)
+            block(6, le32(0) + le32(UInt32(ts >> 32)) + le32(UInt32(ts & 0xFFFF_FFFF)) + le32(UInt32(p.frame.count))
+                + le32(UInt32(p.frame.count)) + p.frame)
+        }
+        let f = fopen(path, "wb")!
+        fwrite(out, 1, out.count, f)
+        fclose(f)
+    }
+}
