@@ -92,7 +92,7 @@ final class ControlSession {
         }
     }
 
-    var isClosed: Bool { closed }
+    var isClosed: Bool { closed || closedSummaryEmitted }
 
     /// Whether the current state is worth protecting from eviction.
     var isActive: Bool { !closed }
@@ -152,7 +152,8 @@ final class ControlSession {
         serverFramer.finish { line in parser.feed(line) { handleReply($0, at: ts, emit) } }
         parser.finish { handleReply($0, at: ts, emit) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
-        closed = true
+        // The capture ending or the table evicting us says nothing about the connection.
+        if reason == "fin" || reason == "rst" { closed = true }
         closedSummaryEmitted = true
         emit(.session(summary()))
     }

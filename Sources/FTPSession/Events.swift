@@ -19,6 +19,7 @@ public struct AnnouncedAddress: Sendable, Equatable {
     /// nil for EPSV, where the server's own address applies.
     public var host: String?
     public var port: UInt16
+    public init(host: String?, port: UInt16) { self.host = host; self.port = port }
 }
 
 /// One server reply with everything the session knows about it.

@@ -242,6 +242,12 @@ public struct PcapFileWriter: ~Copyable {
         fwrite(frame, 1, frame.count, file)
     }
 
+    /// Flushes and closes the file now rather than at the end of the owner's scope.
+    public consuming func close() {
+        fclose(file)
+        discard self
+    }
+
     deinit { fclose(file) }
 }
 

@@ -99,7 +99,8 @@ public enum CaptureFile {
     public static func temporaryPath(_ name: String) -> String {
         let dir = "/tmp/ftpscope-tests-\(getpid())"
         mkdir(dir, 0o755)
-        return dir + "/" + name
+        // Tests run in parallel: every file gets a name of its own.
+        return dir + "/\(UInt64.random(in: 0...UInt64.max))-" + name
     }
 
     public static func write(_ conversations: [Conversation], to path: String, nanosecond: Bool = false) throws {

@@ -2,7 +2,7 @@ import PacketCapture
 
 /// Builds link/IP/TCP frames byte by byte for synthetic captures.
 public enum FrameBuilder {
-    public enum Link { case ethernet(vlans: [UInt16] = [], qinq: Bool = false), linuxSLL, linuxSLL2, null, raw }
+    public enum Link: Sendable { case ethernet(vlans: [UInt16] = [], qinq: Bool = false), linuxSLL, linuxSLL2, null, raw }
 
     public static func tcp(src: Endpoint, dst: Endpoint, seq: UInt32, ack: UInt32, flags: TCPFlags,
                            payload: [UInt8] = [], link: Link = .ethernet(), ipv4Options: [UInt8] = [],

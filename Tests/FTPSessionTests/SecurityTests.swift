@@ -1,0 +1,60 @@
+import Foundation
+import FTPSession
+import PacketCapture
+import TestSupport
+import Testing
+
+@Suite struct SecurityTests {
+    private func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+
+    @Test func protectedRepliesSingleAndMultiLine() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("AUTH GSSAPI\r\n"); c.server("334 Using authentication type GSSAPI; ADAT must follow\r\n")
+        c.client("ADAT Zm9v\r\n"); c.server("235 ADAT=YmFy\r\n")
+        c.client("MIC \(b64("PWD\r\n"))\r\n"); c.server("631 \(b64("257 \"/home\" is current.\r\n"))\r\n")
+        let payload = b64("250-Line one\r\n250 Done\r\n")
+        let half = payload.count / 2
+        c.client("ENC xyz\r\n")
+        c.server("632-\(payload.prefix(half))\r\n632 \(payload.dropFirst(half))\r\n")
+        c.client("CONF abc\r\n"); c.server("633 \(b64("\u{1}\u{2}opaque"))\r\n")
+        c.client("MIC !!!\r\n"); c.server("631 not*base64\r\n")
+        let run = try c.analyze("rfc2228.pcap")
+        let p = run.replies.compactMap(\.protected)
+        #expect(p.map(\.level.rawValue) == ["integrity", "confidentiality+integrity", "confidentiality", "integrity"])
+        #expect(p[0].inner?.code == 257)
+        #expect(p[0].payloadBytes == 25)
+        #expect(p[1].inner?.code == 250 && p[1].inner?.lines.count == 2, "a multi-line protected reply is one reply")
+        #expect(p[2].inner == nil && p[2].payloadBytes == 8)
+        #expect(p[3].payloadBytes == nil)
+        #expect(run.replies.last!.anomalies.contains("invalid protected reply payload"))
+        #expect(run.replies.map(\.command) == [nil, "AUTH", "ADAT", "MIC", "ENC", "CONF", "MIC"])
+    }
+
+    @Test func authTLSEncryptsTheControlChannelWithoutGarbageReplies() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("AUTH TLS\r\n"); c.server("234 Proceed with negotiation.\r\n")
+        // ClientHello, ServerHello+…, application data records: bytes that are not text.
+        c.clientBytes([22, 3, 1, 0, 5, 1, 2, 3, 4, 5])
+        c.serverBytes([22, 3, 3, 0, 4, 9, 9, 9, 9, 23, 3, 3, 0, 6, 0x32, 0x32, 0x30, 0x20, 0x0D, 0x0A])
+        c.clientBytes([23, 3, 3, 0, 3, 0x51, 0x55, 0x49])
+        let run = try c.analyze("authtls.pcap")
+        #expect(run.codes == [220, 234])
+        #expect(run.replies[1].state == .tls)
+        let s = try #require(run.sessions.first)
+        #expect(s.tls && s.finalState == .tls && s.tlsRecords == 4)
+    }
+
+    @Test func cccReturnsToClearText() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("AUTH TLS\r\n"); c.server("234 Go.\r\n")
+        c.clientBytes([23, 3, 3, 0, 2, 1, 2])
+        c.serverBytes([23, 3, 3, 0, 2, 1, 2])
+        c.client("NOOP\r\n"); c.server("200 back in clear\r\n")
+        let run = try c.analyze("ccc.pcap")
+        #expect(run.codes == [220, 234, 200])
+        #expect(run.replies[2].command == "NOOP")
+    }
+}

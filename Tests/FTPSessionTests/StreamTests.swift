@@ -1,0 +1,203 @@
+import FTPSession
+import PacketCapture
+import TestSupport
+import Testing
+
+@Suite struct StreamTests {
+    private func standard(server: Endpoint = Endpoint(IPAddress("192.0.2.1")!, 21), segment: Int = 1448,
+                          link: FrameBuilder.Link = .ethernet()) -> Conversation {
+        var c = Conversation(server: server, link: link)
+        c.handshake()
+        c.server("220-Welcome\r\n230 other codes do not end it\r\n 220 leading space\r\n2200 neither\r\n\r\n220-nor this\r\n220 Ready.\r\n", segment: segment)
+        c.client("USER anonymous\r\n", segment: segment)
+        c.server("331 Send password.\r\n", segment: segment)
+        c.client("PASS me@\r\n", segment: segment)
+        c.server("230 Logged in.\r\n", segment: segment)
+        c.client("HELP\r\n", segment: segment)
+        c.server("214-Commands:\r\n 200 USER PASS\r\n500 not an end\r\n214 End\r\n", segment: segment)
+        c.close()
+        return c
+    }
+
+    private let expectedCodes: [Int?] = [220, 331, 230, 214]
+
+    @Test func multiLineRepliesEndOnlyAtTheirOwnCodeAndSpace() throws {
+        let run = try standard().analyze("multiline.pcap")
+        #expect(run.codes == expectedCodes)
+        #expect(run.replies[0].reply.lines.count == 7)
+        #expect(run.replies[3].reply.lines.count == 4)
+    }
+
+    @Test func oneByteSegmentsParseTheSame() throws {
+        let run = try standard(segment: 1).analyze("onebyte.pcap")
+        #expect(run.codes == expectedCodes)
+        #expect(run.replyTexts == (try standard().analyze("ref.pcap")).replyTexts)
+    }
+
+    @Test(arguments: [FrameBuilder.Link.ethernet(vlans: [100]), .ethernet(vlans: [100, 200], qinq: true),
+                      .linuxSLL, .linuxSLL2, .null, .raw])
+    func everyLinkLayer(_ link: FrameBuilder.Link) throws {
+        let run = try standard(link: link).analyze("link.pcap")
+        #expect(run.codes == expectedCodes)
+    }
+
+    @Test func pcapngAndNanosecondTimestamps() throws {
+        let c = standard()
+        let ng = CaptureFile.temporaryPath("ftp.pcapng")
+        CaptureFile.writePcapng(c.packets, linkType: .ethernet, to: ng)
+        let a = try AnalysisRun.of(ng)
+        #expect(a.codes == expectedCodes)
+        #expect(a.replies[0].timestamp == c.packets[9].timestamp || a.replies[0].timestamp.nanoseconds > 0)
+        var nano = c
+        nano.clock += 123
+        let p = CaptureFile.temporaryPath("nano.pcap")
+        var d = Conversation(); d.clock = 1_763_800_000_123_456_789; d.handshake(); d.server("220 hi\r\n")
+        try CaptureFile.write([d], to: p, nanosecond: true)
+        let n = try AnalysisRun.of(p)
+        #expect(n.replies[0].timestamp.nanoseconds % 1000 == 789, "nanoseconds survive")
+    }
+
+    @Test func reorderedAndDuplicatedSegments() throws {
+        var c = standard(segment: 7)
+        let server = c.dataIndices(fromClient: false)
+        c.swapAt(server[1], server[2])
+        c.duplicate(server[4])
+        c.swapAt(server[6], server[8])
+        let run = try c.analyze("reorder.pcap")
+        #expect(run.codes == expectedCodes)
+        #expect(run.gaps.isEmpty)
+    }
+
+    @Test func lostSegmentGivesAGapAndParsingResumes() throws {
+        var c = Conversation()
+        c.handshake()
+        c.server("220 Ready.\r\n")
+        c.client("USER a\r\n"); c.server("331 p\r\n")
+        c.client("PASS b\r\n"); c.server("230-Line one\r\n")
+        let lost = c.packets.count
+        c.server("230-Line two lost\r\n")
+        c.server("230 done\r\n")
+        c.client("SYST\r\n"); c.server("215 UNIX\r\n")
+        c.ack(fromClient: true)
+        c.remove(at: lost)
+        let run = try c.analyze("gap.pcap")
+        #expect(run.gaps.map(\.bytes) == [19])
+        #expect(run.gaps[0].direction == .server)
+        #expect(run.codes == [220, 331, 230, 215])
+        #expect(run.replies[2].anomalies.contains("reply cut by gap"))
+        #expect(run.replies[3].command == "SYST")
+    }
+
+    @Test func captureStartingMidSessionPicksUpAtAReplyStart() throws {
+        var c = standard()
+        // Drop the handshake and the first half of the banner.
+        let firstServer = c.dataIndices(fromClient: false)[0]
+        var s = Conversation(); s.handshake()
+        s.server("220-Welcome\r\n")
+        var tail = c.packets
+        tail.removeFirst(firstServer + 1)
+        c = s
+        let path = CaptureFile.temporaryPath("mid.pcap")
+        var mid = Conversation()
+        mid.handshake()
+        mid.server("mode text\r\n")  // the tail of a line we joined halfway through
+        mid.server("331 Send password.\r\n")
+        mid.client("PASS x\r\n"); mid.server("230 ok\r\n")
+        try CaptureFile.write(packets: Array(mid.packets.dropFirst(3)), linkType: .ethernet, to: path)
+        let run = try AnalysisRun.of(path)
+        #expect(run.codes == [331, 230])
+        #expect(run.replies[0].command == nil && run.replies[0].anomalies.isEmpty)
+        #expect(run.replies[1].command == "PASS")
+        #expect(run.sessions[0].startedMidstream)
+        _ = tail
+    }
+
+    @Test func ftpOnAnotherPortIsDetectedFromItsFirstLines() throws {
+        let c = standard(server: Endpoint(IPAddress("192.0.2.1")!, 2121))
+        #expect(try c.analyze("detect.pcap").codes == expectedCodes)
+        var off = AnalyzerConfiguration(); off.detect = false
+        #expect(try c.analyze("nodetect.pcap", configuration: off).replies.isEmpty)
+        var port = off; port.controlPorts.insert(2121)
+        #expect(try c.analyze("port.pcap", configuration: port).codes == expectedCodes)
+    }
+
+    @Test func nonFTPTrafficIsNotDetected() throws {
+        var http = Conversation(server: Endpoint(IPAddress("192.0.2.1")!, 80))
+        http.handshake()
+        http.client("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        http.server("HTTP/1.1 200 OK\r\n\r\n")
+        var smtp = Conversation(server: Endpoint(IPAddress("192.0.2.1")!, 25))
+        smtp.handshake()
+        smtp.server("220 mail ESMTP\r\n")
+        smtp.client("EHLO me\r\n")
+        smtp.server("250 ok\r\n")
+        #expect(try http.analyze("http.pcap").replies.isEmpty)
+        #expect(try smtp.analyze("smtp.pcap").replies.isEmpty, "SMTP greets with 220 too, but EHLO is not an FTP verb")
+    }
+
+    @Test func sequenceNumbersThatWrap() throws {
+        var c = Conversation(clientISN: 0xFFFF_FFF0, serverISN: 0xFFFF_FFFA)
+        c.handshake()
+        c.server("220 Ready and wrapping around zero\r\n", segment: 5)
+        c.client("NOOP\r\n"); c.server("200 ok\r\n")
+        let run = try c.analyze("wrap.pcap")
+        #expect(run.codes == [220, 200])
+        #expect(run.gaps.isEmpty)
+    }
+
+    @Test func dataConnectionsAreCorrelatedWithTheirTransfer() throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
+        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001),
+                                start: ctl.clock)
+        data.handshake()
+        ctl.clock = data.clock
+        ctl.client("RETR file.bin\r\n"); ctl.server("150 Opening BINARY mode data connection (3000 bytes).\r\n")
+        data.clock = ctl.clock
+        data.serverBytes([UInt8](repeating: 7, count: 3000))
+        data.duplicate(data.packets.count - 1)  // a retransmission is not counted twice
+        data.close()
+        ctl.clock = data.clock
+        ctl.server("226 Transfer complete.\r\n")
+        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("data.pcap")
+        try CaptureFile.write([ctl, data], to: path)
+        let run = try AnalysisRun.of(path)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.command == "RETR" && t.path == "file.bin" && t.mode == "passive")
+        #expect(t.bytesToClient == 3000 && t.bytesToServer == 0)
+        #expect(t.announcedSize == 3000 && t.sizeMatches == true && t.outcome == "completed" && t.finalCode == 226)
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
+        #expect(run.summary.dataConnections == 1)
+    }
+
+    @Test func floodOfSYNsStaysWithinTheConnectionCap() throws {
+        var config = AnalyzerConfiguration(); config.maxConnections = 1000
+        let path = CaptureFile.temporaryPath("flood.pcap")
+        let writer = try PcapFileWriter(path: path, linkType: .ethernet)
+        var ftp = Conversation()
+        ftp.handshake(); ftp.server("220 Ready.\r\n")
+        for p in ftp.packets { writer.write(p.frame, at: p.timestamp) }
+        let dst = Endpoint(IPAddress("192.0.2.9")!, 80)
+        for i in 0..<20_000 {
+            let src = Endpoint(.v4(0x0A00_0000 | UInt32(i >> 12)), UInt16(10_000 + i & 0xFFF))
+            writer.write(FrameBuilder.tcp(src: src, dst: dst, seq: UInt32(i), ack: 0, flags: [.syn]),
+                         at: Timestamp(nanoseconds: ftp.clock + Int64(i) * 1000))
+        }
+        var tail = Conversation(start: ftp.clock + 30_000_000)
+        tail.client("NOOP\r\n"); tail.server("200 still tracked\r\n")
+        for p in tail.packets.suffix(2) {
+            // Continue the same connection's sequence space.
+            _ = p
+        }
+        writer.close()
+        let run = try AnalysisRun.of(path, configuration: config)
+        #expect(run.summary.evictions + run.summary.idleExpirations >= 19_000, "evicted \(run.summary.evictions) expired \(run.summary.idleExpirations) connections \(run.summary.connections)")
+        #expect(run.summary.peakConnections <= 1000)
+        #expect(run.codes == [220], "the FTP session survives the flood")
+        #expect(run.sessions.first?.endReason == "end of input")
+    }
+}
