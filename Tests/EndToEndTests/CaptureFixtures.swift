@@ -1,0 +1,50 @@
+import Foundation
+
+/// Locates the repository's Captures/ folder and the built ftpscope binary.
+enum Fixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let captures = root.appendingPathComponent("Captures")
+
+    static var captureNames: [String] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: captures.path)) ?? []
+        return all.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+    }
+
+    static func path(_ name: String) -> String { captures.appendingPathComponent(name).path }
+
+    /// The ftpscope binary built next to the test bundle (the test target depends on it).
+    static var binary: String {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            root.appendingPathComponent(".build/debug"),
+        ]
+        for dir in candidates {
+            var d = dir
+            for _ in 0..<4 {
+                let p = d.appendingPathComponent("ftpscope").path
+                if FileManager.default.isExecutableFile(atPath: p) { return p }
+                d = d.deletingLastPathComponent()
+            }
+        }
+        return root.appendingPathComponent(".build/debug/ftpscope").path
+    }
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import FTPSession
+import Reports
+import TestSupport
+import Testing
+
+/// Every reply of every real capture is checked: record by record against the reviewed
+/// expected output, and against the replies the client itself logged while recording.
+@Suite struct RealCaptureTests {
+    @Test func thereAreRealCapturesOfEveryServer() {
+        let names = Fixtures.captureNames.joined(separator: " ")
+        for server in ["vsftpd", "proftpd", "pureftpd", "pyftpdlib"] { #expect(names.contains(server)) }
+    }
+
+    @Test(arguments: Fixtures.captureNames)
+    func outputMatchesTheExpectedRecords(_ name: String) throws {
+        let expectedPath = Fixtures.path(name.replacingOccurrences(of: ".pcapng", with: ".expected.jsonl")
+            .replacingOccurrences(of: ".pcap", with: ".expected.jsonl"))
+        let expected = try String(contentsOfFile: expectedPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        let run = try AnalysisRun.of(Fixtures.path(name))
+        var actual = run.jsonLines()
+        actual.append(String(decoding: RecordEncoder().encodeSummary(run.summary, files: 1, warnings: []).dropLast(), as: UTF8.self))
+        #expect(actual.count == expected.count)
+        for (i, (a, e)) in zip(actual, expected).enumerated() {
+            #expect(a == e, "record \(i + 1) of \(name)")
+        }
+        #expect(run.summary.gaps == 0 && run.summary.replies > 0)
+    }
+
+    @Test(arguments: Fixtures.captureNames)
+    func everyReplyTheClientLoggedIsReportedInOrder(_ name: String) throws {
+        let log = Fixtures.path(name.replacingOccurrences(of: ".pcap", with: ".client.log"))
+        let clientLines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init).filter { !$0.isEmpty }
+        let run = try AnalysisRun.of(Fixtures.path(name))
+        let ours = run.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }
+        // Clients log a subset (curl skips some, ftplib logs all); each must appear, in order.
+        var j = 0
+        var missing: [String] = []
+        for line in clientLines {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if let k = ours[j...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == trimmed }) { j = k + 1 }
+            else { missing.append(line) }
+        }
+        #expect(missing.isEmpty, "client saw replies ftpscope did not report in order: \(missing)")
+        #expect(clientLines.count >= 10)
+    }
+
+    @Test func truncatingARealCaptureAtEveryOffsetLosesOnlyWhatFollowsTheCut() throws {
+        let name = "pyftpdlib-ftplib-ipv6.pcap"
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
+        let full = try AnalysisRun.of(Fixtures.path(name)).replyTexts
+        let path = CaptureFile.temporaryPath("cut.pcap")
+        var previous = 0
+        // Every offset through the first replies, then every 7th to the end.
+        let offsets = Array(24..<min(bytes.count, 6000)) + Array(stride(from: 6000, to: bytes.count, by: 7))
+        for cut in offsets {
+            FileManager.default.createFile(atPath: path, contents: Data(bytes[0..<cut]))
+            let run = try AnalysisRun.of(path)
+            let got = run.replyTexts
+            // Everything reported is what the full capture reports, in order (the last reply may be cut short).
+            #expect(Array(got.dropLast()) == Array(full.prefix(max(0, got.count - 1))), "cut at \(cut)")
+            #expect(got.count + 1 >= previous, "cut at \(cut) lost replies reported before the cut")
+            previous = got.count
+        }
+        #expect(previous >= full.count - 1)
+    }
+}
