@@ -5,9 +5,12 @@ public struct Line: Sendable, Equatable {
     public var droppedBytes: Int
     /// The line ended at the end of the stream, with no LF.
     public var unterminated: Bool
+    /// The first line after lost bytes: it may be the tail of a line whose start was lost,
+    /// so the consumer decides by its shape whether it is a whole line.
+    public var followsGap: Bool
 
-    public init(_ bytes: [UInt8], droppedBytes: Int = 0, unterminated: Bool = false) {
-        self.bytes = bytes; self.droppedBytes = droppedBytes; self.unterminated = unterminated
+    public init(_ bytes: [UInt8], droppedBytes: Int = 0, unterminated: Bool = false, followsGap: Bool = false) {
+        self.bytes = bytes; self.droppedBytes = droppedBytes; self.unterminated = unterminated; self.followsGap = followsGap
     }
 }
 
@@ -15,8 +18,8 @@ public struct Line: Sendable, Equatable {
 /// commands (RFC 854) on the way, with a cap on line length.
 ///
 /// Fed bytes in whatever pieces TCP delivered them; produces the same lines however the
-/// stream was cut. After a gap it discards up to the next LF: the line in progress lost its
-/// middle and must not be mistaken for a whole one.
+/// stream was cut. After a gap the line in progress is dropped (it lost its middle) and the
+/// next line is marked, since the gap may or may not have ended at a line boundary.
 public struct LineFramer: Sendable {
     private enum Telnet: Sendable {
         case data
@@ -29,7 +32,7 @@ public struct LineFramer: Sendable {
     private var current: [UInt8] = []
     private var dropped = 0
     private var telnet: Telnet = .data
-    private var discarding = false
+    private var afterGap = false
     public let maxLineLength: Int
     /// Lines cut at the cap, over the life of the stream.
     public private(set) var truncatedLines = 0
@@ -50,18 +53,16 @@ public struct LineFramer: Sendable {
             case .data:
                 if byte == 0xFF { telnet = .command; continue }
                 if byte == 0x0A {
-                    if discarding { discarding = false; current.removeAll(keepingCapacity: true); dropped = 0; continue }
                     if current.last == 0x0D { current.removeLast() }
                     emitLine(unterminated: false, emit)
                     continue
                 }
-                if discarding { continue }
                 if current.count < maxLineLength { current.append(byte) } else { dropped += 1 }
             case .command:
                 switch byte {
                 case 0xFF:  // escaped 0xFF data byte
                     telnet = .data
-                    if !discarding { if current.count < maxLineLength { current.append(0xFF) } else { dropped += 1 } }
+                    if current.count < maxLineLength { current.append(0xFF) } else { dropped += 1 }
                 case 0xFB...0xFE: telnet = .option; telnetCommands += 1
                 case 0xFA: telnet = .subnegotiation; telnetCommands += 1
                 default: telnet = .data; telnetCommands += 1
@@ -76,28 +77,28 @@ public struct LineFramer: Sendable {
         }
     }
 
-    /// Bytes were lost: drop the line in progress and everything up to the next LF.
+    /// Bytes were lost: drop the line in progress and mark the next one.
     public mutating func gap() {
         current.removeAll(keepingCapacity: true)
         dropped = 0
         telnet = .data
-        discarding = true
+        afterGap = true
     }
 
     /// The stream ended: a last line without LF is still a line, marked as such.
     public mutating func finish(_ emit: (Line) -> Void) {
-        if !discarding, hasPartialLine {
+        if hasPartialLine {
             if current.last == 0x0D { current.removeLast() }
             emitLine(unterminated: true, emit)
         }
         current.removeAll()
-        discarding = false
     }
 
     private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
         if dropped > 0 { truncatedLines += 1 }
-        emit(Line(current, droppedBytes: dropped, unterminated: unterminated))
+        emit(Line(current, droppedBytes: dropped, unterminated: unterminated, followsGap: afterGap))
         current.removeAll(keepingCapacity: true)
         dropped = 0
+        afterGap = false
     }
 }

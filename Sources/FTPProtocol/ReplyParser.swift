@@ -53,6 +53,9 @@ public struct ReplyParser: Sendable {
             emit(Reply(code: code, lines: [b], anomalies: anomalies))
 
         case .multiline(let code, let p, var lines, var dropped, var anomalies):
+            // The first line after a gap may be the tail of a lost line: keep it only if it
+            // has the shape of a reply line, never show a fabricated line.
+            if line.followsGap && !startsReply(b) { return }
             for a in lineAnomalies where !anomalies.contains(a) { anomalies.append(a) }
             let ends = b.count >= 3 && b[0] == p.0 && b[1] == p.1 && b[2] == p.2
                 && (b.count == 3 || b[3] == UInt8(ascii: " "))
@@ -74,12 +77,15 @@ public struct ReplyParser: Sendable {
         }
     }
 
-    /// Bytes were lost: a reply in progress is emitted as far as it was seen, then the
-    /// parser waits for a line that begins a reply.
+    /// Bytes were lost. Inside a multi-line reply the parser keeps collecting until the reply's
+    /// own terminator (the lost lines are gone, the reply is flagged), so a terminator seen after
+    /// the gap is not mistaken for a new reply that would steal the next command's answer.
+    /// Otherwise it waits for a line that begins a reply.
     public mutating func gap(_ emit: (Reply) -> Void) {
-        if case .multiline(let code, _, let lines, let dropped, var anomalies) = state {
-            anomalies.append(.cutByGap)
-            emit(Reply(code: code, lines: lines, droppedLines: dropped, anomalies: anomalies))
+        if case .multiline(let code, let p, let lines, let dropped, var anomalies) = state {
+            if !anomalies.contains(.cutByGap) { anomalies.append(.cutByGap) }
+            state = .multiline(code: code, prefix: p, lines: lines, dropped: dropped, anomalies: anomalies)
+            return
         }
         state = .seeking
     }

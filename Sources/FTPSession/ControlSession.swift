@@ -171,6 +171,8 @@ final class ControlSession {
 
     private func handleCommandLine(_ line: Line, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
         let command = Command.parse(line.bytes)
+        // After lost bytes, only a line that starts like a command is one.
+        if line.followsGap, command.verb.map({ !Candidate.knownVerbs.contains($0) }) ?? true { return }
         var anomalies: [String] = []
         if line.droppedBytes > 0 { anomalies.append(SessionAnomaly.commandLineTooLong.rawValue) }
         if line.unterminated { anomalies.append(SessionAnomaly.unterminatedCommand.rawValue) }

@@ -1,0 +1,155 @@
+@testable import FTPProtocol
+import Testing
+
+/// Feeds a byte stream through framer and parser in the given chunk sizes.
+func parse(_ bytes: [UInt8], chunks: [Int] = [], midstream: Bool = false, maxLine: Int = 65536, maxLines: Int = 10_000,
+           finish: Bool = true) -> [Reply] {
+    var framer = LineFramer(maxLineLength: maxLine)
+    var parser = ReplyParser(startMidstream: midstream, maxLinesPerReply: maxLines)
+    var out: [Reply] = []
+    var i = 0, k = 0
+    while i < bytes.count {
+        let n = chunks.isEmpty ? bytes.count : max(1, chunks[k % chunks.count])
+        let piece = Array(bytes[i..<min(bytes.count, i + n)])
+        piece.withUnsafeBytes { raw in framer.feed(raw) { line in parser.feed(line) { out.append($0) } } }
+        i += n; k += 1
+    }
+    if finish {
+        framer.finish { line in parser.feed(line) { out.append($0) } }
+        parser.finish { out.append($0) }
+    }
+    return out
+}
+
+func parse(_ s: String, chunks: [Int] = [], midstream: Bool = false) -> [Reply] { parse(Array(s.utf8), chunks: chunks, midstream: midstream) }
+func texts(_ r: Reply) -> [String] { r.lines.map { String(decoding: $0, as: UTF8.self) } }
+
+@Suite struct ReplyParserTests {
+    let stream = "220-Welcome\r\n230 not the end\r\n 220 leading space\r\n2200 no\r\n\r\n220-still\r\n220 Ready\r\n"
+        + "214-Help\n200 bare LF lines\n214 End\n" + "211 single\r\n"
+
+    @Test func rfc959MultiLineRules() {
+        let r = parse(stream)
+        #expect(r.map(\.code) == [220, 214, 211])
+        #expect(texts(r[0]) == ["220-Welcome", "230 not the end", " 220 leading space", "2200 no", "", "220-still", "220 Ready"])
+        #expect(texts(r[1]) == ["214-Help", "200 bare LF lines", "214 End"])
+        #expect(r.allSatisfy { $0.anomalies.isEmpty })
+    }
+
+    /// The decoder-verifier test swift-nio recommends: any chunking gives the same replies.
+    @Test(arguments: [[1], [2], [3], [5, 1, 7], [13], [64]])
+    func chunkingDoesNotMatter(_ chunks: [Int]) {
+        #expect(parse(stream, chunks: chunks) == parse(stream))
+    }
+
+    @Test func telnetCommandsAreRemoved() {
+        let bytes: [UInt8] = [0xFF, 0xFB, 0x01] + Array("220 a".utf8) + [0xFF, 0xFF] + Array("b".utf8) + [0xFF, 0xF1] + Array("\r\n".utf8)
+        let r = parse(bytes)
+        #expect(r[0].lines == [Array("220 a".utf8) + [0xFF] + Array("b".utf8)])
+    }
+
+    @Test func longLinesAreCutAndFlagged() {
+        let long = "220 " + String(repeating: "x", count: 1000) + "\r\n221 next\r\n"
+        let r = parse(Array(long.utf8), maxLine: 100)
+        #expect(r.map(\.code) == [220, 221])
+        #expect(r[0].lines[0].count == 100)
+        #expect(r[0].anomalies == [.lineTooLong])
+    }
+
+    @Test func tooManyLinesKeepsTheClosingLineAndCounts() {
+        var s = "214-start\r\n"
+        for i in 0..<50 { s += " line \(i)\r\n" }
+        s += "214 end\r\n"
+        let r = parse(Array(s.utf8), maxLines: 10)
+        #expect(r.count == 1)
+        #expect(r[0].lines.count == 10)
+        #expect(texts(r[0]).last == "214 end")
+        #expect(r[0].droppedLines == 42)
+        #expect(r[0].anomalies == [.tooManyLines])
+    }
+
+    @Test func unterminatedMultiLineReplyAtClose() {
+        let r = parse("211-Status\r\n line\r\n")
+        #expect(r.count == 1)
+        #expect(r[0].anomalies == [.unterminatedMultiline])
+    }
+
+    @Test func lastLineWithoutTerminator() {
+        let r = parse("221 Bye")
+        #expect(r[0].code == 221 && r[0].anomalies == [.unterminatedLine])
+    }
+
+    @Test func malformedAndOutOfGrammarLines() {
+        let r = parse("hello\r\n2200 x\r\n700 x\r\n099 x\r\n226\r\n")
+        #expect(r.map(\.code) == [nil, 220, 700, 99, 226])
+        #expect(r[0].anomalies == [.malformedReplyLine])
+        #expect(r[1].anomalies == [.malformedReplyLine])
+        #expect(r[2].anomalies == [.codeOutsideGrammar])
+        #expect(r[3].anomalies == [.codeOutsideGrammar])
+        #expect(r[4].anomalies.isEmpty)
+    }
+
+    @Test func midstreamSeeksAReplyStart() {
+        let r = parse("tail of something\r\n more\r\n250 ok\r\n", midstream: true)
+        #expect(r.map(\.code) == [250])
+    }
+
+    @Test func gapInsideAMultiLineReply() {
+        var framer = LineFramer()
+        var parser = ReplyParser()
+        var out: [Reply] = []
+        func feed(_ s: String) { Array(s.utf8).withUnsafeBytes { framer.feed($0) { parser.feed($0) { out.append($0) } } } }
+        feed("211-one\r\n two")
+        framer.gap(); parser.gap { out.append($0) }
+        feed("ee lost half\r\n211 end\r\n200 next\r\n")
+        #expect(out.map(\.code) == [211, 200])
+        #expect(out[0].anomalies == [.cutByGap])
+        #expect(texts(out[0]) == ["211-one", "211 end"])
+    }
+
+    @Test func megabyteSingleLineReplyIsBounded() {
+        let bytes = Array("220 ".utf8) + [UInt8](repeating: 0x41, count: 1 << 20) + Array("\r\n".utf8)
+        let r = parse(bytes, chunks: [1448])
+        #expect(r.count == 1 && r[0].lines[0].count == 65536 && r[0].anomalies == [.lineTooLong])
+    }
+
+    @Test func hundredThousandLineReply() {
+        var bytes = Array("214-start\r\n".utf8)
+        let line = Array(" 214 x\r\n".utf8)
+        for _ in 0..<100_000 { bytes += line }
+        bytes += Array("214 end\r\n".utf8)
+        let r = parse(bytes, chunks: [1448])
+        #expect(r.count == 1 && r[0].droppedLines == 100_002 - 10_000 && r[0].anomalies == [.tooManyLines])
+    }
+}
+
+@Suite struct CommandAndAddressTests {
+    @Test func commands() {
+        #expect(Command.parse(Array("retr a b.txt".utf8)).verb == "RETR")
+        #expect(Command.parse(Array("retr a b.txt".utf8)).argument == Array("a b.txt".utf8))
+        #expect(Command.parse(Array("NOOP".utf8)).argument == nil)
+        #expect(Command.parse(Array("12 x".utf8)).verb == nil)
+        #expect(Command.parse([]).verb == nil)
+    }
+
+    @Test func decoders() throws {
+        func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+        #expect(try AddressDecoder.decode227(b("Entering Passive Mode (10,0,0,1,4,1)")).get() == HostPort(host: [10, 0, 0, 1], port: 1025))
+        #expect(AddressDecoder.decode227(b("(10,0,0,1,4,99999999999999)")) == .failure(.invalid227Tuple))
+        #expect(try AddressDecoder.decode229(b("Extended (|||65535|)")).get().port == 65535)
+        #expect(AddressDecoder.decode229(b("Extended (|||65536|)")) == .failure(.invalid229))
+        #expect(AddressDecoder.decode229(b("Extended (||65|)")) == .failure(.invalid229))
+        #expect(try AddressDecoder.decodeEPRT(b("|2|::ffff:10.0.0.1|21|")).get().hostText == "::ffff:a00:1")
+        #expect(AddressDecoder.decodeEPRT(b("|3|x|21|")) == .failure(.invalidEPRT))
+        #expect(try AddressDecoder.decodeLPRT(b("4,4,1,2,3,4,2,0,21")).get() == HostPort(host: [1, 2, 3, 4], port: 21))
+        #expect(AddressDecoder.decode228(b("(4,4,1,2,3,4,3,0,0,21)")) == .failure(.invalid228))
+    }
+
+    @Test func tlsScannerCountsRecordsAndSpotsClearText() {
+        var s = TLSRecordScanner()
+        let bytes: [UInt8] = [22, 3, 1, 0, 2, 9, 9, 23, 3, 3, 0, 1, 7] + Array("200 ok\r\n".utf8)
+        let outcome = bytes.withUnsafeBytes { s.feed($0) }
+        #expect(outcome == .clearText(at: 13))
+        #expect(s.records == 2)
+    }
+}

@@ -1,0 +1,71 @@
+import PacketCapture
+import TestSupport
+import Testing
+
+@Suite struct DecoderTests {
+    let src = Endpoint(IPAddress("10.0.0.5")!, 40000)
+    let dst = Endpoint(IPAddress("192.0.2.1")!, 21)
+
+    /// What a decode said, copied out of the borrowed buffer.
+    struct Decoded {
+        var source: Endpoint, destination: Endpoint, sequence: UInt32, acknowledgment: UInt32
+        var flags: TCPFlags, payloadCount: Int, missingPayload: Int
+    }
+
+    private func failure(_ frame: [UInt8], _ link: LinkType) -> DecodeOutcome? {
+        if case .failure(let f) = decode(frame, link) { return f }
+        return nil
+    }
+
+    private func decode(_ frame: [UInt8], _ link: LinkType) -> Result<Decoded, DecodeOutcome> {
+        frame.withUnsafeBytes { raw in
+            PacketDecoder(linkType: link).decode(raw).map { s in
+                Decoded(source: s.source, destination: s.destination, sequence: s.sequence, acknowledgment: s.acknowledgment,
+                        flags: s.flags, payloadCount: s.payload.count, missingPayload: s.missingPayload)
+            }
+        }
+    }
+
+    @Test func ipv4WithOptionsAndEthernetPadding() throws {
+        let f = FrameBuilder.tcp(src: src, dst: dst, seq: 7, ack: 9, flags: [.ack], payload: Array("hi".utf8), ipv4Options: [1, 1, 1, 1])
+        let s = try decode(f, .ethernet).get()
+        #expect(s.source == src && s.destination == dst && s.sequence == 7 && s.acknowledgment == 9)
+        #expect(s.payloadCount == 2, "padding after the IP length is not payload")
+    }
+
+    @Test func ipv6ExtensionHeaders() throws {
+        let a = Endpoint(IPAddress("2001:db8::1")!, 40000), b = Endpoint(IPAddress("2001:db8::2")!, 21)
+        let f = FrameBuilder.tcp(src: a, dst: b, seq: 1, ack: 2, flags: [.syn], ipv6ExtensionHeaders: true)
+        let s = try decode(f, .ethernet).get()
+        #expect(s.source == a && s.flags == [.syn])
+        #expect(a.description == "[2001:db8::1]:40000")
+    }
+
+    @Test func liesAndFragments() {
+        var f = FrameBuilder.tcp(src: src, dst: dst, seq: 1, ack: 1, flags: [.ack], payload: [1, 2, 3])
+        var bad = f; bad[14] = 0x43                    // IHL 3
+        #expect(failure(bad, .ethernet) == (.malformed(.badIPHeaderLength)))
+        var tcpLie = f; tcpLie[14 + 20 + 12] = 0xF0    // TCP header claims 60 bytes
+        #expect(failure(tcpLie, .ethernet) == (.malformed(.badTCPHeaderLength)))
+        var frag = f; frag[14 + 6] = 0x20              // more fragments
+        #expect(failure(frag, .ethernet) == (.ipFragment))
+        #expect(failure(Array(f.prefix(20)), .ethernet) == .malformed(.truncatedIPHeader))
+        #expect(failure([], .ethernet) == (.malformed(.truncatedLinkHeader)))
+        f[12] = 0x08; f[13] = 0x06                     // ARP
+        #expect(failure(f, .ethernet) == (.notIP))
+        #expect(failure(f, .unsupported(147)) == (.unsupportedLinkType))
+    }
+
+    @Test func snapLengthCutIsMissingPayloadNotData() throws {
+        let f = FrameBuilder.tcp(src: src, dst: dst, seq: 1, ack: 1, flags: [.ack], payload: [UInt8](repeating: 65, count: 100))
+        let s = try decode(Array(f.prefix(14 + 20 + 20 + 30)), .ethernet).get()
+        #expect(s.payloadCount == 30 && s.missingPayload == 70)
+    }
+
+    @Test func addressText() {
+        #expect(IPAddress("::1")!.description == "::1")
+        #expect(IPAddress("2001:db8:0:0:1:0:0:1")!.description == "2001:db8::1:0:0:1")
+        #expect(IPAddress("fe80::")!.description == "fe80::")
+        #expect(IPAddress("1.2.3.256") == nil)
+    }
+}

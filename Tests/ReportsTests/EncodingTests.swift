@@ -1,0 +1,22 @@
+@testable import Reports
+import Testing
+
+@Suite struct EncodingTests {
+    @Test func jsonEscapesEverythingAndReplacesInvalidUTF8() {
+        var w = JSONWriter()
+        w.beginArray(); w.bytes([0x22, 0x5C, 0x0A, 0x1B, 0x7F, 0xFF, 0xE4, 0xB8, 0xAD]); w.endArray()
+        #expect(String(decoding: w.out, as: UTF8.self) == "[\"\\\"\\\\\\n\\u001b\\u007f\u{FFFD}中\"]")
+    }
+
+    @Test func terminalTextShowsControlsEscaped() {
+        #expect(TerminalText.escape(Array("a\u{1B}[31mb\tc\u{7}".utf8)) == "a\\x1b[31mb\\tc\\x07")
+        #expect(TerminalText.escape("x\u{9B}y\u{202E}z") == "x\\u{9b}y\\u{202e}z")
+        #expect(TerminalText.escape([0xC3]) == "\u{FFFD}")
+    }
+
+    @Test func timestamps() {
+        #expect(UTCTime.format(1_763_800_000_123_456_000) == "2025-11-22 08:26:40.123456")
+        var w = JSONWriter(); w.timestamp(1_763_800_000_123_456_789)
+        #expect(String(decoding: w.out, as: UTF8.self) == "1763800000.123456789")
+    }
+}

@@ -1,0 +1,124 @@
+import PacketCapture
+import TCPReassembly
+import Testing
+
+private struct Collector {
+    var r: StreamReassembler
+    var data: [UInt8] = []
+    var gaps: [Int] = []
+    init(cap: Int = 1 << 20) { r = StreamReassembler(maxBufferedBytes: cap) }
+    mutating func seg(_ seq: UInt32, _ s: String, syn: Bool = false, fin: Bool = false) {
+        var d = data, g = gaps
+        Array(s.utf8).withUnsafeBytes { raw in
+            r.receive(sequence: seq, syn: syn, fin: fin, payload: raw) { e in
+                switch e { case .data(let b): d += b; case .gap(let n): g.append(n) }
+            }
+        }
+        data = d; gaps = g
+    }
+    mutating func ack(_ a: UInt32) {
+        var d = data, g = gaps
+        r.acknowledged(a) { e in switch e { case .data(let b): d += b; case .gap(let n): g.append(n) } }
+        data = d; gaps = g
+    }
+    mutating func flush() {
+        var d = data, g = gaps
+        r.flush { e in switch e { case .data(let b): d += b; case .gap(let n): g.append(n) } }
+        data = d; gaps = g
+    }
+    var text: String { String(decoding: data, as: UTF8.self) }
+}
+
+@Suite struct ReassemblyTests {
+    @Test func inOrderOutOfOrderRetransmittedOverlapping() {
+        var c = Collector()
+        c.seg(99, "", syn: true)
+        c.seg(100, "abc")
+        c.seg(106, "ghi")        // out of order
+        c.seg(100, "abc")        // exact retransmission
+        c.seg(102, "cdef")       // overlap, new tail fills the hole
+        #expect(c.text == "abcdefghi")
+        #expect(c.gaps.isEmpty)
+        #expect(c.r.statistics.retransmittedBytes == 4)
+    }
+
+    @Test func wrapAround() {
+        var c = Collector()
+        c.seg(0xFFFF_FFFD, "", syn: true)
+        c.seg(0xFFFF_FFFE, "ab")
+        c.seg(0x0000_0002, "ef")
+        c.seg(0x0000_0000, "cd")
+        #expect(c.text == "abcdef")
+    }
+
+    @Test func holeIsAGapOnceDataWaitsBehindItAndThePeerAcksPastIt() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.seg(10, "xyz")
+        c.ack(5)                 // the receiver had byte 4: lost by the capture
+        #expect(c.gaps == [1])
+        c.ack(13)                // and everything up to the waiting data
+        #expect(c.gaps == [1, 5])
+        #expect(c.text == "abcxyz")
+    }
+
+    @Test func ackPastTheHoleReleasesWaitingData() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.seg(10, "xyz")
+        c.ack(13)
+        #expect(c.gaps == [6])
+        #expect(c.text == "abcxyz")
+    }
+
+    @Test func ackWithNothingBufferedIsNotAGapYet() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.ack(10)
+        #expect(c.gaps.isEmpty)
+        c.seg(4, "defghi")
+        #expect(c.text == "abcdefghi")
+    }
+
+    @Test func bufferCapDeclaresTheHoleLost() {
+        var c = Collector(cap: 4)
+        c.seg(0, "", syn: true)
+        c.seg(1, "a")
+        c.seg(5, "efg")
+        c.seg(8, "hij")          // would exceed the cap
+        #expect(c.gaps == [3])
+        #expect(c.text == "aefghij")
+        #expect(c.r.statistics.bufferCapHits == 1)
+    }
+
+    @Test func midstreamStartsAtTheFirstSegment() {
+        var c = Collector()
+        c.seg(5000, "hello")
+        #expect(c.text == "hello" && c.r.startedMidstream)
+    }
+
+    @Test func flushDeclaresRemainingHolesAndFin() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "a")
+        c.seg(4, "d")
+        c.seg(10, "", fin: true)
+        c.flush()
+        #expect(c.gaps == [2, 5])
+        #expect(c.text == "ad")
+    }
+
+    @Test func flowTableEvictsOldestButGivesLiveSessionsASecondChance() {
+        var t = FlowTable<Bool>(capacity: 3)
+        func key(_ p: UInt16) -> ConnectionKey { ConnectionKey.of(source: Endpoint(.v4(1), p), destination: Endpoint(.v4(2), 80)).key }
+        var evicted: [UInt16] = []
+        let now = Timestamp(nanoseconds: 1_000)
+        for p in UInt16(1)...3 { _ = t.insert(key(p), p == 1, at: now, keep: { $0 }, evicted: { evicted.append($0.key.low.port) }) }
+        _ = t.insert(key(4), false, at: now, keep: { $0 }, evicted: { evicted.append($0.key.low.port) })
+        #expect(evicted == [2], "port 1 is marked worth keeping")
+        #expect(t.count == 3 && t.evictions == 1)
+    }
+}
