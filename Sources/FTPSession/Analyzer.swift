@@ -72,8 +72,9 @@ public final class Analyzer {
             slot = s
             table[slot].lastSeen = ts
         } else {
-            // A lone RST or FIN-ACK of a connection we never saw is not worth a table entry.
-            if segment.flags.contains(.rst) && segment.payload.isEmpty { return }
+            // A bare ACK, FIN or RST of a connection we never saw (often the last packet of one
+            // that just closed) carries nothing to analyze and is not worth a table entry.
+            if !segment.flags.contains(.syn) && segment.payload.isEmpty && segment.missingPayload == 0 { return }
             slot = table.insert(key, classify(segment, fromLow: fromLow, at: ts), at: ts,
                                 keep: { if case .control(let s, _) = $0 { s.isActive } else { false } },
                                 evicted: { [unowned self] in self.evicted($0) })
