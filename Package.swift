@@ -37,6 +37,8 @@ let package = Package(
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope"]),
+        .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],
+                          path: "Benchmarks/CaptureGenerator"),
         .target(name: "TestSupport", dependencies: ["PacketCapture", "FTPSession", "Reports"], path: "Tests/TestSupport"),
     ]
 )

@@ -1,0 +1,133 @@
+import PacketCapture
+import TestSupport
+import Foundation
+
+// Writes the benchmark captures: realistic FTP traffic with 1448-byte segments and delayed
+// ACKs, many connections interleaved.
+//   capture-generator data OUT.pcap MEGABYTES        passive/active transfers (most bytes are data)
+//   capture-generator control OUT.pcap SESSIONS CONCURRENT   short sessions, multi-line replies, pipelining
+
+let args = CommandLine.arguments
+guard args.count >= 4, let n = Int(args[3]) else {
+    print("usage: capture-generator data OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT]")
+    exit(64)
+}
+
+struct Generator: ~Copyable {
+    let writer: PcapFileWriter
+    var clock: Int64 = 1_763_800_000_000_000_000
+    var packets = 0
+    var bytes = 0
+
+    init(path: String) throws { writer = try PcapFileWriter(path: path, linkType: .ethernet) }
+
+    /// Merges the conversations by their own clocks (all start together), so many are open
+    /// at once as on a busy link and every packet still follows what caused it.
+    mutating func interleave(_ conversations: [Conversation]) {
+        var all: [(Int64, Int, Int)] = []
+        for (i, c) in conversations.enumerated() {
+            for (j, p) in c.packets.enumerated() { all.append((p.timestamp.nanoseconds, i, j)) }
+        }
+        all.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
+        var last: Int64 = 0
+        for (t, i, j) in all {
+            let p = conversations[i].packets[j]
+            writer.write(p.frame, at: Timestamp(nanoseconds: clock + t))
+            packets += 1; bytes += p.frame.count
+            last = t
+        }
+        clock += last + 1_000_000
+    }
+}
+
+func address(_ i: Int, net: UInt32) -> IPAddress { .v4(net | UInt32(i & 0xFFFF)) }
+
+func ftpSession(_ id: Int, transferBytes: Int, active: Bool) -> [Conversation] {
+    let client = Endpoint(address(id, net: 0x0A00_0000), UInt16(20_000 + id % 40_000))
+    let server = Endpoint(address(id % 64, net: 0xC000_0200), 21)
+    var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 7919),
+                         serverISN: UInt32(truncatingIfNeeded: id &* 104_729), start: Int64(id % 64) * 150_000)
+    c.step = 50_000
+    c.handshake()
+    c.server("220 ProFTPD Server ready.\r\n")
+    c.client("USER user\(id)\r\n"); c.server("331 Password required for user\(id)\r\n")
+    c.client("PASS secret\r\n"); c.server("230 User user\(id) logged in\r\n")
+    c.client("TYPE I\r\n"); c.server("200 Type set to I\r\n")
+    let dataPort = UInt16(30_000 + id % 20_000)
+    var data: Conversation
+    if active {
+        let h = client.address.description.replacingOccurrences(of: ".", with: ",")
+        c.client("PORT \(h),\(dataPort >> 8),\(dataPort & 0xFF)\r\n"); c.server("200 PORT command successful\r\n")
+        data = Conversation(client: Endpoint(server.address, 20), server: Endpoint(client.address, dataPort), start: c.clock)
+    } else {
+        let h = server.address.description.replacingOccurrences(of: ".", with: ",")
+        c.client("PASV\r\n"); c.server("227 Entering Passive Mode (\(h),\(dataPort >> 8),\(dataPort & 0xFF)).\r\n")
+        data = Conversation(client: Endpoint(client.address, UInt16(50_000 + id % 10_000)), server: Endpoint(server.address, dataPort), start: c.clock)
+    }
+    data.step = 10_000
+    if !active { data.handshake(); c.clock = data.clock }
+    c.client("RETR file\(id).bin\r\n")
+    if active { data.clock = c.clock; data.handshake(); c.clock = data.clock }
+    c.server("150 Opening BINARY mode data connection for file\(id).bin (\(transferBytes) bytes)\r\n")
+    // Data flows from the FTP server: the data connection's "server" side in passive mode,
+    // its "client" side in active mode (the server connected out from port 20).
+    data.clock = c.clock
+    let chunk = [UInt8](repeating: 0x5A, count: 1448)
+    var sent = 0
+    while sent < transferBytes {
+        let n = min(1448, transferBytes - sent)
+        data.send(n == 1448 ? chunk : Array(chunk.prefix(n)), fromClient: active, segment: 1448)
+        sent += n
+        if (sent / 1448) % 2 == 0 { data.ack(fromClient: !active) }
+    }
+    data.close()
+    c.clock = data.clock
+    c.server("226 Transfer complete\r\n")
+    c.client("QUIT\r\n"); c.server("221 Goodbye.\r\n")
+    c.close()
+    return [c, data]
+}
+
+func controlSession(_ id: Int) -> Conversation {
+    let client = Endpoint(address(id, net: 0x0A10_0000 | UInt32((id >> 16) & 0xFF) << 16), UInt16(1024 + id % 60_000))
+    let server = Endpoint(address(id % 256, net: 0xC633_6400), id % 3 == 0 ? 2121 : 21)
+    var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 7919),
+                         serverISN: UInt32(truncatingIfNeeded: id &* 15_485_863), start: Int64(id % 1000) * 20_000)
+    c.step = 200_000
+    c.handshake()
+    c.server("220-Welcome to the benchmark server\r\n220-Usage is logged.\r\n220 Ready\r\n")
+    c.client("USER anonymous\r\nPASS guest@\r\n")          // pipelined
+    c.server("331 Guest login ok, send your email as password.\r\n230-Guest login ok.\r\n230 Access restrictions apply.\r\n")
+    c.client("FEAT\r\n")
+    c.server("211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n MLST type*;size*;modify*;\r\n REST STREAM\r\n SIZE\r\n UTF8\r\n211 End\r\n")
+    c.client("SYST\r\nPWD\r\nCWD /pub\r\n")
+    c.server("215 UNIX Type: L8\r\n257 \"/\" is the current directory\r\n250 CWD command successful\r\n")
+    c.client("SIZE missing\(id)\r\n"); c.server("550 missing\(id): No such file or directory\r\n")
+    c.client("QUIT\r\n"); c.server("221 Goodbye.\r\n")
+    c.close()
+    return c
+}
+
+var g = try Generator(path: args[2])
+switch args[1] {
+case "data":
+    // ~500 KB per transfer; 64 sessions open at once.
+    let perTransfer = 500_000
+    let sessions = max(1, n * 1_000_000 / perTransfer)
+    var id = 0
+    while id < sessions {
+        let batch = (id..<min(sessions, id + 64)).flatMap { ftpSession($0, transferBytes: perTransfer, active: $0 % 4 == 0) }
+        g.interleave(batch)
+        id += 64
+    }
+case "control":
+    let concurrent = args.count > 4 ? Int(args[4]) ?? 1000 : 1000
+    var id = 0
+    while id < n {
+        g.interleave((id..<min(n, id + concurrent)).map(controlSession))
+        id += concurrent
+    }
+default:
+    print("unknown kind \(args[1])"); exit(64)
+}
+print("\(args[2]): \(g.packets) packets, \(g.bytes / 1_000_000) MB of frames")
