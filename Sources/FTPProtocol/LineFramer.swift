@@ -48,16 +48,26 @@ public struct LineFramer: Sendable {
     public var hasPartialLine: Bool { !current.isEmpty || dropped > 0 }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Line) -> Void) {
-        for byte in bytes {
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            if telnet == .data {
+                // Copy the run up to the next LF or IAC in one piece: most bytes are plain text.
+                var j = i
+                while j < n, bytes[j] != 0x0A, bytes[j] != 0xFF { j += 1 }
+                if j > i { append(UnsafeRawBufferPointer(rebasing: bytes[i..<j])) }
+                guard j < n else { return }
+                i = j + 1
+                if bytes[j] == 0xFF { telnet = .command; continue }
+                if current.last == 0x0D { current.removeLast() }
+                emitLine(unterminated: false, emit)
+                continue
+            }
+            let byte = bytes[i]
+            i += 1
             switch telnet {
             case .data:
-                if byte == 0xFF { telnet = .command; continue }
-                if byte == 0x0A {
-                    if current.last == 0x0D { current.removeLast() }
-                    emitLine(unterminated: false, emit)
-                    continue
-                }
-                if current.count < maxLineLength { current.append(byte) } else { dropped += 1 }
+                break
             case .command:
                 switch byte {
                 case 0xFF:  // escaped 0xFF data byte
@@ -74,6 +84,16 @@ public struct LineFramer: Sendable {
             case .subnegotiationCommand:
                 telnet = byte == 0xF0 ? .data : .subnegotiation
             }
+        }
+    }
+
+    private mutating func append(_ run: UnsafeRawBufferPointer) {
+        let room = maxLineLength - current.count
+        if run.count <= room {
+            current.append(contentsOf: run)
+        } else {
+            if room > 0 { current.append(contentsOf: run.prefix(room)) }
+            dropped += run.count - max(room, 0)
         }
     }
 

@@ -9,9 +9,17 @@ public enum Direction: String, Sendable {
 
 /// The endpoints and identity shared by every record of one control connection.
 public struct SessionIdentity: Sendable, Equatable {
-    public var id: String
-    public var server: Endpoint
-    public var client: Endpoint
+    public let id: String
+    public let server: Endpoint
+    public let client: Endpoint
+    /// Rendered once per session: every record of the session repeats them.
+    public let serverText: String
+    public let clientText: String
+
+    public init(id: String, server: Endpoint, client: Endpoint) {
+        self.id = id; self.server = server; self.client = client
+        serverText = server.description; clientText = client.description
+    }
 }
 
 /// A data address announced on the control connection.

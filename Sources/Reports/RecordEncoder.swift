@@ -21,11 +21,11 @@ public struct RecordEncoder: Sendable {
     }
 
     private func identity(_ type: StaticString, _ ts: Timestamp?, _ s: SessionIdentity, _ w: inout JSONWriter) {
-        w.key("type"); w.string(String(describing: type))
+        w.key("type"); w.string(type)
         if let ts { w.key("ts"); w.timestamp(ts.nanoseconds) }
         w.key("session"); w.string(s.id)
-        w.key("server"); w.string(s.server.description)
-        w.key("client"); w.string(s.client.description)
+        w.key("server"); w.string(s.serverText)
+        w.key("client"); w.string(s.clientText)
     }
 
     private func reply(_ r: ReplyEvent, _ w: inout JSONWriter) {
@@ -178,7 +178,7 @@ public struct RecordEncoder: Sendable {
 
     private func counts(_ d: [String: Int], _ w: inout JSONWriter) {
         w.beginObject()
-        for k in d.keys.sorted() { w.key(k); w.int(d[k]!) }
+        for k in d.keys.sorted() { w.dynamicKey(k); w.int(d[k]!) }
         w.endObject()
     }
 }
