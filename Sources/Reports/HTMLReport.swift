@@ -1,0 +1,90 @@
+import FTPSession
+import ReplyCatalog
+
+/// One self-contained HTML file: no scripts, no network; inline CSS and an inline SVG chart.
+/// Every piece of wire text goes through `Escape.html`.
+public struct HTMLReport: Sendable {
+    public var language: Language
+    public init(language: Language = .english) { self.language = language }
+
+    public func render(_ c: ReportCollector, violations: [String]) -> String {
+        var h = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+        <title>ftpscope report</title>
+        <style>
+        body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
+        td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
+        .c1{color:#0a7d8c}.c2{color:#1a7f37}.c3{color:#9a6700}.c4{color:#8250df}.c5{color:#cf222e}.c6{color:#0550ae}
+        pre{margin:0;white-space:pre-wrap}.anom{color:#cf222e;font-weight:bold}.cmd{color:#555}
+        </style></head><body>
+        <h1>ftpscope report</h1>
+
+        """
+        h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessions.count) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps.</p>\n"
+        if !violations.isEmpty {
+            h += "<p class=\"anom\" id=\"policy\">Policy failed: \(violations.count) violations.</p><ul>"
+            for v in violations.prefix(100) { h += "<li>\(Escape.html(v))</li>" }
+            h += "</ul>\n"
+        }
+        h += "<h2>Sessions</h2>\n<table id=\"sessions\"><tr><th>session</th><th>server</th><th>client</th><th>user</th><th>login</th><th>transfers</th><th>errors</th><th>final state</th><th>duration</th></tr>\n"
+        for s in c.sessions.map(\.summary) {
+            let transfers = s.transfers.map { "\($0.command) \($0.path ?? "") \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
+            h += "<tr><td><a href=\"#\(s.session.id)\">\(Escape.html(s.session.id))</a></td><td>\(s.session.serverText)</td><td>\(s.session.clientText)</td>"
+            h += "<td>\(Escape.html(s.user ?? "-"))</td><td>\(s.login)</td><td>\(Escape.html(transfers))</td><td>\(s.errors)</td>"
+            h += "<td>\(s.finalState.rawValue)</td><td>\(fixed(s.durationMilliseconds / 1000, 3)) s</td></tr>\n"
+        }
+        h += "</table>\n<h2>Replies per class over time</h2>\n" + chart(c)
+        for s in c.sessions {
+            h += "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
+            h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
+            for e in s.exchanges {
+                let cmd = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)"
+                for (i, r) in e.replies.enumerated() {
+                    let cls = r.reply.code.map { "c\($0 / 100)" } ?? ""
+                    let text = r.reply.lines.map { Escape.html(String(decoding: $0, as: UTF8.self)) }.joined(separator: "\n")
+                    h += "<tr><td>\(UTCTime.format(r.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(i == 0 ? Escape.html(cmd) : "")</td>"
+                    h += "<td class=\"\(cls)\"><pre>\(text)</pre></td><td>\(r.state.rawValue)</td>"
+                    h += "<td>\(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "")</td><td>\(Escape.html(r.catalog?.meaning(language) ?? ""))</td>"
+                    h += "<td class=\"anom\">\(Escape.html(r.anomalies.joined(separator: "; ")))</td></tr>\n"
+                }
+                if e.replies.isEmpty {
+                    h += "<tr><td>\(UTCTime.format(e.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(Escape.html(cmd))</td><td colspan=\"5\">(no reply)</td></tr>\n"
+                }
+            }
+            if s.droppedExchanges > 0 { h += "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n" }
+            h += "</table>\n"
+        }
+        return h + "</body></html>\n"
+    }
+
+    /// Stacked columns of replies per class over the capture's time span, as inline SVG.
+    private func chart(_ c: ReportCollector) -> String {
+        // Several files need not be in time order: take the real span.
+        guard let first = c.replyTimeline.map(\.0).min(), let last = c.replyTimeline.map(\.0).max() else {
+            return "<p>No replies.</p>\n"
+        }
+        let buckets = 60
+        let span = max(1, last.nanoseconds - first.nanoseconds)
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: 7), count: buckets)
+        for (t, cls) in c.replyTimeline where (1...6).contains(cls) {
+            let b = max(0, min(buckets - 1, Int((t.nanoseconds - first.nanoseconds) / max(1, span / Int64(buckets)))))
+            counts[b][cls] += 1
+        }
+        let peak = max(1, counts.map { $0.reduce(0, +) }.max() ?? 1)
+        let colors = ["", "#0a7d8c", "#1a7f37", "#9a6700", "#8250df", "#cf222e", "#0550ae"]
+        var svg = "<svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"180\" role=\"img\" aria-label=\"replies per class over time\">\n"
+        for (i, col) in counts.enumerated() {
+            var y = 160.0
+            for cls in 1...6 where col[cls] > 0 {
+                let height = Double(col[cls]) / Double(peak) * 150
+                y -= height
+                svg += "<rect x=\"\(i * 10 + 20)\" y=\"\(fixed(y, 1))\" width=\"8\" height=\"\(fixed(height, 1))\" fill=\"\(colors[cls])\"><title>\(cls)xx: \(col[cls])</title></rect>\n"
+            }
+        }
+        svg += "<line x1=\"18\" y1=\"160\" x2=\"622\" y2=\"160\" stroke=\"#888\"/>\n"
+        for cls in 1...6 { svg += "<text x=\"\(20 + (cls - 1) * 60)\" y=\"176\" fill=\"\(colors[cls])\" font-size=\"11\">\(cls)xx</text>\n" }
+        return svg + "</svg>\n"
+    }
+}

@@ -1,0 +1,41 @@
+import FTPSession
+
+/// The whole report as one JSON document, for other tools: the JSON Lines session records
+/// and summary, plus the code histogram, anomalies, slowest replies and the policy outcome.
+public struct JSONReport: Sendable {
+    public init() {}
+
+    public func render(_ c: ReportCollector, violations: [String]) -> [UInt8] {
+        let encoder = RecordEncoder()
+        var out: [UInt8] = Array("{\"sessions\":[".utf8)
+        for (i, s) in c.sessions.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out += encoder.encode(.session(s.summary)).dropLast()
+        }
+        out += Array("],\"summary\":".utf8)
+        out += encoder.encodeSummary(c.summary, files: c.files, warnings: []).dropLast()
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("codes"); w.beginObject(); for k in c.codes.keys.sorted() { w.dynamicKey(String(k)); w.int(c.codes[k]!) }; w.endObject()
+        w.key("classes"); w.beginObject(); for k in c.classes.keys.sorted() { w.dynamicKey(k); w.int(c.classes[k]!) }; w.endObject()
+        w.key("anomalies"); w.beginArray()
+        for a in c.anomalies {
+            w.beginObject(); w.key("ts"); w.timestamp(a.timestamp.nanoseconds); w.key("session"); w.string(a.session)
+            w.key("anomaly"); w.string(a.name); w.key("reply"); w.string(a.line); w.endObject()
+        }
+        w.endArray()
+        w.key("slowest"); w.beginArray()
+        for r in c.slowestReplies {
+            w.beginObject(); w.key("session"); w.string(r.session.id); w.key("command"); w.string(r.command)
+            w.key("code"); w.int(r.reply.code); w.key("latency_ms"); w.double(r.latencyMilliseconds ?? 0); w.endObject()
+        }
+        w.endArray()
+        w.key("policy"); w.beginObject(); w.key("failed"); w.bool(!violations.isEmpty)
+        w.key("violations"); w.beginArray(); for v in violations { w.string(v) }; w.endArray(); w.endObject()
+        w.endObject()
+        out.append(0x2C)
+        out += w.out.dropFirst()
+        out.append(0x0A)
+        return out
+    }
+}

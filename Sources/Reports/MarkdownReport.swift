@@ -1,0 +1,52 @@
+import FTPSession
+import ReplyCatalog
+
+/// A report fit for a CI job summary (GitHub, GitLab): sessions, codes, anomalies, latency.
+public struct MarkdownReport: Sendable {
+    public var language: Language
+    public init(language: Language = .english) { self.language = language }
+
+    public func render(_ c: ReportCollector, policy: Policy, violations: [String]) -> String {
+        var md = "# ftpscope report\n\n"
+        md += "\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessions.count) FTP sessions, "
+        md += "\(c.summary.replies) replies, \(c.summary.gaps) gaps.\n\n"
+        if !policy.rules.isEmpty || policy.maxLatencyMilliseconds != nil {
+            md += violations.isEmpty ? "**Policy: passed.**\n\n" : "**Policy: FAILED** (\(violations.count) violations).\n\n"
+        }
+        md += "## Sessions\n\n| session | server | client | user | login | transfers | errors | final state | duration |\n"
+        md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        for s in c.sessions.map(\.summary) {
+            let transfers = s.transfers.map { "\($0.command) \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
+            md += "| \(s.session.id) | \(s.session.serverText) | \(s.session.clientText) | \(Escape.markdownCell(s.user ?? "-")) "
+            md += "| \(s.login) | \(Escape.markdownCell(transfers.isEmpty ? "-" : transfers)) | \(s.errors) | \(s.finalState.rawValue) "
+            md += "| \(fixed(s.durationMilliseconds / 1000, 3)) s |\n"
+        }
+        md += "\n## Replies by class\n\n| class | count | |\n| --- | ---: | --- |\n"
+        let maxClass = max(1, c.classes.values.max() ?? 1)
+        for k in c.classes.keys.sorted() {
+            md += "| \(k) | \(c.classes[k]!) | \(String(repeating: "█", count: max(1, c.classes[k]! * 30 / maxClass))) |\n"
+        }
+        md += "\n## Replies by code\n\n| code | count | meaning |\n| --- | ---: | --- |\n"
+        for code in c.codes.keys.sorted() {
+            md += "| \(code) | \(c.codes[code]!) | \(Escape.markdownCell(Catalog.ftp(code)?.meaning(language) ?? "(not in catalog)")) |\n"
+        }
+        md += "\n## Anomalies\n\n"
+        if c.anomalies.isEmpty { md += "None.\n" } else {
+            md += "| time | session | anomaly | reply |\n| --- | --- | --- | --- |\n"
+            for a in c.anomalies.prefix(200) {
+                md += "| \(UTCTime.format(a.timestamp.nanoseconds)) | \(a.session) | \(Escape.markdownCell(a.name)) | \(Escape.markdownCell(a.line)) |\n"
+            }
+            if c.anomalies.count > 200 { md += "\n… and \(c.anomalies.count - 200) more.\n" }
+        }
+        md += "\n## Slowest replies\n\n| latency | session | command | reply |\n| ---: | --- | --- | --- |\n"
+        for r in c.slowestReplies {
+            let line = r.reply.lines.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            md += "| \(fixed(r.latencyMilliseconds ?? 0, 1)) ms | \(r.session.id) | \(Escape.markdownCell(r.command ?? "-")) | \(Escape.markdownCell(line)) |\n"
+        }
+        if !violations.isEmpty {
+            md += "\n## Policy violations\n\n"
+            for v in violations.prefix(200) { md += "- \(Escape.markdownCell(v))\n" }
+        }
+        return md
+    }
+}

@@ -1,2 +1,0 @@
-import ArgumentParser
-struct Report: ParsableCommand { func run() throws {} }

@@ -1,0 +1,83 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Reports produced by the real binary from a capture whose server is hostile.
+@Suite struct ReportTests {
+    /// A server that answers with markup, escapes and characters XML forbids.
+    static let hostileCapture: String = {
+        var c = Conversation()
+        c.handshake()
+        c.server("220 <script>document.title='pwned'</script> ready\r\n")
+        c.client("USER x\r\n"); c.server("331 \u{1B}[2J\u{7} & \"quotes\" | pipes `code`\r\n")
+        c.client("PASS y\r\n"); c.server("530 Login <b>incorrect</b>\r\n")
+        c.client("SYST\r\n"); c.serverBytes(Array("215 bad \u{1}\u{1F} bytes ".utf8) + [0xFF, 0xFF, 0xC3] + Array("\r\n".utf8))
+        c.close()
+        let path = CaptureFile.temporaryPath("hostile-report.pcap")
+        try! CaptureFile.write(packets: c.packets, linkType: .ethernet, to: path)
+        return path
+    }()
+
+    @Test func junitValidatesAgainstTheSchemaWithHostileText() throws {
+        let out = CaptureFile.temporaryPath("report.xml")
+        let r = try Fixtures.run(["report", Self.hostileCapture, Fixtures.path("proftpd-ftplib.pcap"),
+                                  "--format", "junit", "-o", out, "--fail-on", "5xx"])
+        #expect(r.status == 1, "530 fails the 5xx policy")
+        #expect(r.stderr.contains("policy: f1.s1: reply 530 (5xx)"))
+        let xsd = Fixtures.root.appendingPathComponent("Tests/ReportsTests/Fixtures/junit.xsd").path
+        let lint = Process()
+        lint.executableURL = URL(fileURLWithPath: "/usr/bin/xmllint")
+        lint.arguments = ["--noout", "--schema", xsd, out]
+        try lint.run(); lint.waitUntilExit()
+        #expect(lint.terminationStatus == 0, "xmllint --schema junit.xsd")
+        let xml = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(xml.contains("&lt;script&gt;document.title=&apos;pwned&apos;&lt;/script&gt;"))
+        #expect(xml.contains("<failure message=\"reply 530 (5xx)\" type=\"ftp\">"))
+        #expect(!xml.unicodeScalars.contains { $0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value) })
+    }
+
+    @Test func markdownNeutralisesMarkupAndGatesOnCodes() throws {
+        let ok = try Fixtures.run(["report", Fixtures.path("vsftpd-lftp-active.pcap"), "--fail-on", "4xx", "--fail-on", "gap"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout.contains("**Policy: passed.**"))
+        let bad = try Fixtures.run(["report", Self.hostileCapture, "--fail-on", "530"])
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains(#"\x1b\[2J\x07 & "quotes" \| pipes \`code\`"#))
+        #expect(!bad.stdout.contains("<script>"))
+        let slow = try Fixtures.run(["report", Fixtures.path("pyftpdlib-ftplib-ipv6.pcap"), "--max-latency-ms", "1000"])
+        #expect(slow.status == 1 && slow.stderr.contains("latency 300"), "the failed PASS took 3 s")
+        let usage = try Fixtures.run(["report", Self.hostileCapture, "--fail-on", "sometimes"])
+        #expect(usage.status == 64)
+    }
+
+    @Test func jsonReportIsOneDocument() throws {
+        let r = try Fixtures.run(["report", Fixtures.path("pureftpd-curl.pcap"), "--format", "json"])
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect((doc?["sessions"] as? [Any])?.count == 3)
+        #expect((doc?["policy"] as? [String: Any])?["failed"] as? Bool == false)
+        #expect((doc?["codes"] as? [String: Int])?["229"] == 3)
+    }
+
+    /// The HTML report rendered by real headless Chromium: the injected script must not run,
+    /// and the page must show the reply text as text.
+    @Test func htmlRendersInARealBrowserWithWireTextInert() throws {
+        let out = CaptureFile.temporaryPath("report.html")
+        let r = try Fixtures.run(["report", Self.hostileCapture, Fixtures.path("vsftpd-lftp-active.pcap"), "--format", "html", "-o", out])
+        #expect(r.status == 0)
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let browser = try #require(chromium, "scripts/setup installs chromium")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: browser)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://" + out]
+        let pipe = Pipe(); p.standardOutput = pipe; p.standardError = FileHandle.nullDevice
+        try p.run()
+        let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(dom.contains("<title>ftpscope report</title>"), "the injected script did not retitle the page")
+        #expect(dom.contains("220 &lt;script&gt;document.title='pwned'&lt;/script&gt; ready"))
+        #expect(dom.contains("530 Login &lt;b&gt;incorrect&lt;/b&gt;"))
+        #expect(dom.contains("id=\"chart\""))
+        #expect(dom.contains("f2.s1"), "the second file's session is listed")
+        #expect(!dom.contains("<b>incorrect</b>"))
+    }
+}
