@@ -39,6 +39,10 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope"]),
         .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],
                           path: "Benchmarks/CaptureGenerator"),
+        // libFuzzer targets: built only by scripts/fuzz (with -sanitize=fuzzer,address).
+        .executableTarget(name: "FuzzReplies", dependencies: ["FTPProtocol"]),
+        .executableTarget(name: "FuzzPackets", dependencies: ["PacketCapture"]),
+        .executableTarget(name: "FuzzPipeline", dependencies: ["FTPSession", "Reports", "PacketCapture"]),
         .target(name: "TestSupport", dependencies: ["PacketCapture", "FTPSession", "Reports"], path: "Tests/TestSupport"),
     ]
 )

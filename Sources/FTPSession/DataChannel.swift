@@ -17,7 +17,8 @@ final class DataChannel {
     let mode: String
     let ftpClientSide: Endpoint   // the data connection's endpoint on the FTP client's host
     let ftpServerSide: Endpoint
-    var tracker: TransferTracker?
+    // The tracker owns the channel; the channel only points back.
+    weak var tracker: TransferTracker?
     private var highestFromClient: UInt32?
     private var highestFromServer: UInt32?
     var bytesFromClient = 0

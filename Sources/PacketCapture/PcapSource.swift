@@ -44,9 +44,12 @@ public final class PcapSource {
         self.linkType = LinkType(dlt: pcap_datalink(handle))
     }
 
+    private var ownedBuffer: UnsafeMutableRawBufferPointer?
+
     deinit {
         if let d = dumper { pcap_dump_close(d) }
         pcap_close(handle)
+        ownedBuffer?.deallocate()
     }
 
     /// Opens a capture file. Timestamps are read at nanosecond precision whatever the file holds.
@@ -64,6 +67,26 @@ public final class PcapSource {
             throw .notACapture(path: path, reason: reason)
         }
         return PcapSource(handle: h, name: path, isLive: false, fileSize: Int64(st.st_size))
+    }
+
+    /// Opens a capture held in memory (fuzzing, tests): libpcap reads it through fmemopen.
+    public static func openBuffer(_ bytes: [UInt8], name: String = "<memory>") throws(CaptureError) -> PcapSource {
+        guard !bytes.isEmpty else { throw .notACapture(path: name, reason: "empty") }
+        // fmemopen reads from the buffer in place: keep a copy alive as long as the handle.
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
+        _ = bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+        guard let f = fmemopen(copy.baseAddress, bytes.count, "rb") else {
+            copy.deallocate()
+            throw .readFailed(path: name, reason: "fmemopen failed")
+        }
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+            fclose(f); copy.deallocate()
+            throw .notACapture(path: name, reason: errorText(err))
+        }
+        let source = PcapSource(handle: h, name: name, isLive: false, fileSize: Int64(bytes.count))
+        source.ownedBuffer = copy
+        return source
     }
 
     /// Names of the interfaces libpcap can capture on.

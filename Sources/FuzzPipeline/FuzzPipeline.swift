@@ -1,0 +1,53 @@
+import FTPSession
+import PacketCapture
+import Reports
+
+// Built only by scripts/fuzz (-D FUZZING, -sanitize=fuzzer); an empty program otherwise.
+#if FUZZING
+
+/// libFuzzer target: pcap/pcapng file bytes through libpcap, decoding, reassembly, FTP
+/// analysis and every output encoder, with small limits so the caps are exercised.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    guard let source = try? PcapSource.openBuffer(bytes) else { return 0 }
+    var config = AnalyzerConfiguration()
+    config.maxConnections = 64
+    config.maxLineLength = 256
+    config.maxLinesPerReply = 16
+    config.maxBufferedBytesPerStream = 4096
+    config.controlPorts.insert(2121)
+    let encoder = RecordEncoder()
+    let text = TextFormatter(color: true, showCommands: true)
+    var collector = ReportCollector(maxExchangesPerSession: 32)
+    let box = Box()
+    let outcome = CaptureDriver.run(source, configuration: config) { event in
+        box.count += encoder.encode(event).count
+        box.count += text.format(event)?.utf8.count ?? 0
+        box.events.append(event)
+    }
+    for e in box.events { collector.add(e) }
+    collector.summary = outcome.summary
+    _ = MarkdownReport().render(collector, policy: Policy(rules: [.anomaly, .gap]), violations: [])
+    _ = JUnitReport().render(collector, policy: Policy(rules: [.replyClass(5)]))
+    _ = HTMLReport().render(collector, violations: [])
+    _ = JSONReport().render(collector, violations: [])
+    return 0
+}
+
+private final class Box { var count = 0; var events: [AnalysisEvent] = [] }
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzer(_ argc: UnsafeMutablePointer<CInt>,
+               _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+               _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+/// SwiftPM links executables against `<module>_main`; hand control to libFuzzer's driver.
+@_cdecl("FuzzPipeline_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var c = argc
+    var v = argv
+    return runFuzzer(&c, &v, fuzzPipeline)
+}
+#endif
