@@ -116,8 +116,12 @@ public struct LineFramer: Sendable {
 
     private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
         if dropped > 0 { truncatedLines += 1 }
-        emit(Line(current, droppedBytes: dropped, unterminated: unterminated, followsGap: afterGap))
-        current.removeAll(keepingCapacity: true)
+        // Hand the buffer over and start a small new one: keeping capacity here would give
+        // every later line a buffer as large as the longest line ever seen.
+        let line = Line(current, droppedBytes: dropped, unterminated: unterminated, followsGap: afterGap)
+        current = []
+        current.reserveCapacity(128)
+        emit(line)
         dropped = 0
         afterGap = false
     }

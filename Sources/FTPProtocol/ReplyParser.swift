@@ -53,9 +53,14 @@ public struct ReplyParser: Sendable {
             emit(Reply(code: code, lines: [b], anomalies: anomalies))
 
         case .multiline(let code, let p, var lines, var dropped, var anomalies):
+            // Release the state's reference first so appending does not copy every line kept.
+            state = .idle
             // The first line after a gap may be the tail of a lost line: keep it only if it
             // has the shape of a reply line, never show a fabricated line.
-            if line.followsGap && !startsReply(b) { return }
+            if line.followsGap && !startsReply(b) {
+                state = .multiline(code: code, prefix: p, lines: lines, dropped: dropped, anomalies: anomalies)
+                return
+            }
             for a in lineAnomalies where !anomalies.contains(a) { anomalies.append(a) }
             let ends = b.count >= 3 && b[0] == p.0 && b[1] == p.1 && b[2] == p.2
                 && (b.count == 3 || b[3] == UInt8(ascii: " "))

@@ -8,9 +8,27 @@ public struct TextFormatter: Sendable {
     public var language: Language
     public var color: Bool
     public var showCommands: Bool
+    /// Records are printed under a session heading, so the session and server columns go.
+    public var grouped: Bool
 
-    public init(language: Language = .english, color: Bool = false, showCommands: Bool = false) {
-        self.language = language; self.color = color; self.showCommands = showCommands
+    public init(language: Language = .english, color: Bool = false, showCommands: Bool = false, grouped: Bool = false) {
+        self.language = language; self.color = color; self.showCommands = showCommands; self.grouped = grouped
+    }
+
+    /// Pads or cuts to a column width (by characters) so rows line up.
+    private func column(_ s: String, _ width: Int) -> String {
+        if s.count > width { return String(s.prefix(width - 1)) + "…" }
+        return s + String(repeating: " ", count: width - s.count)
+    }
+
+    private func prefix(_ ts: Timestamp, _ session: SessionIdentity) -> String {
+        grouped ? UTCTime.format(ts.nanoseconds, date: false) + "  "
+            : UTCTime.format(ts.nanoseconds) + "  " + session.id + "  " + session.serverText + "  "
+    }
+
+    /// The heading printed above a session's records when grouped.
+    public func heading(_ s: SessionIdentity) -> String {
+        paint("── session \(s.id)  \(s.clientText) → \(s.serverText) ──", "1")
     }
 
     private func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
@@ -24,17 +42,17 @@ public struct TextFormatter: Sendable {
     public func format(_ event: AnalysisEvent) -> String? {
         switch event {
         case .reply(let r):
-            var head = UTCTime.format(r.timestamp.nanoseconds) + "  " + r.session.id + "  " + r.session.server.description + "  "
+            var head = prefix(r.timestamp, r.session)
             let codeText = r.reply.code.map { String($0) } ?? "???"
             head += paint(codeText, Self.colorCode(forClass: r.reply.code.map { $0 / 100 }))
+            var asked = "(greeting)"
             if let c = r.command {
-                head += "  ← " + TerminalText.escape(c)
-                if let a = r.argument { head += " " + TerminalText.escape(a) }
-            } else if r.reply.code != nil {
-                head += "  ← (greeting or unsolicited)"
+                asked = "← " + TerminalText.escape(c) + (r.argument.map { " " + TerminalText.escape($0) } ?? "")
+            } else if r.reply.code != 220 && r.reply.code != 120 {
+                asked = "(unsolicited)"
             }
-            head += "  [" + r.state.rawValue + "]"
-            if let l = r.latencyMilliseconds { head += "  " + fixed(l, 1) + " ms" }
+            head += "  " + column(asked, 28) + "  " + column(r.state.rawValue, 13)
+            head += "  " + column(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "", 10)
             if let m = r.catalog?.meaning(language) { head += "  " + paint(m, "2") }
             if let p = r.passive { head += "  data → \(p.host ?? "(server)"):\(p.port)" }
             if let p = r.protected {
@@ -48,15 +66,14 @@ public struct TextFormatter: Sendable {
             return out
         case .command(let c):
             guard showCommands else { return nil }
-            var s = UTCTime.format(c.timestamp.nanoseconds) + "  " + c.session.id + "  " + c.session.client.description + "  → "
+            var s = prefix(c.timestamp, c.session) + "→ "
             s += TerminalText.escape(c.command.verb ?? TerminalText.escape(c.command.raw))
             if let a = c.argument { s += " " + TerminalText.escape(a) }
             if let p = c.active { s += "  data ← \(p.host ?? "?"):\(p.port)" }
             if !c.anomalies.isEmpty { s += "  " + paint("! " + c.anomalies.joined(separator: "; "), "1;31") }
             return s
         case .gap(let g):
-            return UTCTime.format(g.timestamp.nanoseconds) + "  " + g.session.id + "  "
-                + paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33")
+            return prefix(g.timestamp, g.session) + paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33")
         case .session(let s):
             var out = paint("session \(s.session.id)", "1") + "  \(s.session.client) → \(s.session.server)"
             out += "  user \(s.user.map(TerminalText.escape) ?? "-") (login \(s.login))"
@@ -87,5 +104,54 @@ public struct TextFormatter: Sendable {
             out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragments) IP fragments, \(s.truncatedPackets) cut by snap length"
         }
         return out
+    }
+}
+
+/// Holds each session's text until the session ends, then hands it over as one block under a
+/// heading: a terminal reader sees sessions one at a time, not interleaved by time. The
+/// per-session buffer is bounded; past it the block is flushed early.
+public final class SessionGrouper {
+    private let formatter: TextFormatter
+    private var pending: [String: (identity: SessionIdentity, lines: [String])] = [:]
+    private var order: [String] = []
+    public let maxBufferedPerSession: Int
+
+    public init(formatter: TextFormatter, maxBufferedPerSession: Int = 10_000) {
+        self.formatter = formatter
+        self.maxBufferedPerSession = maxBufferedPerSession
+    }
+
+    /// Text ready to print after this event (possibly none).
+    public func add(_ event: AnalysisEvent) -> [String] {
+        let identity: SessionIdentity
+        switch event {
+        case .reply(let r): identity = r.session
+        case .command(let c): identity = c.session
+        case .gap(let g): identity = g.session
+        case .session(let s): identity = s.session
+        }
+        guard let text = formatter.format(event) else { return [] }
+        if pending[identity.id] == nil {
+            pending[identity.id] = (identity, [formatter.heading(identity)])
+            order.append(identity.id)
+        }
+        pending[identity.id]!.lines.append(text)
+        if case .session = event {
+            let block = pending.removeValue(forKey: identity.id)!.lines
+            order.removeAll { $0 == identity.id }
+            return block
+        }
+        if pending[identity.id]!.lines.count >= maxBufferedPerSession {
+            let block = pending[identity.id]!.lines
+            pending[identity.id]!.lines = [formatter.heading(identity) + " (continued)"]
+            return block
+        }
+        return []
+    }
+
+    /// Whatever is still held (sessions that never ended), in the order they started.
+    public func flush() -> [String] {
+        defer { pending.removeAll(); order.removeAll() }
+        return order.flatMap { pending[$0]?.lines ?? [] }
     }
 }

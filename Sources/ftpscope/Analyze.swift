@@ -19,6 +19,9 @@ struct Analyze: ParsableCommand {
     @Flag(name: .long, help: "Omit the per-session summary records.")
     var noSessions = false
 
+    @Flag(name: .long, help: "Text output: print records as they happen instead of grouped by session.")
+    var stream = false
+
     @Option(name: .long, help: "Files analyzed in parallel (output order stays by file).")
     var jobs: Int = 1
 
@@ -29,17 +32,24 @@ struct Analyze: ParsableCommand {
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
         let out = Output()
         let encoder = RecordEncoder(language: options.lang)
-        let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands)
+        let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
+        let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let render: (AnalysisEvent) -> [UInt8]? = { event in
             if case .command = event, !commands { return nil }
-            if case .session = event, noSessions { return nil }
+            if case .session = event, noSessions, fmt == .jsonl || grouper == nil { return nil }
             switch fmt {
             case .jsonl: return encoder.encode(event)
-            case .text: return text.format(event).map { Array(($0 + "\n").utf8) }
+            case .text:
+                if let grouper {
+                    let block = grouper.add(event)
+                    return block.isEmpty ? nil : Array((block.joined(separator: "\n") + "\n\n").utf8)
+                }
+                return text.format(event).map { Array(($0 + "\n").utf8) }
             }
         }
         let result = try FileBatch.run(files: files, jobs: jobs, options: options, progress: Terminal.stderrIsTTY,
                                        render: render, out: out)
+        if let rest = grouper?.flush(), !rest.isEmpty { out.write(line: rest.joined(separator: "\n")) }
         switch fmt {
         case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))
         case .text: out.write(line: text.formatSummary(result.summary, files: files.count))

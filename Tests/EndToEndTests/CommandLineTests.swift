@@ -46,7 +46,8 @@ import Testing
         let j = try Fixtures.run(["analyze", Fixtures.path("vsftpd-lftp-active.pcap")])
         #expect(j.stdout.hasPrefix("{\"type\":\"reply\""))
         let t = try Fixtures.run(["analyze", "--format", "text", Fixtures.path("vsftpd-lftp-active.pcap")])
-        #expect(t.stdout.contains("220  ← (greeting or unsolicited)  [ready]"))
+        #expect(t.stdout.contains("── session s1  127.0.0.1:"))
+        #expect(t.stdout.contains("220  (greeting)                    ready"))
         #expect(t.stdout.contains("summary: 1 file(s)"))
     }
 
