@@ -410,8 +410,10 @@ final class ControlSession {
     }
 
     private func leaveTLS() {
+        tlsRecordsSeen += (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0)
         serverTLS = nil; clientTLS = nil
     }
+    private var tlsRecordsSeen = 0
 
     private func count(_ anomaly: String) { anomalyCounts[anomaly, default: 0] += 1 }
 
@@ -436,7 +438,7 @@ final class ControlSession {
             repliesByClass: repliesByClass, repliesByCode: repliesByCode, gaps: gaps, gapBytes: gapBytes,
             transfers: transfers.map(\.summary), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
-            tlsRecords: (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
+            tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FTPSession
 import PacketCapture
 import Reports
@@ -22,8 +23,8 @@ struct Analyze: ParsableCommand {
     @Flag(name: .long, help: "Text output: print records as they happen instead of grouped by session.")
     var stream = false
 
-    @Option(name: .long, help: "Files analyzed in parallel (output order stays by file).")
-    var jobs: Int = 1
+    @Option(name: .long, help: "Files analyzed in parallel (output order stays by file); with one file, 0 (default) renders output on a second thread when there is a second core, 1 keeps everything on one thread.")
+    var jobs: Int = 0
 
     @OptionGroup var options: AnalysisOptions
 
@@ -34,6 +35,7 @@ struct Analyze: ParsableCommand {
         let encoder = RecordEncoder(language: options.lang)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
         let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
+        let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
         let render: (AnalysisEvent) -> [UInt8]? = { event in
             if case .command = event, !commands { return nil }
             if case .session = event, noSessions, fmt == .jsonl || grouper == nil { return nil }

@@ -55,11 +55,16 @@ enum FileBatch {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
             var result = BatchResult()
+            // With a second core, rendering runs beside the analysis (--jobs 1 keeps one thread).
+            let pipelined = jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1
             for (i, file) in files.enumerated() {
                 let bar = progress ? ProgressBar(label: file) : nil
-                let outcome = try analyze(file, options: options, prefix: prefix(i), progress: bar.map { b in { b.update($0, $1) } }) {
-                    if let bytes = render($0) { out.write(bytes) }
+                let renderer = pipelined ? PipelinedRenderer(render: render, out: out) : nil
+                defer { renderer?.finish() }
+                let outcome = try analyze(file, options: options, prefix: prefix(i), progress: bar.map { b in { b.update($0, $1) } }) { event in
+                    if let renderer { renderer.add(event) } else if let bytes = render(event) { out.write(bytes) }
                 }
+                renderer?.finish()
                 bar?.finish()
                 absorb(outcome, file: file, into: &result)
             }

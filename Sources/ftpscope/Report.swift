@@ -28,9 +28,6 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("max-latency-ms"), help: "Fail when a reply takes longer than this after its command.")
     var maxLatencyMs: Double?
 
-    @Option(name: .long, help: "Files analyzed in parallel.")
-    var jobs: Int = 1
-
     @OptionGroup var options: AnalysisOptions
 
     func validate() throws {

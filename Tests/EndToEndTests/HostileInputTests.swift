@@ -8,6 +8,10 @@ import Testing
 @Suite(.serialized) struct HostileInputTests {
     struct Measured { var result: Fixtures.Result; var seconds: Double; var peakMiB: Double }
 
+    /// Under AddressSanitizer (scripts/test-asan) the binary carries shadow memory and a
+    /// quarantine; the bounds scale by this factor there.
+    let factor = Double(ProcessInfo.processInfo.environment["FTPSCOPE_TEST_RESOURCE_FACTOR"] ?? "1") ?? 1
+
     /// Runs ftpscope under /usr/bin/time to read its peak RSS.
     func measure(_ args: [String]) throws -> Measured {
         let timing = CaptureFile.temporaryPath("time.txt")
@@ -43,7 +47,7 @@ import Testing
         #expect(m.result.status == 2)
         #expect(m.result.stderr.hasPrefix("ftpscope: \(path): "))
         #expect(records(m.result.stdout).filter { $0["type"] as? String == "reply" }.count == 2)
-        #expect(m.peakMiB < 64)
+        #expect(m.peakMiB < 64 * factor)
     }
 
     @Test func zeroLengthAndGarbagePacketsAreCountedAndSkipped() throws {
@@ -92,7 +96,7 @@ import Testing
         #expect(replies[1]["dropped_lines"] as? Int == 100_002 - 10_000)
         #expect((replies[1]["anomalies"] as? [String]) == ["too many lines in reply"])
         #expect((replies[2]["anomalies"] as? [String]) == ["unterminated multi-line reply"])
-        #expect(m.seconds < 30 && m.peakMiB < 128, "took \(m.seconds) s, \(m.peakMiB) MiB")
+        #expect(m.seconds < 30 * factor && m.peakMiB < 128 * factor, "took \(m.seconds) s, \(m.peakMiB) MiB")
     }
 
     @Test func aMillionSYNsStayWithinTheConnectionCap() throws {
@@ -117,6 +121,6 @@ import Testing
         #expect(summary["evictions"] as? Int ?? 0 >= 990_000)
         #expect(summary["peak_connections"] as? Int == 10_000)
         #expect(records(m.result.stdout).first?["code"] as? Int == 220)
-        #expect(m.peakMiB < 64 && m.seconds < 60, "took \(m.seconds) s, \(m.peakMiB) MiB")
+        #expect(m.peakMiB < 64 * factor && m.seconds < 60 * factor, "took \(m.seconds) s, \(m.peakMiB) MiB")
     }
 }

@@ -56,5 +56,6 @@ import Testing
         let run = try c.analyze("ccc.pcap")
         #expect(run.codes == [220, 234, 200])
         #expect(run.replies[2].command == "NOOP")
+        #expect(run.sessions[0].tlsRecords == 2, "records counted before CCC are kept")
     }
 }
