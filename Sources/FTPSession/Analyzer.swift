@@ -25,6 +25,7 @@ public final class Analyzer {
     private var sessionCounter = 0
     private var lastSweep: Timestamp?
     private var now = Timestamp.zero
+    private var classCounts = [Int](repeating: 0, count: 10)
     public private(set) var summary = CaptureSummary()
     private let emit: (AnalysisEvent) -> Void
 
@@ -136,6 +137,7 @@ public final class Analyzer {
         }
         summary.evictions = table.evictions
         summary.peakConnections = table.peakCount
+        summary.repliesByClass = classLabels(classCounts)
         return summary
     }
 
@@ -243,7 +245,7 @@ public final class Analyzer {
         switch event {
         case .reply(let r):
             summary.replies += 1
-            if let code = r.reply.code { summary.repliesByClass["\(code / 100)xx", default: 0] += 1 }
+            if let code = r.reply.code { classCounts[min(code / 100, 9)] += 1 }
             for a in r.anomalies { summary.anomalies[a, default: 0] += 1 }
         case .command(let c):
             summary.commands += 1
@@ -251,8 +253,11 @@ public final class Analyzer {
         case .gap(let g):
             summary.gaps += 1
             summary.gapBytes += g.bytes
-        case .session:
-            break
+        case .session(let s):
+            for (name, n) in s.anomalies where name == SessionAnomaly.streamBufferFull.rawValue {
+                summary.anomalies[name, default: 0] += n
+                summary.bufferCapHits += n
+            }
         }
         emit(event)
     }

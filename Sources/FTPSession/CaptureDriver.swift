@@ -74,7 +74,7 @@ extension CaptureSummary {
         unsupportedLinkType += o.unsupportedLinkType; truncatedPackets += o.truncatedPackets
         connections += o.connections; ftpSessions += o.ftpSessions; dataConnections += o.dataConnections
         replies += o.replies; commands += o.commands; gaps += o.gaps; gapBytes += o.gapBytes
-        evictions += o.evictions; idleExpirations += o.idleExpirations
+        evictions += o.evictions; idleExpirations += o.idleExpirations; bufferCapHits += o.bufferCapHits
         peakConnections = max(peakConnections, o.peakConnections)
         for (k, v) in o.malformed { malformed[k, default: 0] += v }
         for (k, v) in o.anomalies { anomalies[k, default: 0] += v }

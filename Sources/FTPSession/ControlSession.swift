@@ -60,7 +60,7 @@ final class ControlSession {
     private var loginFailures = 0
     private var commandCount = 0
     private var replyCount = 0
-    private var repliesByClass: [String: Int] = [:]
+    private var classCounts = [Int](repeating: 0, count: 10)
     private var repliesByCode: [Int: Int] = [:]
     private var gaps = 0
     private var gapBytes = 0
@@ -152,6 +152,8 @@ final class ControlSession {
         serverFramer.finish { line in parser.feed(line) { handleReply($0, at: ts, emit) } }
         parser.finish { handleReply($0, at: ts, emit) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
+        let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
+        if capHits > 0 { anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits }
         // The capture ending or the table evicting us says nothing about the connection.
         if reason == "fin" || reason == "rst" { closed = true }
         closedSummaryEmitted = true
@@ -259,8 +261,7 @@ final class ControlSession {
         if let code {
             catalog = Catalog.ftp(code)
             if catalog == nil { anomalies.append(SessionAnomaly.codeNotInCatalog.rawValue) }
-            let cls = "\(code / 100)xx"
-            repliesByClass[cls, default: 0] += 1
+            classCounts[min(code / 100, 9)] += 1
             repliesByCode[code, default: 0] += 1
             if (400..<600).contains(code) { errors += 1 }
         }
@@ -435,12 +436,19 @@ final class ControlSession {
             session: identity, first: first, last: last, user: user,
             anonymous: ["anonymous", "ftp"].contains(user?.lowercased() ?? ""),
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
-            repliesByClass: repliesByClass, repliesByCode: repliesByCode, gaps: gaps, gapBytes: gapBytes,
+            repliesByClass: classLabels(classCounts), repliesByCode: repliesByCode, gaps: gaps, gapBytes: gapBytes,
             transfers: transfers.map(\.summary), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason)
     }
+}
+
+/// `["2xx": 5, …]` from counts indexed by first digit.
+func classLabels(_ counts: [Int]) -> [String: Int] {
+    var d: [String: Int] = [:]
+    for (i, n) in counts.enumerated() where n > 0 { d["\(i)xx"] = n }
+    return d
 }
 
 @inline(__always) private func isDigitByte(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }

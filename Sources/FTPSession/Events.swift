@@ -138,6 +138,8 @@ public struct CaptureSummary: Sendable {
     public var gapBytes = 0
     public var evictions = 0
     public var idleExpirations = 0
+    /// Times a stream's out-of-order buffer hit its cap and a hole was given up as a gap.
+    public var bufferCapHits = 0
     public var anomalies: [String: Int] = [:]
     public var repliesByClass: [String: Int] = [:]
     public var peakConnections = 0

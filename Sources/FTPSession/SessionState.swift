@@ -32,4 +32,5 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case unterminatedCommand = "unterminated command line"
     case commandLineTooLong = "command line too long"
     case sessionEvicted = "session evicted from full connection table"
+    case streamBufferFull = "out-of-order buffer full"
 }

@@ -146,6 +146,7 @@ public struct RecordEncoder: Sendable {
         w.key("gap_bytes"); w.int(s.gapBytes)
         w.key("evictions"); w.int(s.evictions)
         w.key("idle_expirations"); w.int(s.idleExpirations)
+        w.key("buffer_cap_hits"); w.int(s.bufferCapHits)
         w.key("peak_connections"); w.int(s.peakConnections)
         w.key("anomalies"); counts(s.anomalies, &w)
         w.key("not_ip"); w.int(s.notIP)

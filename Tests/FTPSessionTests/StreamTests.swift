@@ -201,3 +201,23 @@ import Testing
         #expect(run.sessions.first?.endReason == "end of input")
     }
 }
+
+@Suite struct LimitTests {
+    @Test func fullOutOfOrderBufferIsAGapAnAnomalyAndACount() throws {
+        var c = Conversation()
+        c.handshake()
+        c.server("220 Ready\r\n")
+        c.client("HELP\r\n")
+        c.server("214-" + String(repeating: "x", count: 300) + "\r\n 1\r\n 2\r\n 3\r\n214 end\r\n", segment: 100)
+        // Lose the first help segment: everything after it waits in a 150-byte buffer.
+        let help = c.dataIndices(fromClient: false)[1]
+        c.remove(at: help)
+        c.close()
+        var config = AnalyzerConfiguration(); config.maxBufferedBytesPerStream = 150
+        let run = try c.analyze("bufcap.pcap", configuration: config)
+        #expect(!run.gaps.isEmpty)
+        #expect(run.sessions[0].anomalies["out-of-order buffer full"] ?? 0 >= 1)
+        #expect(run.summary.bufferCapHits >= 1)
+        #expect(run.codes.first == 220)
+    }
+}
