@@ -8,7 +8,9 @@ public enum Direction: String, Sendable {
 }
 
 /// The endpoints and identity shared by every record of one control connection.
-public struct SessionIdentity: Sendable, Equatable {
+/// A class: every record of a session carries it, and one reference is cheaper to pass
+/// around than three strings and two endpoints.
+public final class SessionIdentity: Sendable, Equatable {
     public let id: String
     public let server: Endpoint
     public let client: Endpoint
@@ -19,6 +21,10 @@ public struct SessionIdentity: Sendable, Equatable {
     public init(id: String, server: Endpoint, client: Endpoint) {
         self.id = id; self.server = server; self.client = client
         serverText = server.description; clientText = client.description
+    }
+
+    public static func == (l: SessionIdentity, r: SessionIdentity) -> Bool {
+        l.id == r.id && l.server == r.server && l.client == r.client
     }
 }
 

@@ -4,7 +4,8 @@ public enum CatalogProtocol: String, Sendable, CaseIterable {
 }
 
 /// One catalog entry: a status code with its meaning in Chinese (from the sources) and English.
-public struct CatalogEntry: Sendable, Equatable {
+/// Immutable and shared: every reply record points at its entry rather than copying five strings.
+public final class CatalogEntry: Sendable, Equatable {
     public let `protocol`: CatalogProtocol
     /// The code as written: `227`, `403.14`, `1006`, or a range such as `3000-3999`.
     public let code: String
@@ -13,6 +14,15 @@ public struct CatalogEntry: Sendable, Equatable {
     public let english: String
     /// The "原因" (cause) note some sources add for FTP codes.
     public let cause: String?
+
+    init(protocol: CatalogProtocol, code: String, name: String?, chinese: String, english: String, cause: String?) {
+        self.protocol = `protocol`; self.code = code; self.name = name
+        self.chinese = chinese; self.english = english; self.cause = cause
+    }
+
+    public static func == (l: CatalogEntry, r: CatalogEntry) -> Bool {
+        l.protocol == r.protocol && l.code == r.code && l.chinese == r.chinese && l.english == r.english
+    }
 
     public func meaning(_ language: Language) -> String { language == .chinese ? chinese : english }
 

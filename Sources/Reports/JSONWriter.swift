@@ -4,23 +4,66 @@
 /// This is the hot path of `analyze --format jsonl` on control-heavy captures, so text that
 /// needs no escaping (almost all of it) is copied in one piece, and numbers are written as
 /// digits without building strings.
-struct JSONWriter {
-    var out: [UInt8] = []
+struct JSONWriter: ~Copyable {
+    // A raw growing buffer: appends are memcpy, with none of Array's uniqueness checks
+    // and generic append paths on the per-key hot path.
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
     private var needsComma = false
 
-    init() { out.reserveCapacity(768) }
+    init(capacity: Int = 1024) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
 
-    mutating func beginObject() { separator(); out.append(0x7B); needsComma = false }
-    mutating func endObject() { out.append(0x7D); needsComma = true }
-    mutating func beginArray() { separator(); out.append(0x5B); needsComma = false }
-    mutating func endArray() { out.append(0x5D); needsComma = true }
+    deinit { base.deallocate() }
+
+    /// The bytes written so far.
+    var out: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    mutating func raw(_ byte: UInt8) { reserve(1); base[count] = byte; count += 1 }
+
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        guard count + n > capacity else { return }
+        var newCapacity = capacity * 2
+        while newCapacity < count + n { newCapacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        bigger.update(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    private mutating func append(_ p: UnsafeRawBufferPointer) {
+        reserve(p.count)
+        if let src = p.baseAddress, p.count > 0 { (base + count).update(from: src.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        count += p.count
+    }
+
+    @inline(__always)
+    private mutating func append(_ p: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(p)) }
+
+    @inline(__always)
+    private mutating func append(_ b: UInt8) { raw(b) }
+
+    mutating func beginObject() { separator(); append(0x7B); needsComma = false }
+    mutating func endObject() { append(0x7D); needsComma = true }
+    mutating func beginArray() { separator(); append(0x5B); needsComma = false }
+    mutating func endArray() { append(0x5D); needsComma = true }
 
     /// Keys are literals of the schema: copied as they are.
     mutating func key(_ k: StaticString) {
-        separator()
-        out.append(0x22)
-        k.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(0x22); out.append(0x3A)
+        // Comma, quote, key, quote and colon in one reservation.
+        let n = k.utf8CodeUnitCount
+        reserve(n + 4)
+        if needsComma { base[count] = 0x2C; count += 1 }
+        base[count] = 0x22
+        (base + count + 1).update(from: k.utf8Start, count: n)
+        base[count + 1 + n] = 0x22; base[count + 2 + n] = 0x3A
+        count += n + 3
         needsComma = false
     }
 
@@ -28,27 +71,32 @@ struct JSONWriter {
     mutating func dynamicKey(_ k: String) {
         separator()
         appendString(k)
-        out.append(0x3A)
+        append(0x3A)
         needsComma = false
     }
 
-    mutating func null() { separator(); out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+    mutating func null() { separator(); appendStatic("null") }
+
+    @inline(__always)
+    private mutating func appendStatic(_ s: StaticString) {
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
     mutating func bool(_ b: Bool) {
         separator()
-        if b { out.append(contentsOf: [0x74, 0x72, 0x75, 0x65]) } else { out.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65]) }
+        if b { appendStatic("true") } else { appendStatic("false") }
     }
     mutating func int(_ v: Int) { separator(); appendDigits(v) }
     mutating func int(_ v: Int?) { if let v { int(v) } else { null() } }
 
     mutating func double(_ v: Double, decimals: Int = 3) {
         separator()
-        guard v.isFinite, abs(v) < 9e15 else { out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]); return }
+        guard v.isFinite, abs(v) < 9e15 else { appendStatic("null"); return }
         var scale = 1
         for _ in 0..<decimals { scale *= 10 }
         let scaled = Int((abs(v) * Double(scale)).rounded())
-        if v < 0 && scaled != 0 { out.append(0x2D) }
+        if v < 0 && scaled != 0 { append(0x2D) }
         appendDigits(scaled / scale)
-        if decimals > 0 { out.append(0x2E); appendDigits(scaled % scale, width: decimals) }
+        if decimals > 0 { append(0x2E); appendDigits(scaled % scale, width: decimals) }
     }
 
     /// A timestamp as seconds with 6 decimals, or 9 when the capture has nanoseconds.
@@ -56,14 +104,14 @@ struct JSONWriter {
         separator()
         let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
         appendDigits(secs)
-        out.append(0x2E)
+        append(0x2E)
         if frac % 1000 == 0 { appendDigits(frac / 1000, width: 6) } else { appendDigits(frac, width: 9) }
     }
 
     mutating func string(_ s: String) { separator(); appendString(s) }
     mutating func string(_ s: String?) { if let s { string(s) } else { null() } }
     mutating func string(_ s: StaticString) {
-        separator(); out.append(0x22); s.withUTF8Buffer { out.append(contentsOf: $0) }; out.append(0x22)
+        separator(); append(0x22); appendStatic(s); append(0x22)
     }
 
     /// Wire bytes: decoded as UTF-8 with U+FFFD for anything invalid.
@@ -71,7 +119,7 @@ struct JSONWriter {
         separator()
         let plain = b.withUnsafeBufferPointer { Self.isPlainASCII($0) }
         if plain {
-            out.append(0x22); out.append(contentsOf: b); out.append(0x22)
+            append(0x22); b.withUnsafeBytes { append($0) }; append(0x22)
         } else {
             appendString(String(decoding: b, as: UTF8.self))
         }
@@ -79,16 +127,16 @@ struct JSONWriter {
     mutating func bytes(_ b: [UInt8]?) { if let b { bytes(b) } else { null() } }
 
     private mutating func separator() {
-        if needsComma { out.append(0x2C) }
+        if needsComma { append(0x2C) }
         needsComma = true
     }
 
     private mutating func appendString(_ s: String) {
         var s = s
         s.withUTF8 { buffer in
-            out.append(0x22)
-            if Self.needsNoEscape(buffer) { out.append(contentsOf: buffer) } else { appendEscaped(buffer) }
-            out.append(0x22)
+            append(0x22)
+            if Self.needsNoEscape(buffer) { append(buffer) } else { appendEscaped(buffer) }
+            append(0x22)
         }
     }
 
@@ -107,31 +155,31 @@ struct JSONWriter {
         let hex: StaticString = "0123456789abcdef"
         for b in utf8 {
             switch b {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
-            case 0x0A: out.append(0x5C); out.append(0x6E)
-            case 0x0D: out.append(0x5C); out.append(0x72)
-            case 0x09: out.append(0x5C); out.append(0x74)
+            case 0x22: append(0x5C); append(0x22)
+            case 0x5C: append(0x5C); append(0x5C)
+            case 0x0A: append(0x5C); append(0x6E)
+            case 0x0D: append(0x5C); append(0x72)
+            case 0x09: append(0x5C); append(0x74)
             case 0..<0x20, 0x7F:
-                out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30])
-                hex.withUTF8Buffer { h in out.append(h[Int(b >> 4)]); out.append(h[Int(b & 0xF)]) }
-            default: out.append(b)
+                appendStatic("\\u00")
+                append(hex.utf8Start[Int(b >> 4)]); append(hex.utf8Start[Int(b & 0xF)])
+            default: append(b)
             }
         }
     }
 
     private mutating func appendDigits(_ value: Int, width: Int = 0) {
         var v = value
-        if v < 0 { out.append(0x2D); v = -v }
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch on the stack
-        let n = withUnsafeMutableBytes(of: &tmp) { buf -> Int in
-            var i = buf.count
-            repeat { i -= 1; buf[i] = UInt8(48 + v % 10); v /= 10 } while v > 0
-            while buf.count - i < width { i -= 1; buf[i] = 0x30 }
-            out.append(contentsOf: buf[i...])
-            return buf.count - i
-        }
-        _ = n
+        if v < 0 { append(0x2D); v = -v }
+        // At most 19 digits (or the width asked): write them right to left in place.
+        var digits = 1, t = v
+        while t >= 10 { t /= 10; digits += 1 }
+        let n = max(digits, width)
+        reserve(n)
+        var i = count + n
+        repeat { i -= 1; base[i] = UInt8(48 + v % 10); v /= 10 } while v > 0
+        while i > count { i -= 1; base[i] = 0x30 }
+        count += n
     }
 }
 
@@ -142,7 +190,7 @@ func pad(_ v: Int, _ width: Int) -> String {
 
 /// Fixed-point formatting without Foundation's locale-dependent formatters.
 func fixed(_ v: Double, _ decimals: Int) -> String {
-    var w = JSONWriter()
+    var w = JSONWriter(capacity: 32)
     w.double(v, decimals: decimals)
     return String(decoding: w.out, as: UTF8.self)
 }

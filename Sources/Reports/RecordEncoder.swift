@@ -16,7 +16,7 @@ public struct RecordEncoder: Sendable {
         case .gap(let g): gap(g, &w)
         case .session(let s): session(s, &w)
         }
-        w.out.append(0x0A)
+        w.raw(0x0A)
         return w.out
     }
 
@@ -164,7 +164,7 @@ public struct RecordEncoder: Sendable {
         }
         w.key("warnings"); strings(warnings, &w)
         w.endObject()
-        w.out.append(0x0A)
+        w.raw(0x0A)
         return w.out
     }
 
