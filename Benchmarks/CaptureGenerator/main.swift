@@ -88,12 +88,14 @@ func ftpSession(_ id: Int, transferBytes: Int, active: Bool) -> [Conversation] {
     return [c, data]
 }
 
-func controlSession(_ id: Int) -> Conversation {
+/// `concurrent` sessions start within a few tens of milliseconds and each lasts longer than
+/// that, so all of a batch are open at once.
+func controlSession(_ id: Int, concurrent: Int) -> Conversation {
     let client = Endpoint(address(id, net: 0x0A10_0000 | UInt32((id >> 16) & 0xFF) << 16), UInt16(1024 + id % 60_000))
     let server = Endpoint(address(id % 256, net: 0xC633_6400), id % 3 == 0 ? 2121 : 21)
     var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 7919),
-                         serverISN: UInt32(truncatingIfNeeded: id &* 15_485_863), start: Int64(id % 1000) * 20_000)
-    c.step = 200_000
+                         serverISN: UInt32(truncatingIfNeeded: id &* 15_485_863), start: Int64(id % concurrent) * 500)
+    c.step = 10_000_000
     c.handshake()
     c.server("220-Welcome to the benchmark server\r\n220-Usage is logged.\r\n220 Ready\r\n")
     c.client("USER anonymous\r\nPASS guest@\r\n")          // pipelined
@@ -124,7 +126,7 @@ case "control":
     let concurrent = args.count > 4 ? Int(args[4]) ?? 1000 : 1000
     var id = 0
     while id < n {
-        g.interleave((id..<min(n, id + concurrent)).map(controlSession))
+        g.interleave((id..<min(n, id + concurrent)).map { controlSession($0, concurrent: concurrent) })
         id += concurrent
     }
 default:

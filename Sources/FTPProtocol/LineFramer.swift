@@ -116,11 +116,10 @@ public struct LineFramer: Sendable {
 
     private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
         if dropped > 0 { truncatedLines += 1 }
-        // Hand the buffer over and start a small new one: keeping capacity here would give
-        // every later line a buffer as large as the longest line ever seen.
+        // Hand the buffer over and start empty: keeping capacity would give every later line a
+        // buffer as large as the longest line ever seen, and an idle session should hold none.
         let line = Line(current, droppedBytes: dropped, unterminated: unterminated, followsGap: afterGap)
         current = []
-        current.reserveCapacity(128)
         emit(line)
         dropped = 0
         afterGap = false

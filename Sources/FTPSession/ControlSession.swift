@@ -1,4 +1,3 @@
-import DequeModule
 import FTPProtocol
 import PacketCapture
 import ReplyCatalog
@@ -30,7 +29,10 @@ protocol SessionHost: AnyObject {
 /// transfers and anomalies. Fed reassembled bytes; emits records.
 final class ControlSession {
     let identity: SessionIdentity
-    private let config: AnalyzerConfiguration
+    // Only the two settings used after set-up: a whole configuration per session would cost
+    // about a hundred bytes times every open connection.
+    private let showPasswords: Bool
+    private let loginFailureThreshold: Int
     private unowned let host: SessionHost
 
     var serverStream: StreamReassembler
@@ -40,7 +42,8 @@ final class ControlSession {
     private var parser: ReplyParser
     private var serverTLS: TLSRecordScanner?
     private var clientTLS: TLSRecordScanner?
-    private var queue: Deque<PendingCommand> = []
+    // Usually one to three entries: a plain array is smaller per session than a Deque.
+    private var queue: [PendingCommand] = []
 
     private var login: SessionState = .connected
     private var renamePending = false
@@ -60,8 +63,7 @@ final class ControlSession {
     private var loginFailures = 0
     private var commandCount = 0
     private var replyCount = 0
-    private var classCounts = [Int](repeating: 0, count: 10)
-    private var repliesByCode: [Int: Int] = [:]
+    private var codeCounts = CodeCounts()
     private var gaps = 0
     private var gapBytes = 0
     private var errors = 0
@@ -78,7 +80,8 @@ final class ControlSession {
     init(identity: SessionIdentity, config: AnalyzerConfiguration, host: SessionHost, at ts: Timestamp,
          midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
         self.identity = identity
-        self.config = config
+        showPasswords = config.showPasswords
+        loginFailureThreshold = config.loginFailureThreshold
         self.host = host
         serverStream = server ?? StreamReassembler(maxBufferedBytes: config.maxBufferedBytesPerStream)
         clientStream = client ?? StreamReassembler(maxBufferedBytes: config.maxBufferedBytesPerStream)
@@ -188,7 +191,7 @@ final class ControlSession {
         sawCommand = true
         commandCount += 1
         let verb = command.verb
-        let shown: [UInt8]? = (verb == "PASS" && !config.showPasswords && command.argument != nil)
+        let shown: [UInt8]? = (verb == "PASS" && !showPasswords && command.argument != nil)
             ? Array("****".utf8) : command.argument
 
         var active: AnnouncedAddress?
@@ -261,8 +264,7 @@ final class ControlSession {
         if let code {
             catalog = Catalog.ftp(code)
             if catalog == nil { anomalies.append(SessionAnomaly.codeNotInCatalog.rawValue) }
-            classCounts[min(code / 100, 9)] += 1
-            repliesByCode[code, default: 0] += 1
+            codeCounts.add(code)
             if (400..<600).contains(code) { errors += 1 }
         }
 
@@ -355,7 +357,7 @@ final class ControlSession {
             if login == .user || login == .account { login = .ready }
             loginFailures += 1
             if loginOutcome != "success" { loginOutcome = "failed" }
-            if host.recordLoginFailure(from: identity.client.address) >= config.loginFailureThreshold {
+            if host.recordLoginFailure(from: identity.client.address) >= loginFailureThreshold {
                 anomalies.append(SessionAnomaly.repeatedLoginFailures.rawValue)
             }
         case ("AUTH", 234):
@@ -436,11 +438,37 @@ final class ControlSession {
             session: identity, first: first, last: last, user: user,
             anonymous: ["anonymous", "ftp"].contains(user?.lowercased() ?? ""),
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
-            repliesByClass: classLabels(classCounts), repliesByCode: repliesByCode, gaps: gaps, gapBytes: gapBytes,
+            repliesByClass: codeCounts.byClass, repliesByCode: codeCounts.byCode, gaps: gaps, gapBytes: gapBytes,
             transfers: transfers.map(\.summary), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason)
+    }
+}
+
+/// Reply counts by code in one small packed array (code in the high bits, count in the low):
+/// a session sees a handful of distinct codes, and a dictionary per open session costs more.
+struct CodeCounts {
+    private var packed: [UInt64] = []
+    private static let mask: UInt64 = (1 << 48) - 1
+
+    mutating func add(_ code: Int) {
+        let c = UInt64(max(0, min(code, 999)))
+        for i in packed.indices where packed[i] >> 48 == c {
+            packed[i] += 1
+            return
+        }
+        packed.append(c << 48 | 1)
+    }
+
+    var byCode: [Int: Int] {
+        Dictionary(uniqueKeysWithValues: packed.map { (Int($0 >> 48), Int($0 & Self.mask)) })
+    }
+
+    var byClass: [String: Int] {
+        var counts = [Int](repeating: 0, count: 10)
+        for p in packed { counts[Int(p >> 48) / 100] += Int(p & Self.mask) }
+        return classLabels(counts)
     }
 }
 
