@@ -81,6 +81,20 @@ public struct ReportCollector: Sendable {
         open[session] = entry
     }
 
+    /// Adds what another collector gathered (another file of the same run), after this one's.
+    public mutating func merge(_ o: ReportCollector) {
+        sessions += o.sessions
+        for (k, v) in o.open { open[k] = v }
+        for (k, v) in o.codes { codes[k, default: 0] += v }
+        for (k, v) in o.classes { classes[k, default: 0] += v }
+        anomalies += o.anomalies.prefix(max(0, 10_000 - anomalies.count))
+        slowest += o.slowest
+        gaps += o.gaps.prefix(max(0, 10_000 - gaps.count))
+        replyTimeline += o.replyTimeline.prefix(max(0, 100_000 - replyTimeline.count))
+        summary.merge(o.summary)
+        files += o.files
+    }
+
     public var slowestReplies: [ReplyEvent] {
         Array(slowest.sorted { ($0.latencyMilliseconds ?? 0) > ($1.latencyMilliseconds ?? 0) }.prefix(10))
     }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import PacketCapture
 import FTPSession
 import Reports
 #if canImport(Glibc)
@@ -28,6 +30,9 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("max-latency-ms"), help: "Fail when a reply takes longer than this after its command.")
     var maxLatencyMs: Double?
 
+    @Option(name: .long, help: "Files analyzed in parallel (the report is the same whatever the number).")
+    var jobs: Int = 0
+
     @OptionGroup var options: AnalysisOptions
 
     func validate() throws {
@@ -40,12 +45,7 @@ struct Report: ParsableCommand {
         let policy = Policy(rules: failOn.flatMap { $0.split(separator: ",") }.compactMap { Policy.rule(String($0)) },
                             maxLatencyMilliseconds: maxLatencyMs)
         let files = try InputFiles.expand(inputs)
-        let sink = CollectorBox()
-        let result = try FileBatch.run(files: files, jobs: 1, options: options, progress: Terminal.stderrIsTTY,
-                                       render: { sink.collector.add($0); return nil }, out: Output())
-        var collector = sink.collector
-        collector.summary = result.summary
-        collector.files = files.count
+        let (collector, damaged) = try collect(files)
         let violations = policy.evaluate(collector)
         let bytes: [UInt8]
         switch format {
@@ -63,9 +63,53 @@ struct Report: ParsableCommand {
         for v in violations.prefix(20) { warn("policy: " + TerminalText.escape(v)) }
         if violations.count > 20 { warn("policy: … \(violations.count - 20) more violations") }
         if !violations.isEmpty { throw Exit.policyFailed }
-        if result.damaged { throw Exit.inputDamaged }
+        if damaged { throw Exit.inputDamaged }
+    }
+
+    /// One collector per file, filled on as many threads as --jobs allows, merged in file order.
+    private func collect(_ files: [String]) throws -> (ReportCollector, Bool) {
+        let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
+        let slots = files.map { _ in CollectorBox() }
+        let next = CollectorBox()
+        let many = files.count > 1
+        let options = self.options
+        DispatchQueue.concurrentPerform(iterations: min(workers, max(1, files.count))) { _ in
+            while true {
+                let i = next.take()
+                guard i < files.count else { return }
+                let box = slots[i]
+                do {
+                    let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil) {
+                        box.collector.add($0)
+                    }
+                    box.collector.summary = outcome.summary
+                    box.collector.files = 1
+                    box.damage = outcome.damage
+                } catch let e as ExitCode {
+                    box.error = e
+                } catch {
+                    box.error = Exit.inputUnreadable
+                }
+            }
+        }
+        var all = ReportCollector()
+        var damaged = false
+        for box in slots {
+            if let e = box.error { throw e }
+            if let d = box.damage { damaged = true; warn(d.description) }
+            all.merge(box.collector)
+        }
+        return (all, damaged)
     }
 }
 
-/// The render closure is escaping; the collector lives in a box it can mutate.
-private final class CollectorBox { var collector = ReportCollector() }
+/// Per-file results written by exactly one worker and read after all have finished; the
+/// counter hands out file indices under a lock.
+private final class CollectorBox: @unchecked Sendable {
+    var collector = ReportCollector()
+    var damage: CaptureError?
+    var error: ExitCode?
+    private var counter = 0
+    private let lock = NSLock()
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; counter += 1; return counter - 1 }
+}

@@ -50,6 +50,13 @@ import Testing
         #expect(usage.status == 64)
     }
 
+    @Test func parallelReportIsTheSameReport() throws {
+        let one = try Fixtures.run(["report", "--jobs", "1", Fixtures.captures.path, "--format", "json"])
+        let two = try Fixtures.run(["report", "--jobs", "2", Fixtures.captures.path, "--format", "json"])
+        #expect(one.status == 0 && one.stdout == two.stdout)
+        #expect(one.stdout.contains("\"session\":\"f5.s1\""))
+    }
+
     @Test func jsonReportIsOneDocument() throws {
         let r = try Fixtures.run(["report", Fixtures.path("pureftpd-curl.pcap"), "--format", "json"])
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
