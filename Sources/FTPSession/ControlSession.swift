@@ -105,15 +105,7 @@ final class ControlSession {
     func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
         last = ts
         sawServerBytes = true
-        var data = bytes
-        if serverTLS != nil {
-            switch serverTLS!.feed(data) {
-            case .consumed: return
-            case .clearText(let at):
-                leaveTLS()
-                data = UnsafeRawBufferPointer(rebasing: data[at...])
-            }
-        }
+        guard let data = clearText(bytes, server: true) else { return }
         serverFramer.feed(data) { line in
             parser.feed(line) { handleReply($0, at: ts, emit) }
         }
@@ -121,16 +113,22 @@ final class ControlSession {
 
     func clientBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
         last = ts
-        var data = bytes
-        if clientTLS != nil {
-            switch clientTLS!.feed(data) {
-            case .consumed: return
-            case .clearText(let at):
-                leaveTLS()
-                data = UnsafeRawBufferPointer(rebasing: data[at...])
-            }
-        }
+        guard let data = clearText(bytes, server: false) else { return }
         clientFramer.feed(data) { line in handleCommandLine(line, at: ts, emit) }
+    }
+
+    /// While TLS is on, bytes are TLS records (nil: nothing to parse); once a direction goes
+    /// back to clear text (CCC), the rest of the buffer is parsed again.
+    private func clearText(_ bytes: UnsafeRawBufferPointer, server: Bool) -> UnsafeRawBufferPointer? {
+        let outcome: TLSRecordScanner.Outcome?
+        if server { outcome = serverTLS?.feed(bytes) } else { outcome = clientTLS?.feed(bytes) }
+        switch outcome {
+        case nil: return bytes
+        case .consumed?: return nil
+        case .clearText(let at)?:
+            leaveTLS()  // after the scanner's access has ended: it resets both directions
+            return UnsafeRawBufferPointer(rebasing: bytes[at...])
+        }
     }
 
     func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {

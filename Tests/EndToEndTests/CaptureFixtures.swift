@@ -33,8 +33,13 @@ enum Fixtures {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
     static func run(_ args: [String], environment: [String: String] = [:]) throws -> Result {
+        try run(executable: binary, args, environment: environment)
+    }
+
+    /// Runs any program to completion, collecting its output.
+    static func run(executable: String, _ args: [String], environment: [String: String] = [:]) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }

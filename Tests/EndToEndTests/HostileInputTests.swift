@@ -15,19 +15,9 @@ import Testing
     /// Runs ftpscope under /usr/bin/time to read its peak RSS.
     func measure(_ args: [String]) throws -> Measured {
         let timing = CaptureFile.temporaryPath("time.txt")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "%e %M", "-o", timing, Fixtures.binary] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let result = try Fixtures.run(executable: "/usr/bin/time", ["-f", "%e %M", "-o", timing, Fixtures.binary] + args)
         let parts = try String(contentsOfFile: timing, encoding: .utf8).split(separator: "\n").last!.split(separator: " ")
-        return Measured(result: .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                                      stderr: String(decoding: e, as: UTF8.self)),
-                        seconds: Double(parts[0])!, peakMiB: Double(parts[1])! / 1024)
+        return Measured(result: result, seconds: Double(parts[0])!, peakMiB: Double(parts[1])! / 1024)
     }
 
     func records(_ s: String) -> [[String: Any]] {
