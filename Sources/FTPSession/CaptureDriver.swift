@@ -22,6 +22,7 @@ public enum CaptureDriver {
     public static func run(_ source: PcapSource, configuration: AnalyzerConfiguration,
                            progress: ((Int64, Int64) -> Void)? = nil,
                            shouldStop: () -> Bool = { false },
+                           drainWhenStopped: () -> Bool = { true },
                            afterEach: (() -> Void)? = nil,
                            emit: @escaping (AnalysisEvent) -> Void) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, emit: emit)
@@ -50,6 +51,18 @@ public enum CaptureDriver {
             } catch {
                 damage = error
                 break loop
+            }
+        }
+        if source.isLive && damage == nil && drainWhenStopped() {
+            // Stopping (signal, --duration, --count) must not lose what the kernel already
+            // captured: read until its buffer is empty, within bounds.
+            source.setNonblocking()
+            var drained = 0
+            drain: while drained < 1_000_000 {
+                guard case .packet(let p)? = try? source.next() else { break drain }
+                analyzer.process(p, decoder: decoder)
+                afterEach?()
+                drained += 1
             }
         }
         return InputOutcome(summary: analyzer.finish(), damage: damage)

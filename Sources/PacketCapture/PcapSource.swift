@@ -142,7 +142,7 @@ public final class PcapSource {
 
     /// Opens an interface in immediate mode so each packet is delivered as it arrives.
     public static func openLive(interface: String, snapLength: Int32 = 262_144, promiscuous: Bool = false,
-                                bufferSize: Int32 = 4 << 20) throws(CaptureError) -> PcapSource {
+                                bufferSize: Int32 = 32 << 20) throws(CaptureError) -> PcapSource {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_create(interface, &err) else {
             throw .liveOpenFailed(interface: interface, reason: errorText(err))
@@ -223,6 +223,10 @@ public final class PcapSource {
     }
 
     public func flushWriter() { if let d = dumper { pcap_dump_flush(d) } }
+
+    /// Stops blocking: `next()` then returns `.timeout` as soon as the kernel buffer is empty,
+    /// so a stopping live capture can drain what was already captured.
+    public func setNonblocking() { var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1); pcap_setnonblock(handle, 1, &err) }
 
     /// Makes a blocked `next()` return; safe to call from a signal-handling thread.
     public func breakLoop() { pcap_breakloop(handle) }

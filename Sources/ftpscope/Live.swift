@@ -32,12 +32,15 @@ struct Live: ParsableCommand {
     @Flag(name: .long, help: "Capture in promiscuous mode.")
     var promiscuous = false
 
+    @Option(name: .customLong("buffer-size"), help: "Kernel capture buffer in MiB (a larger one drops less under load).")
+    var bufferSize: Int32 = 32
+
     @OptionGroup var options: AnalysisOptions
 
     func run() throws {
         let source: PcapSource
         do {
-            source = try PcapSource.openLive(interface: interface, promiscuous: promiscuous)
+            source = try PcapSource.openLive(interface: interface, promiscuous: promiscuous, bufferSize: bufferSize << 20)
             if let filter = options.filter { try source.setFilter(filter) }
             if let write { try source.startWriting(to: write) }
         } catch {
@@ -76,6 +79,7 @@ struct Live: ParsableCommand {
                 if let count, packets >= count { return true }
                 return false
             },
+            drainWhenStopped: { count.map { packets < $0 } ?? true },
             afterEach: { packets += 1; if write != nil { source.flushWriter() } },
             emit: { event in
                 if case .command = event, !commands { return }
