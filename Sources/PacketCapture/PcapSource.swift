@@ -74,7 +74,7 @@ public final class PcapSource {
         guard !bytes.isEmpty else { throw .notACapture(path: name, reason: "empty") }
         // fmemopen reads from the buffer in place: keep a copy alive as long as the handle.
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 8)
-        _ = bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+        bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
         guard let f = fmemopen(copy.baseAddress, bytes.count, "rb") else {
             copy.deallocate()
             throw .readFailed(path: name, reason: "fmemopen failed")
