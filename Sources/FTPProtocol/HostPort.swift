@@ -151,31 +151,31 @@ func parseIPv4(_ s: String) -> [UInt8]? {
 }
 
 func parseIPv6(_ s: String) -> [UInt8]? {
-    var head: [UInt16] = [], tail: [UInt16] = []
-    let pieces = s.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-    var seenEmptyRun = false
-    var i = 0
-    func groups(of p: String) -> [UInt16]? {
-        if p.contains("."), let v4 = parseIPv4(p) { return [UInt16(v4[0]) << 8 | UInt16(v4[1]), UInt16(v4[2]) << 8 | UInt16(v4[3])] }
-        guard p.count <= 4, let g = UInt16(p, radix: 16) else { return nil }
-        return [g]
-    }
-    while i < pieces.count {
-        let p = pieces[i]
-        if p.isEmpty {
-            if !seenEmptyRun, i + 1 < pieces.count, pieces[i + 1].isEmpty || i == 0 || true {
-                seenEmptyRun = true
-                while i < pieces.count, pieces[i].isEmpty { i += 1 }
-                continue
+    // At most one "::" splits the address into a head and a tail; zeros fill the middle.
+    var halves: [Substring] = []
+    var rest = s[...]
+    while let r = rest.firstRange(of: "::") { halves.append(rest[..<r.lowerBound]); rest = rest[r.upperBound...] }
+    halves.append(rest)
+    guard halves.count <= 2 else { return nil }
+    func groups(_ part: Substring, allowIPv4Tail: Bool) -> [UInt16]? {
+        if part.isEmpty { return [] }
+        var out: [UInt16] = []
+        let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+        for (i, p) in pieces.enumerated() {
+            if allowIPv4Tail, i == pieces.count - 1, p.contains("."), let v4 = parseIPv4(String(p)) {
+                out += [UInt16(v4[0]) << 8 | UInt16(v4[1]), UInt16(v4[2]) << 8 | UInt16(v4[3])]
+            } else {
+                guard !p.isEmpty, p.count <= 4, let g = UInt16(p, radix: 16) else { return nil }
+                out.append(g)
             }
-            return nil
         }
-        guard let g = groups(of: p) else { return nil }
-        if seenEmptyRun { tail += g } else { head += g }
-        i += 1
+        return out
     }
+    let compressed = halves.count == 2
+    guard let head = groups(halves[0], allowIPv4Tail: !compressed),
+          let tail = compressed ? groups(halves[1], allowIPv4Tail: true) : [] else { return nil }
     let total = head.count + tail.count
-    guard seenEmptyRun ? total < 8 : total == 8 else { return nil }
+    guard compressed ? total < 8 : total == 8 else { return nil }
     let all = head + [UInt16](repeating: 0, count: 8 - total) + tail
     return all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
 }

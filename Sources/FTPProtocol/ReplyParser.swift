@@ -70,7 +70,8 @@ public struct ReplyParser: Sendable {
             } else {
                 dropped += 1
                 if !anomalies.contains(.tooManyLines) { anomalies.append(.tooManyLines) }
-                if ends { lines[lines.count - 1] = b; dropped += 0 }
+                // The terminator replaces the last kept line, which is then the one counted.
+                if ends { lines[lines.count - 1] = b }
             }
             if ends || line.unterminated {
                 if !ends { anomalies.append(.unterminatedMultiline) }

@@ -89,27 +89,19 @@ import Testing
     }
 
     @Test func captureStartingMidSessionPicksUpAtAReplyStart() throws {
-        var c = standard()
-        // Drop the handshake and the first half of the banner.
-        let firstServer = c.dataIndices(fromClient: false)[0]
-        var s = Conversation(); s.handshake()
-        s.server("220-Welcome\r\n")
-        var tail = c.packets
-        tail.removeFirst(firstServer + 1)
-        c = s
-        let path = CaptureFile.temporaryPath("mid.pcap")
         var mid = Conversation()
         mid.handshake()
-        mid.server("mode text\r\n")  // the tail of a line we joined halfway through
+        mid.server("mode text\r\n")  // the tail of a line the capture joined halfway through
         mid.server("331 Send password.\r\n")
         mid.client("PASS x\r\n"); mid.server("230 ok\r\n")
+        let path = CaptureFile.temporaryPath("mid.pcap")
+        // Without the handshake the capture starts mid-session.
         try CaptureFile.write(packets: Array(mid.packets.dropFirst(3)), linkType: .ethernet, to: path)
         let run = try AnalysisRun.of(path)
         #expect(run.codes == [331, 230])
         #expect(run.replies[0].command == nil && run.replies[0].anomalies.isEmpty)
         #expect(run.replies[1].command == "PASS")
         #expect(run.sessions[0].startedMidstream)
-        _ = tail
     }
 
     @Test func ftpOnAnotherPortIsDetectedFromItsFirstLines() throws {
@@ -186,12 +178,6 @@ import Testing
             let src = Endpoint(.v4(0x0A00_0000 | UInt32(i >> 12)), UInt16(10_000 + i & 0xFFF))
             writer.write(FrameBuilder.tcp(src: src, dst: dst, seq: UInt32(i), ack: 0, flags: [.syn]),
                          at: Timestamp(nanoseconds: ftp.clock + Int64(i) * 1000))
-        }
-        var tail = Conversation(start: ftp.clock + 30_000_000)
-        tail.client("NOOP\r\n"); tail.server("200 still tracked\r\n")
-        for p in tail.packets.suffix(2) {
-            // Continue the same connection's sequence space.
-            _ = p
         }
         writer.close()
         let run = try AnalysisRun.of(path, configuration: config)
