@@ -280,6 +280,11 @@ public final class Analyzer {
 }
 
 extension Analyzer: SessionHost {
+    func commandSeen(anomalies: [String]) {
+        summary.commands += 1
+        for a in anomalies { summary.anomalies[a, default: 0] += 1 }
+    }
+
     func recordLoginFailure(from address: IPAddress) -> Int {
         if loginFailures.count >= 65_536, loginFailures[address] == nil { loginFailures.removeAll(keepingCapacity: true) }
         loginFailures[address, default: 0] += 1

@@ -7,6 +7,9 @@ public struct AnalyzerConfiguration: Sendable {
     /// Recognise FTP on any port by how its first lines look.
     public var detect = true
     public var showPasswords = false
+    /// Emit a record per client command. Off, commands are still parsed, paired and counted,
+    /// but no event is built for them (most of a control-heavy capture's events).
+    public var emitCommands = true
     /// Longest control line kept; longer ones are cut and flagged.
     public var maxLineLength = 65_536
     /// Most lines kept per reply; the rest are counted.

@@ -21,6 +21,8 @@ struct PendingCommand {
 /// Analyzer-wide facts a session consults: login failures per client address and where to
 /// register expected data connections.
 protocol SessionHost: AnyObject {
+    /// A command that produced no event still counts in the totals.
+    func commandSeen(anomalies: [String])
     func recordLoginFailure(from address: IPAddress) -> Int
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
 }
@@ -32,6 +34,7 @@ final class ControlSession {
     // Only the two settings used after set-up: a whole configuration per session would cost
     // about a hundred bytes times every open connection.
     private let showPasswords: Bool
+    private let emitCommands: Bool
     private let loginFailureThreshold: Int
     private unowned let host: SessionHost
 
@@ -81,6 +84,7 @@ final class ControlSession {
          midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
         self.identity = identity
         showPasswords = config.showPasswords
+        emitCommands = config.emitCommands
         loginFailureThreshold = config.loginFailureThreshold
         self.host = host
         serverStream = server ?? StreamReassembler(maxBufferedBytes: config.maxBufferedBytesPerStream)
@@ -214,8 +218,12 @@ final class ControlSession {
             }
         }
         for a in anomalies { count(a) }
-        emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
-                                   active: active, anomalies: anomalies)))
+        if emitCommands {
+            emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
+                                       active: active, anomalies: anomalies)))
+        } else {
+            host.commandSeen(anomalies: anomalies)
+        }
 
         var pending = PendingCommand(verb: verb, argument: shown, rawArgument: command.argument, timestamp: ts)
         pending.carriedAnomalies = anomalies.filter {

@@ -50,17 +50,18 @@ public enum Language: String, Sendable, CaseIterable {
 
 /// Lookup over the generated entries. Immutable, so shared freely across threads.
 public enum Catalog {
-    private static let ftpByCode: [Int: CatalogEntry] = {
-        var d: [Int: CatalogEntry] = [:]
-        for e in entries where e.protocol == .ftp { if let c = Int(e.code) { d[c] = e } }
-        return d
+    /// Indexed by code: looked up once per reply, so an array rather than a hash.
+    private static let ftpByCode: [CatalogEntry?] = {
+        var table = [CatalogEntry?](repeating: nil, count: 1000)
+        for e in entries where e.protocol == .ftp { if let c = Int(e.code), (0..<1000).contains(c) { table[c] = e } }
+        return table
     }()
 
     public static var all: [CatalogEntry] { entries }
 
     /// The FTP entry for a reply code, or nil: a code no source lists is worth a look.
     @inline(__always)
-    public static func ftp(_ code: Int) -> CatalogEntry? { ftpByCode[code] }
+    public static func ftp(_ code: Int) -> CatalogEntry? { (0..<1000).contains(code) ? ftpByCode[code] : nil }
 
     /// Looks up any protocol's code; WebSocket codes inside a listed range match that range.
     public static func lookup(_ proto: CatalogProtocol, _ code: String) -> CatalogEntry? {

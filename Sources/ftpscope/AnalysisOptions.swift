@@ -46,8 +46,9 @@ struct AnalysisOptions: ParsableArguments {
         }
     }
 
-    func configuration(prefix: String = "") -> AnalyzerConfiguration {
+    func configuration(prefix: String = "", commands: Bool = true) -> AnalyzerConfiguration {
         var c = AnalyzerConfiguration()
+        c.emitCommands = commands
         c.controlPorts.formUnion(port)
         c.detect = !noDetect
         c.showPasswords = showPasswords

@@ -49,7 +49,7 @@ struct Analyze: ParsableCommand {
                 return text.format(event).map { Array(($0 + "\n").utf8) }
             }
         }
-        let result = try FileBatch.run(files: files, jobs: jobs, options: options, progress: Terminal.stderrIsTTY,
+        let result = try FileBatch.run(files: files, jobs: jobs, options: options, progress: Terminal.stderrIsTTY, commands: commands,
                                        render: render, out: out)
         if let rest = grouper?.flush(), !rest.isEmpty { out.write(line: rest.joined(separator: "\n")) }
         switch fmt {

@@ -50,7 +50,7 @@ struct BatchResult {
 /// spooled to a temporary file and copied out in file order, so output stays deterministic and
 /// memory stays flat.
 enum FileBatch {
-    static func run(files: [String], jobs: Int, options: AnalysisOptions, progress: Bool,
+    static func run(files: [String], jobs: Int, options: AnalysisOptions, progress: Bool, commands: Bool = true,
                     render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
@@ -61,7 +61,8 @@ enum FileBatch {
                 let bar = progress ? ProgressBar(label: file) : nil
                 let renderer = pipelined ? PipelinedRenderer(render: render, out: out) : nil
                 defer { renderer?.finish() }
-                let outcome = try analyze(file, options: options, prefix: prefix(i), progress: bar.map { b in { b.update($0, $1) } }) { event in
+                let outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands,
+                                          progress: bar.map { b in { b.update($0, $1) } }) { event in
                     if let renderer { renderer.add(event) } else if let bytes = render(event) { out.write(bytes) }
                 }
                 renderer?.finish()
@@ -70,7 +71,7 @@ enum FileBatch {
             }
             return result
         }
-        return try runParallel(files: files, jobs: jobs, options: options, prefix: prefix, render: render, out: out)
+        return try runParallel(files: files, jobs: jobs, options: options, prefix: prefix, commands: commands, render: render, out: out)
     }
 
     private static func absorb(_ outcome: InputOutcome, file: String, into result: inout BatchResult) {
@@ -82,11 +83,11 @@ enum FileBatch {
         }
     }
 
-    static func analyze(_ file: String, options: AnalysisOptions, prefix: String,
+    static func analyze(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
                         progress: ((Int64, Int64) -> Void)?, emit: @escaping (AnalysisEvent) -> Void) throws -> InputOutcome {
         do {
             return try CaptureDriver.analyzeFile(file, filter: options.filter,
-                                                 configuration: options.configuration(prefix: prefix),
+                                                 configuration: options.configuration(prefix: prefix, commands: commands),
                                                  progress: progress, emit: emit)
         } catch {
             warn(error.description)
@@ -106,14 +107,15 @@ enum FileBatch {
         let files: [String]
         let options: AnalysisOptions
         let prefix: (Int) -> String
+        let commands: Bool
         let render: (AnalysisEvent) -> [UInt8]?
         let slots: [Slot]
         private let lock = NSLock()
         private var next = 0
 
-        init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String,
+        init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
              render: @escaping (AnalysisEvent) -> [UInt8]?) {
-            self.files = files; self.options = options; self.prefix = prefix; self.render = render
+            self.files = files; self.options = options; self.prefix = prefix; self.commands = commands; self.render = render
             slots = files.map { _ in Slot() }
         }
 
@@ -124,7 +126,7 @@ enum FileBatch {
                 guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; continue }
                 slots[i].spool = spool
                 do {
-                    slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), progress: nil) { event in
+                    slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands, progress: nil) { event in
                         if let bytes = self.render(event) { bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, spool) } }
                     }
                 } catch let e as ExitCode {
@@ -137,8 +139,8 @@ enum FileBatch {
     }
 
     private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
-                                    render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
-        let run = ParallelRun(files: files, options: options, prefix: prefix, render: render)
+                                    commands: Bool, render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
+        let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, render: render)
         DispatchQueue.concurrentPerform(iterations: min(jobs, files.count)) { _ in run.work() }
         let slots = run.slots
         var result = BatchResult()

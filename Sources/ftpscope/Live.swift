@@ -72,7 +72,7 @@ struct Live: ParsableCommand {
         var packets = 0
 
         let outcome = CaptureDriver.run(
-            source, configuration: options.configuration(),
+            source, configuration: options.configuration(commands: commands),
             shouldStop: {
                 if stop.isSet { return true }
                 if let deadline, Date() >= deadline { return true }
