@@ -1,3 +1,48 @@
+/// The verbs whose replies change session state, named so the session compares small
+/// integers per reply rather than strings.
+public enum Verb: UInt8, Sendable {
+    case user, pass, acct, rein, auth, abor, port, eprt, lprt, rnfr, rnto, rest
+    case retr, stor, stou, appe, list, nlst, mlsd
+    case other
+
+    /// From an uppercased verb's bytes.
+    init(_ v: some Collection<UInt8>) {
+        guard v.count == 4 else { self = .other; return }
+        var word: UInt32 = 0
+        for b in v { word = word << 8 | UInt32(b) }
+        switch word {
+        case 0x5553_4552: self = .user
+        case 0x5041_5353: self = .pass
+        case 0x4143_4354: self = .acct
+        case 0x5245_494E: self = .rein
+        case 0x4155_5448: self = .auth
+        case 0x4142_4F52: self = .abor
+        case 0x504F_5254: self = .port
+        case 0x4550_5254: self = .eprt
+        case 0x4C50_5254: self = .lprt
+        case 0x524E_4652: self = .rnfr
+        case 0x524E_544F: self = .rnto
+        case 0x5245_5354: self = .rest
+        case 0x5245_5452: self = .retr
+        case 0x5354_4F52: self = .stor
+        case 0x5354_4F55: self = .stou
+        case 0x4150_5045: self = .appe
+        case 0x4C49_5354: self = .list
+        case 0x4E4C_5354: self = .nlst
+        case 0x4D4C_5344: self = .mlsd
+        default: self = .other
+        }
+    }
+
+    /// Commands whose reply sequence includes a data transfer (1xx then a final reply).
+    public var isTransfer: Bool {
+        switch self {
+        case .retr, .stor, .stou, .appe, .list, .nlst, .mlsd: true
+        default: false
+        }
+    }
+}
+
 /// One client command (RFC 959 §5.3): a verb and an optional argument.
 public struct Command: Sendable, Equatable {
     /// Uppercased verb, e.g. `RETR`; nil when the line does not start with a plausible verb.
@@ -5,9 +50,10 @@ public struct Command: Sendable, Equatable {
     /// Everything after the first space, as sent (bytes: file names need not be UTF-8).
     public var argument: [UInt8]?
     public var raw: [UInt8]
+    public var kind: Verb
 
-    public init(verb: String?, argument: [UInt8]?, raw: [UInt8]) {
-        self.verb = verb; self.argument = argument; self.raw = raw
+    public init(verb: String?, argument: [UInt8]?, raw: [UInt8], kind: Verb = .other) {
+        self.verb = verb; self.argument = argument; self.raw = raw; self.kind = kind
     }
 
     /// Parses a command line. Verbs are 1–16 ASCII letters (the RFC's are 3–4; extensions
@@ -19,16 +65,10 @@ public struct Command: Sendable, Equatable {
         let plausible = (1...16).contains(verbBytes.count)
             && verbBytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
         guard plausible else { return Command(verb: nil, argument: nil, raw: line) }
-        let verb = String(decoding: verbBytes.map { $0 >= 0x61 ? $0 - 0x20 : $0 }, as: UTF8.self)
+        let upper = verbBytes.map { $0 >= 0x61 ? $0 - 0x20 : $0 }
         let argument = end < line.count ? Array(line[(end + 1)...]) : nil
-        return Command(verb: verb, argument: argument, raw: line)
+        return Command(verb: String(decoding: upper, as: UTF8.self), argument: argument, raw: line, kind: Verb(upper))
     }
 
-    /// Commands whose reply sequence includes a data transfer (1xx then a final reply).
-    public var isTransfer: Bool {
-        switch verb {
-        case "RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD": true
-        default: false
-        }
-    }
+    public var isTransfer: Bool { kind.isTransfer }
 }

@@ -6,6 +6,7 @@ import TCPReassembly
 /// A command waiting for its reply, or the greeting the server owes on connect.
 struct PendingCommand {
     var verb: String?
+    var kind: Verb = .other
     var argument: [UInt8]?      // already masked for display
     var rawArgument: [UInt8]?
     var timestamp: Timestamp
@@ -193,14 +194,15 @@ final class ControlSession {
         sawCommand = true
         commandCount += 1
         let verb = command.verb
-        let shown: [UInt8]? = (verb == "PASS" && !showPasswords && command.argument != nil)
+        let kind = command.kind
+        let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
             ? Array("****".utf8) : command.argument
 
         var active: AnnouncedAddress?
-        if let verb, let arg = command.argument, ["PORT", "EPRT", "LPRT"].contains(verb) {
-            let decoded: Result<HostPort, AddressError> = switch verb {
-            case "PORT": AddressDecoder.decodePORT(arg)
-            case "EPRT": AddressDecoder.decodeEPRT(arg)
+        if let arg = command.argument, kind == .port || kind == .eprt || kind == .lprt {
+            let decoded: Result<HostPort, AddressError> = switch kind {
+            case .port: AddressDecoder.decodePORT(arg)
+            case .eprt: AddressDecoder.decodeEPRT(arg)
             default: AddressDecoder.decodeLPRT(arg)
             }
             switch decoded {
@@ -225,14 +227,14 @@ final class ControlSession {
             host.commandSeen(anomalies: anomalies)
         }
 
-        var pending = PendingCommand(verb: verb, argument: shown, rawArgument: command.argument, timestamp: ts)
+        var pending = PendingCommand(verb: verb, kind: kind, argument: shown, rawArgument: command.argument, timestamp: ts)
         pending.carriedAnomalies = anomalies.filter {
             $0 == SessionAnomaly.activeAddressDiffers.rawValue || $0 == SessionAnomaly.invalidPortCommand.rawValue
         }
-        switch verb {
-        case "USER":
+        switch kind {
+        case .user:
             user = command.argument.map { String(decoding: $0, as: UTF8.self) }
-        case "ABOR":
+        case .abor:
             // ABOR takes over a transfer that is under way: its closing reply answers ABOR.
             if let i = queue.firstIndex(where: { $0.transfer != nil && $0.gotPreliminary }) {
                 let taken = queue.remove(at: i)
@@ -245,7 +247,7 @@ final class ControlSession {
         }
         if command.isTransfer {
             let path = command.argument.map { String(decoding: $0, as: UTF8.self) }
-            let tracker = TransferTracker(TransferSummary(command: verb!, path: path, requested: ts, mode: lastDataMode))
+            let tracker = TransferTracker(TransferSummary(command: verb ?? "?", path: path, requested: ts, mode: lastDataMode))
             tracker.restartOffset = restartOffset
             transfers.append(tracker)
             pending.transfer = tracker
@@ -344,7 +346,7 @@ final class ControlSession {
 
     private func applyState(code c: Int, answering pending: PendingCommand?, reply: Reply, at ts: Timestamp,
                             anomalies: inout [String]) {
-        let verb = pending?.verb
+        let verb = pending?.kind ?? .other
         if c == 421 || c == 221 { closed = true; transferInProgress = false; return }
         if pending?.isGreeting == true || pending == nil && login == .connected {
             if c == 120 { login = .delayed } else if c == 220 { login = .ready }
@@ -352,26 +354,26 @@ final class ControlSession {
         }
         // RNFR/REST are answered by 350 and consumed by the next command's reply.
         renamePending = false
-        if verb != "REST", !(pending?.transfer != nil) { restartOffset = nil }
+        if verb != .rest, pending?.transfer == nil { restartOffset = nil }
 
         switch (verb, c) {
-        case ("USER", 331): login = .user
-        case ("USER", 332), ("PASS", 332): login = .account
-        case ("USER", 230), ("PASS", 230), ("PASS", 202), ("ACCT", 230), ("USER", 232), ("PASS", 232):
+        case (.user, 331): login = .user
+        case (.user, 332), (.pass, 332): login = .account
+        case (.user, 230), (.pass, 230), (.pass, 202), (.acct, 230), (.user, 232), (.pass, 232):
             login = .authenticated; loginOutcome = "success"
-        case ("PASS", 530), ("USER", 530), ("ACCT", 530):
+        case (.pass, 530), (.user, 530), (.acct, 530):
             if login == .user || login == .account { login = .ready }
             loginFailures += 1
             if loginOutcome != "success" { loginOutcome = "failed" }
             if host.recordLoginFailure(from: identity.client.address) >= loginFailureThreshold {
                 anomalies.append(SessionAnomaly.repeatedLoginFailures.rawValue)
             }
-        case ("AUTH", 234):
+        case (.auth, 234):
             tlsUsed = true
             serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
-        case ("REIN", 220): login = .ready; loginOutcome = "none"
-        case ("RNFR", 350): renamePending = true
-        case ("REST", 350):
+        case (.rein, 220): login = .ready; loginOutcome = "none"
+        case (.rnfr, 350): renamePending = true
+        case (.rest, 350):
             restartOffset = pending?.rawArgument.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
         default: break
         }
@@ -388,7 +390,7 @@ final class ControlSession {
                 if t.summary.outcome != "aborted" {
                     t.summary.outcome = c / 100 == 2 ? "completed" : c == 426 ? "aborted" : "failed"
                 }
-                if c == 226 || c == 250, verb != "ABOR" {
+                if c == 226 || c == 250, verb != .abor {
                     if t.channel == nil {
                         anomalies.append(SessionAnomaly.transferWithoutDataConnection.rawValue)
                     } else if let size = t.summary.announcedSize {
