@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport"]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope"]),
         .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],
                           path: "Benchmarks/CaptureGenerator"),

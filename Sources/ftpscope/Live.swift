@@ -125,16 +125,3 @@ final class StopFlag: @unchecked Sendable {
     func set() { lock.lock(); value = true; lock.unlock() }
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
-
-struct Interfaces: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the interfaces libpcap can capture on.")
-
-    func run() throws {
-        for i in PcapSource.listInterfaces() {
-            var flags: [String] = []
-            if i.isUp { flags.append("up") }
-            if i.isLoopback { flags.append("loopback") }
-            print("\(i.name)\t\(flags.joined(separator: ","))\t\(i.addresses.joined(separator: " "))\(i.description.map { "\t\($0)" } ?? "")")
-        }
-    }
-}
