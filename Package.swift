@@ -19,11 +19,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .target(name: "PacketCapture", dependencies: ["CPcap"]),
+        // Address value types shared by the capture layer and the protocol decoders.
+        .target(name: "NetworkAddress"),
+        .target(name: "PacketCapture", dependencies: ["CPcap", "NetworkAddress"]),
         .target(name: "TCPReassembly", dependencies: [
             "PacketCapture", .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
-        .target(name: "FTPProtocol", swiftSettings: hot),
+        .target(name: "FTPProtocol", dependencies: ["NetworkAddress"], swiftSettings: hot),
         .target(name: "ReplyCatalog"),
         .target(name: "FTPSession", dependencies: [
             "PacketCapture", "TCPReassembly", "FTPProtocol", "ReplyCatalog",

@@ -1,16 +1,13 @@
-/// An address announced inside the protocol for a data connection. Kept as text-free
-/// integers so this module needs nothing from the capture layer.
+import NetworkAddress
+
+/// An address announced inside the protocol for a data connection, as network-order bytes.
 public struct HostPort: Sendable, Equatable, Hashable {
     /// 4 bytes (IPv4) or 16 bytes (IPv6); nil when the announcement carries only a port (EPSV).
     public var host: [UInt8]?
     public var port: UInt16
     public init(host: [UInt8]?, port: UInt16) { self.host = host; self.port = port }
 
-    public var hostText: String? {
-        guard let h = host else { return nil }
-        if h.count == 4 { return h.map(String.init).joined(separator: ".") }
-        return ipv6Text(h)
-    }
+    public var hostText: String? { host.flatMap { IPAddress(bytes: $0)?.description } }
 }
 
 /// Why an announced address could not be decoded.
@@ -23,6 +20,8 @@ public enum AddressError: Error, Sendable, Equatable {
     case invalidEPRT
     case invalidLPRT
 }
+
+import NetworkAddress
 
 /// Decoders for PASV (227), EPSV (229, RFC 2428), LPSV (228, RFC 1639) replies and the
 /// PORT, EPRT and LPRT commands.
@@ -69,16 +68,11 @@ public enum AddressDecoder {
         let af = String(decoding: fields[1], as: UTF8.self)
         let addressText = String(decoding: fields[2], as: UTF8.self)
         guard let port = UInt16(String(decoding: fields[3], as: UTF8.self)) else { return .failure(.invalidEPRT) }
-        switch af {
-        case "1":
-            guard let h = parseIPv4(addressText) else { return .failure(.invalidEPRT) }
-            return .success(HostPort(host: h, port: port))
-        case "2":
-            guard let h = parseIPv6(addressText) else { return .failure(.invalidEPRT) }
-            return .success(HostPort(host: h, port: port))
-        default:
+        // The family number must agree with the address written after it.
+        guard let address = IPAddress(addressText), (af == "1" && !address.isIPv6) || (af == "2" && address.isIPv6) else {
             return .failure(.invalidEPRT)
         }
+        return .success(HostPort(host: address.bytes, port: port))
     }
 
     /// 228 LPSV reply: `(af,hal,h1,…,hn,pal,p1,…,pn)`; af 4 with 4 address bytes, 6 with 16.
@@ -140,59 +134,4 @@ public enum AddressDecoder {
         }
         return nil
     }
-}
-
-func parseIPv4(_ s: String) -> [UInt8]? {
-    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count == 4 else { return nil }
-    var out: [UInt8] = []
-    for p in parts { guard p.count <= 3, let v = UInt8(p) else { return nil }; out.append(v) }
-    return out
-}
-
-func parseIPv6(_ s: String) -> [UInt8]? {
-    // At most one "::" splits the address into a head and a tail; zeros fill the middle.
-    var halves: [Substring] = []
-    var rest = s[...]
-    while let r = rest.firstRange(of: "::") { halves.append(rest[..<r.lowerBound]); rest = rest[r.upperBound...] }
-    halves.append(rest)
-    guard halves.count <= 2 else { return nil }
-    func groups(_ part: Substring, allowIPv4Tail: Bool) -> [UInt16]? {
-        if part.isEmpty { return [] }
-        var out: [UInt16] = []
-        let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
-        for (i, p) in pieces.enumerated() {
-            if allowIPv4Tail, i == pieces.count - 1, p.contains("."), let v4 = parseIPv4(String(p)) {
-                out += [UInt16(v4[0]) << 8 | UInt16(v4[1]), UInt16(v4[2]) << 8 | UInt16(v4[3])]
-            } else {
-                guard !p.isEmpty, p.count <= 4, let g = UInt16(p, radix: 16) else { return nil }
-                out.append(g)
-            }
-        }
-        return out
-    }
-    let compressed = halves.count == 2
-    guard let head = groups(halves[0], allowIPv4Tail: !compressed),
-          let tail = compressed ? groups(halves[1], allowIPv4Tail: true) : [] else { return nil }
-    let total = head.count + tail.count
-    guard compressed ? total < 8 : total == 8 else { return nil }
-    let all = head + [UInt16](repeating: 0, count: 8 - total) + tail
-    return all.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
-}
-
-func ipv6Text(_ b: [UInt8]) -> String {
-    var g = [UInt16](repeating: 0, count: 8)
-    for i in 0..<8 { g[i] = UInt16(b[2 * i]) << 8 | UInt16(b[2 * i + 1]) }
-    var bestStart = -1, bestLen = 0, i = 0
-    while i < 8 {
-        if g[i] == 0 {
-            var j = i
-            while j < 8, g[j] == 0 { j += 1 }
-            if j - i > bestLen, j - i >= 2 { bestStart = i; bestLen = j - i }
-            i = j
-        } else { i += 1 }
-    }
-    func hex(_ r: Range<Int>) -> String { r.map { String(g[$0], radix: 16) }.joined(separator: ":") }
-    if bestStart < 0 { return hex(0..<8) }
-    return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
 }

@@ -34,10 +34,6 @@ public struct LineFramer: Sendable {
     private var telnet: Telnet = .data
     private var afterGap = false
     public let maxLineLength: Int
-    /// Lines cut at the cap, over the life of the stream.
-    public private(set) var truncatedLines = 0
-    /// Telnet command sequences removed (IP/DM before ABOR among them).
-    public private(set) var telnetCommands = 0
 
     public init(maxLineLength: Int = 65_536) {
         precondition(maxLineLength > 0)
@@ -73,9 +69,9 @@ public struct LineFramer: Sendable {
                 case 0xFF:  // escaped 0xFF data byte
                     telnet = .data
                     if current.count < maxLineLength { current.append(0xFF) } else { dropped += 1 }
-                case 0xFB...0xFE: telnet = .option; telnetCommands += 1
-                case 0xFA: telnet = .subnegotiation; telnetCommands += 1
-                default: telnet = .data; telnetCommands += 1
+                case 0xFB...0xFE: telnet = .option
+                case 0xFA: telnet = .subnegotiation
+                default: telnet = .data
                 }
             case .option:
                 telnet = .data
@@ -115,7 +111,6 @@ public struct LineFramer: Sendable {
     }
 
     private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
-        if dropped > 0 { truncatedLines += 1 }
         // Hand the buffer over and start empty: keeping capacity would give every later line a
         // buffer as large as the longest line ever seen, and an idle session should hold none.
         let line = Line(current, droppedBytes: dropped, unterminated: unterminated, followsGap: afterGap)

@@ -13,8 +13,6 @@ public struct ReplyParser: Sendable {
 
     private var state: State
     public let maxLinesPerReply: Int
-    /// Lines skipped while seeking a reply start.
-    public private(set) var skippedLines = 0
 
     public init(startMidstream: Bool = false, maxLinesPerReply: Int = 10_000) {
         precondition(maxLinesPerReply > 0)
@@ -33,7 +31,7 @@ public struct ReplyParser: Sendable {
 
         switch state {
         case .seeking:
-            guard startsReply(b) else { skippedLines += 1; return }
+            guard startsReply(b) else { return }
             state = .idle
             feed(line, emit)
 

@@ -46,7 +46,6 @@ public struct StreamReassembler {
     public private(set) var statistics = StreamStatistics()
     /// True when the first segment seen was not a SYN: the capture began mid-stream.
     public private(set) var startedMidstream = false
-    public private(set) var sawSYN = false
 
     public init(maxBufferedBytes: Int = 1 << 20) {
         self.maxBufferedBytes = maxBufferedBytes
@@ -67,7 +66,6 @@ public struct StreamReassembler {
                                  missing: Int = 0, _ deliver: (StreamEvent) -> Void) {
         var seq = sequence
         if syn {
-            sawSYN = true
             seq = SequenceNumber.advance(sequence, by: 1)
             if case .unsynchronized = state { state = .synchronized(next: seq) }
         }

@@ -83,6 +83,16 @@ public enum IPAddress: Hashable, Sendable, Comparable {
 
     public var isIPv6: Bool { if case .v6 = self { return true } else { return false } }
 
+    /// Network-order bytes: 4 for IPv4, 16 for IPv6.
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let v): return (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * UInt32($0))) }
+        case .v6(let hi, let lo):
+            return (0..<8).map { UInt8(truncatingIfNeeded: hi >> (56 - 8 * UInt64($0))) }
+                + (0..<8).map { UInt8(truncatingIfNeeded: lo >> (56 - 8 * UInt64($0))) }
+        }
+    }
+
     public static func < (l: IPAddress, r: IPAddress) -> Bool {
         switch (l, r) {
         case (.v4(let a), .v4(let b)): return a < b
