@@ -5,7 +5,10 @@ import PackageDescription
 // compiler keeps the architecture honest: capture → reassembly → protocol → session → reports → CLI.
 // Dynamic exclusivity checks cost about 6% of the control-heavy benchmark (callgrind); the
 // debug build and the test suite keep them, release builds of the hot stages drop them.
-let hot: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// Cross-module optimisation lets the generic flow table, the reassembler and the JSON writer be
+// specialised and inlined into their callers across target boundaries: without it a
+// `FlowTable<Flow>` lookup went through generic metadata and value witnesses on every packet.
+let hot: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "ftpscope",
@@ -20,13 +23,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // Address value types shared by the capture layer and the protocol decoders.
-        .target(name: "NetworkAddress"),
-        .target(name: "PacketCapture", dependencies: ["CPcap", "NetworkAddress"]),
+        .target(name: "NetworkAddress", swiftSettings: hot),
+        .target(name: "PacketCapture", dependencies: ["CPcap", "NetworkAddress"], swiftSettings: hot),
         .target(name: "TCPReassembly", dependencies: [
             "PacketCapture", .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
         .target(name: "FTPProtocol", dependencies: ["NetworkAddress"], swiftSettings: hot),
-        .target(name: "ReplyCatalog"),
+        .target(name: "ReplyCatalog", swiftSettings: hot),
         .target(name: "FTPSession", dependencies: [
             "PacketCapture", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
             .product(name: "DequeModule", package: "swift-collections"),
@@ -35,7 +38,7 @@ let package = Package(
         .executableTarget(name: "ftpscope", dependencies: [
             "PacketCapture", "FTPSession", "Reports", "ReplyCatalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: hot),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
         .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketCapture"]),
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),

@@ -13,9 +13,10 @@ public struct FlowTable<Value> {
         public var value: Value
         public var lastSeen: Timestamp
         fileprivate var generation: UInt32
+        fileprivate var hash: UInt32
     }
 
-    private var index: [ConnectionKey: Int] = [:]
+    private var index: FlowIndex
     private var slots: [Entry?] = []
     private var free: [Int] = []
     private var order: Deque<(slot: Int, generation: UInt32)> = []
@@ -27,13 +28,15 @@ public struct FlowTable<Value> {
     public init(capacity: Int) {
         precondition(capacity > 0, "a flow table needs room for at least one connection")
         self.capacity = capacity
-        index.reserveCapacity(min(capacity, 1 << 16))
+        index = FlowIndex(minimumCapacity: min(capacity, 1 << 16))
     }
 
     public var count: Int { index.count }
 
     @inline(__always)
-    public func slot(of key: ConnectionKey) -> Int? { index[key] }
+    public func slot(of key: ConnectionKey) -> Int? {
+        index.find(key, hash: index.hash(key)) { slots[$0]!.key == key }
+    }
 
     public subscript(slot: Int) -> Entry {
         get { slots[slot]! }
@@ -46,10 +49,11 @@ public struct FlowTable<Value> {
         if index.count >= capacity { evictOne(now: now, keep: keep, evicted: evicted) }
         let generation = nextGeneration
         nextGeneration &+= 1
-        let entry = Entry(key: key, value: value, lastSeen: now, generation: generation)
+        let hash = index.hash(key)
+        let entry = Entry(key: key, value: value, lastSeen: now, generation: generation, hash: hash)
         let slot: Int
         if let s = free.popLast() { slots[s] = entry; slot = s } else { slots.append(entry); slot = slots.count - 1 }
-        index[key] = slot
+        index.insert(hash: hash, slot: slot)
         order.append((slot, generation))
         peakCount = max(peakCount, index.count)
         return slot
@@ -59,7 +63,7 @@ public struct FlowTable<Value> {
     public mutating func remove(slot: Int) -> Entry {
         let entry = slots[slot]!
         slots[slot] = nil
-        index[entry.key] = nil
+        index.remove(hash: entry.hash, slot: slot)
         free.append(slot)
         compactOrderIfSparse()
         return entry

@@ -121,4 +121,32 @@ private struct Collector {
         #expect(evicted == [2], "port 1 is marked worth keeping")
         #expect(t.count == 3 && t.evictions == 1)
     }
+
+    /// The table's own index against a Dictionary model: random inserts and removals of
+    /// IPv4 and IPv6 keys, with enough churn that probe runs wrap and shift back many times.
+    @Test func flowTableFindsWhatADictionaryFinds() {
+        var t = FlowTable<Int>(capacity: 5_000)
+        var model: [ConnectionKey: Int] = [:]
+        var slotOf: [ConnectionKey: Int] = [:]
+        var rng = SystemRandomNumberGenerator()
+        func key(_ n: Int) -> ConnectionKey {
+            let a: IPAddress = n % 3 == 0 ? .v6(UInt64(n >> 4), UInt64(n)) : .v4(UInt32(n >> 6))
+            return ConnectionKey.of(source: Endpoint(a, UInt16(truncatingIfNeeded: n)), destination: Endpoint(.v4(7), 21)).key
+        }
+        let now = Timestamp(nanoseconds: 1)
+        for step in 0..<60_000 {
+            let k = key(Int.random(in: 0..<8_000, using: &rng))
+            if let slot = slotOf[k] {
+                #expect(t.slot(of: k) == slot)
+                #expect(t.remove(slot: slot).value == model[k])
+                model[k] = nil; slotOf[k] = nil
+            } else {
+                #expect(t.slot(of: k) == nil)
+                slotOf[k] = t.insert(k, step, at: now, keep: { _ in false }, evicted: { _ in Issue.record("no eviction below capacity") })
+                model[k] = step
+            }
+        }
+        #expect(t.count == model.count)
+        for (k, v) in model { #expect(t.slot(of: k).map { t[$0].value } == v) }
+    }
 }
