@@ -3,8 +3,10 @@
 ///
 /// This is the hot path of `analyze --format jsonl` on control-heavy captures, so text that
 /// needs no escaping (almost all of it) is copied in one piece, and numbers are written as
-/// digits without building strings.
-struct JSONWriter: ~Copyable {
+/// digits without building strings. One writer lives as long as the output: records are
+/// rendered straight into it and it is flushed (or handed to a writer thread) when full, so a
+/// record costs no allocation and no copy between encoder and write(2).
+public struct JSONWriter: ~Copyable {
     // A raw growing buffer: appends are memcpy, with none of Array's uniqueness checks
     // and generic append paths on the per-key hot path.
     private var base: UnsafeMutablePointer<UInt8>
@@ -12,7 +14,8 @@ struct JSONWriter: ~Copyable {
     private var capacity: Int
     private var needsComma = false
 
-    init(capacity: Int = 1024) {
+    public init(capacity: Int = 1024) {
+        precondition(capacity > 0)
         self.capacity = capacity
         base = .allocate(capacity: capacity)
     }
@@ -22,7 +25,33 @@ struct JSONWriter: ~Copyable {
     /// The bytes written so far.
     var out: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
-    mutating func raw(_ byte: UInt8) { reserve(1); base[count] = byte; count += 1 }
+    /// Bytes written since the last `clear()`.
+    public var byteCount: Int { count }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// Forgets the bytes written, keeping the storage.
+    public mutating func clear() { count = 0; needsComma = false }
+
+    /// Trades storage with another writer: double buffering between the thread that renders
+    /// and the one that writes, without copying either buffer.
+    public mutating func exchange(with other: inout JSONWriter) {
+        (base, other.base) = (other.base, base)
+        (count, other.count) = (other.count, count)
+        (capacity, other.capacity) = (other.capacity, capacity)
+        (needsComma, other.needsComma) = (other.needsComma, needsComma)
+    }
+
+    /// Bytes that are already output (text records, copied spools).
+    public mutating func append(bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+    public mutating func append(bytes: UnsafeRawBufferPointer) { append(bytes) }
+
+    /// A new top-level value starts: no comma before it.
+    mutating func beginRecord() { needsComma = false }
+
+    public mutating func raw(_ byte: UInt8) { reserve(1); base[count] = byte; count += 1 }
 
     @inline(__always)
     private mutating func reserve(_ n: Int) {

@@ -8,8 +8,9 @@ public struct RecordEncoder: Sendable {
     public var language: Language
     public init(language: Language = .english) { self.language = language }
 
-    public func encode(_ event: AnalysisEvent) -> [UInt8] {
-        var w = JSONWriter()
+    /// One record and its newline, appended to `w`.
+    public func encode(_ event: AnalysisEvent, into w: inout JSONWriter) {
+        w.beginRecord()
         switch event {
         case .reply(let r): reply(r, &w)
         case .command(let c): command(c, &w)
@@ -17,6 +18,11 @@ public struct RecordEncoder: Sendable {
         case .session(let s): session(s, &w)
         }
         w.raw(0x0A)
+    }
+
+    public func encode(_ event: AnalysisEvent) -> [UInt8] {
+        var w = JSONWriter()
+        encode(event, into: &w)
         return w.out
     }
 

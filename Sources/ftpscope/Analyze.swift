@@ -31,22 +31,27 @@ struct Analyze: ParsableCommand {
     func run() throws {
         let files = try InputFiles.expand(inputs)
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
-        let out = Output()
+        // With a second core, a writer thread writes one buffer while the next is rendered
+        // (--jobs 1 keeps everything on one thread).
+        let out = Output(background: self.jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1)
+        // Records already rendered reach stdout even when a later file cannot be read.
+        defer { out.finish() }
         let encoder = RecordEncoder(language: options.lang)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
         let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
-        let render: (AnalysisEvent) -> [UInt8]? = { event in
-            if case .command = event, !commands { return nil }
-            if case .session = event, noSessions, fmt == .jsonl || grouper == nil { return nil }
+        let render: Renderer = { event, buffer in
+            if case .command = event, !commands { return }
+            if case .session = event, noSessions, fmt == .jsonl || grouper == nil { return }
             switch fmt {
-            case .jsonl: return encoder.encode(event)
+            case .jsonl: encoder.encode(event, into: &buffer)
             case .text:
                 if let grouper {
                     let block = grouper.add(event)
-                    return block.isEmpty ? nil : Array((block.joined(separator: "\n") + "\n\n").utf8)
+                    if !block.isEmpty { buffer.append(bytes: Array((block.joined(separator: "\n") + "\n\n").utf8)) }
+                } else if let line = text.format(event) {
+                    buffer.append(bytes: Array((line + "\n").utf8))
                 }
-                return text.format(event).map { Array(($0 + "\n").utf8) }
             }
         }
         let result = try FileBatch.run(files: files, jobs: jobs, options: options, progress: Terminal.stderrIsTTY, commands: commands,
@@ -56,7 +61,6 @@ struct Analyze: ParsableCommand {
         case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))
         case .text: out.write(line: text.formatSummary(result.summary, files: files.count))
         }
-        out.flush()
         if result.damaged { throw Exit.inputDamaged }
     }
 }

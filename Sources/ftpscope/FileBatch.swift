@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FTPSession
 import PacketCapture
+import Reports
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,6 +41,20 @@ enum InputFiles {
     }
 }
 
+/// Renders one event into the output buffer (or nothing, for events the format leaves out).
+typealias Renderer = (AnalysisEvent, inout JSONWriter) -> Void
+
+/// A worker's records for one file, buffered and written to its spool file in large pieces.
+private final class SpoolBuffer {
+    var buffer = JSONWriter(capacity: (1 << 16) + 4096)
+    let file: UnsafeMutablePointer<FILE>
+    init(_ file: UnsafeMutablePointer<FILE>) { self.file = file }
+    func flush() {
+        buffer.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, file) }
+        buffer.clear()
+    }
+}
+
 struct BatchResult {
     var summary = CaptureSummary()
     var warnings: [String] = []
@@ -51,21 +66,17 @@ struct BatchResult {
 /// memory stays flat.
 enum FileBatch {
     static func run(files: [String], jobs: Int, options: AnalysisOptions, progress: Bool, commands: Bool = true,
-                    render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
+                    render: @escaping Renderer, out: Output) throws -> BatchResult {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
             var result = BatchResult()
-            // With a second core, rendering runs beside the analysis (--jobs 1 keeps one thread).
-            let pipelined = jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1
             for (i, file) in files.enumerated() {
                 let bar = progress ? ProgressBar(label: file) : nil
-                let renderer = pipelined ? PipelinedRenderer(render: render, out: out) : nil
-                defer { renderer?.finish() }
                 let outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands,
                                           progress: bar.map { b in { b.update($0, $1) } }) { event in
-                    if let renderer { renderer.add(event) } else if let bytes = render(event) { out.write(bytes) }
+                    render(event, &out.buffer)
+                    out.recordEnded()
                 }
-                renderer?.finish()
                 bar?.finish()
                 absorb(outcome, file: file, into: &result)
             }
@@ -108,13 +119,13 @@ enum FileBatch {
         let options: AnalysisOptions
         let prefix: (Int) -> String
         let commands: Bool
-        let render: (AnalysisEvent) -> [UInt8]?
+        let render: Renderer
         let slots: [Slot]
         private let lock = NSLock()
         private var next = 0
 
         init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
-             render: @escaping (AnalysisEvent) -> [UInt8]?) {
+             render: @escaping Renderer) {
             self.files = files; self.options = options; self.prefix = prefix; self.commands = commands; self.render = render
             slots = files.map { _ in Slot() }
         }
@@ -125,9 +136,12 @@ enum FileBatch {
                 guard i < files.count else { return }
                 guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; continue }
                 slots[i].spool = spool
+                let local = SpoolBuffer(spool)
+                defer { local.flush() }
                 do {
                     slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands, progress: nil) { event in
-                        if let bytes = self.render(event) { bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, spool) } }
+                        self.render(event, &local.buffer)
+                        if local.buffer.byteCount >= 1 << 16 { local.flush() }
                     }
                 } catch let e as ExitCode {
                     slots[i].error = e
@@ -139,7 +153,7 @@ enum FileBatch {
     }
 
     private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
-                                    commands: Bool, render: @escaping (AnalysisEvent) -> [UInt8]?, out: Output) throws -> BatchResult {
+                                    commands: Bool, render: @escaping Renderer, out: Output) throws -> BatchResult {
         let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, render: render)
         DispatchQueue.concurrentPerform(iterations: min(jobs, files.count)) { _ in run.work() }
         let slots = run.slots
@@ -151,11 +165,12 @@ enum FileBatch {
                 while true {
                     let n = fread(&buffer, 1, buffer.count, spool)
                     if n <= 0 { break }
-                    out.write(Array(buffer[0..<n]))
+                    buffer.withUnsafeBytes { out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    out.recordEnded()
                 }
                 fclose(spool)
             }
-            if let e = slot.error { out.flush(); throw e }
+            if let e = slot.error { out.finish(); throw e }
             if let o = slot.outcome { absorb(o, file: files[i], into: &result) }
         }
         return result

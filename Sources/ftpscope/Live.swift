@@ -84,7 +84,7 @@ struct Live: ParsableCommand {
             emit: { event in
                 if case .command = event, !commands { return }
                 switch fmt {
-                case .jsonl: out.write(encoder.encode(event))
+                case .jsonl: encoder.encode(event, into: &out.buffer); out.recordEnded()
                 case .text: if let s = text.format(event) { out.write(line: s) }
                 }
             })

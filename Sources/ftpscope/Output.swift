@@ -1,36 +1,66 @@
+import Reports
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Buffered writes to stdout; `flushEachRecord` for live streaming into pipes.
+/// Where records go: one long-lived buffer that renderers write into, flushed to a file
+/// descriptor when full (or after every record for live streaming into pipes).
+///
+/// With `background`, full buffers are handed to a writer thread and rendering continues in
+/// the other buffer: the analysis never waits on write(2), and no record, event or allocation
+/// crosses threads (an earlier design passed events to a rendering thread; the cross-thread
+/// frees and reference counting cost more than the second core gave back).
 final class Output {
-    private var buffer: [UInt8] = []
-    private let fd: Int32
+    var buffer = JSONWriter(capacity: Output.chunk + 4096)
     var flushEachRecord = false
+    private let fd: Int32
+    private let writer: BackgroundWriter?
+    private static let chunk = 1 << 18
 
-    init(fd: Int32 = STDOUT_FILENO) {
+    init(fd: Int32 = STDOUT_FILENO, background: Bool = false) {
         self.fd = fd
-        buffer.reserveCapacity(1 << 16)
+        writer = background ? BackgroundWriter(fd: fd, capacity: Output.chunk + 4096) : nil
+    }
+
+    /// Call after each record rendered into `buffer`.
+    @inline(__always)
+    func recordEnded() {
+        if flushEachRecord || buffer.byteCount >= Output.chunk { flush() }
     }
 
     func write(_ bytes: [UInt8]) {
-        buffer.append(contentsOf: bytes)
-        if flushEachRecord || buffer.count >= 1 << 16 { flush() }
+        buffer.append(bytes: bytes)
+        recordEnded()
     }
 
     func write(line: String) { write(Array((line + "\n").utf8)) }
 
+    /// Sends what is buffered on its way; with a writer thread, returns before it is written.
     func flush() {
-        guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; exit(errno == EPIPE ? 0 : 3) }
-                off += n
-            }
+        guard buffer.byteCount > 0 else { return }
+        if let writer {
+            writer.hand(&buffer)
+        } else {
+            buffer.withUnsafeBytes { writeAll(fd, $0) }
+            buffer.clear()
         }
-        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Everything rendered so far has reached the file descriptor.
+    func finish() {
+        flush()
+        writer?.drain()
+    }
+}
+
+/// Writes every byte, retrying interrupted and partial writes; a closed pipe ends the program
+/// quietly (`ftpscope … | head`), any other failure with the unreadable-output code.
+func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
+    var off = 0
+    while off < raw.count {
+        let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+        if n < 0 { if errno == EINTR { continue }; exit(errno == EPIPE ? 0 : 3) }
+        off += n
     }
 }
 
