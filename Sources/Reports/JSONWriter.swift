@@ -131,10 +131,7 @@ public struct JSONWriter: ~Copyable {
     /// A timestamp as seconds with 6 decimals, or 9 when the capture has nanoseconds.
     mutating func timestamp(_ ns: Int64) {
         separator()
-        let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
-        appendDigits(secs)
-        append(0x2E)
-        if frac % 1000 == 0 { appendDigits(frac / 1000, width: 6) } else { appendDigits(frac, width: 9) }
+        timestampValue(ns)
     }
 
     mutating func string(_ s: String) { separator(); appendString(s) }
@@ -146,12 +143,7 @@ public struct JSONWriter: ~Copyable {
     /// Wire bytes: decoded as UTF-8 with U+FFFD for anything invalid.
     mutating func bytes(_ b: [UInt8]) {
         separator()
-        let plain = b.withUnsafeBufferPointer { Self.isPlainASCII($0) }
-        if plain {
-            append(0x22); b.withUnsafeBytes { append($0) }; append(0x22)
-        } else {
-            appendString(String(decoding: b, as: UTF8.self))
-        }
+        bytesValue(b)
     }
     mutating func bytes(_ b: [UInt8]?) { if let b { bytes(b) } else { null() } }
 
@@ -199,16 +191,80 @@ public struct JSONWriter: ~Copyable {
 
     private mutating func appendDigits(_ value: Int, width: Int = 0) {
         var v = value
-        if v < 0 { append(0x2D); v = -v }
-        // At most 19 digits (or the width asked): write them right to left in place.
+        if v < 0 { append(0x2D); v = v == .min ? .max : -v }
+        // Written right to left in place, two digits per division: timestamps and latencies
+        // are most of the digits of a control-heavy capture's output.
         var digits = 1, t = v
-        while t >= 10 { t /= 10; digits += 1 }
+        while t >= 100 { t /= 100; digits += 2 }
+        if t >= 10 { digits += 1 }
         let n = max(digits, width)
         reserve(n)
         var i = count + n
-        repeat { i -= 1; base[i] = UInt8(48 + v % 10); v /= 10 } while v > 0
+        Self.pairs.withUTF8Buffer { pairs in
+            while v >= 100 {
+                let r = v % 100
+                v /= 100
+                i -= 2
+                base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
+            }
+            if v >= 10 {
+                i -= 2
+                base[i] = pairs[2 * v]; base[i + 1] = pairs[2 * v + 1]
+            } else {
+                i -= 1
+                base[i] = UInt8(48 + v)
+            }
+        }
         while i > count { i -= 1; base[i] = 0x30 }
         count += n
+    }
+
+    private static let pairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    // MARK: Fixed record layouts
+    //
+    // The reply record is most of the output; its layout is fixed by the schema, so the
+    // encoder writes the keys and punctuation between values as literal fragments instead
+    // of key by key. These append exactly what they are given, with no separator logic.
+
+    /// Literal JSON text: keys, punctuation, whole constant values.
+    @inline(__always)
+    mutating func fragment(_ s: StaticString) { appendStatic(s) }
+
+    /// A value that is already JSON text (a pre-quoted, pre-escaped string).
+    @inline(__always)
+    mutating func encoded(_ json: [UInt8]) { json.withUnsafeBytes { append($0) } }
+
+    mutating func stringValue(_ s: String) { appendString(s) }
+    mutating func bytesValue(_ b: [UInt8]) {
+        let plain = b.withUnsafeBufferPointer { Self.isPlainASCII($0) }
+        if plain {
+            reserve(b.count + 2)
+            base[count] = 0x22; count += 1
+            b.withUnsafeBytes { append($0) }
+            base[count] = 0x22; count += 1
+        } else {
+            appendString(String(decoding: b, as: UTF8.self))
+        }
+    }
+    mutating func intValue(_ v: Int) { appendDigits(v) }
+    mutating func timestampValue(_ ns: Int64) {
+        let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
+        appendDigits(secs)
+        append(0x2E)
+        if frac % 1000 == 0 { appendDigits(frac / 1000, width: 6) } else { appendDigits(frac, width: 9) }
+    }
+    mutating func doubleValue(_ v: Double, decimals: Int = 3) {
+        needsComma = false
+        double(v, decimals: decimals)
+    }
+
+    /// Text as a quoted, escaped JSON string, for tables computed once.
+    static func quoted(_ s: String) -> [UInt8] {
+        var w = JSONWriter(capacity: s.utf8.count * 6 + 2)
+        w.appendString(s)
+        return w.out
     }
 }
 

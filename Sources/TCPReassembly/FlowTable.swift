@@ -35,7 +35,9 @@ public struct FlowTable<Value> {
 
     @inline(__always)
     public func slot(of key: ConnectionKey) -> Int? {
-        index.find(key, hash: index.hash(key)) { slots[$0]!.key == key }
+        let h = index.hash(key)
+        // Through a buffer pointer: a closure over `slots` itself would copy the table.
+        return slots.withUnsafeBufferPointer { s in index.find(key, hash: h) { s[$0]?.key == key } }
     }
 
     public subscript(slot: Int) -> Entry {
