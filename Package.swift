@@ -38,6 +38,7 @@ let package = Package(
         .executableTarget(name: "ftpscope", dependencies: [
             "PacketCapture", "FTPSession", "Reports", "ReplyCatalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
         .testTarget(name: "PacketCaptureTests", dependencies: ["PacketCapture", "TestSupport"]),
         .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketCapture"]),

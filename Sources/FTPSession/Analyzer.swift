@@ -29,6 +29,16 @@ public final class Analyzer {
     public private(set) var summary = CaptureSummary()
     private let emit: (AnalysisEvent) -> Void
 
+    /// The index of the packet being processed in the whole input. A driver that splits one
+    /// capture over several analyzers sets it; otherwise packets are counted here. It labels
+    /// new connections so that expiry order is the same however the capture was split.
+    public var packetIndex: UInt64 = 0
+    /// Called when a control session is created (its records follow).
+    public var sessionStarted: ((SessionIdentity) -> Void)?
+    /// Called before an idle sweep or the end of input closes a connection, with its last
+    /// activity and creating packet: what orders such records across analyzers.
+    public var closing: ((Timestamp, UInt64) -> Void)?
+
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), emit: @escaping (AnalysisEvent) -> Void) {
         self.configuration = configuration
         self.table = FlowTable(capacity: configuration.maxConnections)
@@ -38,7 +48,8 @@ public final class Analyzer {
     // MARK: Input
 
     /// Decodes and processes one captured frame.
-    public func process(_ packet: RawPacket, decoder: PacketDecoder) {
+    public func process(_ packet: RawPacket, decoder: PacketDecoder, index: UInt64? = nil) {
+        packetIndex = index ?? UInt64(summary.packets)
         summary.packets += 1
         summary.bytes += packet.bytes.count
         if packet.bytes.count < packet.wireLength { summary.truncatedPackets += 1 }
@@ -66,7 +77,7 @@ public final class Analyzer {
     public func process(_ segment: TCPSegment, at ts: Timestamp) {
         summary.tcpSegments += 1
         note(ts)
-        sweepIfDue()
+        if !configuration.externalSweeps { sweepIfDue() }
         let (key, fromLow) = ConnectionKey.of(source: segment.source, destination: segment.destination)
         let slot: Int
         if let s = table.slot(of: key) {
@@ -76,7 +87,7 @@ public final class Analyzer {
             // A bare ACK, FIN or RST of a connection we never saw (often the last packet of one
             // that just closed) carries nothing to analyze and is not worth a table entry.
             if !segment.flags.contains(.syn) && segment.payload.isEmpty && segment.missingPayload == 0 { return }
-            slot = table.insert(key, classify(segment, fromLow: fromLow, at: ts), at: ts,
+            slot = table.insert(key, classify(segment, fromLow: fromLow, at: ts), at: ts, serial: packetIndex,
                                 keep: { if case .control(let s, _) = $0 { s.isActive } else { false } },
                                 evicted: { [unowned self] in self.evicted($0) })
             summary.connections += 1
@@ -133,12 +144,26 @@ public final class Analyzer {
     @discardableResult
     public func finish() -> CaptureSummary {
         table.drain { entry in
-            if case .control(let s, _) = entry.value { s.finish(reason: "end of input", at: now, emitAndCount) }
+            if case .control(let s, _) = entry.value {
+                closing?(entry.lastSeen, entry.serial)
+                s.finish(reason: "end of input", at: now, emitAndCount)
+            }
         }
         summary.evictions = table.evictions
         summary.peakConnections = table.peakCount
         summary.repliesByClass = classLabels(classCounts)
         return summary
+    }
+
+    /// Connections in the table now, and evictions so far: what a driver running several
+    /// analyzers needs to know to compute the peak over all of them.
+    public var openConnections: Int { table.count }
+    public var evictionCount: Int { table.evictions }
+
+    /// Moves the clock forward without a packet: what other analyzers of the same capture saw
+    /// sets the time at which the end of input closes sessions.
+    public func advanceClock(to ts: Timestamp) {
+        if ts > now { now = ts }
     }
 
     /// Closes sessions idle for longer than the timeout (live captures call this on a timer too).
@@ -147,7 +172,10 @@ public final class Analyzer {
         let cutoff = Timestamp(nanoseconds: t.nanoseconds - configuration.idleTimeout)
         table.expire(before: cutoff) { entry in
             summary.idleExpirations += 1
-            if case .control(let s, _) = entry.value { s.finish(reason: "idle", at: t, emitAndCount) }
+            if case .control(let s, _) = entry.value {
+                closing?(entry.lastSeen, entry.serial)
+                s.finish(reason: "idle", at: t, emitAndCount)
+            }
         }
         expectations = expectations.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
     }
@@ -190,6 +218,7 @@ public final class Analyzer {
         let identity = SessionIdentity(id: "\(configuration.sessionPrefix)s\(sessionCounter)",
                                        server: serverIsLow ? key.low : key.high,
                                        client: serverIsLow ? key.high : key.low)
+        sessionStarted?(identity)
         return ControlSession(identity: identity, config: configuration, host: self, at: ts, midstream: midstream,
                               server: server, client: client)
     }

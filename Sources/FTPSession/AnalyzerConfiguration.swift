@@ -26,6 +26,9 @@ public struct AnalyzerConfiguration: Sendable {
     public var loginFailureThreshold = 3
     /// Bytes a not-yet-classified connection may send before detection gives up on it.
     public var detectionWindow = 16_384
+    /// Idle sweeps are run by the caller (`expireIdle(now:)`) instead of by the analyzer's own
+    /// clock: analyzers that each see part of a capture must sweep at the same instants.
+    public var externalSweeps = false
 
     public init() {}
 }

@@ -5,6 +5,7 @@ public struct InputOutcome: Sendable {
     public var summary: CaptureSummary
     /// Set when the input was damaged part-way; everything before the damage was analyzed.
     public var damage: CaptureError?
+    public init(summary: CaptureSummary, damage: CaptureError?) { self.summary = summary; self.damage = damage }
 }
 
 /// Runs packets from a libpcap source through an analyzer: the one loop shared by offline

@@ -8,6 +8,9 @@ public struct RawPacket {
     public var timestamp: Timestamp
     public var wireLength: Int
     public var bytes: UnsafeRawBufferPointer
+    public init(timestamp: Timestamp, wireLength: Int, bytes: UnsafeRawBufferPointer) {
+        self.timestamp = timestamp; self.wireLength = wireLength; self.bytes = bytes
+    }
 }
 
 /// What a read returned.

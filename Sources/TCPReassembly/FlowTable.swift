@@ -12,6 +12,9 @@ public struct FlowTable<Value> {
         public let key: ConnectionKey
         public var value: Value
         public var lastSeen: Timestamp
+        /// The caller's creation label (the index of the packet that created the entry): it
+        /// orders entries last seen at the same instant, so expiry order is reproducible.
+        public let serial: UInt64
         fileprivate var generation: UInt32
         fileprivate var hash: UInt32
     }
@@ -46,13 +49,13 @@ public struct FlowTable<Value> {
     }
 
     /// Inserts a new connection; if the table is full, first evicts one and passes it to `evicted`.
-    public mutating func insert(_ key: ConnectionKey, _ value: Value, at now: Timestamp,
+    public mutating func insert(_ key: ConnectionKey, _ value: Value, at now: Timestamp, serial: UInt64 = 0,
                                 keep: (Value) -> Bool, evicted: (Entry) -> Void) -> Int {
         if index.count >= capacity { evictOne(now: now, keep: keep, evicted: evicted) }
         let generation = nextGeneration
         nextGeneration &+= 1
         let hash = index.hash(key)
-        let entry = Entry(key: key, value: value, lastSeen: now, generation: generation, hash: hash)
+        let entry = Entry(key: key, value: value, lastSeen: now, serial: serial, generation: generation, hash: hash)
         let slot: Int
         if let s = free.popLast() { slots[s] = entry; slot = s } else { slots.append(entry); slot = slots.count - 1 }
         index.insert(hash: hash, slot: slot)
@@ -75,7 +78,10 @@ public struct FlowTable<Value> {
     public mutating func expire(before cutoff: Timestamp, _ expired: (Entry) -> Void) {
         var victims: [Int] = []
         for (i, e) in slots.enumerated() where e != nil && e!.lastSeen < cutoff { victims.append(i) }
-        victims.sort { slots[$0]!.lastSeen < slots[$1]!.lastSeen }
+        victims.sort {
+            let a = slots[$0]!, b = slots[$1]!
+            return (a.lastSeen, a.serial) < (b.lastSeen, b.serial)
+        }
         for v in victims { expired(remove(slot: v)) }
     }
 

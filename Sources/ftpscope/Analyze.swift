@@ -26,7 +26,14 @@ struct Analyze: ParsableCommand {
     @Option(name: .long, help: "Files analyzed in parallel (output order stays by file); with one file, 0 (default) renders output on a second thread when there is a second core, 1 keeps everything on one thread.")
     var jobs: Int = 0
 
+    @Option(name: .long, help: "Analyzers for one file in JSON Lines, its connections split by address pair and the records merged back in order (0, the default: one per core unless --jobs 1; 1: a single analyzer).")
+    var shards: Int = 0
+
     @OptionGroup var options: AnalysisOptions
+
+    func validate() throws {
+        guard shards >= 0, jobs >= 0 else { throw ValidationError("--shards and --jobs take a count, 0 for automatic") }
+    }
 
     func run() throws {
         let files = try InputFiles.expand(inputs)
@@ -54,8 +61,13 @@ struct Analyze: ParsableCommand {
                 }
             }
         }
-        let result = try FileBatch.run(files: files, jobs: jobs, options: options, progress: Terminal.stderrIsTTY, commands: commands,
-                                       render: render, out: out)
+        // One JSON Lines file on several cores: its connections are split over analyzers and
+        // the records merged back in order (text output groups by session on one thread).
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let wanted = self.shards > 0 ? self.shards : (self.jobs == 0 ? cores : 1)
+        let shards = fmt == .jsonl && files.count == 1 ? wanted : 1
+        let result = try FileBatch.run(files: files, jobs: jobs, shards: shards, options: options,
+                                       progress: Terminal.stderrIsTTY, commands: commands, render: render, out: out)
         if let rest = grouper?.flush(), !rest.isEmpty { out.write(line: rest.joined(separator: "\n")) }
         switch fmt {
         case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))

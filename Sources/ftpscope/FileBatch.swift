@@ -65,17 +65,28 @@ struct BatchResult {
 /// spooled to a temporary file and copied out in file order, so output stays deterministic and
 /// memory stays flat.
 enum FileBatch {
-    static func run(files: [String], jobs: Int, options: AnalysisOptions, progress: Bool, commands: Bool = true,
-                    render: @escaping Renderer, out: Output) throws -> BatchResult {
+    /// `shards` > 1 splits each file's connections over that many analyzers (see
+    /// `ShardedAnalysis`); only for output that is merged record by record.
+    static func run(files: [String], jobs: Int, shards: Int = 1, options: AnalysisOptions, progress: Bool,
+                    commands: Bool = true, render: @escaping Renderer, out: Output) throws -> BatchResult {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
             var result = BatchResult()
             for (i, file) in files.enumerated() {
                 let bar = progress ? ProgressBar(label: file) : nil
-                let outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands,
-                                          progress: bar.map { b in { b.update($0, $1) } }) { event in
-                    render(event, &out.buffer)
-                    out.recordEnded()
+                let report = bar.map { b in { b.update($0, $1) } }
+                let outcome: InputOutcome
+                if shards > 1 {
+                    outcome = try mapErrors { () throws(CaptureError) -> InputOutcome in
+                        try ShardedAnalysis.run(file, filter: options.filter,
+                                                configuration: options.configuration(prefix: prefix(i), commands: commands),
+                                                shards: shards, render: render, out: out, progress: report)
+                    }
+                } else {
+                    outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report) { event in
+                        render(event, &out.buffer)
+                        out.recordEnded()
+                    }
                 }
                 bar?.finish()
                 absorb(outcome, file: file, into: &result)
@@ -96,10 +107,17 @@ enum FileBatch {
 
     static func analyze(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
                         progress: ((Int64, Int64) -> Void)?, emit: @escaping (AnalysisEvent) -> Void) throws -> InputOutcome {
+        try mapErrors { () throws(CaptureError) -> InputOutcome in
+            try CaptureDriver.analyzeFile(file, filter: options.filter,
+                                          configuration: options.configuration(prefix: prefix, commands: commands),
+                                          progress: progress, emit: emit)
+        }
+    }
+
+    /// A file that cannot be opened or filtered: one line on stderr and the documented exit code.
+    private static func mapErrors(_ body: () throws(CaptureError) -> InputOutcome) throws -> InputOutcome {
         do {
-            return try CaptureDriver.analyzeFile(file, filter: options.filter,
-                                                 configuration: options.configuration(prefix: prefix, commands: commands),
-                                                 progress: progress, emit: emit)
+            return try body()
         } catch {
             warn(error.description)
             if case .badFilter = error { throw Exit.usage }

@@ -89,4 +89,50 @@ import Testing
         let dir = try Fixtures.run(["analyze", "--format", "jsonl", "--jobs", "2", Fixtures.captures.path])
         #expect(dir.stdout == serial.stdout)
     }
+
+    /// Splitting one capture over several analyzers must not change a byte: real captures, and
+    /// a synthetic one built to disturb it: many address pairs, sessions that go idle (swept
+    /// and picked up again mid-stream), resets, sessions still open at the end, a data
+    /// connection, and connections created in the same instant.
+    @Test func splitAnalysisWritesExactlyWhatOneAnalyzerWrites() throws {
+        var conversations: [Conversation] = []
+        let base: Int64 = 1_763_800_000_000_000_000
+        for i in 0..<48 {
+            var c = Conversation(client: Endpoint(.v4(0x0A00_0000 | UInt32(i)), UInt16(40_000 + i)),
+                                 server: Endpoint(.v4(0xC000_0200 | UInt32(i % 7)), i % 5 == 0 ? 2121 : 21),
+                                 clientISN: UInt32(i * 7919), serverISN: UInt32(i * 104_729),
+                                 start: base + (i % 4 == 2 ? 90_000_000_000 + Int64(i) * 10_000_000 : Int64(i / 2) * 1_500_000_000))
+            c.step = i % 3 == 0 ? 4_000_000_000 : 150_000_000
+            c.handshake()
+            c.server("220-Welcome \(i)\r\n220 Ready\r\n")
+            c.client("USER u\(i)\r\n"); c.server("331 Password please.\r\n")
+            c.client("PASS p\r\n"); c.server(i % 4 == 0 ? "530 Login incorrect.\r\n" : "230 Logged in.\r\n")
+            c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,\(i % 7),\(100 + i),\(i)).\r\n")
+            switch i % 4 {
+            case 0: c.close()
+            case 1: c.reset(fromClient: true)
+            case 2: c.client("NOOP\r\n"); c.server("200 NOOP ok.\r\n")  // still open at the end
+            default: c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
+            }
+            conversations.append(c)
+        }
+        let path = CaptureFile.temporaryPath("split.pcap")
+        try CaptureFile.write(conversations, to: path)
+        let args = ["analyze", "--format", "jsonl", "--idle-timeout", "3", "--commands"]
+        let one = try Fixtures.run(args + ["--jobs", "1", path])
+        #expect(one.status == 0)
+        #expect(one.stdout.contains("\"end_reason\":\"idle\"") && one.stdout.contains("\"end_reason\":\"end of input\""))
+        // Sessions swept while idle come back as new mid-stream sessions: more ids than connections.
+        #expect(one.stdout.contains("\"end_reason\":\"rst\"") && one.stdout.contains("\"session\":\"s49\""))
+        for shards in ["2", "3", "5"] {
+            let split = try Fixtures.run(args + ["--shards", shards, path])
+            #expect(split.status == 0)
+            #expect(split.stdout == one.stdout, "\(shards) analyzers")
+        }
+        for name in Fixtures.captureNames {
+            let a = try Fixtures.run(["analyze", "--format", "jsonl", "--jobs", "1", Fixtures.path(name)])
+            let b = try Fixtures.run(["analyze", "--format", "jsonl", "--shards", "2", Fixtures.path(name)])
+            #expect(a.stdout == b.stdout, "\(name)")
+        }
+    }
 }
