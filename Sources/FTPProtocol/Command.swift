@@ -61,13 +61,16 @@ public struct Command: Sendable, Equatable {
     public static func parse(_ line: [UInt8]) -> Command {
         var end = 0
         while end < line.count, line[end] != 0x20 { end += 1 }
-        let verbBytes = line[0..<end]
-        let plausible = (1...16).contains(verbBytes.count)
-            && verbBytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        let plausible = (1...16).contains(end)
+            && line[0..<end].allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
         guard plausible else { return Command(verb: nil, argument: nil, raw: line) }
-        let upper = verbBytes.map { $0 >= 0x61 ? $0 - 0x20 : $0 }
+        // Uppercased straight into the string's own storage (inline for verbs this short).
+        let verb = String(unsafeUninitializedCapacity: end) { buffer in
+            for i in 0..<end { buffer[i] = line[i] >= 0x61 ? line[i] - 0x20 : line[i] }
+            return end
+        }
         let argument = end < line.count ? Array(line[(end + 1)...]) : nil
-        return Command(verb: String(decoding: upper, as: UTF8.self), argument: argument, raw: line, kind: Verb(upper))
+        return Command(verb: verb, argument: argument, raw: line, kind: Verb(verb.utf8))
     }
 
     public var isTransfer: Bool { kind.isTransfer }

@@ -446,7 +446,7 @@ final class ControlSession {
             session: identity, first: first, last: last, user: user,
             anonymous: ["anonymous", "ftp"].contains(user?.lowercased() ?? ""),
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
-            repliesByClass: codeCounts.byClass, repliesByCode: codeCounts.byCode, gaps: gaps, gapBytes: gapBytes,
+            codes: codeCounts, gaps: gaps, gapBytes: gapBytes,
             transfers: transfers.map(\.summary), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
@@ -456,9 +456,11 @@ final class ControlSession {
 
 /// Reply counts by code in one small packed array (code in the high bits, count in the low):
 /// a session sees a handful of distinct codes, and a dictionary per open session costs more.
-struct CodeCounts {
+public struct CodeCounts: Sendable {
     private var packed: [UInt64] = []
     private static let mask: UInt64 = (1 << 48) - 1
+
+    public init() {}
 
     mutating func add(_ code: Int) {
         let c = UInt64(max(0, min(code, 999)))
@@ -469,15 +471,23 @@ struct CodeCounts {
         packed.append(c << 48 | 1)
     }
 
-    var byCode: [Int: Int] {
+    /// (code, count) by ascending code.
+    public var sorted: [(code: Int, count: Int)] {
+        packed.sorted().map { (Int($0 >> 48), Int($0 & Self.mask)) }
+    }
+
+    /// Counts indexed by the code's first digit.
+    public var byFirstDigit: [Int] {
+        var counts = [Int](repeating: 0, count: 10)
+        for p in packed { counts[Int(p >> 48) / 100] += Int(p & Self.mask) }
+        return counts
+    }
+
+    public var byCode: [Int: Int] {
         Dictionary(uniqueKeysWithValues: packed.map { (Int($0 >> 48), Int($0 & Self.mask)) })
     }
 
-    var byClass: [String: Int] {
-        var counts = [Int](repeating: 0, count: 10)
-        for p in packed { counts[Int(p >> 48) / 100] += Int(p & Self.mask) }
-        return classLabels(counts)
-    }
+    public var byClass: [String: Int] { classLabels(byFirstDigit) }
 }
 
 /// `["2xx": 5, …]` from counts indexed by first digit.

@@ -14,13 +14,30 @@ public final class SessionIdentity: Sendable, Equatable {
     public let id: String
     public let server: Endpoint
     public let client: Endpoint
-    /// Rendered once per session: every record of the session repeats them.
-    public let serverText: String
-    public let clientText: String
+    /// Id, server and client as UTF-8, back to back, rendered once per session: every record
+    /// of the session repeats them, and one small buffer is cheaper to copy than three strings.
+    public let utf8: [UInt8]
+    private let idEnd: Int
+    private let serverEnd: Int
 
     public init(id: String, server: Endpoint, client: Endpoint) {
         self.id = id; self.server = server; self.client = client
-        serverText = server.description; clientText = client.description
+        let i = Array(id.utf8), s = Array(server.description.utf8), c = Array(client.description.utf8)
+        utf8 = i + s + c
+        idEnd = i.count
+        serverEnd = i.count + s.count
+    }
+
+    public var serverText: String { String(decoding: utf8[idEnd..<serverEnd], as: UTF8.self) }
+    public var clientText: String { String(decoding: utf8[serverEnd...], as: UTF8.self) }
+
+    /// The three fields' bytes, without copying.
+    public func withFields<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) -> R {
+        utf8.withUnsafeBytes { raw in
+            body(UnsafeRawBufferPointer(rebasing: raw[0..<idEnd]),
+                 UnsafeRawBufferPointer(rebasing: raw[idEnd..<serverEnd]),
+                 UnsafeRawBufferPointer(rebasing: raw[serverEnd...]))
+        }
     }
 
     public static func == (l: SessionIdentity, r: SessionIdentity) -> Bool {
@@ -109,8 +126,9 @@ public struct SessionSummary: Sendable {
     public var loginFailures: Int
     public var commands: Int
     public var replies: Int
-    public var repliesByClass: [String: Int]
-    public var repliesByCode: [Int: Int]
+    public var codes: CodeCounts
+    public var repliesByClass: [String: Int] { codes.byClass }
+    public var repliesByCode: [Int: Int] { codes.byCode }
     public var gaps: Int
     public var gapBytes: Int
     public var transfers: [TransferSummary]

@@ -104,6 +104,13 @@ public struct JSONWriter: ~Copyable {
         needsComma = false
     }
 
+    /// A number as a key (`"227":`).
+    mutating func digitsKey(_ v: Int) {
+        separator()
+        append(0x22); appendDigits(v); append(0x22); append(0x3A)
+        needsComma = false
+    }
+
     mutating func null() { separator(); appendStatic("null") }
 
     @inline(__always)
@@ -142,6 +149,10 @@ public struct JSONWriter: ~Copyable {
 
     /// Wire bytes: decoded as UTF-8 with U+FFFD for anything invalid.
     mutating func bytes(_ b: [UInt8]) {
+        separator()
+        bytesValue(b)
+    }
+    mutating func bytes(_ b: UnsafeRawBufferPointer) {
         separator()
         bytesValue(b)
     }
@@ -237,6 +248,16 @@ public struct JSONWriter: ~Copyable {
     mutating func encoded(_ json: [UInt8]) { json.withUnsafeBytes { append($0) } }
 
     mutating func stringValue(_ s: String) { appendString(s) }
+    mutating func bytesValue(_ b: UnsafeRawBufferPointer) {
+        if Self.isPlainASCII(b.assumingMemoryBound(to: UInt8.self)) {
+            reserve(b.count + 2)
+            base[count] = 0x22; count += 1
+            append(b)
+            base[count] = 0x22; count += 1
+        } else {
+            appendString(String(decoding: b, as: UTF8.self))
+        }
+    }
     mutating func bytesValue(_ b: [UInt8]) {
         let plain = b.withUnsafeBufferPointer { Self.isPlainASCII($0) }
         if plain {

@@ -42,9 +42,11 @@ public struct RecordEncoder: Sendable {
     private func identity(_ type: StaticString, _ ts: Timestamp?, _ s: SessionIdentity, _ w: inout JSONWriter) {
         w.key("type"); w.string(type)
         if let ts { w.key("ts"); w.timestamp(ts.nanoseconds) }
-        w.key("session"); w.string(s.id)
-        w.key("server"); w.string(s.serverText)
-        w.key("client"); w.string(s.clientText)
+        s.withFields { id, server, client in
+            w.key("session"); w.bytes(id)
+            w.key("server"); w.bytes(server)
+            w.key("client"); w.bytes(client)
+        }
     }
 
     /// The reply record, written as fixed fragments between values: it is most of the output
@@ -52,9 +54,11 @@ public struct RecordEncoder: Sendable {
     private func reply(_ r: ReplyEvent, _ w: inout JSONWriter) {
         w.fragment("{\"type\":\"reply\",\"ts\":")
         w.timestampValue(r.timestamp.nanoseconds)
-        w.fragment(",\"session\":"); w.stringValue(r.session.id)
-        w.fragment(",\"server\":"); w.stringValue(r.session.serverText)
-        w.fragment(",\"client\":"); w.stringValue(r.session.clientText)
+        r.session.withFields { id, server, client in
+            w.fragment(",\"session\":"); w.bytesValue(id)
+            w.fragment(",\"server\":"); w.bytesValue(server)
+            w.fragment(",\"client\":"); w.bytesValue(client)
+        }
         w.fragment(",\"code\":")
         if let code = r.reply.code { w.intValue(code) } else { w.fragment("null") }
         w.fragment(",\"lines\":[")
@@ -134,8 +138,10 @@ public struct RecordEncoder: Sendable {
         w.key("login_failures"); w.int(s.loginFailures)
         w.key("commands"); w.int(s.commands)
         w.key("replies"); w.int(s.replies)
-        w.key("replies_by_class"); counts(s.repliesByClass, &w)
-        w.key("replies_by_code"); counts(Dictionary(uniqueKeysWithValues: s.repliesByCode.map { (String($0.key), $0.value) }), &w)
+        w.key("replies_by_class"); classCounts(s.codes.byFirstDigit, &w)
+        w.key("replies_by_code"); w.beginObject()
+        for (code, n) in s.codes.sorted { w.digitsKey(code); w.int(n) }
+        w.endObject()
         w.key("errors"); w.int(s.errors)
         w.key("gaps"); w.int(s.gaps)
         w.key("gap_bytes"); w.int(s.gapBytes)
@@ -221,7 +227,19 @@ public struct RecordEncoder: Sendable {
 
     private func counts(_ d: [String: Int], _ w: inout JSONWriter) {
         w.beginObject()
-        for k in d.keys.sorted() { w.dynamicKey(k); w.int(d[k]!) }
+        if !d.isEmpty {
+            // Names are ASCII: byte order is the order String would give, without its Unicode rules.
+            for (k, v) in d.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) { w.dynamicKey(k); w.int(v) }
+        }
+        w.endObject()
+    }
+
+    private static let classKeys: [StaticString] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"]
+
+    /// `{"2xx":5,…}` from counts indexed by first digit, in key order.
+    private func classCounts(_ byDigit: [Int], _ w: inout JSONWriter) {
+        w.beginObject()
+        for (d, n) in byDigit.enumerated() where n > 0 { w.key(Self.classKeys[d]); w.int(n) }
         w.endObject()
     }
 }
