@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// One line of the control connection with its terminator removed.
 public struct Line: Sendable, Equatable {
     public var bytes: [UInt8]
@@ -86,9 +88,9 @@ public struct LineFramer: Sendable {
     private mutating func append(_ run: UnsafeRawBufferPointer) {
         let room = maxLineLength - current.count
         if run.count <= room {
-            current.append(contentsOf: run)
+            current.append(bytes: run)
         } else {
-            if room > 0 { current.append(contentsOf: run.prefix(room)) }
+            if room > 0 { current.append(bytes: UnsafeRawBufferPointer(rebasing: run.prefix(room))) }
             dropped += run.count - max(room, 0)
         }
     }

@@ -159,6 +159,8 @@ public final class Analyzer {
     /// analyzers needs to know to compute the peak over all of them.
     public var openConnections: Int { table.count }
     public var evictionCount: Int { table.evictions }
+    /// Connections created so far (one field, not a copy of the whole summary).
+    public var connectionsCreated: Int { summary.connections }
 
     /// Moves the clock forward without a packet: what other analyzers of the same capture saw
     /// sets the time at which the end of input closes sessions.

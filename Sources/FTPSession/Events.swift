@@ -22,10 +22,14 @@ public final class SessionIdentity: Sendable, Equatable {
 
     public init(id: String, server: Endpoint, client: Endpoint) {
         self.id = id; self.server = server; self.client = client
-        let i = Array(id.utf8), s = Array(server.description.utf8), c = Array(client.description.utf8)
-        utf8 = i + s + c
-        idEnd = i.count
-        serverEnd = i.count + s.count
+        var text: [UInt8] = []
+        text.reserveCapacity(id.utf8.count + 42)
+        text.append(contentsOf: id.utf8)
+        idEnd = text.count
+        server.appendText(to: &text)
+        serverEnd = text.count
+        client.appendText(to: &text)
+        utf8 = text
     }
 
     public var serverText: String { String(decoding: utf8[idEnd..<serverEnd], as: UTF8.self) }

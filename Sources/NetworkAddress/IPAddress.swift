@@ -145,4 +145,22 @@ extension Endpoint: CustomStringConvertible {
     public var description: String {
         address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
+
+    /// `description` as UTF-8 appended to `out`; IPv4 (every session of a busy capture
+    /// renders two) without building strings.
+    public func appendText(to out: inout [UInt8]) {
+        guard case .v4(let v) = address else { out.append(contentsOf: description.utf8); return }
+        func decimal(_ n: UInt32) {
+            if n >= 10_000 { out.append(UInt8(48 + n / 10_000)) }
+            if n >= 1_000 { out.append(UInt8(48 + n / 1_000 % 10)) }
+            if n >= 100 { out.append(UInt8(48 + n / 100 % 10)) }
+            if n >= 10 { out.append(UInt8(48 + n / 10 % 10)) }
+            out.append(UInt8(48 + n % 10))
+        }
+        decimal(v >> 24); out.append(0x2E)
+        decimal(v >> 16 & 0xFF); out.append(0x2E)
+        decimal(v >> 8 & 0xFF); out.append(0x2E)
+        decimal(v & 0xFF); out.append(0x3A)
+        decimal(UInt32(port))
+    }
 }

@@ -171,7 +171,7 @@ final class InputBatch: @unchecked Sendable {
     func add(_ p: RawPacket, index: UInt64, clock: Timestamp) {
         packets.append(Packet(offset: bytes.count, length: p.bytes.count, wireLength: p.wireLength,
                               timestamp: p.timestamp, clock: clock, index: index))
-        bytes.append(contentsOf: p.bytes)
+        bytes.append(bytes: p.bytes)
     }
 }
 
@@ -276,11 +276,11 @@ final class ShardWorker: @unchecked Sendable {
                     cursor.key = MergeKey(position: p.index * 2 + 1, lastSeen: 0, serial: 0)
                     analyzer.advanceClock(to: p.clock)
                     let frame = UnsafeRawBufferPointer(rebasing: raw[p.offset..<(p.offset + p.length)])
-                    let (open, connections, evictions) = (analyzer.openConnections, analyzer.summary.connections, analyzer.evictionCount)
+                    let (open, connections, evictions) = (analyzer.openConnections, analyzer.connectionsCreated, analyzer.evictionCount)
                     analyzer.process(RawPacket(timestamp: p.timestamp, wireLength: p.wireLength, bytes: frame),
                                      decoder: decoder, index: p.index)
                     // At most one insertion per packet, after any eviction it caused.
-                    let inserted = analyzer.summary.connections != connections
+                    let inserted = analyzer.connectionsCreated != connections
                     let peak = inserted ? open - (analyzer.evictionCount - evictions) + 1 : open
                     if inserted || analyzer.openConnections != open {
                         cursor.append(.count, start: peak, end: analyzer.openConnections)

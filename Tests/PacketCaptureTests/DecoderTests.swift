@@ -68,4 +68,20 @@ import Testing
         #expect(IPAddress("fe80::")!.description == "fe80::")
         #expect(IPAddress("1.2.3.256") == nil)
     }
+
+    /// Session identities render endpoints as bytes without strings; they must read exactly
+    /// as `description` does, at every digit-count boundary.
+    @Test func endpointBytesMatchTheirDescription() {
+        var endpoints: [Endpoint] = [Endpoint(IPAddress("2001:db8::1")!, 21), Endpoint(IPAddress("::ffff:10.0.0.1")!, 0)]
+        for a: UInt32 in [0, 9, 10, 99, 100, 255] {
+            for port: UInt16 in [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535] {
+                endpoints.append(Endpoint(.v4(a << 24 | a << 16 | (255 - a) << 8 | a), port))
+            }
+        }
+        for e in endpoints {
+            var out: [UInt8] = [0x78]
+            e.appendText(to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == "x" + e.description)
+        }
+    }
 }
