@@ -125,8 +125,8 @@ enum FileBatch {
         }
     }
 
-    /// Shared state of one parallel run. Workers take file indices under a lock; each file's
-    /// slot is written by exactly one worker and read only after all have joined.
+    /// Shared state of one parallel run: each file's slot is written by exactly one worker and
+    /// read only after all have joined.
     private final class ParallelRun: @unchecked Sendable {
         final class Slot {
             var outcome: InputOutcome?
@@ -139,8 +139,6 @@ enum FileBatch {
         let commands: Bool
         let render: Renderer
         let slots: [Slot]
-        private let lock = NSLock()
-        private var next = 0
 
         init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
              render: @escaping Renderer) {
@@ -148,24 +146,20 @@ enum FileBatch {
             slots = files.map { _ in Slot() }
         }
 
-        func work() {
-            while true {
-                lock.lock(); let i = next; next += 1; lock.unlock()
-                guard i < files.count else { return }
-                guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; continue }
-                slots[i].spool = spool
-                let local = SpoolBuffer(spool)
-                defer { local.flush() }
-                do {
-                    slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands, progress: nil) { event in
-                        self.render(event, &local.buffer)
-                        if local.buffer.byteCount >= 1 << 16 { local.flush() }
-                    }
-                } catch let e as ExitCode {
-                    slots[i].error = e
-                } catch {
-                    slots[i].error = Exit.inputUnreadable
+        func work(_ i: Int) {
+            guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; return }
+            slots[i].spool = spool
+            let local = SpoolBuffer(spool)
+            defer { local.flush() }
+            do {
+                slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands, progress: nil) { event in
+                    self.render(event, &local.buffer)
+                    if local.buffer.byteCount >= 1 << 16 { local.flush() }
                 }
+            } catch let e as ExitCode {
+                slots[i].error = e
+            } catch {
+                slots[i].error = Exit.inputUnreadable
             }
         }
     }
@@ -173,7 +167,7 @@ enum FileBatch {
     private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
                                     commands: Bool, render: @escaping Renderer, out: Output) throws -> BatchResult {
         let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, render: render)
-        DispatchQueue.concurrentPerform(iterations: min(jobs, files.count)) { _ in run.work() }
+        concurrentForEach(files.count, workers: jobs) { run.work($0) }
         let slots = run.slots
         var result = BatchResult()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)

@@ -70,26 +70,21 @@ struct Report: ParsableCommand {
     private func collect(_ files: [String]) throws -> (ReportCollector, Bool) {
         let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
         let slots = files.map { _ in CollectorBox() }
-        let next = CollectorBox()
         let many = files.count > 1
         let options = self.options
-        DispatchQueue.concurrentPerform(iterations: min(workers, max(1, files.count))) { _ in
-            while true {
-                let i = next.take()
-                guard i < files.count else { return }
-                let box = slots[i]
-                do {
-                    let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil) {
-                        box.collector.add($0)
-                    }
-                    box.collector.summary = outcome.summary
-                    box.collector.files = 1
-                    box.damage = outcome.damage
-                } catch let e as ExitCode {
-                    box.error = e
-                } catch {
-                    box.error = Exit.inputUnreadable
+        concurrentForEach(files.count, workers: workers) { i in
+            let box = slots[i]
+            do {
+                let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil) {
+                    box.collector.add($0)
                 }
+                box.collector.summary = outcome.summary
+                box.collector.files = 1
+                box.damage = outcome.damage
+            } catch let e as ExitCode {
+                box.error = e
+            } catch {
+                box.error = Exit.inputUnreadable
             }
         }
         var all = ReportCollector()
@@ -103,13 +98,9 @@ struct Report: ParsableCommand {
     }
 }
 
-/// Per-file results written by exactly one worker and read after all have finished; the
-/// counter hands out file indices under a lock.
+/// Per-file results written by exactly one worker and read after all have finished.
 private final class CollectorBox: @unchecked Sendable {
     var collector = ReportCollector()
     var damage: CaptureError?
     var error: ExitCode?
-    private var counter = 0
-    private let lock = NSLock()
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; counter += 1; return counter - 1 }
 }

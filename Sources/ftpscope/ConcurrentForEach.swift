@@ -1,0 +1,24 @@
+import Foundation
+
+/// Runs `body` once for every index in `0..<count` on up to `workers` threads. Indices are
+/// handed out in order as threads come free, so long files do not leave a thread idle
+/// behind a fixed split.
+func concurrentForEach(_ count: Int, workers: Int, _ body: (Int) -> Void) {
+    let next = IndexDispenser()
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: min(max(1, workers), max(1, count))) { _ in
+            while true {
+                let i = next.take()
+                guard i < count else { return }
+                body(i)
+            }
+        }
+    }
+}
+
+private final class IndexDispenser: @unchecked Sendable {
+    private var counter = 0
+    private let lock = NSLock()
+    func take() -> Int { lock.lock(); defer { lock.unlock() }; counter += 1; return counter - 1 }
+}
