@@ -13,6 +13,11 @@ public struct JSONWriter: ~Copyable {
     private var count = 0
     private var capacity: Int
     private var needsComma = false
+    /// The last timestamp's whole seconds and their digits: consecutive records of a capture
+    /// share them, so only the fraction is converted per record.
+    private var lastSeconds = -1
+    private var secondsDigits: (UInt64, UInt64) = (0, 0)
+    private var secondsLength = 0
 
     public init(capacity: Int = 1024) {
         precondition(capacity > 0)
@@ -42,6 +47,9 @@ public struct JSONWriter: ~Copyable {
         (count, other.count) = (other.count, count)
         (capacity, other.capacity) = (other.capacity, capacity)
         (needsComma, other.needsComma) = (other.needsComma, needsComma)
+        (lastSeconds, other.lastSeconds) = (other.lastSeconds, lastSeconds)
+        (secondsDigits, other.secondsDigits) = (other.secondsDigits, secondsDigits)
+        (secondsLength, other.secondsLength) = (other.secondsLength, secondsLength)
     }
 
     /// Bytes that are already output (text records, copied spools).
@@ -272,10 +280,26 @@ public struct JSONWriter: ~Copyable {
     mutating func intValue(_ v: Int) { appendDigits(v) }
     mutating func timestampValue(_ ns: Int64) {
         let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
-        appendDigits(secs)
+        appendSeconds(secs)
         append(0x2E)
         if frac % 1000 == 0 { appendDigits(frac / 1000, width: 6) } else { appendDigits(frac, width: 9) }
     }
+    private mutating func appendSeconds(_ secs: Int) {
+        guard secs >= 0 && secs < 10_000_000_000_000_000 else { appendDigits(secs); return }
+        if secs != lastSeconds {
+            let start = count
+            appendDigits(secs)
+            secondsLength = count - start
+            secondsDigits = (0, 0)
+            withUnsafeMutableBytes(of: &secondsDigits) { $0.baseAddress!.copyMemory(from: base + start, byteCount: secondsLength) }
+            lastSeconds = secs
+            return
+        }
+        reserve(secondsLength)
+        Swift.withUnsafeBytes(of: secondsDigits) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: secondsLength) }
+        count += secondsLength
+    }
+
     mutating func doubleValue(_ v: Double, decimals: Int = 3) {
         needsComma = false
         double(v, decimals: decimals)
