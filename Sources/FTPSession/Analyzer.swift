@@ -19,7 +19,7 @@ public final class Analyzer {
     }
 
     public let configuration: AnalyzerConfiguration
-    private var table: FlowTable<Flow>
+    private let table: FlowTable<Flow>
     private var expectations: [Endpoint: Expectation] = [:]
     private var loginFailures: [IPAddress: Int] = [:]
     private var sessionCounter = 0

@@ -4,11 +4,15 @@ import ReplyCatalog
 import TCPReassembly
 
 /// A command waiting for its reply, or the greeting the server owes on connect.
+/// Few reference-counted fields: a pending command is copied and destroyed once or twice per
+/// reply, and each reference is a retain and a release.
 struct PendingCommand {
     var verb: String?
     var kind: Verb = .other
-    var argument: [UInt8]?      // already masked for display
+    /// The argument as sent.
     var rawArgument: [UInt8]?
+    /// PASS without --show-passwords: the argument is shown as `****`.
+    var masked = false
     var timestamp: Timestamp
     var isGreeting = false
     var gotPreliminary = false
@@ -16,7 +20,24 @@ struct PendingCommand {
     var abortAwaitingTransferReply = false
     var transfer: TransferTracker?
     /// Anomalies found on the command that its reply should carry too.
-    var carriedAnomalies: [String] = []
+    var carried: CarriedAnomalies = []
+
+    /// The argument for display.
+    var argument: [UInt8]? { masked ? Array("****".utf8) : rawArgument }
+}
+
+/// Command anomalies that the reply answering the command repeats.
+struct CarriedAnomalies: OptionSet {
+    let rawValue: UInt8
+    static let activeAddressDiffers = CarriedAnomalies(rawValue: 1)
+    static let invalidPortCommand = CarriedAnomalies(rawValue: 2)
+
+    var names: [String] {
+        var out: [String] = []
+        if contains(.activeAddressDiffers) { out.append(SessionAnomaly.activeAddressDiffers.rawValue) }
+        if contains(.invalidPortCommand) { out.append(SessionAnomaly.invalidPortCommand.rawValue) }
+        return out
+    }
 }
 
 /// Analyzer-wide facts a session consults: login failures per client address and where to
@@ -96,7 +117,7 @@ final class ControlSession {
         startedMidstream = midstream
         first = ts; last = ts
         if !midstream {
-            queue.append(PendingCommand(verb: nil, argument: nil, rawArgument: nil, timestamp: ts, isGreeting: true))
+            queue.append(PendingCommand(verb: nil, rawArgument: nil, timestamp: ts, isGreeting: true))
         }
     }
 
@@ -227,9 +248,11 @@ final class ControlSession {
             host.commandSeen(anomalies: anomalies)
         }
 
-        var pending = PendingCommand(verb: verb, kind: kind, argument: shown, rawArgument: command.argument, timestamp: ts)
-        pending.carriedAnomalies = anomalies.filter {
-            $0 == SessionAnomaly.activeAddressDiffers.rawValue || $0 == SessionAnomaly.invalidPortCommand.rawValue
+        var pending = PendingCommand(verb: verb, kind: kind, rawArgument: command.argument,
+                                     masked: kind == .pass && !showPasswords && command.argument != nil, timestamp: ts)
+        for a in anomalies {
+            if a == SessionAnomaly.activeAddressDiffers.rawValue { pending.carried.insert(.activeAddressDiffers) }
+            if a == SessionAnomaly.invalidPortCommand.rawValue { pending.carried.insert(.invalidPortCommand) }
         }
         switch kind {
         case .user:
@@ -280,15 +303,14 @@ final class ControlSession {
         var answered: PendingCommand?
         if let c = effective {
             let preliminary = c / 100 == 1
-            if var head = queue.first {
+            // In place: copying the head out and back costs a retain and release per field.
+            if !queue.isEmpty {
                 if preliminary {
-                    head.gotPreliminary = true
-                    queue[queue.startIndex] = head
-                    answered = head
-                } else if head.abortAwaitingTransferReply && c != 225 {
-                    head.abortAwaitingTransferReply = false
-                    queue[queue.startIndex] = head
-                    answered = head
+                    queue[0].gotPreliminary = true
+                    answered = queue[0]
+                } else if queue[0].abortAwaitingTransferReply && c != 225 {
+                    queue[0].abortAwaitingTransferReply = false
+                    answered = queue[0]
                 } else {
                     answered = queue.removeFirst()
                 }
@@ -296,7 +318,7 @@ final class ControlSession {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
             }
         }
-        anomalies.append(contentsOf: answered?.carriedAnomalies ?? [])
+        if let carried = answered?.carried, !carried.isEmpty { anomalies.append(contentsOf: carried.names) }
 
         // Passive addresses.
         var passive: AnnouncedAddress?

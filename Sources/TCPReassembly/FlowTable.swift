@@ -7,7 +7,11 @@ import PacketCapture
 /// full the oldest entry goes, except that entries the caller marks as worth keeping and that
 /// were seen recently get a second chance (a CLOCK sweep), so a flood cannot flush a live FTP
 /// session out of the table cheaply.
-public struct FlowTable<Value> {
+///
+/// A class: it is one large mutable table that is never meant to be copied, and reaching a
+/// struct table through its owner's stored property made each lookup retain and release
+/// all four of its arrays.
+public final class FlowTable<Value> {
     public struct Entry {
         public let key: ConnectionKey
         public var value: Value
@@ -49,7 +53,7 @@ public struct FlowTable<Value> {
     }
 
     /// Inserts a new connection; if the table is full, first evicts one and passes it to `evicted`.
-    public mutating func insert(_ key: ConnectionKey, _ value: Value, at now: Timestamp, serial: UInt64 = 0,
+    public func insert(_ key: ConnectionKey, _ value: Value, at now: Timestamp, serial: UInt64 = 0,
                                 keep: (Value) -> Bool, evicted: (Entry) -> Void) -> Int {
         if index.count >= capacity { evictOne(now: now, keep: keep, evicted: evicted) }
         let generation = nextGeneration
@@ -65,7 +69,7 @@ public struct FlowTable<Value> {
     }
 
     @discardableResult
-    public mutating func remove(slot: Int) -> Entry {
+    public func remove(slot: Int) -> Entry {
         let entry = slots[slot]!
         slots[slot] = nil
         index.remove(hash: entry.hash, slot: slot)
@@ -75,7 +79,7 @@ public struct FlowTable<Value> {
     }
 
     /// Removes every entry not seen since `cutoff`, oldest first.
-    public mutating func expire(before cutoff: Timestamp, _ expired: (Entry) -> Void) {
+    public func expire(before cutoff: Timestamp, _ expired: (Entry) -> Void) {
         var victims: [Int] = []
         for (i, e) in slots.enumerated() where e != nil && e!.lastSeen < cutoff { victims.append(i) }
         victims.sort {
@@ -86,11 +90,11 @@ public struct FlowTable<Value> {
     }
 
     /// Removes everything, oldest first (end of input).
-    public mutating func drain(_ body: (Entry) -> Void) {
+    public func drain(_ body: (Entry) -> Void) {
         expire(before: Timestamp(nanoseconds: .max), body)
     }
 
-    private mutating func evictOne(now: Timestamp, keep: (Value) -> Bool, evicted: (Entry) -> Void) {
+    private func evictOne(now: Timestamp, keep: (Value) -> Bool, evicted: (Entry) -> Void) {
         var secondChances = 0
         while let (slot, generation) = order.popFirst() {
             guard let entry = slots[slot], entry.generation == generation else { continue }
@@ -107,7 +111,7 @@ public struct FlowTable<Value> {
         }
     }
 
-    private mutating func compactOrderIfSparse() {
+    private func compactOrderIfSparse() {
         // Removed entries leave stale order records; drop them when they dominate.
         guard order.count > 1024, order.count > 4 * index.count else { return }
         order = Deque(order.filter { slots[$0.slot]?.generation == $0.generation })
