@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// The verbs whose replies change session state, named so the session compares small
 /// integers per reply rather than strings.
 public enum Verb: UInt8, Sendable {
@@ -49,6 +51,7 @@ public struct Command: Sendable, Equatable {
     public var verb: String?
     /// Everything after the first space, as sent (bytes: file names need not be UTF-8).
     public var argument: [UInt8]?
+    /// The line as sent, when it has no verb; empty otherwise.
     public var raw: [UInt8]
     public var kind: Verb
 
@@ -56,21 +59,27 @@ public struct Command: Sendable, Equatable {
         self.verb = verb; self.argument = argument; self.raw = raw; self.kind = kind
     }
 
-    /// Parses a command line. Verbs are 1–16 ASCII letters (the RFC's are 3–4; extensions
-    /// such as `SITE` sub-commands and `XMKD` stay within that).
     public static func parse(_ line: [UInt8]) -> Command {
+        line.withUnsafeBytes { parse($0) }
+    }
+
+    /// Parses a command line. Verbs are 1–16 ASCII letters (the RFC's are 3–4; extensions
+    /// such as `SITE` sub-commands and `XMKD` stay within that). `raw` keeps the line only
+    /// when it has no verb (what a record then shows); a parsed command costs one allocation,
+    /// for its argument.
+    public static func parse(_ line: UnsafeRawBufferPointer) -> Command {
         var end = 0
         while end < line.count, line[end] != 0x20 { end += 1 }
         let plausible = (1...16).contains(end)
             && line[0..<end].allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
-        guard plausible else { return Command(verb: nil, argument: nil, raw: line) }
+        guard plausible else { return Command(verb: nil, argument: nil, raw: Array(bytes: line)) }
         // Uppercased straight into the string's own storage (inline for verbs this short).
         let verb = String(unsafeUninitializedCapacity: end) { buffer in
             for i in 0..<end { buffer[i] = line[i] >= 0x61 ? line[i] - 0x20 : line[i] }
             return end
         }
-        let argument = end < line.count ? Array(line[(end + 1)...]) : nil
-        return Command(verb: verb, argument: argument, raw: line, kind: Verb(verb.utf8))
+        let argument = end < line.count ? Array(bytes: UnsafeRawBufferPointer(rebasing: line[(end + 1)...])) : nil
+        return Command(verb: verb, argument: argument, raw: [], kind: Verb(verb.utf8))
     }
 
     public var isTransfer: Bool { kind.isTransfer }

@@ -1,17 +1,21 @@
 import NetworkAddress
 
 /// One line of the control connection with its terminator removed.
-public struct Line: Sendable, Equatable {
-    public var bytes: [UInt8]
+///
+/// The bytes are borrowed, valid only during the callback that receives the line: most lines
+/// lie whole inside one segment and are handed over where they lie, without a copy or an
+/// allocation; a consumer that keeps a line copies what it keeps.
+public struct Line {
+    public let bytes: UnsafeRawBufferPointer
     /// Bytes beyond the line-length cap that were dropped.
-    public var droppedBytes: Int
+    public let droppedBytes: Int
     /// The line ended at the end of the stream, with no LF.
-    public var unterminated: Bool
+    public let unterminated: Bool
     /// The first line after lost bytes: it may be the tail of a line whose start was lost,
     /// so the consumer decides by its shape whether it is a whole line.
-    public var followsGap: Bool
+    public let followsGap: Bool
 
-    public init(_ bytes: [UInt8], droppedBytes: Int = 0, unterminated: Bool = false, followsGap: Bool = false) {
+    public init(_ bytes: UnsafeRawBufferPointer, droppedBytes: Int = 0, unterminated: Bool = false, followsGap: Bool = false) {
         self.bytes = bytes; self.droppedBytes = droppedBytes; self.unterminated = unterminated; self.followsGap = followsGap
     }
 }
@@ -50,9 +54,19 @@ public struct LineFramer: Sendable {
         var i = 0
         while i < n {
             if telnet == .data {
-                // Copy the run up to the next LF or IAC in one piece: most bytes are plain text.
+                // The run up to the next LF or IAC is handled in one piece: most bytes are plain text.
                 var j = i
                 while j < n, bytes[j] != 0x0A, bytes[j] != 0xFF { j += 1 }
+                if j < n, bytes[j] == 0x0A, current.isEmpty, dropped == 0 {
+                    // A whole line inside this buffer: handed over where it lies, cut exactly as
+                    // the assembling path below would cut it.
+                    let kept = min(j - i, maxLineLength)
+                    var end = i + kept
+                    if end > i, bytes[end - 1] == 0x0D { end -= 1 }
+                    emitView(UnsafeRawBufferPointer(rebasing: bytes[i..<end]), dropped: j - i - kept, emit)
+                    i = j + 1
+                    continue
+                }
                 if j > i { append(UnsafeRawBufferPointer(rebasing: bytes[i..<j])) }
                 guard j < n else { return }
                 i = j + 1
@@ -112,13 +126,22 @@ public struct LineFramer: Sendable {
         current.removeAll()
     }
 
+    /// A line assembled across pieces (or with Telnet commands removed) from `current`.
     private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
-        // Hand the buffer over and start empty: keeping capacity would give every later line a
-        // buffer as large as the longest line ever seen, and an idle session should hold none.
-        let line = Line(current, droppedBytes: dropped, unterminated: unterminated, followsGap: afterGap)
+        let line = current
+        // Start empty: keeping capacity would give every later line a buffer as large as the
+        // longest line ever seen, and an idle session should hold none.
         current = []
-        emit(line)
+        let lost = dropped
         dropped = 0
+        let gap = afterGap
         afterGap = false
+        line.withUnsafeBytes { emit(Line($0, droppedBytes: lost, unterminated: unterminated, followsGap: gap)) }
+    }
+
+    private mutating func emitView(_ bytes: UnsafeRawBufferPointer, dropped lost: Int, _ emit: (Line) -> Void) {
+        let gap = afterGap
+        afterGap = false
+        emit(Line(bytes, droppedBytes: lost, followsGap: gap))
     }
 }

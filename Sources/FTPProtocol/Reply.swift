@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Named anomalies the reply parser can raise. The raw values are the names users see.
 public enum ReplyAnomaly: String, Sendable, Hashable, CaseIterable {
     case lineTooLong = "line too long"
@@ -10,30 +12,74 @@ public enum ReplyAnomaly: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One complete server reply (RFC 959 §4.2), single- or multi-line.
+///
+/// The lines are kept back to back in one buffer: a reply costs one allocation however many
+/// lines it has, where an array of line arrays cost one per line plus one.
 public struct Reply: Sendable, Equatable {
     /// The three-digit code, or nil for a line that does not begin with one.
     public var code: Int?
-    /// Each line as sent, without its terminator (and without Telnet commands).
-    public var lines: [[UInt8]]
+    /// Every line as sent, without terminators (and without Telnet commands), back to back.
+    public private(set) var storage: [UInt8]
+    /// Where each line ends in `storage` when there are several; empty for one line.
+    private var ends: [Int]
     /// Lines past the per-reply cap that were counted but not kept.
     public var droppedLines: Int
     public var anomalies: [ReplyAnomaly]
 
     public init(code: Int?, lines: [[UInt8]], droppedLines: Int = 0, anomalies: [ReplyAnomaly] = []) {
-        self.code = code; self.lines = lines; self.droppedLines = droppedLines; self.anomalies = anomalies
+        var storage: [UInt8] = []
+        var ends: [Int] = []
+        for l in lines { storage.append(contentsOf: l); ends.append(storage.count) }
+        self.init(code: code, storage: storage, ends: ends, droppedLines: droppedLines, anomalies: anomalies)
     }
 
-    public var isMultiline: Bool { lines.first.map { $0.count > 3 && $0[3] == UInt8(ascii: "-") } ?? false }
+    init(code: Int?, storage: [UInt8], ends: [Int], droppedLines: Int = 0, anomalies: [ReplyAnomaly] = []) {
+        self.code = code; self.storage = storage
+        // One form per content: a single line is always stored without ends.
+        self.ends = ends.count <= 1 ? [] : ends
+        self.droppedLines = droppedLines; self.anomalies = anomalies
+    }
+
+    public var lineCount: Int { ends.isEmpty ? 1 : ends.count }
+
+    /// Each line's bytes in order, without copying.
+    public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {
+        storage.withUnsafeBytes { raw in
+            if ends.isEmpty { body(raw); return }
+            var start = 0
+            for end in ends {
+                body(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                start = end
+            }
+        }
+    }
+
+    /// Each line as an array (allocates; for reports and tests, not the record path).
+    public var lines: [[UInt8]] {
+        var out: [[UInt8]] = []
+        out.reserveCapacity(lineCount)
+        forEachLine { out.append(Array($0)) }
+        return out
+    }
+
+    public var firstLine: [UInt8] { Array(storage[0..<(ends.first ?? storage.count)]) }
+
+    public var isMultiline: Bool {
+        let first = ends.first ?? storage.count
+        return first > 3 && storage[3] == UInt8(ascii: "-")
+    }
 
     /// The text of every line after its code and separator, joined by LF: what address
     /// decoders and protected-reply decoding read.
     public var text: [UInt8] {
         var out: [UInt8] = []
-        for (i, l) in lines.enumerated() {
-            if i > 0 { out.append(0x0A) }
+        var first = true
+        forEachLine { l in
+            if !first { out.append(0x0A) }
+            first = false
             let hasCode = l.count >= 4 && isDigit(l[0]) && isDigit(l[1]) && isDigit(l[2])
                 && (l[3] == 0x20 || l[3] == 0x2D)
-            out.append(contentsOf: hasCode ? l[4...] : l[...])
+            out.append(bytes: hasCode ? UnsafeRawBufferPointer(rebasing: l[4...]) : l)
         }
         return out
     }

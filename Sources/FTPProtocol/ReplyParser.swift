@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Assembles lines into replies exactly as RFC 959 §4.2 defines them.
 ///
 /// A reply that begins `NNN-` ends only at the first later line that begins with the same
@@ -8,10 +10,17 @@ public struct ReplyParser: Sendable {
         /// Joined mid-stream or after a gap: wait for a line that begins a reply.
         case seeking
         case idle
-        case multiline(code: Int, prefix: (UInt8, UInt8, UInt8), lines: [[UInt8]], dropped: Int, anomalies: [ReplyAnomaly])
+        /// Inside a multi-line reply; its lines so far are in `storage` and `ends`.
+        case multiline(code: Int, prefix: (UInt8, UInt8, UInt8))
     }
 
     private var state: State
+    // The multi-line reply being assembled, kept outside the state enum so that adding a
+    // line appends in place.
+    private var storage: [UInt8] = []
+    private var ends: [Int] = []
+    private var dropped = 0
+    private var anomalies: [ReplyAnomaly] = []
     public let maxLinesPerReply: Int
 
     public init(startMidstream: Bool = false, maxLinesPerReply: Int = 10_000) {
@@ -37,48 +46,61 @@ public struct ReplyParser: Sendable {
 
         case .idle:
             guard b.count >= 3, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]) else {
-                emit(Reply(code: nil, lines: [b], anomalies: lineAnomalies + [.malformedReplyLine]))
+                emit(Reply(code: nil, storage: Array(bytes: b), ends: [], anomalies: lineAnomalies + [.malformedReplyLine]))
                 return
             }
             let code = Int(b[0] - 48) * 100 + Int(b[1] - 48) * 10 + Int(b[2] - 48)
-            var anomalies = lineAnomalies
-            if !isInReplyGrammar(code) { anomalies.append(.codeOutsideGrammar) }
+            var found = lineAnomalies
+            if !isInReplyGrammar(code) { found.append(.codeOutsideGrammar) }
             if b.count > 3, b[3] == UInt8(ascii: "-"), !line.unterminated {
-                state = .multiline(code: code, prefix: (b[0], b[1], b[2]), lines: [b], dropped: 0, anomalies: anomalies)
+                state = .multiline(code: code, prefix: (b[0], b[1], b[2]))
+                storage = Array(bytes: b)
+                ends = [b.count]
+                dropped = 0
+                anomalies = found
                 return
             }
-            if b.count > 3, b[3] != UInt8(ascii: " "), b[3] != UInt8(ascii: "-") { anomalies.append(.malformedReplyLine) }
-            emit(Reply(code: code, lines: [b], anomalies: anomalies))
+            if b.count > 3, b[3] != UInt8(ascii: " "), b[3] != UInt8(ascii: "-") { found.append(.malformedReplyLine) }
+            emit(Reply(code: code, storage: Array(bytes: b), ends: [], anomalies: found))
 
-        case .multiline(let code, let p, var lines, var dropped, var anomalies):
-            // Release the state's reference first so appending does not copy every line kept.
-            state = .idle
+        case .multiline(let code, let p):
             // The first line after a gap may be the tail of a lost line: keep it only if it
             // has the shape of a reply line, never show a fabricated line.
-            if line.followsGap && !startsReply(b) {
-                state = .multiline(code: code, prefix: p, lines: lines, dropped: dropped, anomalies: anomalies)
-                return
-            }
+            if line.followsGap && !startsReply(b) { return }
             for a in lineAnomalies where !anomalies.contains(a) { anomalies.append(a) }
             let ends = b.count >= 3 && b[0] == p.0 && b[1] == p.1 && b[2] == p.2
                 && (b.count == 3 || b[3] == UInt8(ascii: " "))
             // Reserve the last slot for the closing line so a capped reply still shows how it ended.
-            if lines.count < maxLinesPerReply - 1 || (ends && lines.count < maxLinesPerReply) {
-                lines.append(b)
+            if self.ends.count < maxLinesPerReply - 1 || (ends && self.ends.count < maxLinesPerReply) {
+                appendLine(b)
             } else {
                 dropped += 1
                 if !anomalies.contains(.tooManyLines) { anomalies.append(.tooManyLines) }
                 // The terminator replaces the last kept line, which is then the one counted.
-                if ends { lines[lines.count - 1] = b }
+                if ends {
+                    self.ends.removeLast()
+                    storage.removeSubrange((self.ends.last ?? 0)...)
+                    appendLine(b)
+                }
             }
             if ends || line.unterminated {
                 if !ends { anomalies.append(.unterminatedMultiline) }
-                state = .idle
-                emit(Reply(code: code, lines: lines, droppedLines: dropped, anomalies: anomalies))
-            } else {
-                state = .multiline(code: code, prefix: p, lines: lines, dropped: dropped, anomalies: anomalies)
+                emitMultiline(code, emit)
             }
         }
+    }
+
+    private mutating func appendLine(_ b: UnsafeRawBufferPointer) {
+        storage.append(bytes: b)
+        ends.append(storage.count)
+    }
+
+    /// Hands the assembled lines to the reply (no copy) and starts over empty.
+    private mutating func emitMultiline(_ code: Int, _ emit: (Reply) -> Void) {
+        let reply = Reply(code: code, storage: storage, ends: ends, droppedLines: dropped, anomalies: anomalies)
+        state = .idle
+        storage = []; ends = []; dropped = 0; anomalies = []
+        emit(reply)
     }
 
     /// Bytes were lost. Inside a multi-line reply the parser keeps collecting until the reply's
@@ -86,9 +108,8 @@ public struct ReplyParser: Sendable {
     /// the gap is not mistaken for a new reply that would steal the next command's answer.
     /// Otherwise it waits for a line that begins a reply.
     public mutating func gap(_ emit: (Reply) -> Void) {
-        if case .multiline(let code, let p, let lines, let dropped, var anomalies) = state {
+        if case .multiline = state {
             if !anomalies.contains(.cutByGap) { anomalies.append(.cutByGap) }
-            state = .multiline(code: code, prefix: p, lines: lines, dropped: dropped, anomalies: anomalies)
             return
         }
         state = .seeking
@@ -96,14 +117,14 @@ public struct ReplyParser: Sendable {
 
     /// The stream ended: a multi-line reply still open is reported as unterminated.
     public mutating func finish(_ emit: (Reply) -> Void) {
-        if case .multiline(let code, _, let lines, let dropped, var anomalies) = state {
+        if case .multiline(let code, _) = state {
             anomalies.append(.unterminatedMultiline)
-            emit(Reply(code: code, lines: lines, droppedLines: dropped, anomalies: anomalies))
+            emitMultiline(code, emit)
         }
         state = .idle
     }
 
-    private func startsReply(_ b: [UInt8]) -> Bool {
+    private func startsReply(_ b: UnsafeRawBufferPointer) -> Bool {
         b.count >= 3 && isDigit(b[0]) && isDigit(b[1]) && isDigit(b[2])
             && (b.count == 3 || b[3] == UInt8(ascii: " ") || b[3] == UInt8(ascii: "-"))
             && isInReplyGrammar(Int(b[0] - 48) * 100 + Int(b[1] - 48) * 10 + Int(b[2] - 48))

@@ -19,8 +19,9 @@ public func fuzzReplies(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<min(size, i + chunk)])
         framer.feed(piece) { line in
             _ = Command.parse(line.bytes)
-            _ = AddressDecoder.decodePORT(line.bytes)
-            _ = AddressDecoder.decodeEPRT(line.bytes)
+            let copy = Array(line.bytes)
+            _ = AddressDecoder.decodePORT(copy)
+            _ = AddressDecoder.decodeEPRT(copy)
             parser.feed(line) { reply in
                 let text = reply.text
                 _ = AddressDecoder.decode227(text)

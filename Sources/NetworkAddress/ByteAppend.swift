@@ -8,3 +8,12 @@ extension Array where Element == UInt8 {
         append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count))
     }
 }
+
+extension Array where Element == UInt8 {
+    /// A copy of raw bytes in one piece (see `append(bytes:)`).
+    @inlinable
+    public init(bytes raw: UnsafeRawBufferPointer) {
+        guard let base = raw.baseAddress, raw.count > 0 else { self = []; return }
+        self.init(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count))
+    }
+}

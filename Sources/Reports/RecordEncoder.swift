@@ -62,8 +62,10 @@ public struct RecordEncoder: Sendable {
         w.fragment(",\"code\":")
         if let code = r.reply.code { w.intValue(code) } else { w.fragment("null") }
         w.fragment(",\"lines\":[")
-        for (i, l) in r.reply.lines.enumerated() {
-            if i > 0 { w.fragment(",") }
+        var first = true
+        r.reply.forEachLine { l in
+            if !first { w.fragment(",") }
+            first = false
             w.bytesValue(l)
         }
         w.fragment("],\"command\":")
@@ -93,7 +95,7 @@ public struct RecordEncoder: Sendable {
             if let inner = p.inner {
                 w.beginObject()
                 w.key("code"); w.int(inner.code)
-                w.key("lines"); w.beginArray(); for l in inner.lines { w.bytes(l) }; w.endArray()
+                w.key("lines"); w.beginArray(); inner.forEachLine { w.bytes($0) }; w.endArray()
                 w.key("meaning"); w.string(inner.code.flatMap(Catalog.ftp)?.meaning(language))
                 w.endObject()
             } else { w.null() }
