@@ -55,8 +55,7 @@ public struct LineFramer: Sendable {
         while i < n {
             if telnet == .data {
                 // The run up to the next LF or IAC is handled in one piece: most bytes are plain text.
-                var j = i
-                while j < n, bytes[j] != 0x0A, bytes[j] != 0xFF { j += 1 }
+                let j = ByteScan.firstIndex(of: 0x0A, or: 0xFF, in: bytes, from: i, to: n)
                 if j < n, bytes[j] == 0x0A, current.isEmpty, dropped == 0 {
                     // A whole line inside this buffer: handed over where it lies, cut exactly as
                     // the assembling path below would cut it.

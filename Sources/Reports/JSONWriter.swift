@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// A minimal JSON emitter on bytes: keys in the order written (the schema is read by people
 /// too), strings escaped per RFC 8259, invalid UTF-8 replaced by U+FFFD, no Foundation.
 ///
@@ -181,8 +183,7 @@ public struct JSONWriter: ~Copyable {
     }
 
     private static func isPlainASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        for c in b where c < 0x20 || c >= 0x7F || c == 0x22 || c == 0x5C { return false }
-        return true
+        ByteScan.isPlainJSONText(UnsafeRawBufferPointer(b))
     }
 
     /// Valid UTF-8 (a Swift String) needs escaping only for controls, quote and backslash.

@@ -84,4 +84,24 @@ import Testing
             #expect(String(decoding: out, as: UTF8.self) == "x" + e.description)
         }
     }
+
+    /// The word-at-a-time scans against byte-by-byte definitions, at every offset and length,
+    /// with the bytes that matter placed in every lane.
+    @Test func byteScansAgreeWithByteLoops() {
+        var rng = SystemRandomNumberGenerator()
+        let interesting: [UInt8] = [0x00, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x22, 0x5B, 0x5C, 0x5D, 0x7E, 0x7F, 0x80, 0xC3, 0xFE, 0xFF, 0x41]
+        for round in 0..<3_000 {
+            let count = Int.random(in: 0...40, using: &rng)
+            var bytes = (0..<count).map { _ in round % 3 == 0 ? interesting.randomElement(using: &rng)! : UInt8.random(in: 0x20...0x7E, using: &rng) }
+            if round % 5 == 0, count > 0 { bytes[Int.random(in: 0..<count, using: &rng)] = interesting.randomElement(using: &rng)! }
+            bytes.withUnsafeBytes { raw in
+                for from in 0...count {
+                    let want = (from..<count).first { raw[$0] == 0x0A || raw[$0] == 0xFF } ?? count
+                    #expect(ByteScan.firstIndex(of: 0x0A, or: 0xFF, in: raw, from: from, to: count) == want)
+                }
+                let plain = raw.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }
+                #expect(ByteScan.isPlainJSONText(raw) == plain, "\(bytes)")
+            }
+        }
+    }
 }
