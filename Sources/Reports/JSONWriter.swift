@@ -220,20 +220,19 @@ public struct JSONWriter: ~Copyable {
         let n = max(digits, width)
         reserve(n)
         var i = count + n
-        Self.pairs.withUTF8Buffer { pairs in
-            while v >= 100 {
-                let r = v % 100
-                v /= 100
-                i -= 2
-                base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
-            }
-            if v >= 10 {
-                i -= 2
-                base[i] = pairs[2 * v]; base[i + 1] = pairs[2 * v + 1]
-            } else {
-                i -= 1
-                base[i] = UInt8(48 + v)
-            }
+        let pairs = Self.pairs.utf8Start
+        while v >= 100 {
+            let r = v % 100
+            v /= 100
+            i -= 2
+            base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
+        }
+        if v >= 10 {
+            i -= 2
+            base[i] = pairs[2 * v]; base[i + 1] = pairs[2 * v + 1]
+        } else {
+            i -= 1
+            base[i] = UInt8(48 + v)
         }
         while i > count { i -= 1; base[i] = 0x30 }
         count += n
@@ -257,6 +256,15 @@ public struct JSONWriter: ~Copyable {
     mutating func encoded(_ json: [UInt8]) { json.withUnsafeBytes { append($0) } }
 
     mutating func stringValue(_ s: String) { appendString(s) }
+    /// Text ftpscope itself produced (session ids, endpoints): ASCII with nothing to escape,
+    /// so it is copied without the check wire text needs.
+    mutating func trustedValue(_ b: UnsafeRawBufferPointer) {
+        reserve(b.count + 2)
+        base[count] = 0x22; count += 1
+        append(b)
+        base[count] = 0x22; count += 1
+    }
+
     mutating func bytesValue(_ b: UnsafeRawBufferPointer) {
         if Self.isPlainASCII(b.assumingMemoryBound(to: UInt8.self)) {
             reserve(b.count + 2)

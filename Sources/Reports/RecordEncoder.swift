@@ -6,19 +6,27 @@ import ReplyCatalog
 /// Renders analysis events as JSON Lines: the public schema documented in the README.
 public struct RecordEncoder: Sendable {
     public let language: Language
-    /// JSON text computed once for the values every reply repeats: the catalog meaning by
-    /// code, class by first digit, group by second digit, state by case.
-    private let meanings: [[UInt8]?]
-    private let classes: [[UInt8]]
-    private let groups: [[UInt8]]
-    private let states: [(SessionState, [UInt8])]
+    /// JSON text computed once for what every reply repeats: `,"class":…,"group":…,"meaning":…`
+    /// for each code 0–999 (entries 0–999), then `,"state":…` for each state (from 1000 on).
+    private let literals: LiteralTable
+    private let states: [SessionState]
 
     public init(language: Language = .english) {
         self.language = language
-        meanings = (0..<1000).map { code in Catalog.ftp(code).map { JSONWriter.quoted($0.meaning(language)) } }
-        classes = (0..<10).map { d in ReplyClass(code: d * 100).map { JSONWriter.quoted($0.rawValue) } ?? Array("null".utf8) }
-        groups = (0..<10).map { d in FunctionGroup(code: 100 + d * 10).map { JSONWriter.quoted($0.rawValue) } ?? Array("null".utf8) }
-        states = SessionState.allCases.map { ($0, JSONWriter.quoted($0.rawValue)) }
+        var table = LiteralTable()
+        for code in 0..<1000 {
+            var w = JSONWriter(capacity: 256)
+            w.fragment(",\"class\":")
+            if let c = ReplyClass(code: code) { w.encoded(JSONWriter.quoted(c.rawValue)) } else { w.fragment("null") }
+            w.fragment(",\"group\":")
+            if let g = FunctionGroup(code: code) { w.encoded(JSONWriter.quoted(g.rawValue)) } else { w.fragment("null") }
+            w.fragment(",\"meaning\":")
+            if let e = Catalog.ftp(code) { w.encoded(JSONWriter.quoted(e.meaning(language))) } else { w.fragment("null") }
+            table.add(w.out)
+        }
+        states = SessionState.allCases
+        for state in states { table.add(Array(",\"state\":".utf8) + JSONWriter.quoted(state.rawValue)) }
+        literals = table
     }
 
     /// One record and its newline, appended to `w`.
@@ -55,9 +63,9 @@ public struct RecordEncoder: Sendable {
         w.fragment("{\"type\":\"reply\",\"ts\":")
         w.timestampValue(r.timestamp.nanoseconds)
         r.session.withFields { id, server, client in
-            w.fragment(",\"session\":"); w.bytesValue(id)
-            w.fragment(",\"server\":"); w.bytesValue(server)
-            w.fragment(",\"client\":"); w.bytesValue(client)
+            w.fragment(",\"session\":"); w.trustedValue(id)
+            w.fragment(",\"server\":"); w.trustedValue(server)
+            w.fragment(",\"client\":"); w.trustedValue(client)
         }
         w.fragment(",\"code\":")
         if let code = r.reply.code { w.intValue(code) } else { w.fragment("null") }
@@ -72,17 +80,18 @@ public struct RecordEncoder: Sendable {
         if let c = r.command { w.stringValue(c) } else { w.fragment("null") }
         w.fragment(",\"argument\":")
         if let a = r.argument { w.bytesValue(a) } else { w.fragment("null") }
-        let code = r.reply.code.flatMap { (0..<1000).contains($0) ? $0 : nil }
-        w.fragment(",\"class\":")
-        if let code { w.encoded(classes[code / 100]) } else { w.fragment("null") }
-        w.fragment(",\"group\":")
-        if let code { w.encoded(groups[code / 10 % 10]) } else { w.fragment("null") }
-        w.fragment(",\"meaning\":")
-        if let code, r.catalog != nil, let m = meanings[code] { w.encoded(m) }
-        else if let m = r.catalog?.meaning(language) { w.stringValue(m) }
-        else { w.fragment("null") }
-        w.fragment(",\"state\":")
-        for (state, json) in states where state == r.state { w.encoded(json); break }
+        if let code = r.reply.code, (0..<1000).contains(code), r.catalog === Catalog.ftp(code) {
+            literals.write(code, into: &w)
+        } else {
+            // No code (a malformed line): the same keys, from the event itself.
+            w.fragment(",\"class\":")
+            if let c = r.replyClass { w.stringValue(c.rawValue) } else { w.fragment("null") }
+            w.fragment(",\"group\":")
+            if let g = r.group { w.stringValue(g.rawValue) } else { w.fragment("null") }
+            w.fragment(",\"meaning\":")
+            if let m = r.catalog?.meaning(language) { w.stringValue(m) } else { w.fragment("null") }
+        }
+        for (i, state) in states.enumerated() where state == r.state { literals.write(1000 + i, into: &w); break }
         w.fragment(",\"passive\":")
         w.beginRecord(); address(r.passive, &w)
         w.fragment(",\"protected\":")
@@ -243,5 +252,22 @@ public struct RecordEncoder: Sendable {
         w.beginObject()
         for (d, n) in byDigit.enumerated() where n > 0 { w.key(Self.classKeys[d]); w.int(n) }
         w.endObject()
+    }
+}
+
+/// JSON fragments stored back to back: writing one is a copy, with no reference counting
+/// on an array per fragment.
+struct LiteralTable: Sendable {
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+
+    mutating func add(_ json: [UInt8]) {
+        bytes.append(contentsOf: json)
+        ends.append(bytes.count)
+    }
+
+    func write(_ i: Int, into w: inout JSONWriter) {
+        let start = i == 0 ? 0 : ends[i - 1]
+        bytes.withUnsafeBytes { w.append(bytes: UnsafeRawBufferPointer(rebasing: $0[start..<ends[i]])) }
     }
 }
