@@ -135,4 +135,28 @@ import Testing
             #expect(a.stdout == b.stdout, "\(name)")
         }
     }
+
+    /// Replies whose class, group and meaning do not come from the precomputed per-code text:
+    /// a line without a code, and codes outside the catalog and the grammar.
+    @Test func recordsForCodesOutsideTheCatalog() throws {
+        var c = Conversation()
+        c.handshake()
+        c.server("220 Ready\r\n")
+        c.client("NOOP\r\n"); c.server("hello, no code here\r\n")
+        c.client("NOOP\r\n"); c.server("299 Odd but well formed\r\n")
+        c.client("NOOP\r\n"); c.server("224 Not in the catalog\r\n")
+        let path = CaptureFile.temporaryPath("uncatalogued.pcap")
+        try CaptureFile.write(packets: c.packets, linkType: .ethernet, to: path)
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 6)
+        // A line without a code answers nothing: it is shown, flagged, and left unpaired.
+        #expect(lines[1].contains("\"code\":null,\"lines\":[\"hello, no code here\"],\"command\":null,\"argument\":null,\"class\":null,\"group\":null,\"meaning\":null,\"state\":\"ready\""))
+        #expect(lines[1].contains("\"anomalies\":[\"malformed reply line\"]"))
+        #expect(lines[2].contains("\"code\":299,") && lines[2].contains("\"class\":\"2xx\",\"group\":null,\"meaning\":null,\"state\""))
+        #expect(lines[2].contains("\"anomalies\":[\"code outside reply grammar\",\"code not in catalog\"]"))
+        #expect(lines[3].contains("\"class\":\"2xx\",\"group\":\"connections\",\"meaning\":null,"))
+        #expect(lines[3].contains("\"anomalies\":[\"code not in catalog\"]"))
+        for l in lines { #expect((try? JSONSerialization.jsonObject(with: Data(l.utf8))) != nil, "\(l)") }
+    }
 }
