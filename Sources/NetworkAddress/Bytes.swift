@@ -72,3 +72,14 @@ public enum ByteScan {
         return true
     }
 }
+
+/// MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit over the word.
+/// What the flow table and the split between analyzers hash addresses with.
+@inlinable @inline(__always)
+public func murmurMix(_ x: UInt64) -> UInt64 {
+    var k = x
+    k ^= k >> 33; k &*= 0xff51afd7ed558ccd
+    k ^= k >> 33; k &*= 0xc4ceb9fe1a85ec53
+    k ^= k >> 33
+    return k
+}

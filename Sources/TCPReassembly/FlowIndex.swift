@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// The key-to-slot map behind `FlowTable`: open addressing with linear probing and
 /// backward-shift deletion, one 64-bit word per bucket (32 bits of the key's hash, the slot).
 ///
@@ -23,21 +25,11 @@ struct FlowIndex {
     func hash(_ key: ConnectionKey) -> UInt32 {
         let (a, b, c, d) = key.words
         var h = seed
-        h = Self.mix(h ^ a)
-        h = Self.mix(h ^ b)
-        h = Self.mix(h ^ c)
-        h = Self.mix(h ^ d)
+        h = murmurMix(h ^ a)
+        h = murmurMix(h ^ b)
+        h = murmurMix(h ^ c)
+        h = murmurMix(h ^ d)
         return UInt32(truncatingIfNeeded: h >> 32)
-    }
-
-    /// MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit.
-    @inline(__always)
-    private static func mix(_ x: UInt64) -> UInt64 {
-        var k = x
-        k ^= k >> 33; k &*= 0xff51afd7ed558ccd
-        k ^= k >> 33; k &*= 0xc4ceb9fe1a85ec53
-        k ^= k >> 33
-        return k
     }
 
     /// The slot stored for `key`; `isKey` confirms a candidate slot holds it.

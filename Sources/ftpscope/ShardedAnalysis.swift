@@ -122,7 +122,7 @@ struct SweepClock {
 /// direction, so both directions, and data connections between the same hosts, agree.
 enum AddressPair {
     static func hash(_ a: IPAddress, _ b: IPAddress) -> UInt64 {
-        mix(word(a)) &+ mix(word(b))
+        murmurMix(word(a)) &+ murmurMix(word(b))
     }
 
     private static func word(_ a: IPAddress) -> UInt64 {
@@ -132,13 +132,6 @@ enum AddressPair {
         }
     }
 
-    private static func mix(_ x: UInt64) -> UInt64 {
-        var k = x
-        k ^= k >> 33; k &*= 0xff51afd7ed558ccd
-        k ^= k >> 33; k &*= 0xc4ceb9fe1a85ec53
-        k ^= k >> 33
-        return k
-    }
 }
 
 struct Sweep {
