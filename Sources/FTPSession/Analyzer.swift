@@ -49,11 +49,16 @@ public final class Analyzer {
 
     /// Decodes and processes one captured frame.
     public func process(_ packet: RawPacket, decoder: PacketDecoder, index: UInt64? = nil) {
+        process(packet, decoded: decoder.decode(packet.bytes), index: index)
+    }
+
+    /// Processes one frame that was already decoded (by a thread that read it first).
+    public func process(_ packet: RawPacket, decoded: Result<TCPSegment, DecodeOutcome>, index: UInt64? = nil) {
         packetIndex = index ?? UInt64(summary.packets)
         summary.packets += 1
         summary.bytes += packet.bytes.count
         if packet.bytes.count < packet.wireLength { summary.truncatedPackets += 1 }
-        switch decoder.decode(packet.bytes) {
+        switch decoded {
         case .success(let segment):
             process(segment, at: packet.timestamp)
         case .failure(let outcome):
