@@ -59,12 +59,14 @@ enum ShardedAnalysis {
                 batches[s].isLast = last
                 batches[s].finalClock = clock.now
                 w.input.put(batches[s])
-                batches[s] = InputBatch()
+                batches[s] = w.spareInputs.take() ?? InputBatch()
             }
             sent += 1
             // Keep `depth` batches in flight; merge the oldest once it is done everywhere.
             while sent - merged > (last ? 0 : depth) {
-                merger.merge(workers.map { $0.output.take() }, into: out)
+                let outputs = workers.map { $0.output.take() }
+                merger.merge(outputs, into: out)
+                for (w, o) in zip(workers, outputs) { o.reset(); w.spareOutputs.give(o) }
                 merged += 1
             }
         }
@@ -167,6 +169,14 @@ final class InputBatch: @unchecked Sendable {
         packets.reserveCapacity(ShardedAnalysis.batchPackets)
     }
 
+    /// Empty again, keeping its storage.
+    func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        packets.removeAll(keepingCapacity: true)
+        sweeps.removeAll(keepingCapacity: true)
+        isLast = false
+    }
+
     func add(_ p: RawPacket, decoded: Result<TCPSegment, DecodeOutcome>, index: UInt64, clock: Timestamp) {
         var payloadOffset = 0
         if case .success(let s) = decoded, let base = p.bytes.baseAddress, let payload = s.payload.baseAddress {
@@ -212,12 +222,31 @@ struct TaggedRecord {
 final class OutputBatch: @unchecked Sendable {
     var buffer = JSONWriter(capacity: 1 << 18)
     var records: [TaggedRecord] = []
+
+    /// Empty again, keeping its storage.
+    func reset() {
+        buffer.clear()
+        records.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Used batches waiting to be filled again.
+final class SparePool<Element: AnyObject>: @unchecked Sendable {
+    private var items: [Element] = []
+    private let lock = NSLock()
+
+    func give(_ item: Element) { lock.lock(); items.append(item); lock.unlock() }
+    func take() -> Element? { lock.lock(); defer { lock.unlock() }; return items.popLast() }
 }
 
 /// One analyzer on its own thread.
 final class ShardWorker: @unchecked Sendable {
     let input = BlockingQueue<InputBatch>(capacity: ShardedAnalysis.depth + 1)
     let output = BlockingQueue<OutputBatch>(capacity: ShardedAnalysis.depth + 1)
+    // Batches go back to where they are filled once used: fresh large buffers cost a page
+    // fault per page every time, reused ones are already mapped and warm.
+    let spareInputs = SparePool<InputBatch>()
+    let spareOutputs = SparePool<OutputBatch>()
     private let done = DispatchSemaphore(value: 0)
     private var summary = CaptureSummary()
 
@@ -268,6 +297,7 @@ final class ShardWorker: @unchecked Sendable {
             cursor.key.serial = serial
         }
         while true {
+            cursor.batch = spareOutputs.take() ?? OutputBatch()
             let batch = input.take()
             var sweepIndex = 0
             batch.bytes.withUnsafeBytes { raw in
@@ -307,8 +337,10 @@ final class ShardWorker: @unchecked Sendable {
                 summary = analyzer.finish()
             }
             output.put(cursor.batch)
-            cursor.batch = OutputBatch()
-            if batch.isLast { break }
+            let last = batch.isLast
+            batch.reset()
+            spareInputs.give(batch)
+            if last { break }
         }
         done.signal()
     }
