@@ -40,7 +40,15 @@ public struct JSONWriter: ~Copyable {
     }
 
     /// Forgets the bytes written, keeping the storage.
-    public mutating func clear() { count = 0; needsComma = false }
+    public mutating func clear() { count = 0; needsComma = false; identityMark = -1 }
+
+    /// Where the last record's session id starts (its opening quote), for a merger that
+    /// renumbers sessions without searching the record; -1 before any.
+    public private(set) var identityMark = -1
+    mutating func markIdentity() { identityMark = count }
+
+    /// A non-negative integer in decimal, as bytes (not a JSON value: no separator).
+    public mutating func append(decimal v: Int) { appendDigits(v) }
 
     /// Trades storage with another writer: double buffering between the thread that renders
     /// and the one that writes, without copying either buffer.
@@ -49,6 +57,7 @@ public struct JSONWriter: ~Copyable {
         (count, other.count) = (other.count, count)
         (capacity, other.capacity) = (other.capacity, capacity)
         (needsComma, other.needsComma) = (other.needsComma, needsComma)
+        (identityMark, other.identityMark) = (other.identityMark, identityMark)
         (lastSeconds, other.lastSeconds) = (other.lastSeconds, lastSeconds)
         (secondsDigits, other.secondsDigits) = (other.secondsDigits, secondsDigits)
         (secondsLength, other.secondsLength) = (other.secondsLength, secondsLength)

@@ -51,7 +51,7 @@ public struct RecordEncoder: Sendable {
         w.key("type"); w.string(type)
         if let ts { w.key("ts"); w.timestamp(ts.nanoseconds) }
         s.withFields { id, server, client in
-            w.key("session"); w.bytes(id)
+            w.key("session"); w.markIdentity(); w.bytes(id)
             w.key("server"); w.bytes(server)
             w.key("client"); w.bytes(client)
         }
@@ -63,7 +63,7 @@ public struct RecordEncoder: Sendable {
         w.fragment("{\"type\":\"reply\",\"ts\":")
         w.timestampValue(r.timestamp.nanoseconds)
         r.session.withFields { id, server, client in
-            w.fragment(",\"session\":"); w.trustedValue(id)
+            w.fragment(",\"session\":"); w.markIdentity(); w.trustedValue(id)
             w.fragment(",\"server\":"); w.trustedValue(server)
             w.fragment(",\"client\":"); w.trustedValue(client)
         }

@@ -282,7 +282,7 @@ final class ShardWorker: @unchecked Sendable {
             render(event, &cursor.batch.buffer)
             let end = cursor.batch.buffer.byteCount
             if end > start {
-                let (idStart, idLength, session) = ShardWorker.locateSession(in: cursor.batch.buffer, from: start, to: end)
+                let (idStart, idLength, session) = ShardWorker.sessionID(in: cursor.batch.buffer, from: start, to: end)
                 cursor.append(.record, start: start, end: end, idStart: idStart, idLength: idLength, session: session)
             }
             if case .session(let s) = event {
@@ -362,25 +362,16 @@ final class ShardWorker: @unchecked Sendable {
         Int(identity.id.dropFirst()) ?? 0
     }
 
-    /// Every record's third field is `"session":"s<n>"`, written before any text from the
-    /// wire, so the first match is always the real one.
-    static func locateSession(in buffer: borrowing JSONWriter, from start: Int, to end: Int) -> (Int, Int, Int) {
-        buffer.withUnsafeBytes { raw in
-            let pattern: [UInt8] = Array("\"session\":\"s".utf8)
-            var i = start
-            let limit = min(end, start + 256) - pattern.count
-            while i <= limit {
-                var match = true
-                for (j, b) in pattern.enumerated() where raw[i + j] != b { match = false; break }
-                if match {
-                    let idStart = i + pattern.count - 1
-                    var k = idStart + 1, n = 0
-                    while k < end, raw[k] >= 0x30, raw[k] <= 0x39 { n = n * 10 + Int(raw[k] - 0x30); k += 1 }
-                    return (idStart, k - idStart, n)
-                }
-                i += 1
-            }
-            return (start, 0, -1)
+    /// The encoder marks where it writes a record's session id (`"s<n>"`); its position,
+    /// length and number. A record without a mark is passed through unchanged.
+    static func sessionID(in buffer: borrowing JSONWriter, from start: Int, to end: Int) -> (Int, Int, Int) {
+        let mark = buffer.identityMark
+        guard mark >= start, mark + 2 < end else { return (start, 0, -1) }
+        return buffer.withUnsafeBytes { raw in
+            guard raw[mark] == 0x22, raw[mark + 1] == 0x73 else { return (start, 0, -1) }
+            var k = mark + 2, n = 0
+            while k < end, raw[k] >= 0x30, raw[k] <= 0x39 { n = n * 10 + Int(raw[k] - 0x30); k += 1 }
+            return (mark + 1, k - mark - 1, n)
         }
     }
 }
@@ -390,8 +381,8 @@ final class ShardWorker: @unchecked Sendable {
 struct RecordMerger {
     private let prefix: [UInt8]
     private var next = 0
-    /// Per analyzer: its session number to the global id's bytes.
-    private var ids: [[Int: [UInt8]]]
+    /// Per analyzer: its session number to the global one.
+    private var ids: [[Int: Int]]
     /// Per analyzer: connections open, as of the records merged so far.
     private var open: [Int]
     private(set) var peakConnections = 0
@@ -415,7 +406,7 @@ struct RecordMerger {
             switch r.kind {
             case .started:
                 next += 1
-                ids[best][r.session] = prefix + Array("s\(next)".utf8)
+                ids[best][r.session] = next
             case .ended:
                 ids[best][r.session] = nil
             case .count:
@@ -430,7 +421,9 @@ struct RecordMerger {
                         return
                     }
                     out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[r.start..<r.idStart]))
-                    out.buffer.append(bytes: id)
+                    out.buffer.append(bytes: prefix)
+                    out.buffer.raw(0x73)
+                    out.buffer.append(decimal: id)
                     out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[(r.idStart + r.idLength)..<r.end]))
                 }
                 out.recordEnded()
