@@ -54,8 +54,14 @@ public struct ReplyParser: Sendable {
             if !isInReplyGrammar(code) { found.append(.codeOutsideGrammar) }
             if b.count > 3, b[3] == UInt8(ascii: "-"), !line.unterminated {
                 state = .multiline(code: code, prefix: (b[0], b[1], b[2]))
-                storage = Array(bytes: b)
-                ends = [b.count]
+                // Room for a typical multi-line reply at once: growing line by line reallocated
+                // both buffers three or four times per reply.
+                storage = []
+                storage.reserveCapacity(max(512, b.count * 8))
+                storage.append(bytes: b)
+                ends = []
+                ends.reserveCapacity(16)
+                ends.append(b.count)
                 dropped = 0
                 anomalies = found
                 return

@@ -490,6 +490,8 @@ public struct CodeCounts: Sendable {
             packed[i] += 1
             return
         }
+        // A session sees a handful of codes: room for eight at once instead of growing 1, 2, 4, 8.
+        if packed.isEmpty { packed.reserveCapacity(8) }
         packed.append(c << 48 | 1)
     }
 
