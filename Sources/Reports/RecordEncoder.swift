@@ -137,25 +137,42 @@ public struct RecordEncoder: Sendable {
         w.endObject()
     }
 
+    /// The session record, written as fixed fragments like the reply record (one per session,
+    /// but each has twice the fields).
     private func session(_ s: SessionSummary, _ w: inout JSONWriter) {
-        w.beginObject()
-        identity("session", nil, s.session, &w)
-        w.key("first"); w.timestamp(s.first.nanoseconds)
-        w.key("last"); w.timestamp(s.last.nanoseconds)
-        w.key("duration_ms"); w.double(s.durationMilliseconds)
-        w.key("user"); w.string(s.user)
-        w.key("anonymous"); w.bool(s.anonymous)
-        w.key("login"); w.string(s.login)
-        w.key("login_failures"); w.int(s.loginFailures)
-        w.key("commands"); w.int(s.commands)
-        w.key("replies"); w.int(s.replies)
-        w.key("replies_by_class"); classCounts(s.codes.byFirstDigit, &w)
-        w.key("replies_by_code"); w.beginObject()
-        for (code, n) in s.codes.sorted { w.digitsKey(code); w.int(n) }
-        w.endObject()
-        w.key("errors"); w.int(s.errors)
-        w.key("gaps"); w.int(s.gaps)
-        w.key("gap_bytes"); w.int(s.gapBytes)
+        w.fragment("{\"type\":\"session\"")
+        s.session.withFields { id, server, client in
+            w.fragment(",\"session\":"); w.markIdentity(); w.trustedValue(id)
+            w.fragment(",\"server\":"); w.trustedValue(server)
+            w.fragment(",\"client\":"); w.trustedValue(client)
+        }
+        w.fragment(",\"first\":"); w.timestampValue(s.first.nanoseconds)
+        w.fragment(",\"last\":"); w.timestampValue(s.last.nanoseconds)
+        w.fragment(",\"duration_ms\":"); w.doubleValue(s.durationMilliseconds)
+        w.fragment(",\"user\":")
+        if let u = s.user { w.stringValue(u) } else { w.fragment("null") }
+        w.fragment(s.anonymous ? ",\"anonymous\":true,\"login\":" : ",\"anonymous\":false,\"login\":")
+        w.stringValue(s.login)
+        w.fragment(",\"login_failures\":"); w.intValue(s.loginFailures)
+        w.fragment(",\"commands\":"); w.intValue(s.commands)
+        w.fragment(",\"replies\":"); w.intValue(s.replies)
+        w.fragment(",\"replies_by_class\":{")
+        var first = true
+        for (d, n) in s.codes.byFirstDigit.enumerated() where n > 0 {
+            w.fragment(first ? "\"" : ",\""); first = false
+            w.intValue(d); w.fragment("xx\":"); w.intValue(n)
+        }
+        w.fragment("},\"replies_by_code\":{")
+        first = true
+        for (code, n) in s.codes.sorted {
+            w.fragment(first ? "\"" : ",\""); first = false
+            w.intValue(code); w.fragment("\":"); w.intValue(n)
+        }
+        w.fragment("},\"errors\":"); w.intValue(s.errors)
+        w.fragment(",\"gaps\":"); w.intValue(s.gaps)
+        w.fragment(",\"gap_bytes\":"); w.intValue(s.gapBytes)
+        w.fragment(",")
+        w.beginRecord()
         w.key("transfers"); w.beginArray()
         for t in s.transfers {
             w.beginObject()
@@ -178,11 +195,11 @@ public struct RecordEncoder: Sendable {
         }
         w.endArray()
         w.key("anomalies"); counts(s.anomalies, &w)
-        w.key("final_state"); w.string(s.finalState.rawValue)
-        w.key("tls"); w.bool(s.tls)
-        w.key("started_midstream"); w.bool(s.startedMidstream)
-        w.key("end_reason"); w.string(s.endReason)
-        w.endObject()
+        w.fragment(",\"final_state\":"); w.stringValue(s.finalState.rawValue)
+        w.fragment(s.tls ? ",\"tls\":true" : ",\"tls\":false")
+        w.fragment(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
+        w.fragment(",\"end_reason\":"); w.stringValue(s.endReason)
+        w.fragment("}")
     }
 
     /// The closing totals record.
