@@ -160,6 +160,9 @@ public final class Analyzer {
         return summary
     }
 
+    /// Capture time between idle sweeps, checked on TCP segments.
+    public static let sweepInterval: Int64 = 10_000_000_000
+
     /// Connections in the table now, and evictions so far: what a driver running several
     /// analyzers needs to know to compute the peak over all of them.
     public var openConnections: Int { table.count }
@@ -308,7 +311,7 @@ public final class Analyzer {
 
     private func sweepIfDue() {
         guard let last = lastSweep else { lastSweep = now; return }
-        if now.nanoseconds - last.nanoseconds >= 10_000_000_000 {
+        if now.nanoseconds - last.nanoseconds >= Self.sweepInterval {
             lastSweep = now
             expireIdle()
         }

@@ -50,7 +50,7 @@ enum ShardedAnalysis {
 
         var batches = workers.map { _ in InputBatch() }
         var sent = 0, merged = 0
-        var clock = SweepClock(interval: 10_000_000_000)
+        var clock = SweepClock(interval: Analyzer.sweepInterval)
         var index: UInt64 = 0
         var damage: CaptureError?
 
