@@ -1,0 +1,23 @@
+import Foundation
+import Reports
+
+/// An analyzer's records for one input batch.
+final class OutputBatch: @unchecked Sendable {
+    var buffer = JSONWriter(capacity: 1 << 18)
+    var records: [TaggedRecord] = []
+
+    /// Empty again, keeping its storage.
+    func reset() {
+        buffer.clear()
+        records.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Used batches waiting to be filled again.
+final class SparePool<Element: AnyObject>: @unchecked Sendable {
+    private var items: [Element] = []
+    private let lock = NSLock()
+
+    func give(_ item: Element) { lock.lock(); items.append(item); lock.unlock() }
+    func take() -> Element? { lock.lock(); defer { lock.unlock() }; return items.popLast() }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import FTPSession
+import PacketCapture
+import Reports
+
+/// One analyzer on its own thread.
+final class ShardWorker: @unchecked Sendable {
+    let input = BlockingQueue<InputBatch>(capacity: ShardedAnalysis.depth + 1)
+    let output = BlockingQueue<OutputBatch>(capacity: ShardedAnalysis.depth + 1)
+    // Batches go back to where they are filled once used: fresh large buffers cost a page
+    // fault per page every time, reused ones are already mapped and warm.
+    let spareInputs = SparePool<InputBatch>()
+    let spareOutputs = SparePool<OutputBatch>()
+    private let done = DispatchSemaphore(value: 0)
+    private var summary = CaptureSummary()
+
+    init(configuration: AnalyzerConfiguration, render: @escaping Renderer) {
+        // The JSON Lines renderer only reads its immutable encoder, so analyzers may share it.
+        nonisolated(unsafe) let render = render
+        let t = Thread { [unowned self] in self.run(configuration, render) }
+        t.name = "ftpscope-shard"
+        t.start()
+    }
+
+    func join() -> CaptureSummary {
+        done.wait()
+        return summary
+    }
+
+    /// Where the analyzer's records go and the key they get: shared by reference between the
+    /// loop and the analyzer's callbacks, which run while the loop is inside the analyzer.
+    private final class Cursor {
+        var batch = OutputBatch()
+        var key = MergeKey(position: 0, lastSeen: 0, serial: 0)
+
+        func append(_ kind: TaggedRecord.Kind, start: Int, end: Int, idStart: Int = 0, idLength: Int = 0, session: Int = 0, key k: MergeKey? = nil) {
+            batch.records.append(TaggedRecord(kind: kind, key: k ?? key, start: start, end: end,
+                                              idStart: idStart, idLength: idLength, session: session))
+        }
+    }
+
+    private func run(_ configuration: AnalyzerConfiguration, _ render: @escaping Renderer) {
+        let cursor = Cursor()
+        let analyzer = Analyzer(configuration: configuration) { event in
+            let start = cursor.batch.buffer.byteCount
+            render(event, &cursor.batch.buffer)
+            let end = cursor.batch.buffer.byteCount
+            if end > start {
+                let (idStart, idLength, session) = ShardWorker.sessionID(in: cursor.batch.buffer, from: start, to: end)
+                cursor.append(.record, start: start, end: end, idStart: idStart, idLength: idLength, session: session)
+            }
+            if case .session(let s) = event {
+                cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: s.session))
+            }
+        }
+        analyzer.sessionStarted = { identity in
+            cursor.append(.started, start: 0, end: 0, session: ShardWorker.number(of: identity))
+        }
+        analyzer.closing = { lastSeen, serial in
+            cursor.key.lastSeen = lastSeen.nanoseconds
+            cursor.key.serial = serial
+        }
+        while true {
+            cursor.batch = spareOutputs.take() ?? OutputBatch()
+            let batch = input.take()
+            var sweepIndex = 0
+            batch.bytes.withUnsafeBytes { raw in
+                for p in batch.packets {
+                    while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {
+                        sweep(batch.sweeps[sweepIndex], analyzer, cursor)
+                        sweepIndex += 1
+                    }
+                    cursor.key = MergeKey(position: p.index * 2 + 1, lastSeen: 0, serial: 0)
+                    analyzer.advanceClock(to: p.clock)
+                    let frame = UnsafeRawBufferPointer(rebasing: raw[p.offset..<(p.offset + p.length)])
+                    var decoded = p.decoded
+                    if case .success(var segment) = decoded {
+                        // The payload pointer still points into the reader's buffer: move it to the copy.
+                        let start = p.offset + p.payloadOffset
+                        segment.payload = UnsafeRawBufferPointer(rebasing: raw[start..<(start + segment.payload.count)])
+                        decoded = .success(segment)
+                    }
+                    let (open, connections, evictions) = (analyzer.openConnections, analyzer.connectionsCreated, analyzer.evictionCount)
+                    analyzer.process(RawPacket(timestamp: p.timestamp, wireLength: p.wireLength, bytes: frame),
+                                     decoded: decoded, index: p.index)
+                    // At most one insertion per packet, after any eviction it caused.
+                    let inserted = analyzer.connectionsCreated != connections
+                    let peak = inserted ? open - (analyzer.evictionCount - evictions) + 1 : open
+                    if inserted || analyzer.openConnections != open {
+                        cursor.append(.count, start: peak, end: analyzer.openConnections)
+                    }
+                }
+            }
+            while sweepIndex < batch.sweeps.count {
+                sweep(batch.sweeps[sweepIndex], analyzer, cursor)
+                sweepIndex += 1
+            }
+            if batch.isLast {
+                cursor.key = MergeKey(position: .max, lastSeen: 0, serial: 0)
+                analyzer.advanceClock(to: batch.finalClock)
+                summary = analyzer.finish()
+            }
+            output.put(cursor.batch)
+            let last = batch.isLast
+            batch.reset()
+            spareInputs.give(batch)
+            if last { break }
+        }
+        done.signal()
+    }
+
+    private func sweep(_ s: Sweep, _ analyzer: Analyzer, _ cursor: Cursor) {
+        cursor.key = MergeKey(position: s.index * 2, lastSeen: 0, serial: 0)
+        analyzer.advanceClock(to: s.now)
+        let open = analyzer.openConnections
+        analyzer.expireIdle(now: s.now)
+        if analyzer.openConnections != open {
+            // After the sweep's records; a sweep only lowers the count, so it is no peak.
+            cursor.append(.count, start: analyzer.openConnections, end: analyzer.openConnections,
+                          key: MergeKey(position: s.index * 2, lastSeen: .max, serial: .max))
+        }
+    }
+
+    /// The analyzer's ids are `s<number>` (no prefix): the number is what the merger maps.
+    static func number(of identity: SessionIdentity) -> Int {
+        Int(identity.id.dropFirst()) ?? 0
+    }
+
+    /// The encoder marks where it writes a record's session id (`"s<n>"`); its position,
+    /// length and number. A record without a mark is passed through unchanged.
+    static func sessionID(in buffer: borrowing JSONWriter, from start: Int, to end: Int) -> (Int, Int, Int) {
+        let mark = buffer.identityMark
+        guard mark >= start, mark + 2 < end else { return (start, 0, -1) }
+        return buffer.withUnsafeBytes { raw in
+            guard raw[mark] == 0x22, raw[mark + 1] == 0x73 else { return (start, 0, -1) }
+            var k = mark + 2, n = 0
+            while k < end, raw[k] >= 0x30, raw[k] <= 0x39 { n = n * 10 + Int(raw[k] - 0x30); k += 1 }
+            return (mark + 1, k - mark - 1, n)
+        }
+    }
+}
