@@ -123,13 +123,6 @@ public struct JSONWriter: ~Copyable {
         needsComma = false
     }
 
-    /// A number as a key (`"227":`).
-    mutating func digitsKey(_ v: Int) {
-        separator()
-        append(0x22); appendDigits(v); append(0x22); append(0x3A)
-        needsComma = false
-    }
-
     mutating func null() { separator(); appendStatic("null") }
 
     @inline(__always)

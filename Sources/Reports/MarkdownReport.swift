@@ -40,7 +40,7 @@ public struct MarkdownReport: Sendable {
         }
         md += "\n## Slowest replies\n\n| latency | session | command | reply |\n| ---: | --- | --- | --- |\n"
         for r in c.slowestReplies {
-            let line = r.reply.lines.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let line = String(decoding: r.reply.firstLine, as: UTF8.self)
             md += "| \(fixed(r.latencyMilliseconds ?? 0, 1)) ms | \(r.session.id) | \(Escape.markdownCell(r.command ?? "-")) | \(Escape.markdownCell(line)) |\n"
         }
         if !violations.isEmpty {

@@ -261,15 +261,6 @@ public struct RecordEncoder: Sendable {
         }
         w.endObject()
     }
-
-    private static let classKeys: [StaticString] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"]
-
-    /// `{"2xx":5,…}` from counts indexed by first digit, in key order.
-    private func classCounts(_ byDigit: [Int], _ w: inout JSONWriter) {
-        w.beginObject()
-        for (d, n) in byDigit.enumerated() where n > 0 { w.key(Self.classKeys[d]); w.int(n) }
-        w.endObject()
-    }
 }
 
 /// JSON fragments stored back to back: writing one is a copy, with no reference counting

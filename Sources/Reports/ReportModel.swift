@@ -46,7 +46,7 @@ public struct ReportCollector: Sendable {
                 classes["\(code / 100)xx", default: 0] += 1
                 if replyTimeline.count < 100_000 { replyTimeline.append((r.timestamp, code / 100)) }
             }
-            let firstLine = r.reply.lines.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let firstLine = String(decoding: r.reply.firstLine, as: UTF8.self)
             for a in r.anomalies where anomalies.count < 10_000 {
                 anomalies.append((r.timestamp, r.session.id, a, firstLine))
             }
