@@ -25,13 +25,15 @@ let package = Package(
         // Address value types shared by the capture layer and the protocol decoders.
         .target(name: "NetworkAddress", swiftSettings: hot),
         .target(name: "PacketCapture", dependencies: ["CPcap", "NetworkAddress"], swiftSettings: hot),
+        // One inline C function: a cache prefetch hint for the flow table's lookahead.
+        .target(name: "CPrefetch"),
         .target(name: "TCPReassembly", dependencies: [
-            "PacketCapture", .product(name: "DequeModule", package: "swift-collections"),
+            "PacketCapture", "CPrefetch", .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
         .target(name: "FTPProtocol", dependencies: ["NetworkAddress"], swiftSettings: hot),
         .target(name: "ReplyCatalog", swiftSettings: hot),
         .target(name: "FTPSession", dependencies: [
-            "PacketCapture", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
+            "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
         .target(name: "Reports", dependencies: ["FTPSession", "FTPProtocol", "ReplyCatalog"], swiftSettings: hot),

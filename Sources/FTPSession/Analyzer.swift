@@ -1,3 +1,4 @@
+import CPrefetch
 import FTPProtocol
 import PacketCapture
 import TCPReassembly
@@ -5,11 +6,34 @@ import TCPReassembly
 /// The streaming engine: packets in, records out. One pass, one flow-table lookup per packet;
 /// a packet of a connection that is not FTP control costs a header decode and that lookup.
 public final class Analyzer {
+    /// What the table knows of a connection. The objects are held unmanaged: the table owns
+    /// one reference to each (taken in `classify` or on promotion, given back by `release()`
+    /// when the entry leaves the table or changes object). A managed payload made every lookup
+    /// copy the entry through value witnesses and retain the object, an atomic write to a
+    /// cache line that, with 100,000 connections open, is usually not in any cache.
     enum Flow {
-        case control(ControlSession, serverIsLow: Bool)
-        case data(DataChannel, finLow: Bool, finHigh: Bool)
-        case candidate(Candidate)
+        case control(Unmanaged<ControlSession>, serverIsLow: Bool)
+        case data(Unmanaged<DataChannel>, finLow: Bool, finHigh: Bool)
+        case candidate(Unmanaged<Candidate>)
         case ignored(finLow: Bool, finHigh: Bool)
+
+        func release() {
+            switch self {
+            case .control(let s, _): s.release()
+            case .data(let c, _, _): c.release()
+            case .candidate(let c): c.release()
+            case .ignored: break
+            }
+        }
+
+        var object: UnsafeMutableRawPointer? {
+            switch self {
+            case .control(let s, _): s.toOpaque()
+            case .data(let c, _, _): c.toOpaque()
+            case .candidate(let c): c.toOpaque()
+            case .ignored: nil
+            }
+        }
     }
 
     private struct Expectation {
@@ -43,6 +67,10 @@ public final class Analyzer {
         self.configuration = configuration
         self.table = FlowTable(capacity: configuration.maxConnections)
         self.emit = emit
+    }
+
+    deinit {
+        table.drain { $0.value.release() }
     }
 
     // MARK: Input
@@ -93,57 +121,95 @@ public final class Analyzer {
             // that just closed) carries nothing to analyze and is not worth a table entry.
             if !segment.flags.contains(.syn) && segment.payload.isEmpty && segment.missingPayload == 0 { return }
             slot = table.insert(key, classify(segment, fromLow: fromLow, at: ts), at: ts, serial: packetIndex,
-                                keep: { if case .control(let s, _) = $0 { s.isActive } else { false } },
+                                keep: { if case .control(let s, _) = $0 { s._withUnsafeGuaranteedRef { $0.isActive } } else { false } },
                                 evicted: { [unowned self] in self.evicted($0) })
             summary.connections += 1
         }
 
         switch table[slot].value {
         case .ignored(var finLow, var finHigh):
-            if segment.flags.contains(.rst) { table.remove(slot: slot); return }
+            if segment.flags.contains(.rst) { removeFlow(slot); return }
             if segment.flags.contains(.fin) {
                 if fromLow { finLow = true } else { finHigh = true }
-                if finLow && finHigh { table.remove(slot: slot) } else { table[slot].value = .ignored(finLow: finLow, finHigh: finHigh) }
+                if finLow && finHigh { removeFlow(slot) } else { table[slot].value = .ignored(finLow: finLow, finHigh: finHigh) }
             }
 
-        case .data(let channel, var finLow, var finHigh):
+        case .data(let ref, var finLow, var finHigh):
+            let channel = ref.takeUnretainedValue()
             channel.receive(segment, at: ts)
-            if segment.flags.contains(.rst) { channel.closed = true; table.remove(slot: slot); return }
+            if segment.flags.contains(.rst) { channel.closed = true; removeFlow(slot); return }
             if segment.flags.contains(.fin) {
                 if fromLow { finLow = true } else { finHigh = true }
-                if finLow && finHigh { channel.closed = true; table.remove(slot: slot) }
-                else { table[slot].value = .data(channel, finLow: finLow, finHigh: finHigh) }
+                if finLow && finHigh { channel.closed = true; removeFlow(slot) }
+                else { table[slot].value = .data(ref, finLow: finLow, finHigh: finHigh) }
             }
 
-        case .control(let session, let serverIsLow):
+        case .control(let ref, let serverIsLow):
             let fromServer = fromLow == serverIsLow
-            feed(session, segment, fromServer: fromServer, at: ts)
-            if segment.flags.contains(.rst) {
-                session.finish(reason: "rst", at: ts, emitAndCount)
-                table.remove(slot: slot)
-            } else if session.serverStream.isFinished && session.clientStream.isFinished {
-                session.finish(reason: "fin", at: ts, emitAndCount)
-                table.remove(slot: slot)
+            // Borrowed for the call: the table's reference keeps it alive, and it is given back
+            // only after the borrow ends.
+            let ended = ref._withUnsafeGuaranteedRef { session in
+                feed(session, segment, fromServer: fromServer, at: ts)
+                if segment.flags.contains(.rst) {
+                    session.finish(reason: "rst", at: ts, emitAndCount)
+                    return true
+                } else if session.serverStream.isFinished && session.clientStream.isFinished {
+                    session.finish(reason: "fin", at: ts, emitAndCount)
+                    return true
+                }
+                return false
             }
+            if ended { removeFlow(slot) }
 
-        case .candidate(let candidate):
+        case .candidate(let ref):
+            let candidate = ref.takeUnretainedValue()
             feedCandidate(candidate, segment, fromLow: fromLow, at: ts)
             switch candidate.verdict(window: configuration.detectionWindow) {
             case .undecided:
-                if segment.flags.contains(.rst) { table.remove(slot: slot) }
+                if segment.flags.contains(.rst) { removeFlow(slot) }
             case .notFTP:
                 table[slot].value = .ignored(finLow: false, finHigh: false)
-                if segment.flags.contains(.rst) { table.remove(slot: slot) }
+                ref.release()
+                if segment.flags.contains(.rst) { removeFlow(slot) }
             case .ftp(let serverIsLow):
                 let session = promote(candidate, key: key, serverIsLow: serverIsLow)
-                table[slot].value = .control(session, serverIsLow: serverIsLow)
+                table[slot].value = .control(.passRetained(session), serverIsLow: serverIsLow)
+                ref.release()
                 if segment.flags.contains(.rst) {
                     session.finish(reason: "rst", at: ts, emitAndCount)
-                    table.remove(slot: slot)
+                    removeFlow(slot)
                 }
             }
         }
     }
+
+    /// Takes a connection out of the table and gives back the table's reference to its object.
+    private func removeFlow(_ slot: Int) {
+        table.remove(slot: slot).value.release()
+    }
+
+    /// Steps of the lookahead a driver holding packets in a batch runs a few packets ahead of
+    /// `process`, each step a little later than the one before: the index bucket, then the
+    /// entry, then the connection's object. A step only reads what the previous one prefetched.
+    public enum Lookahead { case bucket, entry, object }
+
+    /// Prefetches what processing `segment` will read; changes nothing.
+    @inline(__always)
+    public func prefetch(_ segment: TCPSegment, _ step: Lookahead) {
+        let key = ConnectionKey.of(source: segment.source, destination: segment.destination).key
+        switch step {
+        case .bucket: table.prefetch(key, .bucket)
+        case .entry: table.prefetch(key, .entry)
+        case .object:
+            guard let slot = table.prefetch(key, .entry) else { return }
+            // A stale hash match only wastes a hint; the entry read here is a cache hit.
+            guard slot < table.slotCount, let object = table.value(at: slot)?.object else { return }
+            for line in 0..<Self.prefetchedObjectLines { ftpscope_prefetch(object + line * 64) }
+        }
+    }
+
+    /// Cache lines of a session object asked for ahead: its streams, framers and parser.
+    static let prefetchedObjectLines = 8
 
     /// Ends every connection still open (end of input) and returns the totals.
     @discardableResult
@@ -151,8 +217,9 @@ public final class Analyzer {
         table.drain { entry in
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)
-                s.finish(reason: "end of input", at: now, emitAndCount)
+                s.takeUnretainedValue().finish(reason: "end of input", at: now, emitAndCount)
             }
+            entry.value.release()
         }
         summary.evictions = table.evictions
         summary.peakConnections = table.peakCount
@@ -184,8 +251,9 @@ public final class Analyzer {
             summary.idleExpirations += 1
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)
-                s.finish(reason: "idle", at: t, emitAndCount)
+                s.takeUnretainedValue().finish(reason: "idle", at: t, emitAndCount)
             }
+            entry.value.release()
         }
         expectations = expectations.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
     }
@@ -203,7 +271,7 @@ public final class Analyzer {
                                           ftpServerSide: passive ? listener : initiator, at: ts)
                 session.dataChannelOpened(channel)
                 summary.dataConnections += 1
-                return .data(channel, finLow: false, finHigh: false)
+                return .data(.passRetained(channel), finLow: false, finHigh: false)
             }
         }
         let midstream = !segment.flags.contains(.syn)
@@ -214,11 +282,11 @@ public final class Analyzer {
             // With both ends on a control port, the SYN's target is the server.
             let serverIsSource = srcIsServer && !(dstIsServer && segment.flags.contains(.syn) && !segment.flags.contains(.ack))
             let serverIsLow = serverIsSource == fromLow
-            return .control(newSession(serverIsLow: serverIsLow, key: ConnectionKey.of(source: segment.source, destination: segment.destination).key,
-                                       at: ts, midstream: midstream), serverIsLow: serverIsLow)
+            return .control(.passRetained(newSession(serverIsLow: serverIsLow, key: ConnectionKey.of(source: segment.source, destination: segment.destination).key,
+                                                     at: ts, midstream: midstream)), serverIsLow: serverIsLow)
         }
         guard configuration.detect else { return .ignored(finLow: false, finHigh: false) }
-        return .candidate(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream))
+        return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
     }
 
     private func newSession(serverIsLow: Bool, key: ConnectionKey, at ts: Timestamp, midstream: Bool,
@@ -302,11 +370,13 @@ public final class Analyzer {
     }
 
     private func evicted(_ entry: FlowTable<Flow>.Entry) {
-        if case .control(let s, _) = entry.value {
+        if case .control(let ref, _) = entry.value {
+            let s = ref.takeUnretainedValue()
             s.noteAnomaly(.sessionEvicted)
             summary.anomalies[SessionAnomaly.sessionEvicted.rawValue, default: 0] += 1
             s.finish(reason: "evicted", at: now, emitAndCount)
         }
+        entry.value.release()
     }
 
     private func sweepIfDue() {

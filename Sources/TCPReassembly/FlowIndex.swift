@@ -1,3 +1,4 @@
+import CPrefetch
 import NetworkAddress
 
 /// The key-to-slot map behind `FlowTable`: open addressing with linear probing and
@@ -30,6 +31,12 @@ struct FlowIndex {
         h = murmurMix(h ^ c)
         h = murmurMix(h ^ d)
         return UInt32(truncatingIfNeeded: h >> 32)
+    }
+
+    /// Asks the cache for the bucket where a lookup of `h` starts.
+    @inline(__always)
+    func prefetch(hash h: UInt32) {
+        buckets.withUnsafeBufferPointer { ftpscope_prefetch($0.baseAddress! + (Int(h) & mask)) }
     }
 
     /// The slot stored for `key`; `isKey` confirms a candidate slot holds it.

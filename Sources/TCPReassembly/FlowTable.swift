@@ -1,3 +1,4 @@
+import CPrefetch
 import DequeModule
 import PacketCapture
 
@@ -46,6 +47,34 @@ public final class FlowTable<Value> {
         // Through a buffer pointer: a closure over `slots` itself would copy the table.
         return slots.withUnsafeBufferPointer { s in index.find(key, hash: h) { s[$0]?.key == key } }
     }
+
+    /// Lookahead for a key a few packets ahead, in two steps so that each reads only what the
+    /// step before brought into the cache: `.bucket` asks for the index word, `.entry` (later)
+    /// reads it and asks for the entry; after that, `value(at:)` of the slot is a cache hit.
+    public enum Lookahead { case bucket, entry }
+
+    /// Prefetches for `key`; returns its slot once `.entry` finds one.
+    @inline(__always) @discardableResult
+    public func prefetch(_ key: ConnectionKey, _ step: Lookahead) -> Int? {
+        let h = index.hash(key)
+        switch step {
+        case .bucket:
+            index.prefetch(hash: h)
+            return nil
+        case .entry:
+            // The stored hash bits decide without reading an entry (a mismatch only costs a hint).
+            guard let slot = index.find(key, hash: h, isKey: { _ in true }) else { return nil }
+            slots.withUnsafeBufferPointer { ftpscope_prefetch($0.baseAddress! + slot) }
+            return slot
+        }
+    }
+
+    /// The number of slots, used or free: the bound of a slot found by `prefetch`.
+    public var slotCount: Int { slots.count }
+
+    /// The value in `slot`, or nil for a free slot.
+    @inline(__always)
+    public func value(at slot: Int) -> Value? { slots[slot]?.value }
 
     public subscript(slot: Int) -> Entry {
         get { slots[slot]! }

@@ -65,7 +65,8 @@ final class ShardWorker: @unchecked Sendable {
             let batch = input.take()
             var sweepIndex = 0
             batch.bytes.withUnsafeBytes { raw in
-                for p in batch.packets {
+                for (n, p) in batch.packets.enumerated() {
+                    ShardWorker.lookahead(batch.packets, from: n, analyzer)
                     while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {
                         sweep(batch.sweeps[sweepIndex], analyzer, cursor)
                         sweepIndex += 1
@@ -107,6 +108,19 @@ final class ShardWorker: @unchecked Sendable {
             if last { break }
         }
         done.signal()
+    }
+
+    /// How many packets ahead each lookahead step runs: far enough for a memory access to
+    /// complete before the next step or `process` reads what it fetched.
+    @inline(__always)
+    private static func lookahead(_ packets: [InputBatch.Packet], from n: Int, _ analyzer: Analyzer) {
+        @inline(__always) func step(_ distance: Int, _ step: Analyzer.Lookahead) {
+            guard n + distance < packets.count, case .success(let segment) = packets[n + distance].decoded else { return }
+            analyzer.prefetch(segment, step)
+        }
+        step(12, .bucket)
+        step(6, .entry)
+        step(3, .object)
     }
 
     private func sweep(_ s: Sweep, _ analyzer: Analyzer, _ cursor: Cursor) {
