@@ -12,6 +12,11 @@ public enum Verb: UInt8, Sendable {
         guard v.count == 4 else { self = .other; return }
         var word: UInt32 = 0
         for b in v { word = word << 8 | UInt32(b) }
+        self.init(word: word)
+    }
+
+    /// From the four bytes of an uppercased four-letter verb, big-endian.
+    init(word: UInt32) {
         switch word {
         case 0x5553_4552: self = .user
         case 0x5041_5353: self = .pass
@@ -73,13 +78,19 @@ public struct Command: Sendable, Equatable {
         let plausible = (1...16).contains(end)
             && line[0..<end].allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
         guard plausible else { return Command(verb: nil, argument: nil, raw: Array(bytes: line)) }
-        // Uppercased straight into the string's own storage (inline for verbs this short).
+        // Uppercased straight into the string's own storage (inline for verbs this short); the
+        // verb's kind from the same bytes, without reading the string back.
+        var word: UInt32 = 0
         let verb = String(unsafeUninitializedCapacity: end) { buffer in
-            for i in 0..<end { buffer[i] = line[i] >= 0x61 ? line[i] - 0x20 : line[i] }
+            for i in 0..<end {
+                let upper = line[i] >= 0x61 ? line[i] - 0x20 : line[i]
+                buffer[i] = upper
+                word = word << 8 | UInt32(upper)
+            }
             return end
         }
         let argument = end < line.count ? Array(bytes: UnsafeRawBufferPointer(rebasing: line[(end + 1)...])) : nil
-        return Command(verb: verb, argument: argument, raw: [], kind: Verb(verb.utf8))
+        return Command(verb: verb, argument: argument, raw: [], kind: end == 4 ? Verb(word: word) : .other)
     }
 
     public var isTransfer: Bool { kind.isTransfer }

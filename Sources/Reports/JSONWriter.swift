@@ -87,8 +87,22 @@ public struct JSONWriter: ~Copyable {
     @inline(__always)
     private mutating func append(_ p: UnsafeRawBufferPointer) {
         reserve(p.count)
-        if let src = p.baseAddress, p.count > 0 { (base + count).update(from: src.assumingMemoryBound(to: UInt8.self), count: p.count) }
+        if let src = p.baseAddress, p.count > 0 { Self.copy(src, to: UnsafeMutableRawPointer(base + count), p.count) }
         count += p.count
+    }
+
+    /// Most appends are keys, punctuation and short values: words moved inline cost less than
+    /// a call to memmove and its size dispatch.
+    @inline(__always)
+    private static func copy(_ src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, _ n: Int) {
+        guard n >= 8, n <= 32 else { dst.copyMemory(from: src, byteCount: n); return }
+        var i = 0
+        while i + 8 < n {
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        // The last word overlaps the one before it rather than finishing byte by byte.
+        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
     }
 
     @inline(__always)
@@ -144,7 +158,7 @@ public struct JSONWriter: ~Copyable {
         let scaled = Int((abs(v) * Double(scale)).rounded())
         if v < 0 && scaled != 0 { append(0x2D) }
         appendDigits(scaled / scale)
-        if decimals > 0 { append(0x2E); appendDigits(scaled % scale, width: decimals) }
+        if decimals > 0 { append(0x2E); appendFixedWidth(scaled % scale, decimals) }
     }
 
     /// A timestamp as seconds with 6 decimals, or 9 when the capture has nanoseconds.
@@ -211,15 +225,15 @@ public struct JSONWriter: ~Copyable {
         }
     }
 
-    private mutating func appendDigits(_ value: Int, width: Int = 0) {
+    private mutating func appendDigits(_ value: Int) {
         var v = value
         if v < 0 { append(0x2D); v = v == .min ? .max : -v }
-        // Written right to left in place, two digits per division: timestamps and latencies
-        // are most of the digits of a control-heavy capture's output.
+        // Written right to left in place, two digits per division: codes, counts and whole
+        // seconds are most of the digits of a control-heavy capture's output.
         var digits = 1, t = v
         while t >= 100 { t /= 100; digits += 2 }
         if t >= 10 { digits += 1 }
-        let n = max(digits, width)
+        let n = digits
         reserve(n)
         var i = count + n
         let pairs = Self.pairs.utf8Start
@@ -236,8 +250,24 @@ public struct JSONWriter: ~Copyable {
             i -= 1
             base[i] = UInt8(48 + v)
         }
-        while i > count { i -= 1; base[i] = 0x30 }
         count += n
+    }
+
+    /// `v` (0 ≤ v < 10^width) in exactly `width` digits: the fractions of timestamps and
+    /// latencies, without counting digits or padding afterwards.
+    @inline(__always)
+    private mutating func appendFixedWidth(_ value: Int, _ width: Int) {
+        reserve(width)
+        var v = value, i = count + width
+        let pairs = Self.pairs.utf8Start
+        while i - count >= 2 {
+            let r = v % 100
+            v /= 100
+            i -= 2
+            base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
+        }
+        if i > count { base[count] = UInt8(48 + v % 10) }
+        count += width
     }
 
     private static let pairs: StaticString =
@@ -293,7 +323,7 @@ public struct JSONWriter: ~Copyable {
         let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
         appendSeconds(secs)
         append(0x2E)
-        if frac % 1000 == 0 { appendDigits(frac / 1000, width: 6) } else { appendDigits(frac, width: 9) }
+        if frac % 1000 == 0 { appendFixedWidth(frac / 1000, 6) } else { appendFixedWidth(frac, 9) }
     }
     private mutating func appendSeconds(_ secs: Int) {
         guard secs >= 0 && secs < 10_000_000_000_000_000 else { appendDigits(secs); return }

@@ -64,7 +64,12 @@ public final class FlowTable<Value> {
         case .entry:
             // The stored hash bits decide without reading an entry (a mismatch only costs a hint).
             guard let slot = index.find(key, hash: h, isKey: { _ in true }) else { return nil }
-            slots.withUnsafeBufferPointer { ftpscope_prefetch($0.baseAddress! + slot) }
+            slots.withUnsafeBufferPointer { s in
+                // An entry is wider than a cache line's remainder more often than not.
+                let start = UnsafeRawPointer(s.baseAddress! + slot)
+                ftpscope_prefetch(start)
+                ftpscope_prefetch(start + (MemoryLayout<Entry?>.size - 1))
+            }
             return slot
         }
     }
