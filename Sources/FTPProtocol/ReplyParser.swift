@@ -1,5 +1,44 @@
 import NetworkAddress
 
+/// Buffers for the next reply, lent to a parser and returned once the reply was handled.
+/// One set serves every parser of an analyzer (replies are handled one at a time): a reply
+/// whose consumer keeps nothing then costs no allocation, and no idle session holds spare
+/// capacity. A consumer that keeps a reply keeps its buffer; copy-on-write gives the next
+/// reply a new one.
+public struct ReplyBuffers: Sendable {
+    fileprivate var storage: [UInt8] = []
+    fileprivate var ends: [Int] = []
+
+    public init() {}
+
+    /// Larger buffers (a reply of thousands of lines) are let go rather than kept for good.
+    fileprivate static let keptCapacity = 16 * 1024
+
+    fileprivate mutating func takeStorage() -> [UInt8] {
+        var b: [UInt8] = []
+        swap(&b, &storage)
+        b.removeAll(keepingCapacity: true)
+        return b
+    }
+
+    fileprivate mutating func takeEnds() -> [Int] {
+        var e: [Int] = []
+        swap(&e, &ends)
+        e.removeAll(keepingCapacity: true)
+        return e
+    }
+
+    fileprivate mutating func give(storage b: inout [UInt8]) {
+        if b.capacity <= Self.keptCapacity, b.capacity > storage.capacity { swap(&b, &storage) }
+        b = []
+    }
+
+    fileprivate mutating func give(ends e: inout [Int]) {
+        if e.capacity <= Self.keptCapacity / 8, e.capacity > ends.capacity { swap(&e, &ends) }
+        e = []
+    }
+}
+
 /// Assembles lines into replies exactly as RFC 959 §4.2 defines them.
 ///
 /// A reply that begins `NNN-` ends only at the first later line that begins with the same
@@ -33,6 +72,12 @@ public struct ReplyParser: Sendable {
 
     /// Feeds one line; calls `emit` when it completes a reply.
     public mutating func feed(_ line: Line, _ emit: (Reply) -> Void) {
+        var spare = ReplyBuffers()
+        feed(line, reusing: &spare, emit)
+    }
+
+    /// Feeds one line, building replies in `spare`'s buffers and returning them after `emit`.
+    public mutating func feed(_ line: Line, reusing spare: inout ReplyBuffers, _ emit: (Reply) -> Void) {
         let b = line.bytes
         var lineAnomalies: [ReplyAnomaly] = []
         if line.droppedBytes > 0 { lineAnomalies.append(.lineTooLong) }
@@ -42,7 +87,7 @@ public struct ReplyParser: Sendable {
         case .seeking:
             guard startsReply(b) else { return }
             state = .idle
-            feed(line, emit)
+            feed(line, reusing: &spare, emit)
 
         case .idle:
             guard b.count >= 3, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]) else {
@@ -56,10 +101,10 @@ public struct ReplyParser: Sendable {
                 state = .multiline(code: code, prefix: (b[0], b[1], b[2]))
                 // Room for a typical multi-line reply at once: growing line by line reallocated
                 // both buffers three or four times per reply.
-                storage = []
+                storage = spare.takeStorage()
                 storage.reserveCapacity(max(512, b.count * 8))
                 storage.append(bytes: b)
-                ends = []
+                ends = spare.takeEnds()
                 ends.reserveCapacity(16)
                 ends.append(b.count)
                 dropped = 0
@@ -67,7 +112,10 @@ public struct ReplyParser: Sendable {
                 return
             }
             if b.count > 3, b[3] != UInt8(ascii: " "), b[3] != UInt8(ascii: "-") { found.append(.malformedReplyLine) }
-            emit(Reply(code: code, storage: Array(bytes: b), ends: [], anomalies: found))
+            var one = spare.takeStorage()
+            one.append(bytes: b)
+            emit(Reply(code: code, storage: one, ends: [], anomalies: found))
+            spare.give(storage: &one)
 
         case .multiline(let code, let p):
             // The first line after a gap may be the tail of a lost line: keep it only if it
@@ -91,7 +139,7 @@ public struct ReplyParser: Sendable {
             }
             if ends || line.unterminated {
                 if !ends { anomalies.append(.unterminatedMultiline) }
-                emitMultiline(code, emit)
+                emitMultiline(code, &spare, emit)
             }
         }
     }
@@ -101,12 +149,16 @@ public struct ReplyParser: Sendable {
         ends.append(storage.count)
     }
 
-    /// Hands the assembled lines to the reply (no copy) and starts over empty.
-    private mutating func emitMultiline(_ code: Int, _ emit: (Reply) -> Void) {
-        let reply = Reply(code: code, storage: storage, ends: ends, droppedLines: dropped, anomalies: anomalies)
+    /// Hands the assembled lines to the reply (no copy), starts over empty and returns the
+    /// buffers to `spare`.
+    private mutating func emitMultiline(_ code: Int, _ spare: inout ReplyBuffers, _ emit: (Reply) -> Void) {
+        var lines = storage, lineEnds = ends
+        let found = anomalies, dropped = dropped
         state = .idle
-        storage = []; ends = []; dropped = 0; anomalies = []
-        emit(reply)
+        storage = []; ends = []; self.dropped = 0; anomalies = []
+        emit(Reply(code: code, storage: lines, ends: lineEnds, droppedLines: dropped, anomalies: found))
+        spare.give(storage: &lines)
+        spare.give(ends: &lineEnds)
     }
 
     /// Bytes were lost. Inside a multi-line reply the parser keeps collecting until the reply's
@@ -123,9 +175,14 @@ public struct ReplyParser: Sendable {
 
     /// The stream ended: a multi-line reply still open is reported as unterminated.
     public mutating func finish(_ emit: (Reply) -> Void) {
+        var spare = ReplyBuffers()
+        finish(reusing: &spare, emit)
+    }
+
+    public mutating func finish(reusing spare: inout ReplyBuffers, _ emit: (Reply) -> Void) {
         if case .multiline(let code, _) = state {
             anomalies.append(.unterminatedMultiline)
-            emitMultiline(code, emit)
+            emitMultiline(code, &spare, emit)
         }
         state = .idle
     }

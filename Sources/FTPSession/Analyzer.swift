@@ -50,6 +50,7 @@ public final class Analyzer {
     private var lastSweep: Timestamp?
     private var now = Timestamp.zero
     private var classCounts = [Int](repeating: 0, count: 10)
+    private let replyBuffers = SharedReplyBuffers()
     public private(set) var summary = CaptureSummary()
     private let emit: (AnalysisEvent) -> Void
 
@@ -297,7 +298,8 @@ public final class Analyzer {
                                        server: serverIsLow ? key.low : key.high,
                                        client: serverIsLow ? key.high : key.low)
         sessionStarted?(identity)
-        return ControlSession(identity: identity, config: configuration, host: self, at: ts, midstream: midstream,
+        return ControlSession(identity: identity, config: configuration, host: self, replyBuffers: replyBuffers,
+                              at: ts, midstream: midstream,
                               server: server, client: client)
     }
 

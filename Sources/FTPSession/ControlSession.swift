@@ -49,6 +49,11 @@ protocol SessionHost: AnyObject {
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
 }
 
+/// The reply buffers every session of one analyzer borrows in turn (see `ReplyBuffers`).
+final class SharedReplyBuffers {
+    var spare = ReplyBuffers()
+}
+
 /// One FTP control connection: both streams, reply and command parsing, pairing, state,
 /// transfers and anomalies. Fed reassembled bytes; emits records.
 final class ControlSession {
@@ -59,6 +64,7 @@ final class ControlSession {
     private let emitCommands: Bool
     private let loginFailureThreshold: Int
     private unowned let host: SessionHost
+    private let replyBuffers: SharedReplyBuffers
 
     var serverStream: StreamReassembler
     var clientStream: StreamReassembler
@@ -102,8 +108,9 @@ final class ControlSession {
     private var awaitingChannel: TransferTracker?
     private(set) var channels: [DataChannel] = []
 
-    init(identity: SessionIdentity, config: AnalyzerConfiguration, host: SessionHost, at ts: Timestamp,
-         midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
+    init(identity: SessionIdentity, config: AnalyzerConfiguration, host: SessionHost, replyBuffers: SharedReplyBuffers,
+         at ts: Timestamp, midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
+        self.replyBuffers = replyBuffers
         self.identity = identity
         showPasswords = config.showPasswords
         emitCommands = config.emitCommands
@@ -133,7 +140,7 @@ final class ControlSession {
         sawServerBytes = true
         guard let data = clearText(bytes, server: true) else { return }
         serverFramer.feed(data) { line in
-            parser.feed(line) { handleReply($0, at: ts, emit) }
+            parser.feed(line, reusing: &replyBuffers.spare) { handleReply($0, at: ts, emit) }
         }
     }
 
@@ -176,8 +183,8 @@ final class ControlSession {
         endReason = reason
         serverStream.flush { event in deliver(event, .server, ts, emit) }
         clientStream.flush { event in deliver(event, .client, ts, emit) }
-        serverFramer.finish { line in parser.feed(line) { handleReply($0, at: ts, emit) } }
-        parser.finish { handleReply($0, at: ts, emit) }
+        serverFramer.finish { line in parser.feed(line, reusing: &replyBuffers.spare) { handleReply($0, at: ts, emit) } }
+        parser.finish(reusing: &replyBuffers.spare) { handleReply($0, at: ts, emit) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
         let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
         if capHits > 0 { anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits }
@@ -276,6 +283,8 @@ final class ControlSession {
             pending.transfer = tracker
             if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
         }
+        // Pipelining clients queue a few: room for four at once instead of growing 1, 2, 4.
+        if queue.capacity == 0 { queue.reserveCapacity(4) }
         queue.append(pending)
         if queue.count > 10_000 { queue.removeFirst() }  // a client that never gets answers
     }
@@ -312,7 +321,8 @@ final class ControlSession {
                     queue[0].abortAwaitingTransferReply = false
                     answered = queue[0]
                 } else {
-                    answered = queue.removeFirst()
+                    // Usually the only one: removing the last element moves nothing.
+                    answered = queue.count == 1 ? queue.removeLast() : queue.removeFirst()
                 }
             } else if c != 421 && !(startedMidstream && !sawCommand) {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
