@@ -150,17 +150,23 @@ extension Endpoint: CustomStringConvertible {
     /// renders two) without building strings.
     public func appendText(to out: inout [UInt8]) {
         guard case .v4(let v) = address else { out.append(contentsOf: description.utf8); return }
-        func decimal(_ n: UInt32) {
-            if n >= 10_000 { out.append(UInt8(48 + n / 10_000)) }
-            if n >= 1_000 { out.append(UInt8(48 + n / 1_000 % 10)) }
-            if n >= 100 { out.append(UInt8(48 + n / 100 % 10)) }
-            if n >= 10 { out.append(UInt8(48 + n / 10 % 10)) }
-            out.append(UInt8(48 + n % 10))
+        // Written into a small stack buffer and appended once: per-byte appends each checked
+        // the array's uniqueness and capacity.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { buffer in
+            var n = 0
+            func decimal(_ x: UInt32) {
+                if x >= 10_000 { buffer[n] = UInt8(48 + x / 10_000); n += 1 }
+                if x >= 1_000 { buffer[n] = UInt8(48 + x / 1_000 % 10); n += 1 }
+                if x >= 100 { buffer[n] = UInt8(48 + x / 100 % 10); n += 1 }
+                if x >= 10 { buffer[n] = UInt8(48 + x / 10 % 10); n += 1 }
+                buffer[n] = UInt8(48 + x % 10); n += 1
+            }
+            decimal(v >> 24); buffer[n] = 0x2E; n += 1
+            decimal(v >> 16 & 0xFF); buffer[n] = 0x2E; n += 1
+            decimal(v >> 8 & 0xFF); buffer[n] = 0x2E; n += 1
+            decimal(v & 0xFF); buffer[n] = 0x3A; n += 1
+            decimal(UInt32(port))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n]))
         }
-        decimal(v >> 24); out.append(0x2E)
-        decimal(v >> 16 & 0xFF); out.append(0x2E)
-        decimal(v >> 8 & 0xFF); out.append(0x2E)
-        decimal(v & 0xFF); out.append(0x3A)
-        decimal(UInt32(port))
     }
 }

@@ -158,13 +158,13 @@ public struct RecordEncoder: Sendable {
         w.fragment(",\"replies\":"); w.intValue(s.replies)
         w.fragment(",\"replies_by_class\":{")
         var first = true
-        for (d, n) in s.codes.byFirstDigit.enumerated() where n > 0 {
+        s.codes.forEachClass { d, n in
             w.fragment(first ? "\"" : ",\""); first = false
             w.intValue(d); w.fragment("xx\":"); w.intValue(n)
         }
         w.fragment("},\"replies_by_code\":{")
         first = true
-        for (code, n) in s.codes.sorted {
+        s.codes.forEachCode { code, n in
             w.fragment(first ? "\"" : ",\""); first = false
             w.intValue(code); w.fragment("\":"); w.intValue(n)
         }
