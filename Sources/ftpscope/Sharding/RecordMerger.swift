@@ -1,3 +1,4 @@
+import DequeModule
 import Reports
 
 /// Merges the analyzers' outputs for one batch by key and renumbers sessions in the order
@@ -6,14 +7,14 @@ struct RecordMerger {
     private let prefix: [UInt8]
     private var next = 0
     /// Per analyzer: its session number to the global one.
-    private var ids: [[Int: Int]]
+    private var ids: [SessionNumbers]
     /// Per analyzer: connections open, as of the records merged so far.
     private var open: [Int]
     private(set) var peakConnections = 0
 
     init(prefix: String, shards: Int) {
         self.prefix = Array(prefix.utf8)
-        ids = Array(repeating: [:], count: shards)
+        ids = Array(repeating: SessionNumbers(), count: shards)
         open = Array(repeating: 0, count: shards)
     }
 
@@ -30,9 +31,9 @@ struct RecordMerger {
             switch r.kind {
             case .started:
                 next += 1
-                ids[best][r.session] = next
+                ids[best].started(r.session, as: next)
             case .ended:
-                ids[best][r.session] = nil
+                ids[best].ended(r.session)
             case .count:
                 // Other analyzers' tables do not change during this analyzer's packet.
                 let others = open.reduce(0, +) - open[best]
@@ -40,7 +41,7 @@ struct RecordMerger {
                 open[best] = r.end
             case .record:
                 batches[best].buffer.withUnsafeBytes { raw in
-                    guard r.idLength > 0, let id = ids[best][r.session] else {
+                    guard r.idLength > 0, let id = ids[best].global(r.session) else {
                         out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[r.start..<r.end]))
                         return
                     }
@@ -53,5 +54,45 @@ struct RecordMerger {
                 out.recordEnded()
             }
         }
+    }
+}
+
+/// One analyzer's session numbers (1, 2, 3… in the order it created them) mapped to the
+/// global ones. Numbers arrive in order and most sessions end soon after later ones start, so
+/// a window of consecutive numbers does what a dictionary did, with an index instead of a hash
+/// per record. Sessions left open far behind the window move to a small dictionary, so one
+/// long session does not make the window grow with every session after it.
+struct SessionNumbers {
+    private var window: Deque<Int> = []
+    /// The local number of `window.first`; -1 in the window marks an ended session.
+    private var base = 1
+    private var stragglers: [Int: Int] = [:]
+    private static let maxWindow = 1 << 20
+
+    mutating func started(_ local: Int, as global: Int) {
+        precondition(local == base + window.count, "sessions are numbered in the order they start")
+        window.append(global)
+        if window.count > Self.maxWindow {
+            while window.count > Self.maxWindow / 2 {
+                let g = window.removeFirst()
+                if g >= 0 { stragglers[base] = g }
+                base += 1
+            }
+        }
+    }
+
+    mutating func ended(_ local: Int) {
+        guard local >= base else { stragglers[local] = nil; return }
+        let i = local - base
+        guard i < window.count else { return }
+        window[i] = -1
+        while window.first == -1 { window.removeFirst(); base += 1 }
+    }
+
+    func global(_ local: Int) -> Int? {
+        guard local >= base else { return stragglers[local] }
+        let i = local - base
+        guard i < window.count, window[i] >= 0 else { return nil }
+        return window[i]
     }
 }
