@@ -67,13 +67,18 @@ struct SessionNumbers {
     /// The local number of `window.first`; -1 in the window marks an ended session.
     private var base = 1
     private var stragglers: [Int: Int] = [:]
-    private static let maxWindow = 1 << 20
+    private let maxWindow: Int
+
+    init(maxWindow: Int = 1 << 20) {
+        precondition(maxWindow >= 2)
+        self.maxWindow = maxWindow
+    }
 
     mutating func started(_ local: Int, as global: Int) {
         precondition(local == base + window.count, "sessions are numbered in the order they start")
         window.append(global)
-        if window.count > Self.maxWindow {
-            while window.count > Self.maxWindow / 2 {
+        if window.count > maxWindow {
+            while window.count > maxWindow / 2 {
                 let g = window.removeFirst()
                 if g >= 0 { stragglers[base] = g }
                 base += 1
