@@ -77,7 +77,8 @@ public struct RecordEncoder: Sendable {
             w.bytesValue(l)
         }
         w.fragment("],\"command\":")
-        if let c = r.command { w.stringValue(c) } else { w.fragment("null") }
+        // The string's own bytes: verbs are a few ASCII letters, checked by the fast scan.
+        if var c = r.command { c.withUTF8 { w.bytesValue(UnsafeRawBufferPointer($0)) } } else { w.fragment("null") }
         w.fragment(",\"argument\":")
         if let a = r.argument { w.bytesValue(a) } else { w.fragment("null") }
         if let code = r.reply.code, (0..<1000).contains(code), r.catalog === Catalog.ftp(code) {
@@ -93,7 +94,7 @@ public struct RecordEncoder: Sendable {
         }
         for (i, state) in states.enumerated() where state == r.state { literals.write(1000 + i, into: &w); break }
         w.fragment(",\"passive\":")
-        w.beginRecord(); address(r.passive, &w)
+        if r.passive == nil { w.fragment("null") } else { w.beginRecord(); address(r.passive, &w) }
         w.fragment(",\"protected\":")
         w.beginRecord()
         if let p = r.protected {
@@ -114,8 +115,7 @@ public struct RecordEncoder: Sendable {
         if let l = r.latencyMilliseconds { w.doubleValue(l) } else { w.fragment("null") }
         w.fragment(",\"dropped_lines\":"); w.intValue(r.reply.droppedLines)
         w.fragment(",\"anomalies\":")
-        w.beginRecord(); strings(r.anomalies, &w)
-        w.fragment("}")
+        if r.anomalies.isEmpty { w.fragment("[]}") } else { w.beginRecord(); strings(r.anomalies, &w); w.fragment("}") }
     }
 
     private func command(_ c: CommandEvent, _ w: inout JSONWriter) {
