@@ -57,12 +57,11 @@ final class SharedReplyBuffers {
 /// One FTP control connection: both streams, reply and command parsing, pairing, state,
 /// transfers and anomalies. Fed reassembled bytes; emits records.
 final class ControlSession {
+    // Fields in the order a packet reads them: Swift lays a class out in declaration order,
+    // and with 100,000 sessions open each packet's session is out of every cache. What every
+    // packet, reply or command touches fills the first cache lines, which the split reader
+    // prefetches (`Analyzer.prefetchedObjectLines`); summary material and rare state follow.
     let identity: SessionIdentity
-    // Only the two settings used after set-up: a whole configuration per session would cost
-    // about a hundred bytes times every open connection.
-    private let showPasswords: Bool
-    private let emitCommands: Bool
-    private let loginFailureThreshold: Int
     private unowned let host: SessionHost
     private let replyBuffers: SharedReplyBuffers
 
@@ -71,10 +70,13 @@ final class ControlSession {
     private var serverFramer: LineFramer
     private var clientFramer: LineFramer
     private var parser: ReplyParser
-    private var serverTLS: TLSRecordScanner?
-    private var clientTLS: TLSRecordScanner?
     // Usually one to three entries: a plain array is smaller per session than a Deque.
     private var queue: [PendingCommand] = []
+    var last: Timestamp
+    private var replyCount = 0
+    private var commandCount = 0
+    private var codeCounts = CodeCounts()
+    private var errors = 0
 
     private var login: SessionState = .connected
     private var renamePending = false
@@ -84,20 +86,22 @@ final class ControlSession {
     private var sawServerBytes = false
     private var sawCommand = false
     let startedMidstream: Bool
+    // Only the settings used after set-up: a whole configuration per session would cost
+    // about a hundred bytes times every open connection.
+    private let showPasswords: Bool
+    private let emitCommands: Bool
+    private let loginFailureThreshold: Int
+    private var serverTLS: TLSRecordScanner?
+    private var clientTLS: TLSRecordScanner?
     var endReason = "end of input"
 
     // Summary material.
     let first: Timestamp
-    var last: Timestamp
     private var user: String?
     private var loginOutcome = "none"
     private var loginFailures = 0
-    private var commandCount = 0
-    private var replyCount = 0
-    private var codeCounts = CodeCounts()
     private var gaps = 0
     private var gapBytes = 0
-    private var errors = 0
     private var anomalyCounts: [String: Int] = [:]
     private var transfers: [TransferTracker] = []
     private var tlsUsed = false
