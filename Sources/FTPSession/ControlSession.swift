@@ -62,7 +62,9 @@ final class ControlSession {
     // packet, reply or command touches fills the first cache lines, which the split reader
     // prefetches (`Analyzer.prefetchedObjectLines`); summary material and rare state follow.
     let identity: SessionIdentity
-    private unowned let host: SessionHost
+    // The analyzer owns its sessions and is the only caller of their methods, so it outlives
+    // every call that reaches it; unowned(unsafe) spares the checked reference count per command.
+    private unowned(unsafe) let host: SessionHost
     private let replyBuffers: SharedReplyBuffers
 
     var serverStream: StreamReassembler
