@@ -56,14 +56,17 @@ public enum ByteScan {
         let n = bytes.count
         var i = 0
         let quote = ones &* 0x22, backslash = ones &* 0x5C, del = ones &* 0x7F
-        while i + 8 <= n {
-            let w = load(base + i)
+        @inline(__always) func plain(_ w: UInt64) -> Bool {
             // Bytes below 0x20: subtracting 0x20 borrows into the high bit of bytes that had it clear.
             let control = (w &- ones &* 0x20) & ~w & highs
-            let bad = control | (w & highs) | zeroBytes(w ^ quote) | zeroBytes(w ^ backslash) | zeroBytes(w ^ del)
-            if bad != 0 { return false }
+            return control | (w & highs) | zeroBytes(w ^ quote) | zeroBytes(w ^ backslash) | zeroBytes(w ^ del) == 0
+        }
+        while i + 8 <= n {
+            if !plain(load(base + i)) { return false }
             i += 8
         }
+        // The tail as the last whole word, overlapping bytes already checked.
+        if i < n && n >= 8 { return plain(load(base + n - 8)) }
         while i < n {
             let c = bytes[i]
             if c < 0x20 || c >= 0x7F || c == 0x22 || c == 0x5C { return false }
