@@ -81,15 +81,17 @@ public final class Analyzer {
         process(packet, decoded: decoder.decode(packet.bytes), index: index)
     }
 
-    /// Processes one frame that was already decoded (by a thread that read it first).
-    public func process(_ packet: RawPacket, decoded: Result<TCPSegment, DecodeOutcome>, index: UInt64? = nil) {
+    /// Processes one frame that was already decoded (by a thread that read it first), with its
+    /// probe if the driver computed one.
+    public func process(_ packet: RawPacket, decoded: Result<TCPSegment, DecodeOutcome>, index: UInt64? = nil,
+                        probe: FlowProbe? = nil) {
         packetIndex = index ?? UInt64(summary.packets)
         summary.packets += 1
         summary.bytes += packet.bytes.count
         if packet.bytes.count < packet.wireLength { summary.truncatedPackets += 1 }
         switch decoded {
         case .success(let segment):
-            process(segment, at: packet.timestamp)
+            process(segment, at: packet.timestamp, probe: probe)
         case .failure(let outcome):
             note(packet.timestamp)
             switch outcome {
@@ -108,13 +110,18 @@ public final class Analyzer {
     }
 
     /// Processes one decoded TCP segment.
-    public func process(_ segment: TCPSegment, at ts: Timestamp) {
+    public func process(_ segment: TCPSegment, at ts: Timestamp, probe given: FlowProbe? = nil) {
         summary.tcpSegments += 1
         note(ts)
         if !configuration.externalSweeps { sweepIfDue() }
-        let (key, fromLow) = ConnectionKey.of(source: segment.source, destination: segment.destination)
+        let probe: FlowProbe
+        if let given { probe = given } else {
+            let (key, fromLow) = ConnectionKey.of(source: segment.source, destination: segment.destination)
+            probe = FlowProbe(table: table.probe(key), fromLow: fromLow)
+        }
+        let key = probe.table.key, fromLow = probe.fromLow
         let slot: Int
-        if let s = table.slot(of: key) {
+        if let s = table.slot(of: probe.table) {
             slot = s
             table[slot].lastSeen = ts
         } else {
@@ -189,20 +196,34 @@ public final class Analyzer {
         table.remove(slot: slot).value.release()
     }
 
-    /// Steps of the lookahead a driver holding packets in a batch runs a few packets ahead of
-    /// `process`, each step a little later than the one before: the index bucket, then the
-    /// entry, then the connection's object. A step only reads what the previous one prefetched.
-    public enum Lookahead { case bucket, entry, object }
+    /// A packet's flow-table key, direction and hash, computed once by a driver that looks a
+    /// few packets ahead (see `probe(_:)`) and reused by each later step and by `process`.
+    public struct FlowProbe {
+        let table: FlowTable<Flow>.Probe
+        let fromLow: Bool
+    }
 
-    /// Prefetches what processing `segment` will read; changes nothing.
+    /// Steps of the lookahead a driver holding packets in a batch runs ahead of `process`:
+    /// `probe(_:)` first (it asks for the index bucket), then `.entry`, then `.object` (the
+    /// connection's object), each a little later. A step only reads what the one before fetched.
+    public enum Lookahead { case entry, object }
+
+    /// The probe for `segment`, with its index bucket asked for; changes nothing.
     @inline(__always)
-    public func prefetch(_ segment: TCPSegment, _ step: Lookahead) {
-        let key = ConnectionKey.of(source: segment.source, destination: segment.destination).key
+    public func probe(_ segment: TCPSegment) -> FlowProbe {
+        let (key, fromLow) = ConnectionKey.of(source: segment.source, destination: segment.destination)
+        let p = table.probe(key)
+        table.prefetch(p, .bucket)
+        return FlowProbe(table: p, fromLow: fromLow)
+    }
+
+    /// Prefetches what processing the probed packet will read; changes nothing.
+    @inline(__always)
+    public func prefetch(_ probe: FlowProbe, _ step: Lookahead) {
         switch step {
-        case .bucket: table.prefetch(key, .bucket)
-        case .entry: table.prefetch(key, .entry)
+        case .entry: table.prefetch(probe.table, .entry)
         case .object:
-            guard let slot = table.prefetch(key, .entry) else { return }
+            guard let slot = table.prefetch(probe.table, .entry) else { return }
             // A stale hash match only wastes a hint; the entry read here is a cache hit.
             guard slot < table.slotCount, let object = table.value(at: slot)?.object else { return }
             for line in 0..<Self.prefetchedObjectLines { ftpscope_prefetch(object + line * 64) }
@@ -263,8 +284,10 @@ public final class Analyzer {
     // MARK: Classification
 
     private func classify(_ segment: TCPSegment, fromLow: Bool, at ts: Timestamp) -> Flow {
-        // A data connection someone announced?
-        for (listener, initiator) in [(segment.destination, segment.source), (segment.source, segment.destination)] {
+        // A data connection someone announced? (Checked both ways round, without building a
+        // pair list per new connection, and not at all while nothing is announced.)
+        for reversed in [false, true] where !expectations.isEmpty {
+            let (listener, initiator) = reversed ? (segment.source, segment.destination) : (segment.destination, segment.source)
             if let e = expectations[listener], let session = e.session, !session.isClosed {
                 expectations[listener] = nil
                 let passive = e.mode == "passive"

@@ -41,29 +41,40 @@ public final class FlowTable<Value> {
 
     public var count: Int { index.count }
 
-    @inline(__always)
-    public func slot(of key: ConnectionKey) -> Int? {
-        let h = index.hash(key)
-        // Through a buffer pointer: a closure over `slots` itself would copy the table.
-        return slots.withUnsafeBufferPointer { s in index.find(key, hash: h) { s[$0]?.key == key } }
+    /// A key with its hash: computed once per packet and used by every step that looks it up
+    /// (lookahead and lookup).
+    public struct Probe {
+        public let key: ConnectionKey
+        fileprivate let hash: UInt32
     }
 
-    /// Lookahead for a key a few packets ahead, in two steps so that each reads only what the
-    /// step before brought into the cache: `.bucket` asks for the index word, `.entry` (later)
-    /// reads it and asks for the entry; after that, `value(at:)` of the slot is a cache hit.
+    @inline(__always)
+    public func probe(_ key: ConnectionKey) -> Probe { Probe(key: key, hash: index.hash(key)) }
+
+    @inline(__always)
+    public func slot(of key: ConnectionKey) -> Int? { slot(of: probe(key)) }
+
+    @inline(__always)
+    public func slot(of p: Probe) -> Int? {
+        // Through a buffer pointer: a closure over `slots` itself would copy the table.
+        slots.withUnsafeBufferPointer { s in index.find(p.key, hash: p.hash) { s[$0]?.key == p.key } }
+    }
+
+    /// Lookahead for a key a few packets ahead, in steps so that each reads only what the step
+    /// before brought into the cache: `.bucket` asks for the index word, `.entry` (later) reads
+    /// it and asks for the entry; after that, `value(at:)` of the slot is a cache hit.
     public enum Lookahead { case bucket, entry }
 
-    /// Prefetches for `key`; returns its slot once `.entry` finds one.
+    /// Prefetches for `p`; returns its slot once `.entry` finds one.
     @inline(__always) @discardableResult
-    public func prefetch(_ key: ConnectionKey, _ step: Lookahead) -> Int? {
-        let h = index.hash(key)
+    public func prefetch(_ p: Probe, _ step: Lookahead) -> Int? {
         switch step {
         case .bucket:
-            index.prefetch(hash: h)
+            index.prefetch(hash: p.hash)
             return nil
         case .entry:
             // The stored hash bits decide without reading an entry (a mismatch only costs a hint).
-            guard let slot = index.find(key, hash: h, isKey: { _ in true }) else { return nil }
+            guard let slot = index.find(p.key, hash: p.hash, isKey: { _ in true }) else { return nil }
             slots.withUnsafeBufferPointer { s in
                 // An entry is wider than a cache line's remainder more often than not.
                 let start = UnsafeRawPointer(s.baseAddress! + slot)

@@ -60,13 +60,14 @@ final class ShardWorker: @unchecked Sendable {
             cursor.key.lastSeen = lastSeen.nanoseconds
             cursor.key.serial = serial
         }
+        var probes = [Analyzer.FlowProbe?](repeating: nil, count: ShardWorker.ringSize)
         while true {
             cursor.batch = spareOutputs.take() ?? OutputBatch()
             let batch = input.take()
             var sweepIndex = 0
             batch.bytes.withUnsafeBytes { raw in
                 for (n, p) in batch.packets.enumerated() {
-                    ShardWorker.lookahead(batch.packets, from: n, analyzer)
+                    ShardWorker.lookahead(batch.packets, from: n, analyzer, &probes)
                     while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {
                         sweep(batch.sweeps[sweepIndex], analyzer, cursor)
                         sweepIndex += 1
@@ -83,7 +84,7 @@ final class ShardWorker: @unchecked Sendable {
                     }
                     let (open, connections, evictions) = (analyzer.openConnections, analyzer.connectionsCreated, analyzer.evictionCount)
                     analyzer.process(RawPacket(timestamp: p.timestamp, wireLength: p.wireLength, bytes: frame),
-                                     decoded: decoded, index: p.index)
+                                     decoded: decoded, index: p.index, probe: probes[n & (ShardWorker.ringSize - 1)])
                     // At most one insertion per packet, after any eviction it caused.
                     let inserted = analyzer.connectionsCreated != connections
                     let peak = inserted ? open - (analyzer.evictionCount - evictions) + 1 : open
@@ -112,15 +113,32 @@ final class ShardWorker: @unchecked Sendable {
 
     /// How many packets ahead each lookahead step runs: far enough for a memory access to
     /// complete before the next step or `process` reads what it fetched.
+    static let probeDistance = 24, entryDistance = 12, objectDistance = 4
+    /// A ring of probes by packet position, larger than the farthest distance.
+    static let ringSize = 32
+
+    /// Computes the probe of the packet `probeDistance` ahead (at a batch's start, of all up to
+    /// there) and runs the later steps for the packets nearer.
     @inline(__always)
-    private static func lookahead(_ packets: [InputBatch.Packet], from n: Int, _ analyzer: Analyzer) {
-        @inline(__always) func step(_ distance: Int, _ step: Analyzer.Lookahead) {
-            guard n + distance < packets.count, case .success(let segment) = packets[n + distance].decoded else { return }
-            analyzer.prefetch(segment, step)
+    private static func lookahead(_ packets: [InputBatch.Packet], from n: Int, _ analyzer: Analyzer,
+                                  _ probes: inout [Analyzer.FlowProbe?]) {
+        @inline(__always) func probe(_ k: Int) {
+            if case .success(let segment) = packets[k].decoded {
+                probes[k & (ringSize - 1)] = analyzer.probe(segment)
+            } else {
+                probes[k & (ringSize - 1)] = nil
+            }
         }
-        step(12, .bucket)
-        step(6, .entry)
-        step(3, .object)
+        if n == 0 {
+            for k in 0..<min(probeDistance, packets.count) { probe(k) }
+        }
+        if n + probeDistance < packets.count { probe(n + probeDistance) }
+        if n + entryDistance < packets.count, let p = probes[(n + entryDistance) & (ringSize - 1)] {
+            analyzer.prefetch(p, .entry)
+        }
+        if n + objectDistance < packets.count, let p = probes[(n + objectDistance) & (ringSize - 1)] {
+            analyzer.prefetch(p, .object)
+        }
     }
 
     private func sweep(_ s: Sweep, _ analyzer: Analyzer, _ cursor: Cursor) {
