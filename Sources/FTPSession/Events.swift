@@ -17,8 +17,8 @@ public final class SessionIdentity: Sendable, Equatable {
     /// Id, server and client as UTF-8, back to back, rendered once per session: every record
     /// of the session repeats them, and one small buffer is cheaper to copy than three strings.
     public let utf8: [UInt8]
-    private let idEnd: Int
-    private let serverEnd: Int
+    @usableFromInline let idEnd: Int
+    @usableFromInline let serverEnd: Int
 
     public init(id: String, server: Endpoint, client: Endpoint) {
         self.id = id; self.server = server; self.client = client
@@ -35,7 +35,9 @@ public final class SessionIdentity: Sendable, Equatable {
     public var serverText: String { String(decoding: utf8[idEnd..<serverEnd], as: UTF8.self) }
     public var clientText: String { String(decoding: utf8[serverEnd...], as: UTF8.self) }
 
-    /// The three fields' bytes, without copying.
+    /// The three fields' bytes, without copying (inlinable for the same reason as
+    /// `Reply.forEachLine`: every record calls it).
+    @inlinable
     public func withFields<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) -> R {
         utf8.withUnsafeBytes { raw in
             body(UnsafeRawBufferPointer(rebasing: raw[0..<idEnd]),
