@@ -5,20 +5,21 @@ import TCPReassembly
 
 /// A command waiting for its reply, or the greeting the server owes on connect.
 /// Few reference-counted fields: a pending command is copied and destroyed once or twice per
-/// reply, and each reference is a retain and a release.
+/// reply, and each reference is a retain and a release. Word-sized fields first and the flags
+/// packed at the end (Swift lays structs out in declaration order): 48 bytes a command, not 72.
 struct PendingCommand {
     var verb: String?
-    var kind: Verb = .other
     /// The argument as sent.
     var rawArgument: [UInt8]?
+    var timestamp: Timestamp
+    var transfer: TransferTracker?
+    var kind: Verb = .other
     /// PASS without --show-passwords: the argument is shown as `****`.
     var masked = false
-    var timestamp: Timestamp
     var isGreeting = false
     var gotPreliminary = false
     /// ABOR that took over a running transfer: it may get the transfer's closing reply first.
     var abortAwaitingTransferReply = false
-    var transfer: TransferTracker?
     /// Anomalies found on the command that its reply should carry too.
     var carried: CarriedAnomalies = []
 
@@ -261,8 +262,8 @@ final class ControlSession {
             host.commandSeen(anomalies: anomalies)
         }
 
-        var pending = PendingCommand(verb: verb, kind: kind, rawArgument: command.argument,
-                                     masked: kind == .pass && !showPasswords && command.argument != nil, timestamp: ts)
+        var pending = PendingCommand(verb: verb, rawArgument: command.argument, timestamp: ts, kind: kind,
+                                     masked: kind == .pass && !showPasswords && command.argument != nil)
         for a in anomalies {
             if a == SessionAnomaly.activeAddressDiffers.rawValue { pending.carried.insert(.activeAddressDiffers) }
             if a == SessionAnomaly.invalidPortCommand.rawValue { pending.carried.insert(.invalidPortCommand) }
