@@ -63,13 +63,17 @@ final class Candidate {
     enum Match { case yes, no, unknown }
 
     static func looksLikeGreeting(_ p: [UInt8]) -> Match {
-        guard p.count >= 4 else {
-            let prefixes: [[UInt8]] = [Array("220".utf8), Array("120".utf8), Array("421".utf8)]
-            return prefixes.contains { $0.starts(with: p) } ? .unknown : .no
+        // 220, 120 or 421, then a space or hyphen; compared in place (called on every packet
+        // of an undecided connection).
+        let codes: [(UInt8, UInt8, UInt8)] = [(0x32, 0x32, 0x30), (0x31, 0x32, 0x30), (0x34, 0x32, 0x31)]
+        for c in codes {
+            if p.count > 0, p[0] != c.0 { continue }
+            if p.count > 1, p[1] != c.1 { continue }
+            if p.count > 2, p[2] != c.2 { continue }
+            guard p.count >= 4 else { return .unknown }
+            return p[3] == 0x20 || p[3] == 0x2D ? .yes : .no
         }
-        let code = Array(p[0..<3])
-        guard code == Array("220".utf8) || code == Array("120".utf8) || code == Array("421".utf8) else { return .no }
-        return p[3] == 0x20 || p[3] == 0x2D ? .yes : .no
+        return .no
     }
 
     static func looksLikeCommand(_ p: [UInt8]) -> Match {
