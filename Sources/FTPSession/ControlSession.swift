@@ -307,10 +307,8 @@ final class ControlSession {
         // Protected replies are judged by the reply they carry, when it can be read.
         let effective = protected?.inner?.code ?? code
 
-        var catalog: CatalogEntry?
         if let code {
-            catalog = Catalog.ftp(code)
-            if catalog == nil { anomalies.append(SessionAnomaly.codeNotInCatalog.rawValue) }
+            if !Catalog.listsFTP(code) { anomalies.append(SessionAnomaly.codeNotInCatalog.rawValue) }
             codeCounts.add(code)
             if (400..<600).contains(code) { errors += 1 }
         }
@@ -369,7 +367,7 @@ final class ControlSession {
             timestamp: ts, session: identity, reply: reply,
             command: answered?.isGreeting == true ? nil : answered?.verb,
             argument: answered?.isGreeting == true ? nil : answered?.argument,
-            catalog: catalog, state: state, passive: passive, protected: protected, anomalies: anomalies,
+            state: state, passive: passive, protected: protected, anomalies: anomalies,
             latencyMilliseconds: answered.map { ts.milliseconds(since: $0.timestamp) })))
     }
 

@@ -67,13 +67,16 @@ public struct ReplyEvent: Sendable {
     public var command: String?
     /// The command's argument as sent, except that PASS arguments are masked unless asked.
     public var argument: [UInt8]?
-    public var catalog: CatalogEntry?
     public var state: SessionState
     public var passive: AnnouncedAddress?
     public var protected: ProtectedReply?
     public var anomalies: [String]
     public var latencyMilliseconds: Double?
 
+    /// The catalog's entry for the reply's code. Looked up when asked rather than stored: the
+    /// entries are shared by every analyzer, and a stored reference was retained and released
+    /// per reply from each thread, an atomic write to a line all cores contend for.
+    public var catalog: CatalogEntry? { reply.code.flatMap(Catalog.ftp) }
     public var replyClass: ReplyClass? { reply.code.flatMap(ReplyClass.init(code:)) }
     public var group: FunctionGroup? { reply.code.flatMap(FunctionGroup.init(code:)) }
 }

@@ -59,6 +59,13 @@ public enum Catalog {
 
     public static var all: [CatalogEntry] { entries }
 
+    private static let ftpListed: [Bool] = ftpByCode.map { $0 != nil }
+
+    /// Whether the catalog lists an FTP code, without taking a reference to the shared entry
+    /// (every analyzer thread asks this per reply).
+    @inline(__always)
+    public static func listsFTP(_ code: Int) -> Bool { (0..<1000).contains(code) && ftpListed[code] }
+
     /// The FTP entry for a reply code, or nil: a code no source lists is worth a look.
     @inline(__always)
     public static func ftp(_ code: Int) -> CatalogEntry? { (0..<1000).contains(code) ? ftpByCode[code] : nil }

@@ -81,7 +81,8 @@ public struct RecordEncoder: Sendable {
         if var c = r.command { c.withUTF8 { w.bytesValue(UnsafeRawBufferPointer($0)) } } else { w.fragment("null") }
         w.fragment(",\"argument\":")
         if let a = r.argument { w.bytesValue(a) } else { w.fragment("null") }
-        if let code = r.reply.code, (0..<1000).contains(code), r.catalog === Catalog.ftp(code) {
+        // The table holds each code's class, group and catalog meaning (null where none).
+        if let code = r.reply.code, (0..<1000).contains(code) {
             literals.write(code, into: &w)
         } else {
             // No code (a malformed line): the same keys, from the event itself.
