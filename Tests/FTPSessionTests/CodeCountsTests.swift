@@ -1,0 +1,25 @@
+@testable import FTPSession
+import Testing
+
+/// Code counts against a dictionary: random codes from a few to more than fit inline, so the
+/// inline storage, its ordered inserts and the spill to an array are all compared.
+@Test(arguments: [3, 8, 9, 40])
+func codeCountsCountLikeADictionary(distinct: Int) {
+    var counts = CodeCounts()
+    var model: [Int: Int] = [:]
+    var generator = SystemRandomNumberGenerator()
+    let pool = (0..<distinct).map { _ in Int.random(in: 100..<700, using: &generator) }
+    for _ in 0..<500 {
+        let code = pool.randomElement(using: &generator)!
+        counts.add(code)
+        model[code, default: 0] += 1
+    }
+    #expect(counts.byCode == model)
+    #expect(counts.sorted.map(\.code) == model.keys.sorted())
+    var byDigit = [Int](repeating: 0, count: 10)
+    for (code, n) in model { byDigit[code / 100] += n }
+    #expect(counts.byFirstDigit == byDigit)
+    var classes: [Int] = []
+    counts.forEachClass { d, _ in classes.append(d) }
+    #expect(classes == classes.sorted() && Set(classes).count == classes.count)
+}
