@@ -11,7 +11,9 @@ import PacketCapture
 ///
 /// A class: it is one large mutable table that is never meant to be copied, and reaching a
 /// struct table through its owner's stored property made each lookup retain and release
-/// all four of its arrays.
+/// all four of its arrays. The entries live in storage the table allocates itself, for the
+/// same reason: every lookup through an array's buffer pointer retained and released the
+/// array, two atomic operations per lookup and three lookups per packet.
 public final class FlowTable<Value> {
     public struct Entry {
         public let key: ConnectionKey
@@ -25,7 +27,10 @@ public final class FlowTable<Value> {
     }
 
     private var index: FlowIndex
-    private var slots: [Entry?] = []
+    /// Slots `0..<slotCount` are initialized (nil when free); `allocated` is the room.
+    private var slots: UnsafeMutablePointer<Entry?>
+    private var allocated: Int
+    public private(set) var slotCount = 0
     private var free: [Int] = []
     private var order: Deque<(slot: Int, generation: UInt32)> = []
     private var nextGeneration: UInt32 = 0
@@ -37,6 +42,13 @@ public final class FlowTable<Value> {
         precondition(capacity > 0, "a flow table needs room for at least one connection")
         self.capacity = capacity
         index = FlowIndex(minimumCapacity: min(capacity, 1 << 16))
+        allocated = min(capacity, 1024)
+        slots = .allocate(capacity: allocated)
+    }
+
+    deinit {
+        slots.deinitialize(count: slotCount)
+        slots.deallocate()
     }
 
     public var count: Int { index.count }
@@ -56,8 +68,7 @@ public final class FlowTable<Value> {
 
     @inline(__always)
     public func slot(of p: Probe) -> Int? {
-        // Through a buffer pointer: a closure over `slots` itself would copy the table.
-        slots.withUnsafeBufferPointer { s in index.find(p.key, hash: p.hash) { s[$0]?.key == p.key } }
+        index.find(p.key, hash: p.hash) { slots[$0]?.key == p.key }
     }
 
     /// Lookahead for a key a few packets ahead, in steps so that each reads only what the step
@@ -75,18 +86,14 @@ public final class FlowTable<Value> {
         case .entry:
             // The stored hash bits decide without reading an entry (a mismatch only costs a hint).
             guard let slot = index.find(p.key, hash: p.hash, isKey: { _ in true }) else { return nil }
-            slots.withUnsafeBufferPointer { s in
-                // An entry is wider than a cache line's remainder more often than not.
-                let start = UnsafeRawPointer(s.baseAddress! + slot)
-                ftpscope_prefetch(start)
-                ftpscope_prefetch(start + (MemoryLayout<Entry?>.size - 1))
-            }
+            // An entry is wider than a cache line's remainder more often than not.
+            let start = UnsafeRawPointer(slots + slot)
+            ftpscope_prefetch(start)
+            ftpscope_prefetch(start + (MemoryLayout<Entry?>.size - 1))
             return slot
         }
     }
 
-    /// The number of slots, used or free: the bound of a slot found by `prefetch`.
-    public var slotCount: Int { slots.count }
 
     /// The value in `slot`, or nil for a free slot.
     @inline(__always)
@@ -106,7 +113,15 @@ public final class FlowTable<Value> {
         let hash = index.hash(key)
         let entry = Entry(key: key, value: value, lastSeen: now, serial: serial, generation: generation, hash: hash)
         let slot: Int
-        if let s = free.popLast() { slots[s] = entry; slot = s } else { slots.append(entry); slot = slots.count - 1 }
+        if let s = free.popLast() {
+            slots[s] = entry
+            slot = s
+        } else {
+            if slotCount == allocated { grow() }
+            (slots + slotCount).initialize(to: entry)
+            slot = slotCount
+            slotCount += 1
+        }
         index.insert(hash: hash, slot: slot)
         order.append((slot, generation))
         peakCount = max(peakCount, index.count)
@@ -126,7 +141,7 @@ public final class FlowTable<Value> {
     /// Removes every entry not seen since `cutoff`, oldest first.
     public func expire(before cutoff: Timestamp, _ expired: (Entry) -> Void) {
         var victims: [Int] = []
-        for (i, e) in slots.enumerated() where e != nil && e!.lastSeen < cutoff { victims.append(i) }
+        for i in 0..<slotCount { if let e = slots[i], e.lastSeen < cutoff { victims.append(i) } }
         victims.sort {
             let a = slots[$0]!, b = slots[$1]!
             return (a.lastSeen, a.serial) < (b.lastSeen, b.serial)
@@ -154,6 +169,14 @@ public final class FlowTable<Value> {
             evicted(remove(slot: slot))
             return
         }
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutablePointer<Entry?>.allocate(capacity: allocated * 2)
+        bigger.moveInitialize(from: slots, count: slotCount)
+        slots.deallocate()
+        slots = bigger
+        allocated *= 2
     }
 
     private func compactOrderIfSparse() {
