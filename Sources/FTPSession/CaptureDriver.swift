@@ -17,10 +17,14 @@ public enum CaptureDriver {
                                    emit: @escaping (AnalysisEvent) -> Void) throws(CaptureError) -> InputOutcome {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
-        return run(source, configuration: configuration, progress: progress, emit: emit)
+        // A file, unlike a live interface, can be read ahead without delaying anything.
+        return run(source, configuration: configuration, readAhead: true, progress: progress, emit: emit)
     }
 
+    /// `readAhead`: read a window of packets ahead of the analyzer so that its lookahead can
+    /// prefetch their flows (offline only: it holds packets back).
     public static func run(_ source: PcapSource, configuration: AnalyzerConfiguration,
+                           readAhead: Bool = false,
                            progress: ((Int64, Int64) -> Void)? = nil,
                            shouldStop: () -> Bool = { false },
                            drainWhenStopped: () -> Bool = { true },
@@ -28,6 +32,7 @@ public enum CaptureDriver {
                            emit: @escaping (AnalysisEvent) -> Void) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, emit: emit)
         let decoder = PacketDecoder(linkType: source.linkType)
+        let window = readAhead ? PacketWindow() : nil
         var damage: CaptureError?
         var count = 0
         var lastLiveSweep = 0
@@ -35,7 +40,12 @@ public enum CaptureDriver {
             do {
                 switch try source.next() {
                 case .packet(let p):
-                    analyzer.process(p, decoder: decoder)
+                    if let window {
+                        if window.isFull { window.processOldest(analyzer) }
+                        window.push(p, decoder: decoder, analyzer: analyzer)
+                    } else {
+                        analyzer.process(p, decoder: decoder)
+                    }
                     count += 1
                     if let progress, count & 0x3FFF == 0, let off = source.fileOffset, let size = source.fileSize {
                         progress(off, size)
@@ -54,6 +64,7 @@ public enum CaptureDriver {
                 break loop
             }
         }
+        while let window, window.count > 0 { window.processOldest(analyzer) }
         if source.isLive && damage == nil && drainWhenStopped() {
             // Stopping (signal, --duration, --count) must not lose what the kernel already
             // captured: read until its buffer is empty, within bounds.
