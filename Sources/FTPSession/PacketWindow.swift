@@ -18,9 +18,10 @@ final class PacketWindow {
         var probe: Analyzer.FlowProbe?
     }
 
-    /// A packet's probe is computed when it is read, its entry asked for `entryDistance`
-    /// packets before it is processed and its object `objectDistance` packets before.
-    static let size = 25, entryDistance = 12, objectDistance = 4
+    /// A packet's probe is computed when it is read, `Analyzer.probeDistance` packets before it
+    /// is processed; the later steps run at their distances from the oldest.
+    static let size = Analyzer.probeDistance + 1
+    static let entryDistance = Analyzer.entryDistance, objectDistance = Analyzer.objectDistance
 
     private var slots: [Slot]
     private var oldest = 0

@@ -111,9 +111,8 @@ final class ShardWorker: @unchecked Sendable {
         done.signal()
     }
 
-    /// How many packets ahead each lookahead step runs: far enough for a memory access to
-    /// complete before the next step or `process` reads what it fetched.
-    static let probeDistance = 24, entryDistance = 12, objectDistance = 4
+    static let probeDistance = Analyzer.probeDistance, entryDistance = Analyzer.entryDistance
+    static let objectDistance = Analyzer.objectDistance
     /// A ring of probes by packet position, larger than the farthest distance.
     static let ringSize = 32
 
