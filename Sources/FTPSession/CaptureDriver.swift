@@ -18,13 +18,15 @@ public enum CaptureDriver {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
         // A file, unlike a live interface, can be read ahead without delaying anything.
-        return run(source, configuration: configuration, readAhead: true, progress: progress, emit: emit)
+        return run(source, configuration: configuration, readAheadFrom: PacketWindow.worthwhileFrom,
+                   progress: progress, emit: emit)
     }
 
-    /// `readAhead`: read a window of packets ahead of the analyzer so that its lookahead can
-    /// prefetch their flows (offline only: it holds packets back).
+    /// `readAheadFrom`: while at least this many connections are open, read a window of packets
+    /// ahead of the analyzer so that its lookahead can prefetch their flows (offline only: it
+    /// holds packets back; nil never reads ahead).
     public static func run(_ source: PcapSource, configuration: AnalyzerConfiguration,
-                           readAhead: Bool = false,
+                           readAheadFrom: Int? = nil,
                            progress: ((Int64, Int64) -> Void)? = nil,
                            shouldStop: () -> Bool = { false },
                            drainWhenStopped: () -> Bool = { true },
@@ -32,7 +34,8 @@ public enum CaptureDriver {
                            emit: @escaping (AnalysisEvent) -> Void) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, emit: emit)
         let decoder = PacketDecoder(linkType: source.linkType)
-        let window = readAhead ? PacketWindow() : nil
+        let window = readAheadFrom.map { _ in PacketWindow() }
+        let aheadFrom = readAheadFrom ?? .max
         var damage: CaptureError?
         var count = 0
         var lastLiveSweep = 0
@@ -40,10 +43,12 @@ public enum CaptureDriver {
             do {
                 switch try source.next() {
                 case .packet(let p):
-                    if let window {
+                    if let window, analyzer.openConnections >= aheadFrom {
                         if window.isFull { window.processOldest(analyzer) }
                         window.push(p, decoder: decoder, analyzer: analyzer)
                     } else {
+                        // Packets held back go first: the order never changes.
+                        while let window, window.count > 0 { window.processOldest(analyzer) }
                         analyzer.process(p, decoder: decoder)
                     }
                     count += 1

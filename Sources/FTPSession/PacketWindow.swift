@@ -7,7 +7,7 @@ import PacketCapture
 /// libpcap reuses its buffer on every read, so each frame is copied into a slot of its own;
 /// a slot's buffer is allocated once and reused, and a packet's decoded payload points into it
 /// until the slot is processed. Offline only: a live capture must not hold packets back.
-final class PacketWindow {
+public final class PacketWindow {
     private struct Slot {
         var buffer: UnsafeMutableRawPointer
         var capacity: Int
@@ -22,6 +22,11 @@ final class PacketWindow {
     /// is processed; the later steps run at their distances from the oldest.
     static let size = Analyzer.probeDistance + 1
     static let entryDistance = Analyzer.entryDistance, objectDistance = Analyzer.objectDistance
+
+    /// Open connections from which reading ahead pays: with fewer, their state stays in the
+    /// cache anyway, and copying every frame (a gigabyte for a data-heavy capture) would be
+    /// the only effect.
+    public static let worthwhileFrom = 2_048
 
     private var slots: [Slot]
     private var oldest = 0

@@ -22,8 +22,8 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = TextFormatter(color: true, showCommands: true)
     var collector = ReportCollector(maxExchangesPerSession: 32)
     let box = Box()
-    // Half the inputs read ahead of the analyzer (as files are), half packet by packet (as live).
-    let outcome = CaptureDriver.run(source, configuration: config, readAhead: size % 2 == 0) { event in
+    // Half the inputs read ahead of the analyzer (as large files are), half packet by packet.
+    let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: size % 2 == 0 ? 0 : nil) { event in
         box.count += encoder.encode(event).count
         box.count += text.format(event)?.utf8.count ?? 0
         box.events.append(event)

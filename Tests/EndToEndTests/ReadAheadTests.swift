@@ -7,15 +7,20 @@ import Testing
 
 /// Reading a file ahead of the analyzer (so it can prefetch) must not change a record: every
 /// real capture, a synthetic one with many connections interleaved, resets and data
-/// connections, and a file cut short.
+/// connections, and a file cut short; always ahead, and switching in and out of reading ahead
+/// as the number of open connections crosses the threshold.
 @Suite struct ReadAheadTests {
     static func records(_ path: String, readAhead: Bool) throws -> ([String], CaptureSummary) {
+        try records(path, from: readAhead ? 0 : nil)
+    }
+
+    static func records(_ path: String, from threshold: Int?) throws -> ([String], CaptureSummary) {
         let source = try PcapSource.openFile(path)
         let encoder = RecordEncoder()
         var lines: [String] = []
         var config = AnalyzerConfiguration()
         config.emitCommands = true
-        let outcome = CaptureDriver.run(source, configuration: config, readAhead: readAhead) { event in
+        let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: threshold) { event in
             lines.append(String(decoding: encoder.encode(event), as: UTF8.self))
         }
         lines.append(String(decoding: encoder.encodeSummary(outcome.summary, files: 1, warnings: []), as: UTF8.self))
@@ -48,6 +53,9 @@ import Testing
         let ahead = try Self.records(path, readAhead: true)
         #expect(ahead.1.replies > 100)
         #expect(ahead.0 == (try Self.records(path, readAhead: false)).0)
+        for threshold in [3, 10, 25] {
+            #expect(ahead.0 == (try Self.records(path, from: threshold)).0, "from \(threshold) open connections")
+        }
 
         // Cut mid-file: what came before the damage is the same either way.
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
