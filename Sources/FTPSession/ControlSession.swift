@@ -131,6 +131,9 @@ final class ControlSession {
         startedMidstream = midstream
         first = ts; last = ts
         if !midstream {
+            // Room for the greeting and the commands a client pipelines behind its login at
+            // once, instead of growing 1, 2, 4.
+            queue.reserveCapacity(4)
             queue.append(PendingCommand(verb: nil, rawArgument: nil, timestamp: ts, isGreeting: true))
         }
     }
