@@ -71,13 +71,13 @@ public struct ReplyParser: Sendable {
     public var isInsideMultilineReply: Bool { if case .multiline = state { true } else { false } }
 
     /// Feeds one line; calls `emit` when it completes a reply.
-    public mutating func feed(_ line: Line, _ emit: (Reply) -> Void) {
+    public mutating func feed(_ line: Line, _ emit: (consuming Reply) -> Void) {
         var spare = ReplyBuffers()
         feed(line, reusing: &spare, emit)
     }
 
     /// Feeds one line, building replies in `spare`'s buffers and returning them after `emit`.
-    public mutating func feed(_ line: Line, reusing spare: inout ReplyBuffers, _ emit: (Reply) -> Void) {
+    public mutating func feed(_ line: Line, reusing spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
         let b = line.bytes
         var lineAnomalies: [ReplyAnomaly] = []
         if line.droppedBytes > 0 { lineAnomalies.append(.lineTooLong) }
@@ -151,7 +151,7 @@ public struct ReplyParser: Sendable {
 
     /// Hands the assembled lines to the reply (no copy), starts over empty and returns the
     /// buffers to `spare`.
-    private mutating func emitMultiline(_ code: Int, _ spare: inout ReplyBuffers, _ emit: (Reply) -> Void) {
+    private mutating func emitMultiline(_ code: Int, _ spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
         var lines = storage, lineEnds = ends
         let found = anomalies, dropped = dropped
         state = .idle
@@ -165,7 +165,7 @@ public struct ReplyParser: Sendable {
     /// own terminator (the lost lines are gone, the reply is flagged), so a terminator seen after
     /// the gap is not mistaken for a new reply that would steal the next command's answer.
     /// Otherwise it waits for a line that begins a reply.
-    public mutating func gap(_ emit: (Reply) -> Void) {
+    public mutating func gap(_ emit: (consuming Reply) -> Void) {
         if case .multiline = state {
             if !anomalies.contains(.cutByGap) { anomalies.append(.cutByGap) }
             return
@@ -174,12 +174,12 @@ public struct ReplyParser: Sendable {
     }
 
     /// The stream ended: a multi-line reply still open is reported as unterminated.
-    public mutating func finish(_ emit: (Reply) -> Void) {
+    public mutating func finish(_ emit: (consuming Reply) -> Void) {
         var spare = ReplyBuffers()
         finish(reusing: &spare, emit)
     }
 
-    public mutating func finish(reusing spare: inout ReplyBuffers, _ emit: (Reply) -> Void) {
+    public mutating func finish(reusing spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
         if case .multiline(let code, _) = state {
             anomalies.append(.unterminatedMultiline)
             emitMultiline(code, &spare, emit)

@@ -301,7 +301,7 @@ final class ControlSession {
 
     // MARK: Replies
 
-    private func handleReply(_ reply: Reply, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
         replyCount += 1
         var anomalies = reply.anomalies.map(\.rawValue)
         let code = reply.code
