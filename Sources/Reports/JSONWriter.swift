@@ -226,6 +226,22 @@ public struct JSONWriter: ~Copyable {
     }
 
     private mutating func appendDigits(_ value: Int) {
+        // Most numbers are counts, codes and line numbers below 1,000: no digit counting.
+        if value >= 0 && value < 1000 {
+            reserve(3)
+            let pairs = Self.pairs.utf8Start
+            if value < 10 {
+                base[count] = UInt8(48 + value); count += 1
+            } else if value < 100 {
+                base[count] = pairs[2 * value]; base[count + 1] = pairs[2 * value + 1]; count += 2
+            } else {
+                let r = value % 100
+                base[count] = UInt8(48 + value / 100)
+                base[count + 1] = pairs[2 * r]; base[count + 2] = pairs[2 * r + 1]
+                count += 3
+            }
+            return
+        }
         var v = value
         if v < 0 { append(0x2D); v = v == .min ? .max : -v }
         // Written right to left in place, two digits per division: codes, counts and whole
@@ -343,6 +359,16 @@ public struct JSONWriter: ~Copyable {
 
     mutating func doubleValue(_ v: Double, decimals: Int = 3) {
         needsComma = false
+        // Latencies: milliseconds with three decimals, the common case without the general
+        // path's scale loop and separator (the same rounding, the same digits).
+        if decimals == 3, v >= 0, v < 1e12 {
+            let scaled = Int((v * 1000).rounded())
+            appendDigits(scaled / 1000)
+            reserve(4)
+            base[count] = 0x2E; count += 1
+            appendFixedWidth(scaled % 1000, 3)
+            return
+        }
         double(v, decimals: decimals)
     }
 
