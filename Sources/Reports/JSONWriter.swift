@@ -352,8 +352,12 @@ public struct JSONWriter: ~Copyable {
             lastSeconds = secs
             return
         }
-        reserve(secondsLength)
-        Swift.withUnsafeBytes(of: secondsDigits) { (base + count).update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: secondsLength) }
+        // Both words stored whole (room for 16 reserved), the count advanced by the digits only:
+        // two stores instead of a call to memmove per record.
+        reserve(16)
+        let dst = UnsafeMutableRawPointer(base + count)
+        dst.storeBytes(of: secondsDigits.0, as: UInt64.self)
+        dst.storeBytes(of: secondsDigits.1, toByteOffset: 8, as: UInt64.self)
         count += secondsLength
     }
 
