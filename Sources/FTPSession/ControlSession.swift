@@ -265,12 +265,13 @@ final class ControlSession {
             host.commandSeen(anomalies: anomalies)
         }
 
-        var pending = PendingCommand(verb: verb, rawArgument: command.argument, timestamp: ts, kind: kind,
-                                     masked: kind == .pass && !showPasswords && command.argument != nil)
+        var carried: CarriedAnomalies = []
         for a in anomalies {
-            if a == SessionAnomaly.activeAddressDiffers.rawValue { pending.carried.insert(.activeAddressDiffers) }
-            if a == SessionAnomaly.invalidPortCommand.rawValue { pending.carried.insert(.invalidPortCommand) }
+            if a == SessionAnomaly.activeAddressDiffers.rawValue { carried.insert(.activeAddressDiffers) }
+            if a == SessionAnomaly.invalidPortCommand.rawValue { carried.insert(.invalidPortCommand) }
         }
+        var transfer: TransferTracker?
+        var abortAwaitingTransferReply = false
         switch kind {
         case .user:
             user = command.argument.map { String(decoding: $0, as: UTF8.self) }
@@ -279,8 +280,8 @@ final class ControlSession {
             if let i = queue.firstIndex(where: { $0.transfer != nil && $0.gotPreliminary }) {
                 let taken = queue.remove(at: i)
                 taken.transfer?.summary.outcome = "aborted"
-                pending.transfer = taken.transfer
-                pending.abortAwaitingTransferReply = true
+                transfer = taken.transfer
+                abortAwaitingTransferReply = true
             }
         default:
             break
@@ -290,12 +291,16 @@ final class ControlSession {
             let tracker = TransferTracker(TransferSummary(command: verb ?? "?", path: path, requested: ts, mode: lastDataMode))
             tracker.restartOffset = restartOffset
             transfers.append(tracker)
-            pending.transfer = tracker
+            transfer = tracker
             if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
         }
         // Pipelining clients queue a few: room for four at once instead of growing 1, 2, 4.
         if queue.capacity == 0 { queue.reserveCapacity(4) }
-        queue.append(pending)
+        // Built in the append: a pending command kept in a variable was copied into the queue,
+        // a retain and a release for each of its references.
+        queue.append(PendingCommand(verb: verb, rawArgument: command.argument, timestamp: ts, transfer: transfer,
+                                    kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
+                                    abortAwaitingTransferReply: abortAwaitingTransferReply, carried: carried))
         if queue.count > 10_000 { queue.removeFirst() }  // a client that never gets answers
     }
 
