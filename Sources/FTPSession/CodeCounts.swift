@@ -81,13 +81,6 @@ public struct CodeCounts: Sendable {
         if n > 0 { body(digit, n) }
     }
 
-    /// (code, count) by ascending code.
-    public var sorted: [(code: Int, count: Int)] {
-        var out: [(code: Int, count: Int)] = []
-        forEachCode { out.append(($0, $1)) }
-        return out
-    }
-
     /// Counts indexed by the code's first digit.
     public var byFirstDigit: [Int] {
         var counts = [Int](repeating: 0, count: 10)

@@ -21,7 +21,6 @@ public final class PacketWindow {
     /// A packet's probe is computed when it is read, `Analyzer.probeDistance` packets before it
     /// is processed; the later steps run at their distances from the oldest.
     static let size = Analyzer.probeDistance + 1
-    static let entryDistance = Analyzer.entryDistance, objectDistance = Analyzer.objectDistance
 
     /// Open connections from which reading ahead pays: with fewer, their state stays in the
     /// cache anyway, and copying every frame (a gigabyte for a data-heavy capture) would be
@@ -65,10 +64,10 @@ public final class PacketWindow {
     /// Processes the oldest packet, after the lookahead steps for the packets behind it.
     func processOldest(_ analyzer: Analyzer) {
         precondition(count > 0)
-        if count > Self.entryDistance, let p = slots[(oldest + Self.entryDistance) % Self.size].probe {
+        if count > Analyzer.entryDistance, let p = slots[(oldest + Analyzer.entryDistance) % Self.size].probe {
             analyzer.prefetch(p, .entry)
         }
-        if count > Self.objectDistance, let p = slots[(oldest + Self.objectDistance) % Self.size].probe {
+        if count > Analyzer.objectDistance, let p = slots[(oldest + Analyzer.objectDistance) % Self.size].probe {
             analyzer.prefetch(p, .object)
         }
         let s = slots[oldest]

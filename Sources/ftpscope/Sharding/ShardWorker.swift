@@ -111,13 +111,11 @@ final class ShardWorker: @unchecked Sendable {
         done.signal()
     }
 
-    static let probeDistance = Analyzer.probeDistance, entryDistance = Analyzer.entryDistance
-    static let objectDistance = Analyzer.objectDistance
     /// A ring of probes by packet position, larger than the farthest distance.
     static let ringSize = 32
 
-    /// Computes the probe of the packet `probeDistance` ahead (at a batch's start, of all up to
-    /// there) and runs the later steps for the packets nearer.
+    /// Computes the probe of the packet `Analyzer.probeDistance` ahead (at a batch's start, of
+    /// all up to there) and runs the later steps for the packets nearer.
     @inline(__always)
     private static func lookahead(_ packets: [InputBatch.Packet], from n: Int, _ analyzer: Analyzer,
                                   _ probes: inout [Analyzer.FlowProbe?]) {
@@ -129,13 +127,13 @@ final class ShardWorker: @unchecked Sendable {
             }
         }
         if n == 0 {
-            for k in 0..<min(probeDistance, packets.count) { probe(k) }
+            for k in 0..<min(Analyzer.probeDistance, packets.count) { probe(k) }
         }
-        if n + probeDistance < packets.count { probe(n + probeDistance) }
-        if n + entryDistance < packets.count, let p = probes[(n + entryDistance) & (ringSize - 1)] {
+        if n + Analyzer.probeDistance < packets.count { probe(n + Analyzer.probeDistance) }
+        if n + Analyzer.entryDistance < packets.count, let p = probes[(n + Analyzer.entryDistance) & (ringSize - 1)] {
             analyzer.prefetch(p, .entry)
         }
-        if n + objectDistance < packets.count, let p = probes[(n + objectDistance) & (ringSize - 1)] {
+        if n + Analyzer.objectDistance < packets.count, let p = probes[(n + Analyzer.objectDistance) & (ringSize - 1)] {
             analyzer.prefetch(p, .object)
         }
     }
