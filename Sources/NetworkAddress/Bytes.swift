@@ -48,6 +48,17 @@ public enum ByteScan {
         return i
     }
 
+    /// Whether every byte is below 0x80.
+    @inlinable
+    public static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let n = bytes.count
+        var i = 0, high: UInt64 = 0
+        while i + 8 <= n { high |= load(base + i); i += 8 }
+        while i < n { high |= UInt64(bytes[i]); i += 1 }
+        return high & highs == 0
+    }
+
     /// Whether every byte is printable ASCII other than `"` and `\`: text that goes into a
     /// JSON string as it is.
     @inlinable

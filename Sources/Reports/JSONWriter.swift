@@ -320,7 +320,7 @@ public struct JSONWriter: ~Copyable {
             append(b)
             base[count] = 0x22; count += 1
         } else {
-            appendString(String(decoding: b, as: UTF8.self))
+            appendWireText(b)
         }
     }
     mutating func bytesValue(_ b: [UInt8]) {
@@ -330,6 +330,19 @@ public struct JSONWriter: ~Copyable {
             base[count] = 0x22; count += 1
             b.withUnsafeBytes { append($0) }
             base[count] = 0x22; count += 1
+        } else {
+            b.withUnsafeBytes { appendWireText($0) }
+        }
+    }
+
+    /// Wire text that needs escaping. ASCII (a quoted path in a 257 reply, a tab) is escaped
+    /// straight from the bytes; only text with bytes above 0x7F goes through a String, for
+    /// UTF-8 validation and U+FFFD where it is invalid.
+    private mutating func appendWireText(_ b: UnsafeRawBufferPointer) {
+        if ByteScan.isASCII(b) {
+            append(0x22)
+            appendEscaped(b.assumingMemoryBound(to: UInt8.self))
+            append(0x22)
         } else {
             appendString(String(decoding: b, as: UTF8.self))
         }

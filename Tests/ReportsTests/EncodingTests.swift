@@ -8,6 +8,41 @@ import Testing
         #expect(String(decoding: w.out, as: UTF8.self) == "[\"\\\"\\\\\\n\\u001b\\u007f\u{FFFD}中\"]")
     }
 
+    /// ASCII that needs escaping is escaped from the bytes, other text through a String: both
+    /// must agree with a plain reference escaper, at every position of words and tails.
+    @Test func wireTextEscapingMatchesReferenceAtEveryPosition() {
+        func reference(_ b: [UInt8]) -> String {
+            var out = "\""
+            for scalar in String(decoding: b, as: UTF8.self).unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                    out += "\\u00" + String(scalar.value, radix: 16).leftPadded(2)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        for length in 1...19 {
+            for position in 0..<length {
+                for special: [UInt8] in [[0x22], [0x5C], [0x09], [0x1B], [0x7F], [0xC3, 0xA9], [0xFF]] {
+                    var b = [UInt8](repeating: 0x61, count: length)
+                    b.replaceSubrange(position...position, with: special)
+                    var w = JSONWriter()
+                    w.bytesValue(b)
+                    #expect(String(decoding: w.out, as: UTF8.self) == reference(b), "\(b)")
+                    var r = JSONWriter()
+                    b.withUnsafeBytes { r.bytesValue($0) }
+                    #expect(r.out == w.out)
+                }
+            }
+        }
+    }
+
     @Test func terminalTextShowsControlsEscaped() {
         #expect(TerminalText.escape(Array("a\u{1B}[31mb\tc\u{7}".utf8)) == "a\\x1b[31mb\\tc\\x07")
         #expect(TerminalText.escape("x\u{9B}y\u{202E}z") == "x\\u{9b}y\\u{202e}z")
@@ -27,4 +62,8 @@ import Testing
         #expect(String(decoding: seq.out, as: UTF8.self)
                 == "[1763800000.000001,1763800000.999999,1763800001.000000,9.000000,9.500000,1763800000.000000,0.000000]")
     }
+}
+
+private extension String {
+    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }
