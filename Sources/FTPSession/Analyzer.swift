@@ -324,7 +324,7 @@ public final class Analyzer {
                             server: StreamReassembler? = nil, client: StreamReassembler? = nil) -> ControlSession {
         sessionCounter += 1
         summary.ftpSessions += 1
-        let identity = SessionIdentity(id: "\(configuration.sessionPrefix)s\(sessionCounter)",
+        let identity = SessionIdentity(prefix: configuration.sessionPrefix, number: sessionCounter,
                                        server: serverIsLow ? key.low : key.high,
                                        client: serverIsLow ? key.high : key.low)
         sessionStarted?(identity)

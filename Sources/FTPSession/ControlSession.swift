@@ -486,10 +486,23 @@ final class ControlSession {
 
     func noteAnomaly(_ a: SessionAnomaly) { count(a.rawValue) }
 
+    /// `anonymous` or `ftp` in any case (RFC 1635), compared on the bytes.
+    static func isAnonymousName(_ user: String) -> Bool {
+        var name = user
+        return name.withUTF8 { b in
+            func matches(_ word: StaticString) -> Bool {
+                guard b.count == word.utf8CodeUnitCount else { return false }
+                for i in 0..<b.count where b[i] | 0x20 != word.utf8Start[i] { return false }
+                return true
+            }
+            return matches("anonymous") || matches("ftp")
+        }
+    }
+
     func summary() -> SessionSummary {
         SessionSummary(
             session: identity, first: first, last: last, user: user,
-            anonymous: ["anonymous", "ftp"].contains(user?.lowercased() ?? ""),
+            anonymous: user.map(Self.isAnonymousName) ?? false,
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
             codes: codeCounts, gaps: gaps, gapBytes: gapBytes,
             transfers: transfers.map(\.summary), errors: errors, anomalies: anomalyCounts,

@@ -12,6 +12,8 @@ public enum Direction: String, Sendable {
 /// around than three strings and two endpoints.
 public final class SessionIdentity: Sendable, Equatable {
     public let id: String
+    /// The analyzer's count of sessions when this one began: the number in the id.
+    public let number: Int
     public let server: Endpoint
     public let client: Endpoint
     /// Id, server and client as UTF-8, back to back, rendered once per session: every record
@@ -20,12 +22,23 @@ public final class SessionIdentity: Sendable, Equatable {
     @usableFromInline let idEnd: Int
     @usableFromInline let serverEnd: Int
 
-    public init(id: String, server: Endpoint, client: Endpoint) {
-        self.id = id; self.server = server; self.client = client
+    /// The id is `<prefix>s<number>`, written as bytes first and read back as the string (no
+    /// interpolation per session: hundreds of thousands of sessions begin in a busy capture).
+    public init(prefix: String, number: Int, server: Endpoint, client: Endpoint) {
+        precondition(number >= 0)
+        self.number = number; self.server = server; self.client = client
         var text: [UInt8] = []
-        text.reserveCapacity(id.utf8.count + 42)
-        text.append(contentsOf: id.utf8)
+        text.reserveCapacity(prefix.utf8.count + 62)
+        text.append(contentsOf: prefix.utf8)
+        text.append(0x73)
+        var digits = 1, t = number
+        while t >= 10 { t /= 10; digits += 1 }
+        var v = number
+        let end = text.count + digits
+        text.append(contentsOf: repeatElement(0x30, count: digits))
+        for i in stride(from: end - 1, through: end - digits, by: -1) { text[i] = UInt8(48 + v % 10); v /= 10 }
         idEnd = text.count
+        id = String(decoding: text, as: UTF8.self)
         server.appendText(to: &text)
         serverEnd = text.count
         client.appendText(to: &text)

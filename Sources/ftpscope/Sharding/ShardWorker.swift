@@ -150,10 +150,8 @@ final class ShardWorker: @unchecked Sendable {
         }
     }
 
-    /// The analyzer's ids are `s<number>` (no prefix): the number is what the merger maps.
-    static func number(of identity: SessionIdentity) -> Int {
-        Int(identity.id.dropFirst()) ?? 0
-    }
+    /// The analyzer's session number (its ids have no prefix): what the merger maps.
+    static func number(of identity: SessionIdentity) -> Int { identity.number }
 
     /// The encoder marks where it writes a record's session id (`"s<n>"`); its position,
     /// length and number. A record without a mark is passed through unchanged.
