@@ -12,7 +12,7 @@ public enum Verb: UInt8, Sendable {
     case other
 
     /// From the bytes of an uppercased three- or four-letter verb, big-endian.
-    init(word: UInt32) {
+    public init(word: UInt32) {
         switch word {
         case 0x5553_4552: self = .user
         case 0x5041_5353: self = .pass

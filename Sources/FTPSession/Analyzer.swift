@@ -338,8 +338,8 @@ public final class Analyzer {
                                  server: serverIsLow ? c.low : c.high, client: serverIsLow ? c.high : c.low)
         for chunk in c.chunks {
             switch chunk {
-            case .data(let ts, let fromLow, let bytes):
-                bytes.withUnsafeBytes { raw in
+            case .data(let ts, let fromLow, let range):
+                c.withBytes(range) { raw in
                     if fromLow == serverIsLow { session.serverBytes(raw, at: ts, emitAndCount) }
                     else { session.clientBytes(raw, at: ts, emitAndCount) }
                 }

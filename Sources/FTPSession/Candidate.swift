@@ -7,8 +7,10 @@ import TCPReassembly
 /// answers with an FTP verb. The bytes seen meanwhile are kept (bounded) and replayed into the
 /// session once it is recognised, so the banner is not lost.
 final class Candidate {
+    /// What arrived, in order: data as a range of `bytes` (all of it kept back to back, one
+    /// buffer for the connection rather than an array per segment), or a gap.
     enum Chunk {
-        case data(Timestamp, fromLow: Bool, [UInt8])
+        case data(Timestamp, fromLow: Bool, Range<Int>)
         case gap(Timestamp, fromLow: Bool, Int)
     }
 
@@ -16,13 +18,19 @@ final class Candidate {
 
     var low: StreamReassembler
     var high: StreamReassembler
-    var chunks: [Chunk] = []
+    private(set) var chunks: [Chunk] = []
+    private(set) var bytes: [UInt8] = []
+    /// The first bytes of each direction, what the verdict reads.
     private var lowPrefix: [UInt8] = []
     private var highPrefix: [UInt8] = []
     private var firstSpeakerIsLow: Bool?
-    private(set) var buffered = 0
+    var buffered: Int { bytes.count }
     let first: Timestamp
     let midstream: Bool
+
+    /// How much of each direction the verdict looks at: a banner's code or a verb is at the
+    /// start, and anything longer without a line end is not FTP's.
+    private static let prefixLength = 512
 
     init(maxBuffered: Int, at ts: Timestamp, midstream: Bool) {
         low = StreamReassembler(maxBufferedBytes: maxBuffered)
@@ -34,26 +42,36 @@ final class Candidate {
     func record(_ event: StreamEvent, fromLow: Bool, at ts: Timestamp) {
         switch event {
         case .data(let b):
-            chunks.append(.data(ts, fromLow: fromLow, Array(b)))
-            buffered += b.count
+            let start = bytes.count
+            bytes.append(bytes: b)
+            chunks.append(.data(ts, fromLow: fromLow, start..<bytes.count))
             if firstSpeakerIsLow == nil { firstSpeakerIsLow = fromLow }
-            if fromLow { if lowPrefix.count < 512 { lowPrefix += b.prefix(512 - lowPrefix.count) } }
-            else if highPrefix.count < 512 { highPrefix += b.prefix(512 - highPrefix.count) }
+            if fromLow { Self.extend(&lowPrefix, with: b) } else { Self.extend(&highPrefix, with: b) }
         case .gap(let n):
             chunks.append(.gap(ts, fromLow: fromLow, n))
         }
     }
 
+    private static func extend(_ prefix: inout [UInt8], with b: UnsafeRawBufferPointer) {
+        let room = prefixLength - prefix.count
+        guard room > 0 else { return }
+        prefix.append(bytes: UnsafeRawBufferPointer(rebasing: b.prefix(room)))
+    }
+
+    /// The recorded data of one chunk.
+    func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
     func verdict(window: Int) -> Verdict {
         guard let lowFirst = firstSpeakerIsLow else { return .undecided }
-        let serverPrefix = lowFirst ? lowPrefix : highPrefix
-        let clientPrefix = lowFirst ? highPrefix : lowPrefix
-        switch Self.looksLikeGreeting(serverPrefix) {
+        let greeting = (lowFirst ? lowPrefix : highPrefix).withUnsafeBytes(Self.looksLikeGreeting)
+        switch greeting {
         case .no: return .notFTP
         case .unknown: return buffered > window ? .notFTP : .undecided
         case .yes: break
         }
-        switch Self.looksLikeCommand(clientPrefix) {
+        switch (lowFirst ? highPrefix : lowPrefix).withUnsafeBytes(Self.looksLikeCommand) {
         case .no: return .notFTP
         case .unknown: return buffered > window ? .notFTP : .undecided
         case .yes: return .ftp(serverIsLow: lowFirst)
@@ -62,30 +80,44 @@ final class Candidate {
 
     enum Match { case yes, no, unknown }
 
-    static func looksLikeGreeting(_ p: [UInt8]) -> Match {
-        // 220, 120 or 421, then a space or hyphen; compared in place (called on every packet
-        // of an undecided connection).
-        let codes: [(UInt8, UInt8, UInt8)] = [(0x32, 0x32, 0x30), (0x31, 0x32, 0x30), (0x34, 0x32, 0x31)]
-        for c in codes {
-            if p.count > 0, p[0] != c.0 { continue }
-            if p.count > 1, p[1] != c.1 { continue }
-            if p.count > 2, p[2] != c.2 { continue }
+    static func looksLikeGreeting(_ p: [UInt8]) -> Match { p.withUnsafeBytes(looksLikeGreeting) }
+
+    /// 220, 120 or 421, then a space or hyphen; as much as has arrived must agree.
+    static func looksLikeGreeting(_ p: UnsafeRawBufferPointer) -> Match {
+        for code in [(0x32, 0x32, 0x30), (0x31, 0x32, 0x30), (0x34, 0x32, 0x31)] as [(UInt8, UInt8, UInt8)] {
+            if p.count > 0, p[0] != code.0 { continue }
+            if p.count > 1, p[1] != code.1 { continue }
+            if p.count > 2, p[2] != code.2 { continue }
             guard p.count >= 4 else { return .unknown }
             return p[3] == 0x20 || p[3] == 0x2D ? .yes : .no
         }
         return .no
     }
 
-    static func looksLikeCommand(_ p: [UInt8]) -> Match {
-        var verb: [UInt8] = []
+    static func looksLikeCommand(_ p: [UInt8]) -> Match { p.withUnsafeBytes(looksLikeCommand) }
+
+    /// Up to four letters then a space or line end, naming a verb of `knownVerbs`.
+    static func looksLikeCommand(_ p: UnsafeRawBufferPointer) -> Match {
+        var word: UInt32 = 0, length = 0
         for b in p {
-            if b == 0x20 || b == 0x0D || b == 0x0A { 
-                return knownVerbs.contains(String(decoding: verb.map { $0 & 0xDF }, as: UTF8.self)) ? .yes : .no
+            if b == 0x20 || b == 0x0D || b == 0x0A {
+                return isKnownVerb(word, length: length) ? .yes : .no
             }
-            guard (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A), verb.count < 4 else { return .no }
-            verb.append(b)
+            guard (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A), length < 4 else { return .no }
+            word = word << 8 | UInt32(b & 0xDF)
+            length += 1
         }
         return .unknown
+    }
+
+    /// Whether uppercase letters packed big-endian into `word` name a verb of `knownVerbs`:
+    /// the verbs `Verb` names, and the few extensions it does not.
+    static func isKnownVerb(_ word: UInt32, length: Int) -> Bool {
+        guard length == 3 || length == 4 else { return false }
+        switch word {
+        case 0x484F_5354, 0x434C_4E54, 0x4C41_4E47, 0x5843_5550: return true  // HOST CLNT LANG XCUP
+        default: return Verb(word: word) != .other
+        }
     }
 
     /// RFC 959, 2228, 2389, 2428, 3659 and common extension verbs a client may open with.
