@@ -91,6 +91,10 @@ public struct Reply: Sendable, Equatable {
 
 /// Whether a code fits the RFC 959 reply grammar (first digit 1–5, or 6 for RFC 2228;
 /// second digit 0–5; third any).
+@inline(__always) func isInReplyGrammar(_ first: UInt8, _ second: UInt8) -> Bool {
+    first >= 0x31 && first <= 0x36 && second >= 0x30 && second <= 0x35
+}
+
 public func isInReplyGrammar(_ code: Int) -> Bool {
     let first = code / 100, second = code / 10 % 10
     return (1...6).contains(first) && (0...5).contains(second)

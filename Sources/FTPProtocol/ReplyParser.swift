@@ -79,9 +79,8 @@ public struct ReplyParser: Sendable {
     /// Feeds one line, building replies in `spare`'s buffers and returning them after `emit`.
     public mutating func feed(_ line: Line, reusing spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
         let b = line.bytes
-        var lineAnomalies: [ReplyAnomaly] = []
-        if line.droppedBytes > 0 { lineAnomalies.append(.lineTooLong) }
-        if line.unterminated { lineAnomalies.append(.unterminatedLine) }
+        // Most lines carry no anomaly: the array is built only for those that do.
+        let flawed = line.droppedBytes > 0 || line.unterminated
 
         switch state {
         case .seeking:
@@ -91,12 +90,11 @@ public struct ReplyParser: Sendable {
 
         case .idle:
             guard b.count >= 3, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]) else {
-                emit(Reply(code: nil, storage: Array(bytes: b), ends: [], anomalies: lineAnomalies + [.malformedReplyLine]))
+                emit(Reply(code: nil, storage: Array(bytes: b), ends: [], anomalies: Self.anomalies(of: line) + [.malformedReplyLine]))
                 return
             }
-            let code = Int(b[0] - 48) * 100 + Int(b[1] - 48) * 10 + Int(b[2] - 48)
-            var found = lineAnomalies
-            if !isInReplyGrammar(code) { found.append(.codeOutsideGrammar) }
+            let code = Int(b[0] &- 48) &* 100 &+ Int(b[1] &- 48) &* 10 &+ Int(b[2] &- 48)
+            let inGrammar = isInReplyGrammar(b[0], b[1])
             if b.count > 3, b[3] == UInt8(ascii: "-"), !line.unterminated {
                 state = .multiline(code: code, prefix: (b[0], b[1], b[2]))
                 // Room for a typical multi-line reply at once: growing line by line reallocated
@@ -108,10 +106,17 @@ public struct ReplyParser: Sendable {
                 ends.reserveCapacity(16)
                 ends.append(b.count)
                 dropped = 0
-                anomalies = found
+                anomalies = flawed ? Self.anomalies(of: line) : []
+                if !inGrammar { anomalies.append(.codeOutsideGrammar) }
                 return
             }
-            if b.count > 3, b[3] != UInt8(ascii: " "), b[3] != UInt8(ascii: "-") { found.append(.malformedReplyLine) }
+            let malformed = b.count > 3 && b[3] != UInt8(ascii: " ") && b[3] != UInt8(ascii: "-")
+            var found: [ReplyAnomaly] = []
+            if flawed || !inGrammar || malformed {
+                found = Self.anomalies(of: line)
+                if !inGrammar { found.append(.codeOutsideGrammar) }
+                if malformed { found.append(.malformedReplyLine) }
+            }
             var one = spare.takeStorage()
             one.append(bytes: b)
             emit(Reply(code: code, storage: one, ends: [], anomalies: found))
@@ -121,7 +126,9 @@ public struct ReplyParser: Sendable {
             // The first line after a gap may be the tail of a lost line: keep it only if it
             // has the shape of a reply line, never show a fabricated line.
             if line.followsGap && !startsReply(b) { return }
-            for a in lineAnomalies where !anomalies.contains(a) { anomalies.append(a) }
+            if flawed {
+                for a in Self.anomalies(of: line) where !anomalies.contains(a) { anomalies.append(a) }
+            }
             let ends = b.count >= 3 && b[0] == p.0 && b[1] == p.1 && b[2] == p.2
                 && (b.count == 3 || b[3] == UInt8(ascii: " "))
             // Reserve the last slot for the closing line so a capped reply still shows how it ended.
@@ -142,6 +149,14 @@ public struct ReplyParser: Sendable {
                 emitMultiline(code, &spare, emit)
             }
         }
+    }
+
+    /// What a line itself is flagged with, in the order records list them.
+    private static func anomalies(of line: Line) -> [ReplyAnomaly] {
+        var found: [ReplyAnomaly] = []
+        if line.droppedBytes > 0 { found.append(.lineTooLong) }
+        if line.unterminated { found.append(.unterminatedLine) }
+        return found
     }
 
     private mutating func appendLine(_ b: UnsafeRawBufferPointer) {
@@ -190,6 +205,6 @@ public struct ReplyParser: Sendable {
     private func startsReply(_ b: UnsafeRawBufferPointer) -> Bool {
         b.count >= 3 && isDigit(b[0]) && isDigit(b[1]) && isDigit(b[2])
             && (b.count == 3 || b[3] == UInt8(ascii: " ") || b[3] == UInt8(ascii: "-"))
-            && isInReplyGrammar(Int(b[0] - 48) * 100 + Int(b[1] - 48) * 10 + Int(b[2] - 48))
+            && isInReplyGrammar(b[0], b[1])
     }
 }
