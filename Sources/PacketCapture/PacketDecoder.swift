@@ -18,6 +18,20 @@ public enum MalformedPacket: String, Sendable, Equatable, CaseIterable {
     case badExtensionHeader = "bad IPv6 extension header"
 }
 
+/// Big-endian fields read as whole words (callers check the length first): one load and a
+/// byte swap instead of a load, shift and or per byte.
+extension UnsafeRawBufferPointer {
+    @inline(__always) fileprivate func be16(_ i: Int) -> UInt16 {
+        UInt16(bigEndian: baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt16.self))
+    }
+    @inline(__always) fileprivate func be32(_ i: Int) -> UInt32 {
+        UInt32(bigEndian: baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+    }
+    @inline(__always) fileprivate func be64(_ i: Int) -> UInt64 {
+        UInt64(bigEndian: baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+    }
+}
+
 /// Decodes link, IP and TCP headers straight from the capture buffer. Pure: no state,
 /// no allocation, so a packet of a connection nobody cares about costs only this.
 public struct PacketDecoder: Sendable {
@@ -27,7 +41,7 @@ public struct PacketDecoder: Sendable {
     public func decode(_ frame: UnsafeRawBufferPointer) -> Result<TCPSegment, DecodeOutcome> {
         var offset = 0
         let n = frame.count
-        @inline(__always) func u16(_ i: Int) -> UInt16 { UInt16(frame[i]) << 8 | UInt16(frame[i + 1]) }
+        @inline(__always) func u16(_ i: Int) -> UInt16 { frame.be16(i) }
 
         var etherType: UInt16
         switch linkType {
@@ -46,7 +60,7 @@ public struct PacketDecoder: Sendable {
         case .null, .loop:
             guard n >= 4 else { return .failure(.malformed(.truncatedLinkHeader)) }
             // DLT_NULL stores the family in the writer's byte order; accept either.
-            let be = UInt32(frame[0]) << 24 | UInt32(frame[1]) << 16 | UInt32(frame[2]) << 8 | UInt32(frame[3])
+            let be = frame.be32(0)
             let family = be > 0xFFFF ? be.byteSwapped : be
             switch family {
             case 2: etherType = 0x0800
@@ -82,15 +96,15 @@ public struct PacketDecoder: Sendable {
         let ihl = Int(f[start] & 0x0F) * 4
         guard ihl >= 20 else { return .failure(.malformed(.badIPHeaderLength)) }
         guard n >= start + ihl else { return .failure(.malformed(.truncatedIPHeader)) }
-        var totalLength = Int(UInt16(f[start + 2]) << 8 | UInt16(f[start + 3]))
+        var totalLength = Int(f.be16(start + 2))
         // Segmentation offload writes 0 here; trust the captured length then.
         if totalLength == 0 { totalLength = n - start }
         guard totalLength >= ihl else { return .failure(.malformed(.badIPHeaderLength)) }
-        let fragment = UInt16(f[start + 6]) << 8 | UInt16(f[start + 7])
+        let fragment = f.be16(start + 6)
         if fragment & 0x3FFF != 0 { return .failure(.ipFragment) }
         guard f[start + 9] == 6 else { return .failure(.notTCP) }
-        let src = IPAddress.v4(UInt32(f[start + 12]) << 24 | UInt32(f[start + 13]) << 16 | UInt32(f[start + 14]) << 8 | UInt32(f[start + 15]))
-        let dst = IPAddress.v4(UInt32(f[start + 16]) << 24 | UInt32(f[start + 17]) << 16 | UInt32(f[start + 18]) << 8 | UInt32(f[start + 19]))
+        let src = IPAddress.v4(f.be32(start + 12))
+        let dst = IPAddress.v4(f.be32(start + 16))
         return decodeTCP(f, start + ihl, declaredLength: totalLength - ihl, src, dst)
     }
 
@@ -98,14 +112,10 @@ public struct PacketDecoder: Sendable {
         let n = f.count
         guard n >= start + 40 else { return .failure(.malformed(.truncatedIPHeader)) }
         guard f[start] >> 4 == 6 else { return .failure(.malformed(.badIPVersion)) }
-        var payloadLength = Int(UInt16(f[start + 4]) << 8 | UInt16(f[start + 5]))
+        var payloadLength = Int(f.be16(start + 4))
         if payloadLength == 0 { payloadLength = n - start - 40 }  // jumbogram or offload
         var next = f[start + 6]
-        var hi: UInt64 = 0, lo: UInt64 = 0, dhi: UInt64 = 0, dlo: UInt64 = 0
-        for i in 0..<8 {
-            hi = hi << 8 | UInt64(f[start + 8 + i]); lo = lo << 8 | UInt64(f[start + 16 + i])
-            dhi = dhi << 8 | UInt64(f[start + 24 + i]); dlo = dlo << 8 | UInt64(f[start + 32 + i])
-        }
+        let hi = f.be64(start + 8), lo = f.be64(start + 16), dhi = f.be64(start + 24), dlo = f.be64(start + 32)
         var offset = start + 40
         var remaining = payloadLength
         // Walk extension headers; a fragment header means the TCP header may not be here.
@@ -125,7 +135,7 @@ public struct PacketDecoder: Sendable {
                 next = f[offset]; offset += len; remaining -= len
             case 44:
                 guard n >= offset + 8 else { return .failure(.malformed(.badExtensionHeader)) }
-                let fragOffsetAndM = UInt16(f[offset + 2]) << 8 | UInt16(f[offset + 3])
+                let fragOffsetAndM = f.be16(offset + 2)
                 // An atomic fragment (offset 0, no more fragments) carries the whole datagram.
                 if fragOffsetAndM & 0xFFF9 != 0 { return .failure(.ipFragment) }
                 next = f[offset]; offset += 8; remaining -= 8
@@ -143,8 +153,8 @@ public struct PacketDecoder: Sendable {
         let dataOffset = Int(f[start + 12] >> 4) * 4
         guard dataOffset >= 20, dataOffset <= declaredLength else { return .failure(.malformed(.badTCPHeaderLength)) }
         guard n >= start + dataOffset else { return .failure(.malformed(.truncatedTCPHeader)) }
-        @inline(__always) func u16(_ i: Int) -> UInt16 { UInt16(f[i]) << 8 | UInt16(f[i + 1]) }
-        @inline(__always) func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
+        @inline(__always) func u16(_ i: Int) -> UInt16 { f.be16(i) }
+        @inline(__always) func u32(_ i: Int) -> UInt32 { f.be32(i) }
         let payloadStart = start + dataOffset
         let declaredPayload = declaredLength - dataOffset
         // Ethernet pads short frames; the IP length, not the frame, says where data ends.
