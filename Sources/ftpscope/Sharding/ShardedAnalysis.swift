@@ -46,10 +46,11 @@ enum ShardedAnalysis {
         let workers = (0..<shards).map { _ in
             ShardWorker(configuration: config, render: render)
         }
-        var merger = RecordMerger(prefix: configuration.sessionPrefix, shards: shards)
+        // Merging runs on a thread of its own: on the reading thread it waited for the slowest
+        // analyzer's oldest batch while the other analyzer, its queue drained, had nothing to do.
+        let merging = MergeThread(workers: workers, prefix: configuration.sessionPrefix, out: out)
 
         var batches = workers.map { _ in InputBatch() }
-        var sent = 0, merged = 0
         var clock = SweepClock(interval: Analyzer.sweepInterval)
         var index: UInt64 = 0
         var damage: CaptureError?
@@ -59,16 +60,10 @@ enum ShardedAnalysis {
                 batches[s].isLast = last
                 batches[s].finalClock = clock.now
                 w.input.put(batches[s])
-                batches[s] = w.spareInputs.take() ?? InputBatch()
+                // After the last batch the reader keeps its reference but never touches it again.
+                if !last { batches[s] = w.spareInputs.take() ?? InputBatch() }
             }
-            sent += 1
-            // Keep `depth` batches in flight; merge the oldest once it is done everywhere.
-            while sent - merged > (last ? 0 : depth) {
-                let outputs = workers.map { $0.output.take() }
-                merger.merge(outputs, into: out)
-                for (w, o) in zip(workers, outputs) { o.reset(); w.spareOutputs.give(o) }
-                merged += 1
-            }
+            merging.dispatched(last: last)
         }
 
         var inBatch = 0
@@ -97,9 +92,47 @@ enum ShardedAnalysis {
         }
         dispatch(last: true)
 
+        let peak = merging.join()
         var summary = CaptureSummary()
         for w in workers { summary.merge(w.join()) }
-        summary.peakConnections = merger.peakConnections
+        summary.peakConnections = peak
         return InputOutcome(summary: summary, damage: damage)
+    }
+}
+
+/// Takes each batch's outputs from every analyzer, in the order the batches were sent, and
+/// merges them into the output. The reading thread only counts what it sent.
+private final class MergeThread: @unchecked Sendable {
+    private let sent = BlockingQueue<Bool>(capacity: .max)
+    private let done = DispatchSemaphore(value: 0)
+    private var peak = 0
+
+    init(workers: [ShardWorker], prefix: String, out: Output) {
+        // The output is this thread's alone until `join`, which the caller waits for before
+        // writing anything else.
+        nonisolated(unsafe) let out = out
+        let t = Thread { [unowned self] in
+            var merger = RecordMerger(prefix: prefix, shards: workers.count)
+            while true {
+                let last = sent.take()
+                let outputs = workers.map { $0.output.take() }
+                merger.merge(outputs, into: out)
+                for (w, o) in zip(workers, outputs) { o.reset(); w.spareOutputs.give(o) }
+                if last { break }
+            }
+            peak = merger.peakConnections
+            done.signal()
+        }
+        t.name = "ftpscope-merge"
+        t.start()
+    }
+
+    /// One more batch went to every analyzer.
+    func dispatched(last: Bool) { sent.put(last) }
+
+    /// Waits for the last batch's merge; the peak of open connections over the capture.
+    func join() -> Int {
+        done.wait()
+        return peak
     }
 }
