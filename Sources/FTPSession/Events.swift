@@ -200,4 +200,17 @@ public enum AnalysisEvent: Sendable {
     case command(CommandEvent)
     case gap(GapEvent)
     case session(SessionSummary)
+
+    public enum Kind: Sendable { case reply, command, gap, session }
+
+    /// Which case, read from the event in place: `if case .command = event` at a call site
+    /// copied the whole event (a retain and a release of each of its references) to test it.
+    public var kind: Kind {
+        switch self {
+        case .reply: .reply
+        case .command: .command
+        case .gap: .gap
+        case .session: .session
+        }
+    }
 }

@@ -48,8 +48,11 @@ struct Analyze: ParsableCommand {
         let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
         let render: Renderer = { event, buffer in
-            if case .command = event, !commands { return }
-            if case .session = event, noSessions, fmt == .jsonl || grouper == nil { return }
+            switch event.kind {
+            case .command: if !commands { return }
+            case .session: if noSessions, fmt == .jsonl || grouper == nil { return }
+            case .reply, .gap: break
+            }
             switch fmt {
             case .jsonl: encoder.encode(event, into: &buffer)
             case .text:
