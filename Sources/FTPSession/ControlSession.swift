@@ -233,8 +233,6 @@ final class ControlSession {
         commandCount += 1
         let verb = command.verb
         let kind = command.kind
-        let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
-            ? Array("****".utf8) : command.argument
 
         var active: AnnouncedAddress?
         if let arg = command.argument, kind == .port || kind == .eprt || kind == .lprt {
@@ -259,6 +257,8 @@ final class ControlSession {
         }
         for a in anomalies { count(a) }
         if emitCommands {
+            let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
+                ? Array("****".utf8) : command.argument
             emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
                                        active: active, anomalies: anomalies)))
         } else {
