@@ -225,6 +225,7 @@ public struct JSONWriter: ~Copyable {
         }
     }
 
+    @inline(__always)
     private mutating func appendDigits(_ value: Int) {
         // Most numbers are counts, codes and line numbers below 1,000: no digit counting.
         if value >= 0 && value < 1000 {
@@ -293,7 +294,9 @@ public struct JSONWriter: ~Copyable {
     //
     // The reply record is most of the output; its layout is fixed by the schema, so the
     // encoder writes the keys and punctuation between values as literal fragments instead
-    // of key by key. These append exactly what they are given, with no separator logic.
+    // of key by key. These append exactly what they are given, with no separator logic, and
+    // are inlined into the encoder: as calls, each spilled and reloaded the buffer's position
+    // (2.5 % of all instructions on the control-heavy capture).
 
     /// Literal JSON text: keys, punctuation, whole constant values.
     @inline(__always)
@@ -306,13 +309,18 @@ public struct JSONWriter: ~Copyable {
     mutating func stringValue(_ s: String) { appendString(s) }
     /// Text ftpscope itself produced (session ids, endpoints): ASCII with nothing to escape,
     /// so it is copied without the check wire text needs.
+    @inline(__always)
     mutating func trustedValue(_ b: UnsafeRawBufferPointer) {
-        reserve(b.count + 2)
-        base[count] = 0x22; count += 1
-        append(b)
-        base[count] = 0x22; count += 1
+        let n = b.count
+        reserve(n + 2)
+        let d = base + count
+        d[0] = 0x22
+        if let src = b.baseAddress, n > 0 { Self.copy(src, to: UnsafeMutableRawPointer(d + 1), n) }
+        d[n + 1] = 0x22
+        count += n + 2
     }
 
+    @inline(__always)
     mutating func bytesValue(_ b: UnsafeRawBufferPointer) {
         if Self.isPlainASCII(b.assumingMemoryBound(to: UInt8.self)) {
             reserve(b.count + 2)
@@ -347,13 +355,16 @@ public struct JSONWriter: ~Copyable {
             appendString(String(decoding: b, as: UTF8.self))
         }
     }
+    @inline(__always)
     mutating func intValue(_ v: Int) { appendDigits(v) }
+    @inline(__always)
     mutating func timestampValue(_ ns: Int64) {
         let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
         appendSeconds(secs)
         append(0x2E)
         if frac % 1000 == 0 { appendFixedWidth(frac / 1000, 6) } else { appendFixedWidth(frac, 9) }
     }
+    @inline(__always)
     private mutating func appendSeconds(_ secs: Int) {
         guard secs >= 0 && secs < 10_000_000_000_000_000 else { appendDigits(secs); return }
         if secs != lastSeconds {
@@ -374,6 +385,7 @@ public struct JSONWriter: ~Copyable {
         count += secondsLength
     }
 
+    @inline(__always)
     mutating func doubleValue(_ v: Double, decimals: Int = 3) {
         needsComma = false
         // Latencies: milliseconds with three decimals, the common case without the general

@@ -275,6 +275,7 @@ struct LiteralTable: Sendable {
         ends.append(bytes.count)
     }
 
+    @inline(__always)
     func write(_ i: Int, into w: inout JSONWriter) {
         let start = i == 0 ? 0 : ends[i - 1]
         bytes.withUnsafeBytes { w.append(bytes: UnsafeRawBufferPointer(rebasing: $0[start..<ends[i]])) }
