@@ -77,6 +77,7 @@ public struct ReplyEvent: Sendable {
     public var timestamp: Timestamp
     public var session: SessionIdentity
     public var reply: Reply
+    /// The verb of the command answered: 1–16 ASCII letters, uppercased.
     public var command: String?
     /// The command's argument as sent, except that PASS arguments are masked unless asked.
     public var argument: [UInt8]?

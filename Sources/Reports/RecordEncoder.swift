@@ -77,8 +77,14 @@ public struct RecordEncoder: Sendable {
             w.bytesValue(l)
         }
         w.fragment("],\"command\":")
-        // The string's own bytes: verbs are a few ASCII letters, checked by the fast scan.
-        if var c = r.command { c.withUTF8 { w.bytesValue(UnsafeRawBufferPointer($0)) } } else { w.fragment("null") }
+        // The string's own bytes: a verb is 1–16 ASCII letters (the command parser accepts
+        // nothing else), so it needs no escaping check.
+        if var c = r.command {
+            c.withUTF8 { v in
+                assert(v.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A })
+                w.trustedValue(UnsafeRawBufferPointer(v))
+            }
+        } else { w.fragment("null") }
         w.fragment(",\"argument\":")
         if let a = r.argument { w.bytesValue(a) } else { w.fragment("null") }
         // The table holds each code's class, group and catalog meaning (null where none).
