@@ -209,21 +209,23 @@ public struct JSONWriter: ~Copyable {
     }
 
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-        let hex: StaticString = "0123456789abcdef"
-        for b in utf8 {
-            switch b {
-            case 0x22: append(0x5C); append(0x22)
-            case 0x5C: append(0x5C); append(0x5C)
-            case 0x0A: append(0x5C); append(0x6E)
-            case 0x0D: append(0x5C); append(0x72)
-            case 0x09: append(0x5C); append(0x74)
-            case 0..<0x20, 0x7F:
-                appendStatic("\\u00")
-                append(hex.utf8Start[Int(b >> 4)]); append(hex.utf8Start[Int(b & 0xF)])
-            default: append(b)
-            }
-        }
+        withRoom(utf8.count * 6) { $0.escaped(utf8) }
     }
+
+    /// The start of `n` bytes of room, for `withRoom`.
+    mutating func reserveRoom(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        reserve(n)
+        return base + count
+    }
+
+    /// Takes `n` bytes written into reserved room as written.
+    mutating func advance(by n: Int) {
+        precondition(n >= 0 && count + n <= capacity)
+        count += n
+    }
+
+    /// The session id of the record being written starts `offset` bytes into the writer.
+    mutating func markIdentity(at offset: Int) { identityMark = offset }
 
     @inline(__always)
     private mutating func appendDigits(_ value: Int) {

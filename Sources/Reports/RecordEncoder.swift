@@ -25,7 +25,10 @@ public struct RecordEncoder: Sendable {
             table.add(w.out)
         }
         states = SessionState.allCases
-        for state in states { table.add(Array(",\"state\":".utf8) + JSONWriter.quoted(state.rawValue)) }
+        for state in states {
+            precondition(state.ordinal == table.count - 1000)
+            table.add(Array(",\"state\":".utf8) + JSONWriter.quoted(state.rawValue))
+        }
         literals = table
     }
 
@@ -57,9 +60,74 @@ public struct RecordEncoder: Sendable {
         }
     }
 
-    /// The reply record, written as fixed fragments between values: it is most of the output
-    /// (same keys and order as the generic writer would produce; the schema tests compare both).
+    /// The reply record: most of the output. Replies with a code, no protected payload and
+    /// an ordinary latency (all but a few) are written in one reserved room, whose bound is
+    /// computed from the event first; the others field by field. Both write the same bytes in
+    /// the same order as the generic writer would (the schema tests compare them).
     private func reply(_ r: ReplyEvent, _ w: inout JSONWriter) {
+        guard r.protected == nil, let code = r.reply.code, (0..<1000).contains(code),
+              r.latencyMilliseconds.map({ $0 >= 0 && $0 < 1e12 }) ?? true else {
+            replyByField(r, &w)
+            return
+        }
+        w.fragment("{\"type\":\"reply\",\"ts\":")
+        w.timestampValue(r.timestamp.nanoseconds)
+        // Keys, punctuation and numbers fit in 400 bytes; the rest is bounded by its length.
+        var bound = 400 + r.session.utf8.count + 6 * r.reply.storage.count + 3 * r.reply.lineCount
+            + 2 * literals.maxLength + (r.command?.utf8.count ?? 0) + 6 * (r.argument?.count ?? 0)
+        if let p = r.passive { bound += 6 * (p.host?.utf8.count ?? 0) }
+        for a in r.anomalies { bound += 6 * a.utf8.count + 3 }
+        let start = w.byteCount
+        let mark = w.withRoom(bound) { room -> Int in
+            var mark = 0
+            r.session.withFields { id, server, client in
+                room.literal(",\"session\":")
+                mark = room.written
+                room.trusted(id)
+                room.literal(",\"server\":"); room.trusted(server)
+                room.literal(",\"client\":"); room.trusted(client)
+            }
+            room.literal(",\"code\":"); room.digits(code)
+            room.literal(",\"lines\":[")
+            var first = true
+            r.reply.forEachLine { l in
+                if !first { room.byte(0x2C) }
+                first = false
+                room.wire(l)
+            }
+            room.literal("],\"command\":")
+            // A verb is 1–16 ASCII letters (the command parser accepts nothing else): no check.
+            if var c = r.command { c.withUTF8 { room.trusted(UnsafeRawBufferPointer($0)) } } else { room.literal("null") }
+            room.literal(",\"argument\":")
+            if let a = r.argument { a.withUnsafeBytes { room.wire($0) } } else { room.literal("null") }
+            // The table holds each code's class, group and catalog meaning, then each state.
+            literals.write(code, into: &room)
+            literals.write(1000 + r.state.ordinal, into: &room)
+            room.literal(",\"passive\":")
+            if let p = r.passive {
+                room.literal("{\"host\":")
+                if var h = p.host { h.withUTF8 { room.wire(UnsafeRawBufferPointer($0)) } } else { room.literal("null") }
+                room.literal(",\"port\":"); room.digits(Int(p.port)); room.byte(0x7D)
+            } else {
+                room.literal("null")
+            }
+            room.literal(",\"protected\":null,\"latency_ms\":")
+            if let l = r.latencyMilliseconds { room.milliseconds(l) } else { room.literal("null") }
+            room.literal(",\"dropped_lines\":"); room.digits(r.reply.droppedLines)
+            room.literal(",\"anomalies\":[")
+            for (i, a) in r.anomalies.enumerated() {
+                if i > 0 { room.byte(0x2C) }
+                var a = a
+                a.withUTF8 { room.wire(UnsafeRawBufferPointer($0)) }
+            }
+            room.literal("]}")
+            return mark
+        }
+        w.markIdentity(at: start + mark)
+    }
+
+    /// The reply record field by field, for what the room above does not take.
+    func replyByField(_ r: ReplyEvent, _ w: inout JSONWriter) {
         w.fragment("{\"type\":\"reply\",\"ts\":")
         w.timestampValue(r.timestamp.nanoseconds)
         r.session.withFields { id, server, client in
@@ -99,7 +167,7 @@ public struct RecordEncoder: Sendable {
             w.fragment(",\"meaning\":")
             if let m = r.catalog?.meaning(language) { w.stringValue(m) } else { w.fragment("null") }
         }
-        for (i, state) in states.enumerated() where state == r.state { literals.write(1000 + i, into: &w); break }
+        literals.write(1000 + r.state.ordinal, into: &w)
         w.fragment(",\"passive\":")
         if r.passive == nil { w.fragment("null") } else { w.beginRecord(); address(r.passive, &w) }
         w.fragment(",\"protected\":")
@@ -270,15 +338,45 @@ public struct RecordEncoder: Sendable {
     }
 }
 
+extension SessionState {
+    /// The case's position in `allCases`: the record encoder's index into its state fragments.
+    var ordinal: Int {
+        switch self {
+        case .connected: 0
+        case .delayed: 1
+        case .ready: 2
+        case .user: 3
+        case .account: 4
+        case .authenticated: 5
+        case .tls: 6
+        case .rename: 7
+        case .restart: 8
+        case .transfer: 9
+        case .closed: 10
+        }
+    }
+}
+
 /// JSON fragments stored back to back: writing one is a copy, with no reference counting
 /// on an array per fragment.
 struct LiteralTable: Sendable {
     private var bytes: [UInt8] = []
     private var ends: [Int] = []
+    /// The longest fragment: what a room must leave for one.
+    private(set) var maxLength = 0
+
+    var count: Int { ends.count }
 
     mutating func add(_ json: [UInt8]) {
         bytes.append(contentsOf: json)
         ends.append(bytes.count)
+        maxLength = max(maxLength, json.count)
+    }
+
+    @inline(__always)
+    func write(_ i: Int, into room: inout RoomWriter) {
+        let start = i == 0 ? 0 : ends[i - 1]
+        bytes.withUnsafeBytes { room.copy(UnsafeRawBufferPointer(rebasing: $0[start..<ends[i]])) }
     }
 
     @inline(__always)
