@@ -65,7 +65,10 @@ public struct RecordEncoder: Sendable {
     /// computed from the event first; the others field by field. Both write the same bytes in
     /// the same order as the generic writer would (the schema tests compare them).
     private func reply(_ r: ReplyEvent, _ w: inout JSONWriter) {
-        guard r.protected == nil, let code = r.reply.code, (0..<1000).contains(code),
+        // `case .some` rather than `!= nil`: ProtectedReply is Equatable, and `!=` between
+        // optionals copied the payload through generic witnesses for every reply.
+        if case .some = r.protected { replyByField(r, &w); return }
+        guard let code = r.reply.code, (0..<1000).contains(code),
               r.latencyMilliseconds.map({ $0 >= 0 && $0 < 1e12 }) ?? true else {
             replyByField(r, &w)
             return
