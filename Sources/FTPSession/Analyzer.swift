@@ -49,8 +49,7 @@ public final class Analyzer {
     private var sessionCounter = 0
     private var lastSweep: Timestamp?
     private var now = Timestamp.zero
-    private var classCounts = [Int](repeating: 0, count: 10)
-    private let replyBuffers = SharedReplyBuffers()
+    private let shared = SessionsShared()
     public private(set) var summary = CaptureSummary()
     private let emit: (AnalysisEvent) -> Void
 
@@ -252,7 +251,10 @@ public final class Analyzer {
         }
         summary.evictions = table.evictions
         summary.peakConnections = table.peakCount
-        summary.repliesByClass = classLabels(classCounts)
+        summary.replies = shared.replies
+        summary.commands = shared.commands
+        summary.repliesByClass = classLabels(Array(shared.byFirstDigit[0..<10]))
+        summary.anomalies.merge(shared.anomalies, uniquingKeysWith: +)
         return summary
     }
 
@@ -328,7 +330,7 @@ public final class Analyzer {
                                        server: serverIsLow ? key.low : key.high,
                                        client: serverIsLow ? key.high : key.low)
         sessionStarted?(identity)
-        return ControlSession(identity: identity, config: configuration, host: self, replyBuffers: replyBuffers,
+        return ControlSession(identity: identity, config: configuration, host: self, shared: shared,
                               at: ts, midstream: midstream,
                               server: server, client: client)
     }
@@ -380,22 +382,24 @@ public final class Analyzer {
         }
     }
 
+    /// Replies and commands are counted by their sessions (`SessionsShared`): reading an
+    /// event's payload here copied every event. Gaps and session ends are few.
     private func emitAndCount(_ event: AnalysisEvent) {
-        switch event {
-        case .reply(let r):
-            summary.replies += 1
-            if let code = r.reply.code { classCounts[min(code / 100, 9)] += 1 }
-            for a in r.anomalies { summary.anomalies[a, default: 0] += 1 }
-        case .command(let c):
-            summary.commands += 1
-            for a in c.anomalies { summary.anomalies[a, default: 0] += 1 }
-        case .gap(let g):
-            summary.gaps += 1
-            summary.gapBytes += g.bytes
-        case .session(let s):
-            for (name, n) in s.anomalies where name == SessionAnomaly.streamBufferFull.rawValue {
-                summary.anomalies[name, default: 0] += n
-                summary.bufferCapHits += n
+        switch event.kind {
+        case .reply, .command:
+            break
+        case .gap, .session:
+            switch event {
+            case .gap(let g):
+                summary.gaps += 1
+                summary.gapBytes += g.bytes
+            case .session(let s):
+                for (name, n) in s.anomalies where name == SessionAnomaly.streamBufferFull.rawValue {
+                    summary.anomalies[name, default: 0] += n
+                    summary.bufferCapHits += n
+                }
+            default:
+                break
             }
         }
         emit(event)
@@ -421,11 +425,6 @@ public final class Analyzer {
 }
 
 extension Analyzer: SessionHost {
-    func commandSeen(anomalies: [String]) {
-        summary.commands += 1
-        for a in anomalies { summary.anomalies[a, default: 0] += 1 }
-    }
-
     func recordLoginFailure(from address: IPAddress) -> Int {
         if loginFailures.count >= 65_536, loginFailures[address] == nil { loginFailures.removeAll(keepingCapacity: true) }
         loginFailures[address, default: 0] += 1

@@ -44,15 +44,24 @@ struct CarriedAnomalies: OptionSet {
 /// Analyzer-wide facts a session consults: login failures per client address and where to
 /// register expected data connections.
 protocol SessionHost: AnyObject {
-    /// A command that produced no event still counts in the totals.
-    func commandSeen(anomalies: [String])
     func recordLoginFailure(from address: IPAddress) -> Int
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
 }
 
-/// The reply buffers every session of one analyzer borrows in turn (see `ReplyBuffers`).
-final class SharedReplyBuffers {
+/// What every session of one analyzer shares: the reply buffers they borrow in turn (see
+/// `ReplyBuffers`) and the totals of replies and commands, which sessions add to as they
+/// handle them (counting from the emitted events copied each event to read it).
+final class SessionsShared {
     var spare = ReplyBuffers()
+    var replies = 0
+    var commands = 0
+    /// Replies by the code's first digit (10 for none).
+    var byFirstDigit = [Int](repeating: 0, count: 11)
+    var anomalies: [String: Int] = [:]
+
+    func count(anomalies found: [String]) {
+        for a in found { anomalies[a, default: 0] += 1 }
+    }
 }
 
 /// One FTP control connection: both streams, reply and command parsing, pairing, state,
@@ -66,7 +75,7 @@ final class ControlSession {
     // The analyzer owns its sessions and is the only caller of their methods, so it outlives
     // every call that reaches it; unowned(unsafe) spares the checked reference count per command.
     private unowned(unsafe) let host: SessionHost
-    private let replyBuffers: SharedReplyBuffers
+    private let shared: SessionsShared
 
     var serverStream: StreamReassembler
     var clientStream: StreamReassembler
@@ -115,9 +124,9 @@ final class ControlSession {
     private var awaitingChannel: TransferTracker?
     private(set) var channels: [DataChannel] = []
 
-    init(identity: SessionIdentity, config: AnalyzerConfiguration, host: SessionHost, replyBuffers: SharedReplyBuffers,
+    init(identity: SessionIdentity, config: AnalyzerConfiguration, host: SessionHost, shared: SessionsShared,
          at ts: Timestamp, midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
-        self.replyBuffers = replyBuffers
+        self.shared = shared
         self.identity = identity
         showPasswords = config.showPasswords
         emitCommands = config.emitCommands
@@ -150,7 +159,7 @@ final class ControlSession {
         sawServerBytes = true
         guard let data = clearText(bytes, server: true) else { return }
         serverFramer.feed(data) { line in
-            parser.feed(line, reusing: &replyBuffers.spare) { handleReply($0, at: ts, emit) }
+            parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, emit) }
         }
     }
 
@@ -193,8 +202,8 @@ final class ControlSession {
         endReason = reason
         serverStream.flush { event in deliver(event, .server, ts, emit) }
         clientStream.flush { event in deliver(event, .client, ts, emit) }
-        serverFramer.finish { line in parser.feed(line, reusing: &replyBuffers.spare) { handleReply($0, at: ts, emit) } }
-        parser.finish(reusing: &replyBuffers.spare) { handleReply($0, at: ts, emit) }
+        serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, emit) } }
+        parser.finish(reusing: &shared.spare) { handleReply($0, at: ts, emit) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
         let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
         if capHits > 0 { anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits }
@@ -256,13 +265,13 @@ final class ControlSession {
             }
         }
         for a in anomalies { count(a) }
+        shared.commands += 1
+        if !anomalies.isEmpty { shared.count(anomalies: anomalies) }
         if emitCommands {
             let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
                 ? Array("****".utf8) : command.argument
             emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
                                        active: active, anomalies: anomalies)))
-        } else {
-            host.commandSeen(anomalies: anomalies)
         }
 
         var carried: CarriedAnomalies = []
@@ -371,6 +380,9 @@ final class ControlSession {
         if let c = effective { applyState(code: c, answering: answered, reply: reply, at: ts, anomalies: &anomalies) }
 
         for a in anomalies { count(a) }
+        shared.replies += 1
+        shared.byFirstDigit[code.map { min($0 / 100, 9) } ?? 10] += 1
+        if !anomalies.isEmpty { shared.count(anomalies: anomalies) }
         emit(.reply(ReplyEvent(
             timestamp: ts, session: identity, reply: reply,
             command: answered?.isGreeting == true ? nil : answered?.verb,
