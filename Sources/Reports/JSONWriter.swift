@@ -359,32 +359,34 @@ public struct JSONWriter: ~Copyable {
     }
     @inline(__always)
     mutating func intValue(_ v: Int) { appendDigits(v) }
+    /// A timestamp as seconds with 6 decimals, or 9 when the capture has nanoseconds: one
+    /// reservation, the whole seconds copied from the last record's (consecutive records share
+    /// them), the fraction as fixed-width digits.
     @inline(__always)
     mutating func timestampValue(_ ns: Int64) {
-        let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
-        appendSeconds(secs)
-        append(0x2E)
-        if frac % 1000 == 0 { appendFixedWidth(frac / 1000, 6) } else { appendFixedWidth(frac, 9) }
-    }
-    @inline(__always)
-    private mutating func appendSeconds(_ secs: Int) {
-        guard secs >= 0 && secs < 10_000_000_000_000_000 else { appendDigits(secs); return }
-        if secs != lastSeconds {
-            let start = count
-            appendDigits(secs)
-            secondsLength = count - start
-            secondsDigits = (0, 0)
-            withUnsafeMutableBytes(of: &secondsDigits) { $0.baseAddress!.copyMemory(from: base + start, byteCount: secondsLength) }
-            lastSeconds = secs
+        guard ns >= 0 else {
+            // Before 1970 (a crafted file): the sign, then the magnitude like any other.
+            guard ns != .min else { appendStatic("-9223372036.854775808"); return }
+            append(0x2D)
+            timestampValue(-ns)
             return
         }
-        // Both words stored whole (room for 16 reserved), the count advanced by the digits only:
-        // two stores instead of a call to memmove per record.
-        reserve(16)
-        let dst = UnsafeMutableRawPointer(base + count)
-        dst.storeBytes(of: secondsDigits.0, as: UInt64.self)
-        dst.storeBytes(of: secondsDigits.1, toByteOffset: 8, as: UInt64.self)
-        count += secondsLength
+        let secs = Int(ns / 1_000_000_000), frac = Int(ns % 1_000_000_000)
+        if secs != lastSeconds {
+            secondsDigits = (0, 0)
+            secondsLength = withUnsafeMutableBytes(of: &secondsDigits) { raw in
+                var room = RoomWriter(raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                room.digits(secs)
+                return room.written
+            }
+            lastSeconds = secs
+        }
+        let (a, b, length) = (secondsDigits.0, secondsDigits.1, secondsLength)
+        withRoom(32) { room in
+            room.words(a, b, advancingBy: length)
+            room.byte(0x2E)
+            if frac % 1000 == 0 { room.fixedWidth(frac / 1000, 6) } else { room.fixedWidth(frac, 9) }
+        }
     }
 
     @inline(__always)

@@ -43,6 +43,26 @@ import Testing
         }
     }
 
+    /// Timestamps: microseconds when the nanoseconds are whole microseconds, else nanoseconds;
+    /// whole seconds cached between records must not leak into a record with other seconds.
+    @Test func timestampsMatchAReferenceFormatting() {
+        func reference(_ ns: Int64) -> String {
+            let m = ns.magnitude
+            let secs = String(m / 1_000_000_000), frac = m % 1_000_000_000
+            let f = frac % 1000 == 0 ? String(frac / 1000) : String(frac)
+            let width = frac % 1000 == 0 ? 6 : 9
+            return (ns < 0 ? "-" : "") + secs + "." + String(repeating: "0", count: width - f.count) + f
+        }
+        let values: [Int64] = [0, 1, 999, 1_000, 999_999_000, 999_999_999, 1_000_000_000, 1_763_800_000_050_000_000,
+                               1_763_800_000_050_000_001, 1_763_800_001_000_000_000, 42, -1, -1_500_000_000, .max, .min]
+        var w = JSONWriter()
+        for v in values + values.reversed() {
+            w.clear()
+            w.timestampValue(v)
+            #expect(String(decoding: w.out, as: UTF8.self) == reference(v))
+        }
+    }
+
     @Test func terminalTextShowsControlsEscaped() {
         #expect(TerminalText.escape(Array("a\u{1B}[31mb\tc\u{7}".utf8)) == "a\\x1b[31mb\\tc\\x07")
         #expect(TerminalText.escape("x\u{9B}y\u{202E}z") == "x\\u{9b}y\\u{202e}z")
