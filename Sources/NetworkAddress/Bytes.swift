@@ -59,6 +59,15 @@ public enum ByteScan {
         return high & highs == 0
     }
 
+    /// Nonzero when some byte of `w` is not printable ASCII, or is `"` or `\`.
+    @inlinable @inline(__always)
+    public static func notPlainJSON(_ w: UInt64) -> UInt64 {
+        let quote = ones &* 0x22, backslash = ones &* 0x5C, del = ones &* 0x7F
+        // Bytes below 0x20: subtracting 0x20 borrows into the high bit of bytes that had it clear.
+        let control = (w &- ones &* 0x20) & ~w & highs
+        return control | (w & highs) | zeroBytes(w ^ quote) | zeroBytes(w ^ backslash) | zeroBytes(w ^ del)
+    }
+
     /// Whether every byte is printable ASCII other than `"` and `\`: text that goes into a
     /// JSON string as it is.
     @inlinable
@@ -66,12 +75,7 @@ public enum ByteScan {
         guard let base = bytes.baseAddress else { return true }
         let n = bytes.count
         var i = 0
-        let quote = ones &* 0x22, backslash = ones &* 0x5C, del = ones &* 0x7F
-        @inline(__always) func plain(_ w: UInt64) -> Bool {
-            // Bytes below 0x20: subtracting 0x20 borrows into the high bit of bytes that had it clear.
-            let control = (w &- ones &* 0x20) & ~w & highs
-            return control | (w & highs) | zeroBytes(w ^ quote) | zeroBytes(w ^ backslash) | zeroBytes(w ^ del) == 0
-        }
+        @inline(__always) func plain(_ w: UInt64) -> Bool { notPlainJSON(w) == 0 }
         while i + 8 <= n {
             if !plain(load(base + i)) { return false }
             i += 8

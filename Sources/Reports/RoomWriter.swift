@@ -67,7 +67,31 @@ struct RoomWriter {
     @inline(__always)
     mutating func wire(_ b: UnsafeRawBufferPointer) {
         byte(0x22)
-        if ByteScan.isPlainJSONText(b) { copy(b) } else { escapedWire(b) }
+        let n = b.count
+        if n >= 8, let src = b.baseAddress {
+            // Copied a word at a time while checked, one pass instead of a scan and a copy; the
+            // copy is only taken (the position advanced) if no word needed escaping, and the room
+            // holds it either way.
+            let dst = UnsafeMutableRawPointer(p)
+            var i = 0, flagged: UInt64 = 0
+            while i + 8 <= n {
+                let w = src.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                dst.storeBytes(of: w, toByteOffset: i, as: UInt64.self)
+                flagged |= ByteScan.notPlainJSON(UInt64(littleEndian: w))
+                i += 8
+            }
+            if i < n {
+                // The last word overlaps the one before it rather than finishing byte by byte.
+                let w = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                dst.storeBytes(of: w, toByteOffset: n - 8, as: UInt64.self)
+                flagged |= ByteScan.notPlainJSON(UInt64(littleEndian: w))
+            }
+            if flagged == 0 { p += n } else { escapedWire(b) }
+        } else if ByteScan.isPlainJSONText(b) {
+            copy(b)
+        } else {
+            escapedWire(b)
+        }
         byte(0x22)
     }
 

@@ -38,6 +38,10 @@ import Testing
                     var r = JSONWriter()
                     b.withUnsafeBytes { r.bytesValue($0) }
                     #expect(r.out == w.out)
+                    // The record writer's own path, which copies while it checks.
+                    var room = JSONWriter()
+                    room.withRoom(6 * b.count + 2) { writer in b.withUnsafeBytes { writer.wire($0) } }
+                    #expect(room.out == w.out)
                 }
             }
         }
