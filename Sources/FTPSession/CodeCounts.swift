@@ -74,6 +74,9 @@ public struct CodeCounts: Sendable {
         }
     }
 
+    /// How many distinct codes were counted.
+    public var distinct: Int { spilled?.count ?? inlineCount }
+
     /// Each code seen and its count, by ascending code.
     public func forEachCode(_ body: (_ code: Int, _ count: Int) -> Void) {
         forEachPacked { body(Int($0 >> 48), Int($0 & Self.mask)) }

@@ -215,9 +215,87 @@ public struct RecordEncoder: Sendable {
         w.endObject()
     }
 
-    /// The session record, written as fixed fragments like the reply record (one per session,
-    /// but each has twice the fields).
+    /// The session record, in reserved room like the reply record, with the transfers and
+    /// anomaly counts (most sessions have none of either) written field by field between two
+    /// rooms. Sessions with a time before 1970 or an out-of-range duration go field by field.
     private func session(_ s: SessionSummary, _ w: inout JSONWriter) {
+        let duration = s.durationMilliseconds
+        guard s.first.nanoseconds >= 0, s.last.nanoseconds >= 0, duration >= 0, duration < 1e12 else {
+            sessionByField(s, &w)
+            return
+        }
+        let codes = s.codes
+        // Keys, punctuation, timestamps and numbers take under 600 bytes, a code and its class
+        // entry under 50 (counts have at most 15 digits); the rest is bounded by its length.
+        let bound = 800 + s.session.utf8.count + 6 * (s.user?.utf8.count ?? 0) + 6 * s.login.utf8.count
+            + 6 * s.endReason.utf8.count + 50 * codes.distinct
+        let start = w.byteCount
+        let plain = s.transfers.isEmpty && s.anomalies.isEmpty
+        let mark = w.withRoom(bound) { room -> Int in
+            var mark = 0
+            room.literal("{\"type\":\"session\"")
+            s.session.withFields { id, server, client in
+                room.literal(",\"session\":")
+                mark = room.written
+                room.trusted(id)
+                room.literal(",\"server\":"); room.trusted(server)
+                room.literal(",\"client\":"); room.trusted(client)
+            }
+            room.literal(",\"first\":"); room.timestamp(s.first.nanoseconds)
+            room.literal(",\"last\":"); room.timestamp(s.last.nanoseconds)
+            room.literal(",\"duration_ms\":"); room.milliseconds(duration)
+            room.literal(",\"user\":")
+            if var u = s.user { u.withUTF8 { room.wire(UnsafeRawBufferPointer($0)) } } else { room.literal("null") }
+            room.literal(s.anonymous ? ",\"anonymous\":true,\"login\":" : ",\"anonymous\":false,\"login\":")
+            var login = s.login
+            login.withUTF8 { room.wire(UnsafeRawBufferPointer($0)) }
+            room.literal(",\"login_failures\":"); room.digits(s.loginFailures)
+            room.literal(",\"commands\":"); room.digits(s.commands)
+            room.literal(",\"replies\":"); room.digits(s.replies)
+            room.literal(",\"replies_by_class\":{")
+            var first = true
+            codes.forEachClass { d, n in
+                room.literal(first ? "\"" : ",\""); first = false
+                room.digits(d); room.literal("xx\":"); room.digits(n)
+            }
+            room.literal("},\"replies_by_code\":{")
+            first = true
+            codes.forEachCode { code, n in
+                room.literal(first ? "\"" : ",\""); first = false
+                room.digits(code); room.literal("\":"); room.digits(n)
+            }
+            room.literal("},\"errors\":"); room.digits(s.errors)
+            room.literal(",\"gaps\":"); room.digits(s.gaps)
+            room.literal(",\"gap_bytes\":"); room.digits(s.gapBytes)
+            if plain {
+                room.literal(",\"transfers\":[],\"anomalies\":{}")
+                sessionTail(s, &room)
+            } else {
+                room.byte(0x2C)
+            }
+            return mark
+        }
+        w.markIdentity(at: start + mark)
+        if plain { return }
+        transfersAndAnomalies(s, &w)
+        w.withRoom(200 + 6 * s.endReason.utf8.count) { sessionTail(s, &$0) }
+    }
+
+    /// From `,"final_state"` to the end of the session record.
+    private func sessionTail(_ s: SessionSummary, _ room: inout RoomWriter) {
+        room.literal(",\"final_state\":")
+        var state = s.finalState.rawValue
+        state.withUTF8 { room.trusted(UnsafeRawBufferPointer($0)) }
+        room.literal(s.tls ? ",\"tls\":true" : ",\"tls\":false")
+        room.literal(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
+        room.literal(",\"end_reason\":")
+        var reason = s.endReason
+        reason.withUTF8 { room.wire(UnsafeRawBufferPointer($0)) }
+        room.byte(0x7D)
+    }
+
+    /// The session record field by field: what the rooms above do not take.
+    func sessionByField(_ s: SessionSummary, _ w: inout JSONWriter) {
         w.fragment("{\"type\":\"session\"")
         s.session.withFields { id, server, client in
             w.fragment(",\"session\":"); w.markIdentity(); w.trustedValue(id)
@@ -250,6 +328,16 @@ public struct RecordEncoder: Sendable {
         w.fragment(",\"gaps\":"); w.intValue(s.gaps)
         w.fragment(",\"gap_bytes\":"); w.intValue(s.gapBytes)
         w.fragment(",")
+        transfersAndAnomalies(s, &w)
+        w.fragment(",\"final_state\":"); w.stringValue(s.finalState.rawValue)
+        w.fragment(s.tls ? ",\"tls\":true" : ",\"tls\":false")
+        w.fragment(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
+        w.fragment(",\"end_reason\":"); w.stringValue(s.endReason)
+        w.fragment("}")
+    }
+
+    /// `"transfers":[…],"anomalies":{…}`, written by key.
+    private func transfersAndAnomalies(_ s: SessionSummary, _ w: inout JSONWriter) {
         w.beginRecord()
         w.key("transfers"); w.beginArray()
         for t in s.transfers {
@@ -273,11 +361,6 @@ public struct RecordEncoder: Sendable {
         }
         w.endArray()
         w.key("anomalies"); counts(s.anomalies, &w)
-        w.fragment(",\"final_state\":"); w.stringValue(s.finalState.rawValue)
-        w.fragment(s.tls ? ",\"tls\":true" : ",\"tls\":false")
-        w.fragment(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
-        w.fragment(",\"end_reason\":"); w.stringValue(s.endReason)
-        w.fragment("}")
     }
 
     /// The closing totals record.

@@ -149,6 +149,17 @@ struct RoomWriter {
         p += width
     }
 
+    /// A timestamp of 0 or later as seconds with 6 decimals, or 9 when it has nanoseconds:
+    /// at most 30 bytes. The same digits as `JSONWriter.timestampValue`, without its cache.
+    @inline(__always)
+    mutating func timestamp(_ ns: Int64) {
+        precondition(ns >= 0)
+        digits(Int(ns / 1_000_000_000))
+        byte(0x2E)
+        let frac = Int(ns % 1_000_000_000)
+        if frac % 1000 == 0 { fixedWidth(frac / 1000, 6) } else { fixedWidth(frac, 9) }
+    }
+
     /// Milliseconds with three decimals, for 0 ≤ v < 10^12 (the caller checks): at most 17
     /// bytes. The same rounding and digits as `JSONWriter.double(_:decimals: 3)`.
     @inline(__always)

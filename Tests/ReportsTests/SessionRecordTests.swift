@@ -1,0 +1,61 @@
+import Foundation
+@testable import FTPSession
+import NetworkAddress
+import PacketCapture
+@testable import Reports
+import Testing
+
+/// The session record is written in reserved room around its transfers and anomaly counts;
+/// every shape of summary must come out byte for byte as the field-by-field writer has it.
+@Suite struct SessionRecordTests {
+    static func summaries() -> [SessionSummary] {
+        let identity = SessionIdentity(prefix: "", number: 3, server: Endpoint(.v4(0x7F00_0001), 21),
+                                       client: Endpoint(.v6(0xFE80_0000_0000_0000, 0x1234), 40_000))
+        var out: [SessionSummary] = []
+        var n = 0
+        for user: String? in [nil, "anonymous", "bob \"the\" \\ builder\u{1}", "用户"] {
+            for codeSet in [[], [220], [220, 331, 230, 211, 215, 257, 250, 550, 221], Array(stride(from: 100, to: 600, by: 7))] {
+                for transfers in [[], [TransferSummary(command: "RETR", path: "/a \"b\"", requested: Timestamp(nanoseconds: 5),
+                                                       mode: "passive", bytesToClient: 1234, announcedSize: 1234,
+                                                       finalCode: 226, outcome: "completed")]] {
+                    for anomalies: [String: Int] in [[:], ["reply without command": 2, "out-of-order buffer full": 1]] {
+                        for (first, last) in [(Int64(0), Int64(0)), (1_763_800_000_000_001_000, 1_763_800_123_456_789_123),
+                                              (-5_000_000_000, 1_000)] {
+                            n += 1
+                            // Flags from the count of outer combinations, so that each is seen with
+                            // every pair of timestamps (the innermost loop).
+                            let k = n / 3
+                            var codes = CodeCounts()
+                            for (i, c) in codeSet.enumerated() { for _ in 0...(i % 3) { codes.add(c) } }
+                            out.append(SessionSummary(
+                                session: identity, first: Timestamp(nanoseconds: first), last: Timestamp(nanoseconds: last),
+                                user: user, anonymous: k % 2 == 0, login: ["none", "success", "failed"][k % 3],
+                                loginFailures: n % 4, commands: n * 3, replies: n * 5, codes: codes, gaps: n % 2,
+                                gapBytes: n * 100, transfers: transfers, errors: n % 7, anomalies: anomalies,
+                                finalState: SessionState.allCases[k % SessionState.allCases.count], tls: k % 2 == 1,
+                                tlsRecords: 0, startedMidstream: k % 5 == 0,
+                                endReason: ["fin", "rst", "idle", "evicted", "end of input"][k % 5]))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func roomAndFieldWritersAgree() throws {
+        let encoder = RecordEncoder()
+        for s in Self.summaries() {
+            let room = encoder.encode(.session(s))
+            var w = JSONWriter()
+            w.beginRecord()
+            encoder.sessionByField(s, &w)
+            w.raw(0x0A)
+            #expect(room == w.out, "\(String(decoding: room, as: UTF8.self))")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(room.dropLast())) as? [String: Any])
+            #expect(object["session"] as? String == "s3")
+            #expect(object["user"] as? String == s.user)
+            #expect((object["replies_by_code"] as? [String: Int])?.count == s.codes.distinct)
+        }
+    }
+}
