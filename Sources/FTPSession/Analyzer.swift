@@ -59,6 +59,8 @@ public final class Analyzer {
     public var packetIndex: UInt64 = 0
     /// Called when a control session is created (its records follow).
     public var sessionStarted: ((SessionIdentity) -> Void)?
+    /// Called after a session's summary event, when nothing more of it will be emitted.
+    public var sessionEnded: ((SessionIdentity) -> Void)?
     /// Called before an idle sweep or the end of input closes a connection, with its last
     /// activity and creating packet: what orders such records across analyzers.
     public var closing: ((Timestamp, UInt64) -> Void)?
@@ -253,6 +255,9 @@ public final class Analyzer {
         summary.peakConnections = table.peakCount
         summary.replies = shared.replies
         summary.commands = shared.commands
+        summary.gaps = shared.gaps
+        summary.gapBytes = shared.gapBytes
+        summary.bufferCapHits = shared.bufferCapHits
         summary.repliesByClass = classLabels(Array(shared.byFirstDigit[0..<10]))
         summary.anomalies.merge(shared.anomalies, uniquingKeysWith: +)
         return summary
@@ -382,28 +387,10 @@ public final class Analyzer {
         }
     }
 
-    /// Replies and commands are counted by their sessions (`SessionsShared`): reading an
-    /// event's payload here copied every event. Gaps and session ends are few.
-    private func emitAndCount(_ event: AnalysisEvent) {
-        switch event.kind {
-        case .reply, .command:
-            break
-        case .gap, .session:
-            switch event {
-            case .gap(let g):
-                summary.gaps += 1
-                summary.gapBytes += g.bytes
-            case .session(let s):
-                for (name, n) in s.anomalies where name == SessionAnomaly.streamBufferFull.rawValue {
-                    summary.anomalies[name, default: 0] += n
-                    summary.bufferCapHits += n
-                }
-            default:
-                break
-            }
-        }
-        emit(event)
-    }
+    /// Everything is counted by the sessions (`SessionsShared`): reading an event's case here
+    /// copied every event.
+    @inline(__always)
+    private func emitAndCount(_ event: AnalysisEvent) { emit(event) }
 
     private func evicted(_ entry: FlowTable<Flow>.Entry) {
         if case .control(let ref, _) = entry.value {
@@ -425,6 +412,8 @@ public final class Analyzer {
 }
 
 extension Analyzer: SessionHost {
+    func sessionEnded(_ identity: SessionIdentity) { sessionEnded?(identity) }
+
     func recordLoginFailure(from address: IPAddress) -> Int {
         if loginFailures.count >= 65_536, loginFailures[address] == nil { loginFailures.removeAll(keepingCapacity: true) }
         loginFailures[address, default: 0] += 1

@@ -44,13 +44,15 @@ struct CarriedAnomalies: OptionSet {
 /// Analyzer-wide facts a session consults: login failures per client address and where to
 /// register expected data connections.
 protocol SessionHost: AnyObject {
+    /// After the session's summary was emitted.
+    func sessionEnded(_ identity: SessionIdentity)
     func recordLoginFailure(from address: IPAddress) -> Int
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
 }
 
 /// What every session of one analyzer shares: the reply buffers they borrow in turn (see
-/// `ReplyBuffers`) and the totals of replies and commands, which sessions add to as they
-/// handle them (counting from the emitted events copied each event to read it).
+/// `ReplyBuffers`) and the totals of replies, commands and gaps, which sessions add to as
+/// they handle them (counting from the emitted events copied each event to read it).
 final class SessionsShared {
     var spare = ReplyBuffers()
     var replies = 0
@@ -58,6 +60,9 @@ final class SessionsShared {
     /// Replies by the code's first digit (10 for none).
     var byFirstDigit = [Int](repeating: 0, count: 11)
     var anomalies: [String: Int] = [:]
+    var gaps = 0
+    var gapBytes = 0
+    var bufferCapHits = 0
 
     func count(anomalies found: [String]) {
         for a in found { anomalies[a, default: 0] += 1 }
@@ -186,6 +191,8 @@ final class ControlSession {
     func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
         gaps += 1
         gapBytes += bytes
+        shared.gaps += 1
+        shared.gapBytes += bytes
         emit(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
         switch direction {
         case .server:
@@ -206,11 +213,16 @@ final class ControlSession {
         parser.finish(reusing: &shared.spare) { handleReply($0, at: ts, emit) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
         let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
-        if capHits > 0 { anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits }
+        if capHits > 0 {
+            anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits
+            shared.anomalies[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits
+            shared.bufferCapHits += capHits
+        }
         // The capture ending or the table evicting us says nothing about the connection.
         if reason == "fin" || reason == "rst" { closed = true }
         closedSummaryEmitted = true
         emit(.session(summary()))
+        host.sessionEnded(identity)
     }
     private var closedSummaryEmitted = false
 

@@ -11,8 +11,12 @@ public struct RecordEncoder: Sendable {
     private let literals: LiteralTable
     private let states: [SessionState]
 
-    public init(language: Language = .english) {
+    /// Whether session records are written (`--no-sessions` turns them off).
+    public let sessionRecords: Bool
+
+    public init(language: Language = .english, sessionRecords: Bool = true) {
         self.language = language
+        self.sessionRecords = sessionRecords
         var table = LiteralTable()
         for code in 0..<1000 {
             var w = JSONWriter(capacity: 256)
@@ -39,7 +43,9 @@ public struct RecordEncoder: Sendable {
         case .reply(let r): reply(r, &w)
         case .command(let c): command(c, &w)
         case .gap(let g): gap(g, &w)
-        case .session(let s): session(s, &w)
+        case .session(let s):
+            guard sessionRecords else { return }
+            session(s, &w)
         }
         w.raw(0x0A)
     }

@@ -43,19 +43,17 @@ struct Analyze: ParsableCommand {
         let out = Output(background: self.jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1)
         // Records already rendered reach stdout even when a later file cannot be read.
         defer { out.finish() }
-        let encoder = RecordEncoder(language: options.lang)
+        let encoder = RecordEncoder(language: options.lang, sessionRecords: !noSessions)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
         let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
         let render: Renderer = { event, buffer in
-            switch event.kind {
-            case .command: if !commands { return }
-            case .session: if noSessions, fmt == .jsonl || grouper == nil { return }
-            case .reply, .gap: break
-            }
+            // Command events exist only with --commands (the analyzer is told), and the encoder
+            // leaves out session records itself: testing the event's case here copied it.
             switch fmt {
             case .jsonl: encoder.encode(event, into: &buffer)
             case .text:
+                if noSessions, grouper == nil, event.kind == .session { return }
                 if let grouper {
                     let block = grouper.add(event)
                     if !block.isEmpty { buffer.append(bytes: Array((block.joined(separator: "\n") + "\n\n").utf8)) }

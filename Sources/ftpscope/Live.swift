@@ -82,7 +82,6 @@ struct Live: ParsableCommand {
             drainWhenStopped: { count.map { packets < $0 } ?? true },
             afterEach: { packets += 1; if write != nil { source.flushWriter() } },
             emit: { event in
-                if event.kind == .command, !commands { return }
                 switch fmt {
                 case .jsonl: encoder.encode(event, into: &out.buffer); out.recordEnded()
                 case .text: if let s = text.format(event) { out.write(line: s) }

@@ -49,9 +49,10 @@ final class ShardWorker: @unchecked Sendable {
                 let (idStart, idLength, session) = ShardWorker.sessionID(in: cursor.batch.buffer, from: start, to: end)
                 cursor.append(.record, start: start, end: end, idStart: idStart, idLength: idLength, session: session)
             }
-            if case .session(let s) = event {
-                cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: s.session))
-            }
+        }
+        analyzer.sessionEnded = { identity in
+            let end = cursor.batch.buffer.byteCount
+            cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: identity))
         }
         analyzer.sessionStarted = { identity in
             cursor.append(.started, start: 0, end: 0, session: ShardWorker.number(of: identity))
