@@ -88,14 +88,7 @@ public struct RecordEncoder: Sendable {
         for a in r.anomalies { bound += 6 * a.utf8.count + 3 }
         let start = w.byteCount
         let mark = w.withRoom(bound) { room -> Int in
-            var mark = 0
-            r.session.withFields { id, server, client in
-                room.literal(",\"session\":")
-                mark = room.written
-                room.trusted(id)
-                room.literal(",\"server\":"); room.trusted(server)
-                room.literal(",\"client\":"); room.trusted(client)
-            }
+            let mark = identity(r.session, &room)
             room.literal(",\"code\":"); room.digits(code)
             room.literal(",\"lines\":[")
             var first = true
@@ -238,15 +231,8 @@ public struct RecordEncoder: Sendable {
         let start = w.byteCount
         let plain = s.transfers.isEmpty && s.anomalies.isEmpty
         let mark = w.withRoom(bound) { room -> Int in
-            var mark = 0
             room.literal("{\"type\":\"session\"")
-            s.session.withFields { id, server, client in
-                room.literal(",\"session\":")
-                mark = room.written
-                room.trusted(id)
-                room.literal(",\"server\":"); room.trusted(server)
-                room.literal(",\"client\":"); room.trusted(client)
-            }
+            let mark = identity(s.session, &room)
             room.literal(",\"first\":"); room.timestamp(s.first.nanoseconds)
             room.literal(",\"last\":"); room.timestamp(s.last.nanoseconds)
             room.literal(",\"duration_ms\":"); room.milliseconds(duration)
@@ -285,6 +271,20 @@ public struct RecordEncoder: Sendable {
         if plain { return }
         transfersAndAnomalies(s, &w)
         w.withRoom(200 + 6 * s.endReason.utf8.count) { sessionTail(s, &$0) }
+    }
+
+    /// `,"session":…,"server":…,"client":…`; where the id starts (its quote), for the merger.
+    @inline(__always)
+    private func identity(_ session: SessionIdentity, _ room: inout RoomWriter) -> Int {
+        var mark = 0
+        session.withFields { id, server, client in
+            room.literal(",\"session\":")
+            mark = room.written
+            room.trusted(id)
+            room.literal(",\"server\":"); room.trusted(server)
+            room.literal(",\"client\":"); room.trusted(client)
+        }
+        return mark
     }
 
     /// From `,"final_state"` to the end of the session record.
