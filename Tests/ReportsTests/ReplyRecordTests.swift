@@ -73,3 +73,37 @@ import Testing
         #expect(Array(out[w.identityMark..<(w.identityMark + 9)]) == Array("\"cap-s12\"".utf8))
     }
 }
+
+/// Random wire bytes of random lengths in every text field: the room's bound must hold and the
+/// bytes must match the field writer's, whatever the bytes are.
+@Test func randomRepliesMatchTheFieldWriter() {
+    var rng = SystemRandomNumberGenerator()
+    func bytes(_ maxCount: Int) -> [UInt8] {
+        // Mostly bytes that need escaping or are not UTF-8: the longest output per input byte.
+        (0..<Int.random(in: 0...maxCount, using: &rng)).map { _ in
+            [0x00, 0x1B, 0x22, 0x5C, 0x7F, 0xC3, 0xFF, 0x41][Int.random(in: 0..<8, using: &rng)]
+        }
+    }
+    let encoder = RecordEncoder()
+    for _ in 0..<2_000 {
+        let lines = (0..<Int.random(in: 1...4, using: &rng)).map { _ in bytes(40) }
+        let event = ReplyEvent(
+            timestamp: Timestamp(nanoseconds: Int64.random(in: 0...Int64.max, using: &rng)),
+            session: ReplyRecordTests.identity,
+            reply: Reply(code: Int.random(in: 100...999, using: &rng), lines: lines,
+                         droppedLines: Int.random(in: 0...Int.max, using: &rng)),
+            command: Bool.random(using: &rng) ? "ABCDEFGHIJKLMNOP" : nil,
+            argument: Bool.random(using: &rng) ? bytes(60) : nil,
+            state: SessionState.allCases.randomElement(using: &rng)!,
+            passive: Bool.random(using: &rng)
+                ? AnnouncedAddress(host: String(decoding: bytes(20), as: UTF8.self), port: .max) : nil,
+            protected: nil,
+            anomalies: (0..<Int.random(in: 0...3, using: &rng)).map { _ in String(decoding: bytes(10), as: UTF8.self) },
+            latencyMilliseconds: Bool.random(using: &rng) ? Double.random(in: 0..<1e12, using: &rng) : nil)
+        var w = JSONWriter()
+        w.beginRecord()
+        encoder.replyByField(event, &w)
+        w.raw(0x0A)
+        #expect(encoder.encode(.reply(event)) == w.out)
+    }
+}

@@ -59,3 +59,36 @@ import Testing
         }
     }
 }
+
+/// Random text in every field the room bounds by length, many codes and extreme counts.
+@Test func randomSessionsMatchTheFieldWriter() {
+    var rng = SystemRandomNumberGenerator()
+    func text(_ maxCount: Int) -> String {
+        String(decoding: (0..<Int.random(in: 0...maxCount, using: &rng)).map { _ in
+            [0x00, 0x1B, 0x22, 0x5C, 0x7F, 0xC3, 0xFF, 0x41][Int.random(in: 0..<8, using: &rng)]
+        }, as: UTF8.self)
+    }
+    let encoder = RecordEncoder()
+    let identity = SessionIdentity(prefix: text(8), number: Int.random(in: 0...Int.max, using: &rng),
+                                   server: Endpoint(.v6(.max, .max), .max), client: Endpoint(.v4(.max), .max))
+    for _ in 0..<500 {
+        var codes = CodeCounts()
+        for _ in 0..<Int.random(in: 0...40, using: &rng) { codes.add(Int.random(in: 0...999, using: &rng)) }
+        let first = Int64.random(in: 0...(Int64.max / 2), using: &rng)
+        let summary = SessionSummary(
+            session: identity, first: Timestamp(nanoseconds: first),
+            last: Timestamp(nanoseconds: first + Int64.random(in: 0...999_999_999_999_999, using: &rng)),
+            user: Bool.random(using: &rng) ? text(30) : nil, anonymous: Bool.random(using: &rng), login: text(10),
+            loginFailures: Int.random(in: 0...Int.max, using: &rng), commands: Int.random(in: 0...Int.max, using: &rng),
+            replies: Int.random(in: 0...Int.max, using: &rng), codes: codes, gaps: Int.random(in: 0...Int.max, using: &rng),
+            gapBytes: Int.random(in: 0...Int.max, using: &rng), transfers: [], errors: Int.random(in: 0...Int.max, using: &rng),
+            anomalies: Bool.random(using: &rng) ? [:] : [text(10): 1],
+            finalState: SessionState.allCases.randomElement(using: &rng)!, tls: Bool.random(using: &rng), tlsRecords: 0,
+            startedMidstream: Bool.random(using: &rng), endReason: text(20))
+        var w = JSONWriter()
+        w.beginRecord()
+        encoder.sessionByField(summary, &w)
+        w.raw(0x0A)
+        #expect(encoder.encode(.session(summary)) == w.out)
+    }
+}
