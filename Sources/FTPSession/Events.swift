@@ -27,22 +27,32 @@ public final class SessionIdentity: Sendable, Equatable {
     public init(prefix: String, number: Int, server: Endpoint, client: Endpoint) {
         precondition(number >= 0)
         self.number = number; self.server = server; self.client = client
-        var text: [UInt8] = []
-        text.reserveCapacity(prefix.utf8.count + 62)
-        text.append(contentsOf: prefix.utf8)
-        text.append(0x73)
-        var digits = 1, t = number
-        while t >= 10 { t /= 10; digits += 1 }
-        var v = number
-        let end = text.count + digits
-        text.append(contentsOf: repeatElement(0x30, count: digits))
-        for i in stride(from: end - 1, through: end - digits, by: -1) { text[i] = UInt8(48 + v % 10); v /= 10 }
-        idEnd = text.count
-        id = String(decoding: text, as: UTF8.self)
-        server.appendText(to: &text)
-        serverEnd = text.count
-        client.appendText(to: &text)
-        utf8 = text
+        var prefix = prefix
+        // Written in one pass into the array's own storage: appends piece by piece each went
+        // through the generic path (most of this initializer's cost, once per session).
+        var idEnd = 0, serverEnd = 0
+        let utf8 = prefix.withUTF8 { p in
+            [UInt8](unsafeUninitializedCapacity: p.count + 21 + 2 * Endpoint.maxTextLength) { buffer, count in
+                let base = buffer.baseAddress!
+                if let source = p.baseAddress { base.update(from: source, count: p.count) }
+                var n = p.count
+                base[n] = 0x73; n += 1
+                var digits = 1, t = number
+                while t >= 10 { t /= 10; digits += 1 }
+                var v = number
+                for i in stride(from: n + digits - 1, through: n, by: -1) { base[i] = UInt8(48 + v % 10); v /= 10 }
+                n += digits
+                idEnd = n
+                n += server.writeText(to: base + n)
+                serverEnd = n
+                n += client.writeText(to: base + n)
+                count = n
+            }
+        }
+        self.utf8 = utf8
+        self.idEnd = idEnd
+        self.serverEnd = serverEnd
+        id = String(decoding: utf8[0..<idEnd], as: UTF8.self)
     }
 
     public var serverText: String { String(decoding: utf8[idEnd..<serverEnd], as: UTF8.self) }

@@ -146,27 +146,42 @@ extension Endpoint: CustomStringConvertible {
         address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 
-    /// `description` as UTF-8 appended to `out`; IPv4 (every session of a busy capture
-    /// renders two) without building strings.
+    /// The longest `description`: `[` 39 characters of IPv6 `]:65535`.
+    public static let maxTextLength = 47
+
+    /// `description` as UTF-8 appended to `out`.
     public func appendText(to out: inout [UInt8]) {
-        guard case .v4(let v) = address else { out.append(contentsOf: description.utf8); return }
-        // Written into a small stack buffer and appended once: per-byte appends each checked
-        // the array's uniqueness and capacity.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { buffer in
-            var n = 0
-            func decimal(_ x: UInt32) {
-                if x >= 10_000 { buffer[n] = UInt8(48 + x / 10_000); n += 1 }
-                if x >= 1_000 { buffer[n] = UInt8(48 + x / 1_000 % 10); n += 1 }
-                if x >= 100 { buffer[n] = UInt8(48 + x / 100 % 10); n += 1 }
-                if x >= 10 { buffer[n] = UInt8(48 + x / 10 % 10); n += 1 }
-                buffer[n] = UInt8(48 + x % 10); n += 1
-            }
-            decimal(v >> 24); buffer[n] = 0x2E; n += 1
-            decimal(v >> 16 & 0xFF); buffer[n] = 0x2E; n += 1
-            decimal(v >> 8 & 0xFF); buffer[n] = 0x2E; n += 1
-            decimal(v & 0xFF); buffer[n] = 0x3A; n += 1
-            decimal(UInt32(port))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxTextLength) { buffer in
+            let n = writeText(to: buffer.baseAddress!)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n]))
         }
+    }
+
+    /// Writes `description` as UTF-8 (at most `maxTextLength` bytes) and returns its length;
+    /// IPv4 (every session of a busy capture renders two) digit by digit, without strings.
+    public func writeText(to p: UnsafeMutablePointer<UInt8>) -> Int {
+        guard case .v4(let v) = address else {
+            var text = description
+            return text.withUTF8 { utf8 in
+                let n = min(utf8.count, Self.maxTextLength)
+                p.update(from: utf8.baseAddress!, count: n)
+                return n
+            }
+        }
+        var n = 0
+        // At most five digits, most significant first, without a division for digits not there.
+        @inline(__always) func decimal(_ x: UInt32) {
+            if x >= 10_000 { p[n] = UInt8(48 + x / 10_000); n += 1 }
+            if x >= 1_000 { p[n] = UInt8(48 + x / 1_000 % 10); n += 1 }
+            if x >= 100 { p[n] = UInt8(48 + x / 100 % 10); n += 1 }
+            if x >= 10 { p[n] = UInt8(48 + x / 10 % 10); n += 1 }
+            p[n] = UInt8(48 + x % 10); n += 1
+        }
+        decimal(v >> 24); p[n] = 0x2E; n += 1
+        decimal(v >> 16 & 0xFF); p[n] = 0x2E; n += 1
+        decimal(v >> 8 & 0xFF); p[n] = 0x2E; n += 1
+        decimal(v & 0xFF); p[n] = 0x3A; n += 1
+        decimal(UInt32(port))
+        return n
     }
 }
