@@ -8,8 +8,13 @@ import NetworkAddress
 /// values) per packet; here a probe touches one word, and the entry itself is read only when
 /// the stored hash bits already match. The hash is still seeded per table, so a sender who
 /// picks addresses and ports cannot aim for one bucket without knowing the seed.
+///
+/// The buckets are storage the index allocates itself (freed by `deallocate()`, which the
+/// owning table calls once): an array's `withUnsafeBufferPointer` for the prefetch retained and
+/// released the buffer on every packet.
 struct FlowIndex {
-    private var buckets: [UInt64]
+    private var buckets: UnsafeMutablePointer<UInt64>
+    private var size: Int
     private var mask: Int
     private(set) var count = 0
     private let seed: UInt64
@@ -17,10 +22,15 @@ struct FlowIndex {
     init(minimumCapacity: Int) {
         var size = 16
         while size < minimumCapacity * 2 { size <<= 1 }
-        buckets = [UInt64](repeating: 0, count: size)
+        self.size = size
+        buckets = .allocate(capacity: size)
+        buckets.initialize(repeating: 0, count: size)
         mask = size - 1
         seed = UInt64.random(in: .min ... .max) | 1
     }
+
+    /// Frees the buckets; the index is not used afterwards.
+    func deallocate() { buckets.deallocate() }
 
     @inline(__always)
     func hash(_ key: ConnectionKey) -> UInt32 {
@@ -36,7 +46,7 @@ struct FlowIndex {
     /// Asks the cache for the bucket where a lookup of `h` starts.
     @inline(__always)
     func prefetch(hash h: UInt32) {
-        buckets.withUnsafeBufferPointer { ftpscope_prefetch($0.baseAddress! + (Int(h) & mask)) }
+        ftpscope_prefetch(buckets + (Int(h) & mask))
     }
 
     /// The slot stored for `key`; `isKey` confirms a candidate slot holds it.
@@ -56,7 +66,7 @@ struct FlowIndex {
 
     mutating func insert(hash h: UInt32, slot: Int) {
         precondition(slot >= 0 && slot < Int(UInt32.max), "flow slot out of range")
-        if (count + 1) * 2 > buckets.count { grow() }
+        if (count + 1) * 2 > size { grow() }
         place(UInt64(h) << 32 | UInt64(slot + 1))
         count += 1
     }
@@ -88,7 +98,7 @@ struct FlowIndex {
     }
 
     mutating func removeAll() {
-        for i in buckets.indices { buckets[i] = 0 }
+        buckets.update(repeating: 0, count: size)
         count = 0
     }
 
@@ -99,9 +109,12 @@ struct FlowIndex {
     }
 
     private mutating func grow() {
-        let old = buckets
-        buckets = [UInt64](repeating: 0, count: old.count * 2)
-        mask = buckets.count - 1
-        for w in old where w != 0 { place(w) }
+        let old = buckets, oldSize = size
+        size *= 2
+        buckets = .allocate(capacity: size)
+        buckets.initialize(repeating: 0, count: size)
+        mask = size - 1
+        for i in 0..<oldSize where old[i] != 0 { place(old[i]) }
+        old.deallocate()
     }
 }

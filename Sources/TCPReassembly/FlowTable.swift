@@ -49,6 +49,7 @@ public final class FlowTable<Value> {
     deinit {
         slots.deinitialize(count: slotCount)
         slots.deallocate()
+        index.deallocate()
     }
 
     public var count: Int { index.count }

@@ -30,8 +30,12 @@ final class ShardWorker: @unchecked Sendable {
     /// Where the analyzer's records go and the key they get: shared by reference between the
     /// loop and the analyzer's callbacks, which run while the loop is inside the analyzer.
     private final class Cursor {
-        var batch = OutputBatch()
+        /// The batch being filled. The run loop holds it strongly; this reference is read for
+        /// every record, and a strong one was retained and released each time.
+        unowned(unsafe) var batch: OutputBatch
         var key = MergeKey(position: 0, lastSeen: 0, serial: 0)
+
+        init(_ batch: OutputBatch) { self.batch = batch }
 
         func append(_ kind: TaggedRecord.Kind, start: Int, end: Int, idStart: Int = 0, idLength: Int = 0, session: Int = 0, key k: MergeKey? = nil) {
             batch.records.append(TaggedRecord(kind: kind, key: k ?? key, start: start, end: end,
@@ -40,7 +44,8 @@ final class ShardWorker: @unchecked Sendable {
     }
 
     private func run(_ configuration: AnalyzerConfiguration, _ render: @escaping Renderer) {
-        let cursor = Cursor()
+        var filling = OutputBatch()
+        let cursor = Cursor(filling)
         let analyzer = Analyzer(configuration: configuration) { event in
             let start = cursor.batch.buffer.byteCount
             render(event, &cursor.batch.buffer)
@@ -63,12 +68,13 @@ final class ShardWorker: @unchecked Sendable {
         }
         var probes = [Analyzer.FlowProbe?](repeating: nil, count: ShardWorker.ringSize)
         while true {
-            cursor.batch = spareOutputs.take() ?? OutputBatch()
+            filling = spareOutputs.take() ?? OutputBatch()
+            cursor.batch = filling
             let batch = input.take()
             var sweepIndex = 0
-            batch.bytes.withUnsafeBytes { raw in
-                for (n, p) in batch.packets.enumerated() {
-                    ShardWorker.lookahead(batch.packets, from: n, analyzer, &probes)
+            batch.bytes.withUnsafeBytes { raw in batch.packets.withUnsafeBufferPointer { packets in
+                for (n, p) in packets.enumerated() {
+                    ShardWorker.lookahead(packets, from: n, analyzer, &probes)
                     while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {
                         sweep(batch.sweeps[sweepIndex], analyzer, cursor)
                         sweepIndex += 1
@@ -93,7 +99,7 @@ final class ShardWorker: @unchecked Sendable {
                         cursor.append(.count, start: peak, end: analyzer.openConnections)
                     }
                 }
-            }
+            } }
             while sweepIndex < batch.sweeps.count {
                 sweep(batch.sweeps[sweepIndex], analyzer, cursor)
                 sweepIndex += 1
@@ -103,7 +109,7 @@ final class ShardWorker: @unchecked Sendable {
                 analyzer.advanceClock(to: batch.finalClock)
                 summary = analyzer.finish()
             }
-            output.put(cursor.batch)
+            output.put(filling)
             let last = batch.isLast
             batch.reset()
             spareInputs.give(batch)
@@ -118,7 +124,7 @@ final class ShardWorker: @unchecked Sendable {
     /// Computes the probe of the packet `Analyzer.probeDistance` ahead (at a batch's start, of
     /// all up to there) and runs the later steps for the packets nearer.
     @inline(__always)
-    private static func lookahead(_ packets: [InputBatch.Packet], from n: Int, _ analyzer: Analyzer,
+    private static func lookahead(_ packets: UnsafeBufferPointer<InputBatch.Packet>, from n: Int, _ analyzer: Analyzer,
                                   _ probes: inout [Analyzer.FlowProbe?]) {
         @inline(__always) func probe(_ k: Int) {
             if case .success(let segment) = packets[k].decoded {
