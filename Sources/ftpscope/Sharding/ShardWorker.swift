@@ -66,7 +66,11 @@ final class ShardWorker: @unchecked Sendable {
             cursor.key.lastSeen = lastSeen.nanoseconds
             cursor.key.serial = serial
         }
-        var probes = [Analyzer.FlowProbe?](repeating: nil, count: ShardWorker.ringSize)
+        // A ring the analyzer's thread alone uses, allocated once: an array's checks and
+        // uniqueness tests ran three times per packet.
+        let probes = UnsafeMutablePointer<Analyzer.FlowProbe?>.allocate(capacity: ShardWorker.ringSize)
+        probes.initialize(repeating: nil, count: ShardWorker.ringSize)
+        defer { probes.deallocate() }
         while true {
             filling = spareOutputs.take() ?? OutputBatch()
             cursor.batch = filling
@@ -74,7 +78,7 @@ final class ShardWorker: @unchecked Sendable {
             var sweepIndex = 0
             batch.bytes.withUnsafeBytes { raw in batch.packets.withUnsafeBufferPointer { packets in
                 for (n, p) in packets.enumerated() {
-                    ShardWorker.lookahead(packets, from: n, analyzer, &probes)
+                    ShardWorker.lookahead(packets, from: n, analyzer, probes)
                     while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {
                         sweep(batch.sweeps[sweepIndex], analyzer, cursor)
                         sweepIndex += 1
@@ -125,7 +129,7 @@ final class ShardWorker: @unchecked Sendable {
     /// all up to there) and runs the later steps for the packets nearer.
     @inline(__always)
     private static func lookahead(_ packets: UnsafeBufferPointer<InputBatch.Packet>, from n: Int, _ analyzer: Analyzer,
-                                  _ probes: inout [Analyzer.FlowProbe?]) {
+                                  _ probes: UnsafeMutablePointer<Analyzer.FlowProbe?>) {
         @inline(__always) func probe(_ k: Int) {
             if case .success(let segment) = packets[k].decoded {
                 probes[k & (ringSize - 1)] = analyzer.probe(segment)
