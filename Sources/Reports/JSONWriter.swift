@@ -47,8 +47,18 @@ public struct JSONWriter: ~Copyable {
     public private(set) var identityMark = -1
     mutating func markIdentity() { identityMark = count }
 
-    /// A non-negative integer in decimal, as bytes (not a JSON value: no separator).
-    public mutating func append(decimal v: Int) { appendDigits(v) }
+    /// `prefix`, then `letter`, then `number` in decimal, in one reservation: a session id the
+    /// merger writes into every record.
+    public mutating func append(prefix: [UInt8], letter: UInt8, number: Int) {
+        precondition(number >= 0)
+        prefix.withUnsafeBytes { p in
+            withRoom(p.count + 21) { room in
+                room.copy(p)
+                room.byte(letter)
+                room.digits(number)
+            }
+        }
+    }
 
     /// Trades storage with another writer: double buffering between the thread that renders
     /// and the one that writes, without copying either buffer.

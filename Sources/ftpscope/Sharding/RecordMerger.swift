@@ -46,9 +46,7 @@ struct RecordMerger {
                         return
                     }
                     out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[r.start..<r.idStart]))
-                    out.buffer.append(bytes: prefix)
-                    out.buffer.raw(0x73)
-                    out.buffer.append(decimal: id)
+                    out.buffer.append(prefix: prefix, letter: 0x73, number: id)
                     out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[(r.idStart + r.idLength)..<r.end]))
                 }
                 out.recordEnded()
