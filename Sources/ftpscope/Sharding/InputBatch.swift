@@ -15,20 +15,32 @@ final class InputBatch: @unchecked Sendable {
         var decoded: Result<TCPSegment, DecodeOutcome>
         var payloadOffset: Int
     }
-    var bytes: [UInt8] = []
+    /// The frames back to back, in storage the batch allocates itself: an array's append went
+    /// through its uniqueness and capacity checks and the generic copy for every frame.
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var byteCount = 0
     var packets: [Packet] = []
     var sweeps: [Sweep] = []
     var isLast = false
     var finalClock = Timestamp.zero
 
     init() {
-        bytes.reserveCapacity(1 << 20)
+        capacity = ShardedAnalysis.batchBytes + 65_536
+        storage = .allocate(byteCount: capacity, alignment: 64)
         packets.reserveCapacity(ShardedAnalysis.batchPackets)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The frames, for the analyzer that reads this batch.
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage, count: byteCount))
     }
 
     /// Empty again, keeping its storage.
     func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        byteCount = 0
         packets.removeAll(keepingCapacity: true)
         sweeps.removeAll(keepingCapacity: true)
         isLast = false
@@ -39,9 +51,20 @@ final class InputBatch: @unchecked Sendable {
         if case .success(let s) = decoded, let base = p.bytes.baseAddress, let payload = s.payload.baseAddress {
             payloadOffset = payload - base
         }
-        packets.append(Packet(offset: bytes.count, length: p.bytes.count, wireLength: p.wireLength,
+        packets.append(Packet(offset: byteCount, length: p.bytes.count, wireLength: p.wireLength,
                               timestamp: p.timestamp, clock: clock, index: index, decoded: decoded,
                               payloadOffset: payloadOffset))
-        bytes.append(bytes: p.bytes)
+        let n = p.bytes.count
+        if byteCount + n > capacity {
+            // A frame larger than the room left (snap lengths reach 256 KiB): grow, rarely.
+            let bigger = max(capacity * 2, byteCount + n)
+            let moved = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 64)
+            moved.copyMemory(from: storage, byteCount: byteCount)
+            storage.deallocate()
+            storage = moved
+            capacity = bigger
+        }
+        if let src = p.bytes.baseAddress, n > 0 { (storage + byteCount).copyMemory(from: src, byteCount: n) }
+        byteCount += n
     }
 }

@@ -76,7 +76,7 @@ final class ShardWorker: @unchecked Sendable {
             cursor.batch = filling
             let batch = input.take()
             var sweepIndex = 0
-            batch.bytes.withUnsafeBytes { raw in batch.packets.withUnsafeBufferPointer { packets in
+            batch.withUnsafeBytes { raw in batch.packets.withUnsafeBufferPointer { packets in
                 for (n, p) in packets.enumerated() {
                     ShardWorker.lookahead(packets, from: n, analyzer, probes)
                     while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {

@@ -81,10 +81,12 @@ enum ShardedAnalysis {
                     for s in 0..<shards { batches[s].sweeps.append(Sweep(index: index, now: clock.now)) }
                 }
             }
-            batches[shard].add(p, decoded: decoded, index: index, clock: clock.now)
+            // `batches` holds the batch: read unowned, no retain and release per packet.
+            unowned(unsafe) let batch = batches[shard]
+            batch.add(p, decoded: decoded, index: index, clock: clock.now)
             index += 1
             inBatch += 1
-            if inBatch >= batchPackets || batches[shard].bytes.count >= batchBytes {
+            if inBatch >= batchPackets || batch.byteCount >= batchBytes {
                 dispatch(last: false)
                 inBatch = 0
                 if let progress, let off = source.fileOffset, let size = source.fileSize { progress(off, size) }
