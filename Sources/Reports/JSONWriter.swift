@@ -208,10 +208,6 @@ public struct JSONWriter: ~Copyable {
         }
     }
 
-    private static func isPlainASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        ByteScan.isPlainJSONText(UnsafeRawBufferPointer(b))
-    }
-
     /// Valid UTF-8 (a Swift String) needs escaping only for controls, quote and backslash.
     private static func needsNoEscape(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         for c in b where c < 0x20 || c == 0x7F || c == 0x22 || c == 0x5C { return false }
@@ -242,7 +238,7 @@ public struct JSONWriter: ~Copyable {
         // Most numbers are counts, codes and line numbers below 1,000: no digit counting.
         if value >= 0 && value < 1000 {
             reserve(3)
-            let pairs = Self.pairs.utf8Start
+            let pairs = RoomWriter.pairs.utf8Start
             if value < 10 {
                 base[count] = UInt8(48 + value); count += 1
             } else if value < 100 {
@@ -265,7 +261,7 @@ public struct JSONWriter: ~Copyable {
         let n = digits
         reserve(n)
         var i = count + n
-        let pairs = Self.pairs.utf8Start
+        let pairs = RoomWriter.pairs.utf8Start
         while v >= 100 {
             let r = v % 100
             v /= 100
@@ -288,7 +284,7 @@ public struct JSONWriter: ~Copyable {
     private mutating func appendFixedWidth(_ value: Int, _ width: Int) {
         reserve(width)
         var v = value, i = count + width
-        let pairs = Self.pairs.utf8Start
+        let pairs = RoomWriter.pairs.utf8Start
         while i - count >= 2 {
             let r = v % 100
             v /= 100
@@ -299,8 +295,6 @@ public struct JSONWriter: ~Copyable {
         count += width
     }
 
-    private static let pairs: StaticString =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     // MARK: Fixed record layouts
     //
@@ -332,40 +326,14 @@ public struct JSONWriter: ~Copyable {
         count += n + 2
     }
 
+    /// Wire bytes as a JSON string, through the record writer's own path (at most six bytes
+    /// out per byte in).
     @inline(__always)
     mutating func bytesValue(_ b: UnsafeRawBufferPointer) {
-        if Self.isPlainASCII(b.assumingMemoryBound(to: UInt8.self)) {
-            reserve(b.count + 2)
-            base[count] = 0x22; count += 1
-            append(b)
-            base[count] = 0x22; count += 1
-        } else {
-            appendWireText(b)
-        }
+        withRoom(6 * b.count + 2) { $0.wire(b) }
     }
     mutating func bytesValue(_ b: [UInt8]) {
-        let plain = b.withUnsafeBufferPointer { Self.isPlainASCII($0) }
-        if plain {
-            reserve(b.count + 2)
-            base[count] = 0x22; count += 1
-            b.withUnsafeBytes { append($0) }
-            base[count] = 0x22; count += 1
-        } else {
-            b.withUnsafeBytes { appendWireText($0) }
-        }
-    }
-
-    /// Wire text that needs escaping. ASCII (a quoted path in a 257 reply, a tab) is escaped
-    /// straight from the bytes; only text with bytes above 0x7F goes through a String, for
-    /// UTF-8 validation and U+FFFD where it is invalid.
-    private mutating func appendWireText(_ b: UnsafeRawBufferPointer) {
-        if ByteScan.isASCII(b) {
-            append(0x22)
-            appendEscaped(b.assumingMemoryBound(to: UInt8.self))
-            append(0x22)
-        } else {
-            appendString(String(decoding: b, as: UTF8.self))
-        }
+        b.withUnsafeBytes { bytesValue($0) }
     }
     @inline(__always)
     mutating func intValue(_ v: Int) { appendDigits(v) }
