@@ -51,6 +51,8 @@ public final class Analyzer {
     private var now = Timestamp.zero
     private let shared = SessionsShared()
     public private(set) var summary = CaptureSummary()
+    /// Where events go. Sessions count replies, commands and gaps themselves (`SessionsShared`):
+    /// reading an event's case on the way copied every event.
     private let emit: (AnalysisEvent) -> Void
 
     /// The index of the packet being processed in the whole input. A driver that splits one
@@ -160,10 +162,10 @@ public final class Analyzer {
             let ended = ref._withUnsafeGuaranteedRef { session in
                 feed(session, segment, fromServer: fromServer, at: ts)
                 if segment.flags.contains(.rst) {
-                    session.finish(reason: "rst", at: ts, emitAndCount)
+                    session.finish(reason: "rst", at: ts, emit)
                     return true
                 } else if session.serverStream.isFinished && session.clientStream.isFinished {
-                    session.finish(reason: "fin", at: ts, emitAndCount)
+                    session.finish(reason: "fin", at: ts, emit)
                     return true
                 }
                 return false
@@ -185,7 +187,7 @@ public final class Analyzer {
                 table[slot].value = .control(.passRetained(session), serverIsLow: serverIsLow)
                 ref.release()
                 if segment.flags.contains(.rst) {
-                    session.finish(reason: "rst", at: ts, emitAndCount)
+                    session.finish(reason: "rst", at: ts, emit)
                     removeFlow(slot)
                 }
             }
@@ -247,7 +249,7 @@ public final class Analyzer {
         table.drain { entry in
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)
-                s.takeUnretainedValue().finish(reason: "end of input", at: now, emitAndCount)
+                s.takeUnretainedValue().finish(reason: "end of input", at: now, emit)
             }
             entry.value.release()
         }
@@ -287,7 +289,7 @@ public final class Analyzer {
             summary.idleExpirations += 1
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)
-                s.takeUnretainedValue().finish(reason: "idle", at: t, emitAndCount)
+                s.takeUnretainedValue().finish(reason: "idle", at: t, emit)
             }
             entry.value.release()
         }
@@ -347,11 +349,11 @@ public final class Analyzer {
             switch chunk {
             case .data(let ts, let fromLow, let range):
                 c.withBytes(range) { raw in
-                    if fromLow == serverIsLow { session.serverBytes(raw, at: ts, emitAndCount) }
-                    else { session.clientBytes(raw, at: ts, emitAndCount) }
+                    if fromLow == serverIsLow { session.serverBytes(raw, at: ts, emit) }
+                    else { session.clientBytes(raw, at: ts, emit) }
                 }
             case .gap(let ts, let fromLow, let n):
-                session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, emitAndCount)
+                session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, emit)
             }
         }
         return session
@@ -363,16 +365,16 @@ public final class Analyzer {
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
         if fromServer {
             if segment.flags.contains(.ack) {
-                session.clientStream.acknowledged(segment.acknowledgment) { session.deliver($0, .client, ts, emitAndCount) }
+                session.clientStream.acknowledged(segment.acknowledgment) { session.deliver($0, .client, ts, emit) }
             }
             session.serverStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                                         missing: segment.missingPayload) { session.deliver($0, .server, ts, emitAndCount) }
+                                         missing: segment.missingPayload) { session.deliver($0, .server, ts, emit) }
         } else {
             if segment.flags.contains(.ack) {
-                session.serverStream.acknowledged(segment.acknowledgment) { session.deliver($0, .server, ts, emitAndCount) }
+                session.serverStream.acknowledged(segment.acknowledgment) { session.deliver($0, .server, ts, emit) }
             }
             session.clientStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                                         missing: segment.missingPayload) { session.deliver($0, .client, ts, emitAndCount) }
+                                         missing: segment.missingPayload) { session.deliver($0, .client, ts, emit) }
         }
     }
 
@@ -387,17 +389,12 @@ public final class Analyzer {
         }
     }
 
-    /// Everything is counted by the sessions (`SessionsShared`): reading an event's case here
-    /// copied every event.
-    @inline(__always)
-    private func emitAndCount(_ event: AnalysisEvent) { emit(event) }
-
     private func evicted(_ entry: FlowTable<Flow>.Entry) {
         if case .control(let ref, _) = entry.value {
             let s = ref.takeUnretainedValue()
             s.noteAnomaly(.sessionEvicted)
             summary.anomalies[SessionAnomaly.sessionEvicted.rawValue, default: 0] += 1
-            s.finish(reason: "evicted", at: now, emitAndCount)
+            s.finish(reason: "evicted", at: now, emit)
         }
         entry.value.release()
     }
