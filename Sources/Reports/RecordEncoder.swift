@@ -9,7 +9,6 @@ public struct RecordEncoder: Sendable {
     /// JSON text computed once for what every reply repeats: `,"class":…,"group":…,"meaning":…`
     /// for each code 0–999 (entries 0–999), then `,"state":…` for each state (from 1000 on).
     private let literals: LiteralTable
-    private let states: [SessionState]
 
     /// Whether session records are written (`--no-sessions` turns them off).
     public let sessionRecords: Bool
@@ -28,8 +27,7 @@ public struct RecordEncoder: Sendable {
             if let e = Catalog.ftp(code) { w.encoded(JSONWriter.quoted(e.meaning(language))) } else { w.fragment("null") }
             table.add(w.out)
         }
-        states = SessionState.allCases
-        for state in states {
+        for state in SessionState.allCases {
             precondition(state.ordinal == table.count - 1000)
             table.add(Array(",\"state\":".utf8) + JSONWriter.quoted(state.rawValue))
         }
@@ -69,7 +67,7 @@ public struct RecordEncoder: Sendable {
     /// The reply record: most of the output. Replies with a code, no protected payload and
     /// an ordinary latency (all but a few) are written in one reserved room, whose bound is
     /// computed from the event first; the others field by field. Both write the same bytes in
-    /// the same order as the generic writer would (the schema tests compare them).
+    /// the same order as the generic writer would (`ReplyRecordTests` compare them).
     private func reply(_ r: ReplyEvent, _ w: inout JSONWriter) {
         // `case .some` rather than `!= nil`: ProtectedReply is Equatable, and `!=` between
         // optionals copied the payload through generic witnesses for every reply.

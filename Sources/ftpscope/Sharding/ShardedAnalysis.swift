@@ -12,8 +12,9 @@ import Reports
 /// what orders them globally: the index of the packet that caused them, or, for sessions
 /// closed by an idle sweep or the end of input, the sweep's packet and the connection's last
 /// activity and creating packet. Idle sweeps run in every analyzer at the packets where a
-/// single analyzer would have run them. Session ids are numbered in creation order across
-/// analyzers while merging. Nothing but bytes and plain tags crosses threads.
+/// single analyzer would have run them. A merging thread takes the analyzers' outputs batch
+/// by batch, in the order the batches were sent, and numbers session ids in creation order
+/// across analyzers. Nothing but bytes and plain tags crosses threads.
 ///
 /// The peak of open connections is recomputed from each analyzer's table size at each of its
 /// packets, so it is exact too.
