@@ -233,68 +233,19 @@ public struct JSONWriter: ~Copyable {
     /// The session id of the record being written starts `offset` bytes into the writer.
     mutating func markIdentity(at offset: Int) { identityMark = offset }
 
+    /// An integer in decimal, through the record writer's digits.
     @inline(__always)
     private mutating func appendDigits(_ value: Int) {
-        // Most numbers are counts, codes and line numbers below 1,000: no digit counting.
-        if value >= 0 && value < 1000 {
-            reserve(3)
-            let pairs = RoomWriter.pairs.utf8Start
-            if value < 10 {
-                base[count] = UInt8(48 + value); count += 1
-            } else if value < 100 {
-                base[count] = pairs[2 * value]; base[count + 1] = pairs[2 * value + 1]; count += 2
-            } else {
-                let r = value % 100
-                base[count] = UInt8(48 + value / 100)
-                base[count + 1] = pairs[2 * r]; base[count + 2] = pairs[2 * r + 1]
-                count += 3
-            }
-            return
-        }
         var v = value
         if v < 0 { append(0x2D); v = v == .min ? .max : -v }
-        // Written right to left in place, two digits per division: codes, counts and whole
-        // seconds are most of the digits of a control-heavy capture's output.
-        var digits = 1, t = v
-        while t >= 100 { t /= 100; digits += 2 }
-        if t >= 10 { digits += 1 }
-        let n = digits
-        reserve(n)
-        var i = count + n
-        let pairs = RoomWriter.pairs.utf8Start
-        while v >= 100 {
-            let r = v % 100
-            v /= 100
-            i -= 2
-            base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
-        }
-        if v >= 10 {
-            i -= 2
-            base[i] = pairs[2 * v]; base[i + 1] = pairs[2 * v + 1]
-        } else {
-            i -= 1
-            base[i] = UInt8(48 + v)
-        }
-        count += n
+        withRoom(19) { $0.digits(v) }
     }
 
-    /// `v` (0 ≤ v < 10^width) in exactly `width` digits: the fractions of timestamps and
-    /// latencies, without counting digits or padding afterwards.
+    /// `value` (0 ≤ value < 10^width) in exactly `width` digits.
     @inline(__always)
     private mutating func appendFixedWidth(_ value: Int, _ width: Int) {
-        reserve(width)
-        var v = value, i = count + width
-        let pairs = RoomWriter.pairs.utf8Start
-        while i - count >= 2 {
-            let r = v % 100
-            v /= 100
-            i -= 2
-            base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
-        }
-        if i > count { base[count] = UInt8(48 + v % 10) }
-        count += width
+        withRoom(width) { $0.fixedWidth(value, width) }
     }
-
 
     // MARK: Fixed record layouts
     //
@@ -373,11 +324,7 @@ public struct JSONWriter: ~Copyable {
         // Latencies: milliseconds with three decimals, the common case without the general
         // path's scale loop and separator (the same rounding, the same digits).
         if decimals == 3, v >= 0, v < 1e12 {
-            let scaled = Int((v * 1000).rounded())
-            appendDigits(scaled / 1000)
-            reserve(4)
-            base[count] = 0x2E; count += 1
-            appendFixedWidth(scaled % 1000, 3)
+            withRoom(17) { $0.milliseconds(v) }
             return
         }
         double(v, decimals: decimals)

@@ -67,6 +67,24 @@ import Testing
         }
     }
 
+    /// Integers and three-decimal doubles as Swift prints them, at every digit-count boundary.
+    @Test func numbersMatchSwiftsOwnFormatting() {
+        var values: [Int] = [0, Int.max, -Int.max]
+        var p = 1
+        for _ in 0..<18 { values += [p - 1, p, p + 1, -p]; p *= 10 }
+        for v in values {
+            var w = JSONWriter()
+            w.int(v)
+            #expect(String(decoding: w.out, as: UTF8.self) == String(v))
+        }
+        for (d, text) in [(0.0, "0.000"), (0.0004, "0.000"), (0.0005, "0.001"), (12.3456, "12.346"),
+                          (999.9996, "1000.000"), (123_456_789.5, "123456789.500")] {
+            var w = JSONWriter()
+            w.doubleValue(d)
+            #expect(String(decoding: w.out, as: UTF8.self) == text)
+        }
+    }
+
     @Test func terminalTextShowsControlsEscaped() {
         #expect(TerminalText.escape(Array("a\u{1B}[31mb\tc\u{7}".utf8)) == "a\\x1b[31mb\\tc\\x07")
         #expect(TerminalText.escape("x\u{9B}y\u{202E}z") == "x\\u{9b}y\\u{202e}z")
