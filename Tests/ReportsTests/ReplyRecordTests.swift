@@ -51,11 +51,8 @@ import Testing
         let encoder = RecordEncoder()
         for e in Self.events() {
             let room = encoder.encode(.reply(e))
-            var w = JSONWriter()
-            w.beginRecord()
-            encoder.replyByField(e, &w)
-            w.raw(0x0A)
-            #expect(room == w.out, "\(String(decoding: room, as: UTF8.self))")
+            let byField = encoder.byField { encoder.replyByField(e, &$0) }
+            #expect(room == byField, "\(String(decoding: room, as: UTF8.self))")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(room.dropLast())) as? [String: Any])
             #expect(object["session"] as? String == "cap-s12")
             #expect((object["lines"] as? [String])?.count == e.reply.lineCount)
@@ -100,10 +97,18 @@ import Testing
             protected: nil,
             anomalies: (0..<Int.random(in: 0...3, using: &rng)).map { _ in String(decoding: bytes(10), as: UTF8.self) },
             latencyMilliseconds: Bool.random(using: &rng) ? Double.random(in: 0..<1e12, using: &rng) : nil)
+        let byField = encoder.byField { encoder.replyByField(event, &$0) }
+        #expect(encoder.encode(.reply(event)) == byField)
+    }
+}
+
+extension RecordEncoder {
+    /// One record as the field-by-field writer has it, newline included, as `encode` ends it.
+    func byField(_ write: (inout JSONWriter) -> Void) -> [UInt8] {
         var w = JSONWriter()
         w.beginRecord()
-        encoder.replyByField(event, &w)
+        write(&w)
         w.raw(0x0A)
-        #expect(encoder.encode(.reply(event)) == w.out)
+        return w.out
     }
 }

@@ -47,11 +47,8 @@ import Testing
         let encoder = RecordEncoder()
         for s in Self.summaries() {
             let room = encoder.encode(.session(s))
-            var w = JSONWriter()
-            w.beginRecord()
-            encoder.sessionByField(s, &w)
-            w.raw(0x0A)
-            #expect(room == w.out, "\(String(decoding: room, as: UTF8.self))")
+            let byField = encoder.byField { encoder.sessionByField(s, &$0) }
+            #expect(room == byField, "\(String(decoding: room, as: UTF8.self))")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(room.dropLast())) as? [String: Any])
             #expect(object["session"] as? String == "s3")
             #expect(object["user"] as? String == s.user)
@@ -85,10 +82,7 @@ import Testing
             anomalies: Bool.random(using: &rng) ? [:] : [text(10): 1],
             finalState: SessionState.allCases.randomElement(using: &rng)!, tls: Bool.random(using: &rng), tlsRecords: 0,
             startedMidstream: Bool.random(using: &rng), endReason: text(20))
-        var w = JSONWriter()
-        w.beginRecord()
-        encoder.sessionByField(summary, &w)
-        w.raw(0x0A)
-        #expect(encoder.encode(.session(summary)) == w.out)
+        let byField = encoder.byField { encoder.sessionByField(summary, &$0) }
+        #expect(encoder.encode(.session(summary)) == byField)
     }
 }
