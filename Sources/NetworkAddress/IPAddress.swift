@@ -149,14 +149,6 @@ extension Endpoint: CustomStringConvertible {
     /// The longest `description`: `[` 39 characters of IPv6 `]:65535`.
     public static let maxTextLength = 47
 
-    /// `description` as UTF-8 appended to `out`.
-    public func appendText(to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxTextLength) { buffer in
-            let n = writeText(to: buffer.baseAddress!)
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n]))
-        }
-    }
-
     /// Writes `description` as UTF-8 (at most `maxTextLength` bytes) and returns its length;
     /// IPv4 (every session of a busy capture renders two) digit by digit, without strings.
     public func writeText(to p: UnsafeMutablePointer<UInt8>) -> Int {

@@ -78,10 +78,13 @@ import Testing
                 endpoints.append(Endpoint(.v4(a << 24 | a << 16 | (255 - a) << 8 | a), port))
             }
         }
+        // The longest IPv6 text too: the bound the writers reserve for.
+        endpoints.append(Endpoint(IPAddress("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")!, 65535))
         for e in endpoints {
-            var out: [UInt8] = [0x78]
-            e.appendText(to: &out)
-            #expect(String(decoding: out, as: UTF8.self) == "x" + e.description)
+            let out = [UInt8](unsafeUninitializedCapacity: Endpoint.maxTextLength) { buffer, count in
+                count = e.writeText(to: buffer.baseAddress!)
+            }
+            #expect(String(decoding: out, as: UTF8.self) == e.description)
         }
     }
 
