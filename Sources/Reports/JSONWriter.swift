@@ -96,23 +96,7 @@ public struct JSONWriter: ~Copyable {
 
     @inline(__always)
     private mutating func append(_ p: UnsafeRawBufferPointer) {
-        reserve(p.count)
-        if let src = p.baseAddress, p.count > 0 { Self.copy(src, to: UnsafeMutableRawPointer(base + count), p.count) }
-        count += p.count
-    }
-
-    /// Most appends are keys, punctuation and short values: words moved inline cost less than
-    /// a call to memmove and its size dispatch.
-    @inline(__always)
-    private static func copy(_ src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, _ n: Int) {
-        guard n >= 8, n <= 32 else { dst.copyMemory(from: src, byteCount: n); return }
-        var i = 0
-        while i + 8 < n {
-            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        // The last word overlaps the one before it rather than finishing byte by byte.
-        dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
+        withRoom(p.count) { $0.copy(p) }
     }
 
     @inline(__always)
@@ -268,13 +252,7 @@ public struct JSONWriter: ~Copyable {
     /// so it is copied without the check wire text needs.
     @inline(__always)
     mutating func trustedValue(_ b: UnsafeRawBufferPointer) {
-        let n = b.count
-        reserve(n + 2)
-        let d = base + count
-        d[0] = 0x22
-        if let src = b.baseAddress, n > 0 { Self.copy(src, to: UnsafeMutableRawPointer(d + 1), n) }
-        d[n + 1] = 0x22
-        count += n + 2
+        withRoom(b.count + 2) { $0.trusted(b) }
     }
 
     /// Wire bytes as a JSON string, through the record writer's own path (at most six bytes
