@@ -47,16 +47,18 @@ public struct JSONWriter: ~Copyable {
     public private(set) var identityMark = -1
     mutating func markIdentity() { identityMark = count }
 
-    /// `prefix`, then `letter`, then `number` in decimal, in one reservation: a session id the
-    /// merger writes into every record.
-    public mutating func append(prefix: [UInt8], letter: UInt8, number: Int) {
-        precondition(number >= 0)
-        prefix.withUnsafeBytes { p in
-            withRoom(p.count + 21) { room in
-                room.copy(p)
-                room.byte(letter)
-                room.digits(number)
-            }
+    /// `record` with the `idLength` bytes at `idStart` replaced by `prefix`, `letter` and
+    /// `number` in decimal, in one reservation: how the merger renumbers a session id in every
+    /// record (three appends reserved and checked room three times per record).
+    public mutating func append(record: UnsafeRawBufferPointer, idStart: Int, idLength: Int,
+                                prefix: UnsafeRawBufferPointer, letter: UInt8, number: Int) {
+        precondition(number >= 0 && idStart >= 0 && idLength >= 0 && idStart + idLength <= record.count)
+        withRoom(record.count - idLength + prefix.count + 21) { room in
+            room.copy(UnsafeRawBufferPointer(rebasing: record[..<idStart]))
+            room.copy(prefix)
+            room.byte(letter)
+            room.digits(number)
+            room.copy(UnsafeRawBufferPointer(rebasing: record[(idStart + idLength)...]))
         }
     }
 

@@ -85,6 +85,26 @@ import Testing
         }
     }
 
+    @Test func renumberedRecordsReplaceExactlyTheIdBytes() {
+        // Id at the start, inside (short and long heads and tails: both copy paths) and at the end.
+        let long = String(repeating: "x", count: 300)
+        for (head, id, tail) in [("", "s1", ",rest"), ("{\"session\":\"", "s42", "\"}"),
+                                 (long, "s7", long), ("ab", "s123456", "")] {
+            let record = Array((head + id + tail).utf8)
+            for number in [0, 9, 10, 12_345, Int.max] {
+                var w = JSONWriter()
+                w.raw(0x7B)  // something already written stays before the record
+                record.withUnsafeBytes { r in
+                    Array("cap-".utf8).withUnsafeBytes { prefix in
+                        w.append(record: r, idStart: head.utf8.count, idLength: id.utf8.count,
+                                 prefix: prefix, letter: 0x73, number: number)
+                    }
+                }
+                #expect(String(decoding: w.out, as: UTF8.self) == "{" + head + "cap-s\(number)" + tail)
+            }
+        }
+    }
+
     @Test func terminalTextShowsControlsEscaped() {
         #expect(TerminalText.escape(Array("a\u{1B}[31mb\tc\u{7}".utf8)) == "a\\x1b[31mb\\tc\\x07")
         #expect(TerminalText.escape("x\u{9B}y\u{202E}z") == "x\\u{9b}y\\u{202e}z")

@@ -19,39 +19,56 @@ struct RecordMerger {
     }
 
     mutating func merge(_ batches: [OutputBatch], into out: Output) {
-        var cursor = [Int](repeating: 0, count: batches.count)
-        while true {
-            var best = -1
-            for s in batches.indices where cursor[s] < batches[s].records.count {
-                if best < 0 || batches[s].records[cursor[s]].key < batches[best].records[cursor[best]].key { best = s }
-            }
-            if best < 0 { break }
-            let r = batches[best].records[cursor[best]]
-            cursor[best] += 1
-            switch r.kind {
-            case .started:
-                next += 1
-                ids[best].started(r.session, as: next)
-            case .ended:
-                ids[best].ended(r.session)
-            case .count:
-                // Other analyzers' tables do not change during this analyzer's packet.
-                let others = open.reduce(0, +) - open[best]
-                peakConnections = max(peakConnections, others + r.start)
-                open[best] = r.end
-            case .record:
-                batches[best].buffer.withUnsafeBytes { raw in
-                    guard r.idLength > 0, let id = ids[best].global(r.session) else {
-                        out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[r.start..<r.end]))
-                        return
+        // Each batch's records and bytes through pointers taken once: reading them through the
+        // batch objects retained and released an array for every record.
+        Self.withRecords(of: batches) { all in
+            // The records each analyzer has left, in scratch storage: an array of them checked
+            // its uniqueness at every record taken.
+            let records = UnsafeMutableBufferPointer<UnsafeBufferPointer<TaggedRecord>>.allocate(capacity: all.count)
+            _ = records.initialize(from: all)
+            defer { records.deallocate() }
+            let bytes = batches.map { $0.buffer.withUnsafeBytes { $0 } }
+            prefix.withUnsafeBytes { prefix in
+                while true {
+                    var best = -1
+                    for s in records.indices where !records[s].isEmpty {
+                        if best < 0 || records[s][0].key < records[best][0].key { best = s }
                     }
-                    out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[r.start..<r.idStart]))
-                    out.buffer.append(prefix: prefix, letter: 0x73, number: id)
-                    out.buffer.append(bytes: UnsafeRawBufferPointer(rebasing: raw[(r.idStart + r.idLength)..<r.end]))
+                    if best < 0 { break }
+                    let r = records[best][0]
+                    records[best] = UnsafeBufferPointer(rebasing: records[best].dropFirst())
+                    switch r.kind {
+                    case .started:
+                        next += 1
+                        ids[best].started(r.session, as: next)
+                    case .ended:
+                        ids[best].ended(r.session)
+                    case .count:
+                        // Other analyzers' tables do not change during this analyzer's packet.
+                        let others = open.reduce(0, +) - open[best]
+                        peakConnections = max(peakConnections, others + r.start)
+                        open[best] = r.end
+                    case .record:
+                        let record = UnsafeRawBufferPointer(rebasing: bytes[best][r.start..<r.end])
+                        if r.idLength > 0, let id = ids[best].global(r.session) {
+                            out.buffer.append(record: record, idStart: r.idStart - r.start, idLength: r.idLength,
+                                              prefix: prefix, letter: 0x73, number: id)
+                        } else {
+                            out.buffer.append(bytes: record)
+                        }
+                        out.recordEnded()
+                    }
                 }
-                out.recordEnded()
             }
         }
+    }
+
+    /// Every batch's records at once, each array's pointer held for the whole of `body`.
+    private static func withRecords(of batches: [OutputBatch], from i: Int = 0,
+                             _ taken: [UnsafeBufferPointer<TaggedRecord>] = [],
+                             _ body: ([UnsafeBufferPointer<TaggedRecord>]) -> Void) {
+        guard i < batches.count else { return body(taken) }
+        batches[i].records.withUnsafeBufferPointer { withRecords(of: batches, from: i + 1, taken + [$0], body) }
     }
 }
 
