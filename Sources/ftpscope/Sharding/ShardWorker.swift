@@ -30,33 +30,51 @@ final class ShardWorker: @unchecked Sendable {
     /// Where the analyzer's records go and the key they get: shared by reference between the
     /// loop and the analyzer's callbacks, which run while the loop is inside the analyzer.
     private final class Cursor {
-        /// The batch being filled. The run loop holds it strongly; this reference is read for
-        /// every record, and a strong one was retained and released each time.
-        unowned(unsafe) var batch: OutputBatch
+        /// The batch being filled. The run loop holds it strongly; this reference is used for
+        /// every record. Each access through a strong or an `unowned(unsafe)` property retained
+        /// and released it (three times per record); used through `withBatch`, it is not.
+        private var batch: Unmanaged<OutputBatch>
         var key = MergeKey(position: 0, lastSeen: 0, serial: 0)
 
-        init(_ batch: OutputBatch) { self.batch = batch }
+        init(_ batch: OutputBatch) { self.batch = .passUnretained(batch) }
+
+        /// Fills `next` from now on; the caller keeps it alive while it is filled.
+        func fill(_ next: OutputBatch) { batch = .passUnretained(next) }
+
+        @inline(__always)
+        func withBatch<R>(_ body: (OutputBatch) -> R) -> R { batch._withUnsafeGuaranteedRef(body) }
 
         func append(_ kind: TaggedRecord.Kind, start: Int, end: Int, idStart: Int = 0, idLength: Int = 0, session: Int = 0, key k: MergeKey? = nil) {
-            batch.records.append(TaggedRecord(kind: kind, key: k ?? key, start: start, end: end,
-                                              idStart: idStart, idLength: idLength, session: session))
+            let record = TaggedRecord(kind: kind, key: k ?? key, start: start, end: end,
+                                      idStart: idStart, idLength: idLength, session: session)
+            withBatch { $0.records.append(record) }
         }
+
+        /// Renders one event into the batch and tags it.
+        @inline(__always)
+        func record(_ event: AnalysisEvent, _ render: Renderer) {
+            let tagged: TaggedRecord? = withBatch { batch in
+                let start = batch.buffer.byteCount
+                render(event, &batch.buffer)
+                let end = batch.buffer.byteCount
+                guard end > start else { return nil }
+                let (idStart, idLength, session) = ShardWorker.sessionID(in: batch.buffer, from: start, to: end)
+                return TaggedRecord(kind: .record, key: key, start: start, end: end,
+                                    idStart: idStart, idLength: idLength, session: session)
+            }
+            if let tagged { withBatch { $0.records.append(tagged) } }
+        }
+
+        /// The end of the batch's bytes so far.
+        var byteCount: Int { withBatch { $0.buffer.byteCount } }
     }
 
     private func run(_ configuration: AnalyzerConfiguration, _ render: @escaping Renderer) {
         var filling = OutputBatch()
         let cursor = Cursor(filling)
-        let analyzer = Analyzer(configuration: configuration) { event in
-            let start = cursor.batch.buffer.byteCount
-            render(event, &cursor.batch.buffer)
-            let end = cursor.batch.buffer.byteCount
-            if end > start {
-                let (idStart, idLength, session) = ShardWorker.sessionID(in: cursor.batch.buffer, from: start, to: end)
-                cursor.append(.record, start: start, end: end, idStart: idStart, idLength: idLength, session: session)
-            }
-        }
+        let analyzer = Analyzer(configuration: configuration) { event in cursor.record(event, render) }
         analyzer.sessionEnded = { identity in
-            let end = cursor.batch.buffer.byteCount
+            let end = cursor.byteCount
             cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: identity))
         }
         analyzer.sessionStarted = { identity in
@@ -73,7 +91,7 @@ final class ShardWorker: @unchecked Sendable {
         defer { probes.deallocate() }
         while true {
             filling = spareOutputs.take() ?? OutputBatch()
-            cursor.batch = filling
+            cursor.fill(filling)
             let batch = input.take()
             var sweepIndex = 0
             batch.withUnsafeBytes { raw in batch.packets.withUnsafeBufferPointer { packets in
