@@ -95,25 +95,32 @@ final class ShardWorker: @unchecked Sendable {
             let batch = input.take()
             var sweepIndex = 0
             batch.withUnsafeBytes { raw in batch.packets.withUnsafeBufferPointer { packets in
-                for (n, p) in packets.enumerated() {
+                // Fields read in place: a copy of each 120-byte packet (and of its decoded
+                // segment, twice more) was most of this loop's own cost.
+                for n in packets.indices {
                     ShardWorker.lookahead(packets, from: n, analyzer, probes)
-                    while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= p.index {
+                    let index = packets[n].index
+                    while sweepIndex < batch.sweeps.count, batch.sweeps[sweepIndex].index <= index {
                         sweep(batch.sweeps[sweepIndex], analyzer, cursor)
                         sweepIndex += 1
                     }
-                    cursor.key = MergeKey(position: p.index * 2 + 1, lastSeen: 0, serial: 0)
-                    analyzer.advanceClock(to: p.clock)
-                    let frame = UnsafeRawBufferPointer(rebasing: raw[p.offset..<(p.offset + p.length)])
-                    var decoded = p.decoded
-                    if case .success(var segment) = decoded {
+                    cursor.key = MergeKey(position: index * 2 + 1, lastSeen: 0, serial: 0)
+                    analyzer.advanceClock(to: packets[n].clock)
+                    let offset = packets[n].offset
+                    let frame = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + packets[n].length)])
+                    let decoded: Result<TCPSegment, DecodeOutcome>
+                    switch packets[n].decoded {
+                    case .success(var segment):
                         // The payload pointer still points into the reader's buffer: move it to the copy.
-                        let start = p.offset + p.payloadOffset
+                        let start = offset + packets[n].payloadOffset
                         segment.payload = UnsafeRawBufferPointer(rebasing: raw[start..<(start + segment.payload.count)])
                         decoded = .success(segment)
+                    case .failure(let why):
+                        decoded = .failure(why)
                     }
                     let (open, connections, evictions) = (analyzer.openConnections, analyzer.connectionsCreated, analyzer.evictionCount)
-                    analyzer.process(RawPacket(timestamp: p.timestamp, wireLength: p.wireLength, bytes: frame),
-                                     decoded: decoded, index: p.index, probe: probes[n & (ShardWorker.ringSize - 1)])
+                    analyzer.process(RawPacket(timestamp: packets[n].timestamp, wireLength: packets[n].wireLength, bytes: frame),
+                                     decoded: decoded, index: index, probe: probes[n & (ShardWorker.ringSize - 1)])
                     // At most one insertion per packet, after any eviction it caused.
                     let inserted = analyzer.connectionsCreated != connections
                     let peak = inserted ? open - (analyzer.evictionCount - evictions) + 1 : open

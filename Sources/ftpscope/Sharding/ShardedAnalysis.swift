@@ -52,6 +52,9 @@ enum ShardedAnalysis {
         let merging = MergeThread(workers: workers, prefix: configuration.sessionPrefix, out: out)
 
         var batches = workers.map { _ in InputBatch() }
+        // The same batches, for the per-packet append: an access through `batches` (even an
+        // unowned(unsafe) local) retained and released the batch for every packet.
+        var filling = batches.map { Unmanaged.passUnretained($0) }
         var clock = SweepClock(interval: Analyzer.sweepInterval)
         var index: UInt64 = 0
         var damage: CaptureError?
@@ -62,7 +65,10 @@ enum ShardedAnalysis {
                 batches[s].finalClock = clock.now
                 w.input.put(batches[s])
                 // After the last batch the reader keeps its reference but never touches it again.
-                if !last { batches[s] = w.spareInputs.take() ?? InputBatch() }
+                if !last {
+                    batches[s] = w.spareInputs.take() ?? InputBatch()
+                    filling[s] = .passUnretained(batches[s])
+                }
             }
             merging.dispatched(last: last)
         }
@@ -82,12 +88,14 @@ enum ShardedAnalysis {
                     for s in 0..<shards { batches[s].sweeps.append(Sweep(index: index, now: clock.now)) }
                 }
             }
-            // `batches` holds the batch: read unowned, no retain and release per packet.
-            unowned(unsafe) let batch = batches[shard]
-            batch.add(p, decoded: decoded, index: index, clock: clock.now)
+            // `batches` holds the batch while it is filled.
+            let full = filling[shard]._withUnsafeGuaranteedRef { batch in
+                batch.add(p, decoded: decoded, index: index, clock: clock.now)
+                return batch.byteCount >= batchBytes
+            }
             index += 1
             inBatch += 1
-            if inBatch >= batchPackets || batch.byteCount >= batchBytes {
+            if inBatch >= batchPackets || full {
                 dispatch(last: false)
                 inBatch = 0
                 if let progress, let off = source.fileOffset, let size = source.fileSize { progress(off, size) }
