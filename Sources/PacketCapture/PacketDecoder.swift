@@ -89,6 +89,7 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    @inline(__always)
     private func decodeIPv4(_ f: UnsafeRawBufferPointer, _ start: Int) -> Result<TCPSegment, DecodeOutcome> {
         let n = f.count
         guard n >= start + 20 else { return .failure(.malformed(.truncatedIPHeader)) }
@@ -145,6 +146,7 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    @inline(__always)
     private func decodeTCP(_ f: UnsafeRawBufferPointer, _ start: Int, declaredLength: Int,
                            _ src: IPAddress, _ dst: IPAddress) -> Result<TCPSegment, DecodeOutcome> {
         let n = f.count

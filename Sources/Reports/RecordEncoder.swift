@@ -97,9 +97,13 @@ public struct RecordEncoder: Sendable {
             }
             room.literal("],\"command\":")
             // A verb is 1–16 ASCII letters (the command parser accepts nothing else): no check.
-            if var c = r.command { c.withUTF8 { room.trusted(UnsafeRawBufferPointer($0)) } } else { room.literal("null") }
+            // Read through optional chaining, not `if let`: a binding copied the string and the
+            // array, a retain and a release each per reply.
+            if r.command?.utf8.withContiguousStorageIfAvailable({ room.trusted(UnsafeRawBufferPointer($0)) }) == nil {
+                if var c = r.command { c.withUTF8 { room.trusted(UnsafeRawBufferPointer($0)) } } else { room.literal("null") }
+            }
             room.literal(",\"argument\":")
-            if let a = r.argument { a.withUnsafeBytes { room.wire($0) } } else { room.literal("null") }
+            if r.argument?.withUnsafeBytes({ room.wire($0) }) == nil { room.literal("null") }
             // The table holds each code's class, group and catalog meaning, then each state.
             literals.write(code, into: &room)
             literals.write(1000 + r.state.ordinal, into: &room)
