@@ -24,7 +24,9 @@ struct PendingCommand {
     var carried: CarriedAnomalies = []
 
     /// The argument for display.
-    var argument: [UInt8]? { masked ? Array("****".utf8) : rawArgument }
+    var argument: [UInt8]? { masked ? Self.maskedArgument : rawArgument }
+    /// What a masked PASS argument shows: one array for all, not one built per login.
+    static let maskedArgument: [UInt8] = Array("****".utf8)
 }
 
 /// Command anomalies that the reply answering the command repeats.
@@ -281,7 +283,7 @@ final class ControlSession {
         if !anomalies.isEmpty { shared.count(anomalies: anomalies) }
         if emitCommands {
             let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
-                ? Array("****".utf8) : command.argument
+                ? PendingCommand.maskedArgument : command.argument
             emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
                                        active: active, anomalies: anomalies)))
         }
