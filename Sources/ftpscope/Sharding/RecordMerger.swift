@@ -27,6 +27,8 @@ struct RecordMerger {
             let records = UnsafeMutableBufferPointer<UnsafeBufferPointer<TaggedRecord>>.allocate(capacity: all.count)
             _ = records.initialize(from: all)
             defer { records.deallocate() }
+            // A writer's bytes are its own allocation, neither moved nor freed until the batch
+            // is reset after this merge, so the pointers stay valid beyond `withUnsafeBytes`.
             let bytes = batches.map { $0.buffer.withUnsafeBytes { $0 } }
             prefix.withUnsafeBytes { prefix in
                 while true {
@@ -65,8 +67,8 @@ struct RecordMerger {
 
     /// Every batch's records at once, each array's pointer held for the whole of `body`.
     private static func withRecords(of batches: [OutputBatch], from i: Int = 0,
-                             _ taken: [UnsafeBufferPointer<TaggedRecord>] = [],
-                             _ body: ([UnsafeBufferPointer<TaggedRecord>]) -> Void) {
+                                    _ taken: [UnsafeBufferPointer<TaggedRecord>] = [],
+                                    _ body: ([UnsafeBufferPointer<TaggedRecord>]) -> Void) {
         guard i < batches.count else { return body(taken) }
         batches[i].records.withUnsafeBufferPointer { withRecords(of: batches, from: i + 1, taken + [$0], body) }
     }
