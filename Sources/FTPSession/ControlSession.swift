@@ -79,6 +79,11 @@ final class ControlSession {
     // packet, reply or command touches fills the first cache lines, which the split reader
     // prefetches (`Analyzer.prefetchedObjectLines`); summary material and rare state follow.
     let identity: SessionIdentity
+    /// Where the session's own allocations lie, for the lookahead's last step
+    /// (`Analyzer.Lookahead.satellites`): the identity object and its bytes, which every
+    /// record reads and every reply retains, and the pending-command queue's buffer. Hints
+    /// only, never dereferenced: a stale one costs a wasted prefetch.
+    private(set) var satellites: (identity: UnsafeRawPointer, bytes: UnsafeRawPointer?, queue: UnsafeRawPointer?)
     // The analyzer owns its sessions and is the only caller of their methods, so it outlives
     // every call that reaches it; unowned(unsafe) spares the checked reference count per command.
     private unowned(unsafe) let host: SessionHost
@@ -135,6 +140,8 @@ final class ControlSession {
          at ts: Timestamp, midstream: Bool, server: StreamReassembler? = nil, client: StreamReassembler? = nil) {
         self.shared = shared
         self.identity = identity
+        satellites = (UnsafeRawPointer(Unmanaged.passUnretained(identity).toOpaque()),
+                      identity.utf8.withUnsafeBytes { $0.baseAddress }, nil)
         showPasswords = config.showPasswords
         emitCommands = config.emitCommands
         loginFailureThreshold = config.loginFailureThreshold
@@ -151,6 +158,7 @@ final class ControlSession {
             // once, instead of growing 1, 2, 4.
             queue.reserveCapacity(4)
             queue.append(PendingCommand(verb: nil, rawArgument: nil, timestamp: ts, isGreeting: true))
+            noteQueueStorage()
         }
     }
 
@@ -325,6 +333,7 @@ final class ControlSession {
                                     kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
                                     abortAwaitingTransferReply: abortAwaitingTransferReply, carried: carried))
         if queue.count > 10_000 { queue.removeFirst() }  // a client that never gets answers
+        noteQueueStorage()
     }
 
     // MARK: Replies
@@ -403,6 +412,11 @@ final class ControlSession {
             argument: answered?.isGreeting == true ? nil : answered?.argument,
             state: state, passive: passive, protected: protected, anomalies: anomalies,
             latencyMilliseconds: answered.map { ts.milliseconds(since: $0.timestamp) })))
+    }
+
+    /// The queue's buffer moves only when an append grows it.
+    private func noteQueueStorage() {
+        satellites.queue = queue.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
     }
 
     /// The state a user sees: the login state, overridden by what is in progress.

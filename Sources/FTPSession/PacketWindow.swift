@@ -70,6 +70,9 @@ public final class PacketWindow {
         if count > Analyzer.objectDistance, let p = slots[(oldest + Analyzer.objectDistance) % Self.size].probe {
             analyzer.prefetch(p, .object)
         }
+        if count > Analyzer.satelliteDistance, let p = slots[(oldest + Analyzer.satelliteDistance) % Self.size].probe {
+            analyzer.prefetch(p, .satellites)
+        }
         let s = slots[oldest]
         analyzer.process(RawPacket(timestamp: s.timestamp, wireLength: s.wireLength,
                                    bytes: UnsafeRawBufferPointer(start: s.buffer, count: s.length)),

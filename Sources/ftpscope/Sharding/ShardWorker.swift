@@ -172,6 +172,9 @@ final class ShardWorker: @unchecked Sendable {
         if n + Analyzer.objectDistance < packets.count, let p = probes[(n + Analyzer.objectDistance) & (ringSize - 1)] {
             analyzer.prefetch(p, .object)
         }
+        if n + Analyzer.satelliteDistance < packets.count, let p = probes[(n + Analyzer.satelliteDistance) & (ringSize - 1)] {
+            analyzer.prefetch(p, .satellites)
+        }
     }
 
     private func sweep(_ s: Sweep, _ analyzer: Analyzer, _ cursor: Cursor) {
