@@ -64,15 +64,7 @@ public final class PacketWindow {
     /// Processes the oldest packet, after the lookahead steps for the packets behind it.
     func processOldest(_ analyzer: Analyzer) {
         precondition(count > 0)
-        if count > Analyzer.entryDistance, let p = slots[(oldest + Analyzer.entryDistance) % Self.size].probe {
-            analyzer.prefetch(p, .entry)
-        }
-        if count > Analyzer.objectDistance, let p = slots[(oldest + Analyzer.objectDistance) % Self.size].probe {
-            analyzer.prefetch(p, .object)
-        }
-        if count > Analyzer.satelliteDistance, let p = slots[(oldest + Analyzer.satelliteDistance) % Self.size].probe {
-            analyzer.prefetch(p, .satellites)
-        }
+        analyzer.lookahead { d in count > d ? slots[(oldest + d) % Self.size].probe : nil }
         let s = slots[oldest]
         analyzer.process(RawPacket(timestamp: s.timestamp, wireLength: s.wireLength,
                                    bytes: UnsafeRawBufferPointer(start: s.buffer, count: s.length)),

@@ -74,31 +74,39 @@ public final class FlowTable<Value> {
 
     /// Lookahead for a key a few packets ahead, in steps so that each reads only what the step
     /// before brought into the cache: `.bucket` asks for the index word, `.entry` (later) reads
-    /// it and asks for the entry; after that, `value(at:)` of the slot is a cache hit.
+    /// it and asks for the entry; after that, `hintedValue(_:)` reads the entry from the cache.
     public enum Lookahead { case bucket, entry }
 
-    /// Prefetches for `p`; returns its slot once `.entry` finds one.
-    @inline(__always) @discardableResult
-    public func prefetch(_ p: Probe, _ step: Lookahead) -> Int? {
+    /// Prefetches for `p`.
+    @inline(__always)
+    public func prefetch(_ p: Probe, _ step: Lookahead) {
         switch step {
         case .bucket:
             index.prefetch(hash: p.hash)
-            return nil
         case .entry:
-            // The stored hash bits decide without reading an entry (a mismatch only costs a hint).
-            guard let slot = index.find(p.key, hash: p.hash, isKey: { _ in true }) else { return nil }
+            guard let slot = hintedSlot(p) else { return }
             // An entry is wider than a cache line's remainder more often than not.
             let start = UnsafeRawPointer(slots + slot)
             ftpscope_prefetch(start)
             ftpscope_prefetch(start + (MemoryLayout<Entry?>.size - 1))
-            return slot
         }
     }
 
-
-    /// The value in `slot`, or nil for a free slot.
+    /// The value the stored hash bits point `p` to, for lookahead steps after `.entry` (whose
+    /// prefetch made the entry a cache hit).
     @inline(__always)
-    public func value(at slot: Int) -> Value? { slots[slot]?.value }
+    public func hintedValue(_ p: Probe) -> Value? {
+        guard let slot = hintedSlot(p) else { return nil }
+        return slots[slot]?.value
+    }
+
+    /// The slot whose stored hash bits match `p`, without reading an entry: no key comparison,
+    /// so a stale match only yields a wrong hint, never a wrong answer to a lookup.
+    @inline(__always)
+    private func hintedSlot(_ p: Probe) -> Int? {
+        guard let slot = index.find(p.key, hash: p.hash, isKey: { _ in true }), slot < slotCount else { return nil }
+        return slot
+    }
 
     public subscript(slot: Int) -> Entry {
         get { slots[slot]! }

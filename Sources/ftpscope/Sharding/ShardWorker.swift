@@ -166,15 +166,7 @@ final class ShardWorker: @unchecked Sendable {
             for k in 0..<min(Analyzer.probeDistance, packets.count) { probe(k) }
         }
         if n + Analyzer.probeDistance < packets.count { probe(n + Analyzer.probeDistance) }
-        if n + Analyzer.entryDistance < packets.count, let p = probes[(n + Analyzer.entryDistance) & (ringSize - 1)] {
-            analyzer.prefetch(p, .entry)
-        }
-        if n + Analyzer.objectDistance < packets.count, let p = probes[(n + Analyzer.objectDistance) & (ringSize - 1)] {
-            analyzer.prefetch(p, .object)
-        }
-        if n + Analyzer.satelliteDistance < packets.count, let p = probes[(n + Analyzer.satelliteDistance) & (ringSize - 1)] {
-            analyzer.prefetch(p, .satellites)
-        }
+        analyzer.lookahead { d in n + d < packets.count ? probes[(n + d) & (ringSize - 1)] : nil }
     }
 
     private func sweep(_ s: Sweep, _ analyzer: Analyzer, _ cursor: Cursor) {
