@@ -62,10 +62,19 @@ public enum ByteScan {
     /// Nonzero when some byte of `w` is not printable ASCII, or is `"` or `\`.
     @inlinable @inline(__always)
     public static func notPlainJSON(_ w: UInt64) -> UInt64 {
+        needsJSONEscape(w) | (w & highs)
+    }
+
+    /// Nonzero when some byte of `w` must be escaped in a JSON string as ftpscope writes it:
+    /// a control byte, DEL, `"` or `\` (bytes of 0x80 and above pass, as valid UTF-8).
+    @inlinable @inline(__always)
+    public static func needsJSONEscape(_ w: UInt64) -> UInt64 {
         let quote = ones &* 0x22, backslash = ones &* 0x5C, del = ones &* 0x7F
-        // Bytes below 0x20: subtracting 0x20 borrows into the high bit of bytes that had it clear.
+        // Bytes below 0x20: subtracting 0x20 borrows into the high bit of bytes that had it
+        // clear (a borrow into a higher byte needs a control byte below it, so the word is
+        // flagged either way).
         let control = (w &- ones &* 0x20) & ~w & highs
-        return control | (w & highs) | zeroBytes(w ^ quote) | zeroBytes(w ^ backslash) | zeroBytes(w ^ del)
+        return control | zeroBytes(w ^ quote) | zeroBytes(w ^ backslash) | zeroBytes(w ^ del)
     }
 
     /// Whether every byte is printable ASCII other than `"` and `\`: text that goes into a

@@ -106,6 +106,25 @@ struct RoomWriter {
 
     /// Valid UTF-8 with quote, backslash and controls escaped: at most six bytes per byte.
     mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        guard let base = utf8.baseAddress else { return }
+        let n = utf8.count
+        var i = 0
+        // Words with nothing to escape are copied whole: a `257 "/dir"` reply, which every PWD
+        // and MKD gets, has two quotes among dozens of plain bytes.
+        while i + 8 <= n {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            if ByteScan.needsJSONEscape(UInt64(littleEndian: w)) == 0 {
+                UnsafeMutableRawPointer(p).storeBytes(of: w, as: UInt64.self)
+                p += 8
+            } else {
+                escapedBytes(UnsafeBufferPointer(start: base + i, count: 8))
+            }
+            i += 8
+        }
+        escapedBytes(UnsafeBufferPointer(start: base + i, count: n - i))
+    }
+
+    private mutating func escapedBytes(_ utf8: UnsafeBufferPointer<UInt8>) {
         let hex: StaticString = "0123456789abcdef"
         for b in utf8 {
             switch b {

@@ -45,6 +45,23 @@ import Testing
                 }
             }
         }
+        // Several specials at once, next to each other, split over word boundaries, between
+        // multi-byte characters: random mixes from a fixed seed.
+        let alphabet: [[UInt8]] = [[0x61], [0x61], [0x61], [0x2F], [0x22], [0x5C], [0x0D], [0x00], [0x7F],
+                                   [0xC3, 0xA9], [0xE4, 0xB8, 0xAD], [0xFF], [0x80]]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<3_000 {
+            var b: [UInt8] = []
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let pieces = Int(seed >> 58)
+            for _ in 0..<pieces {
+                seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                b += alphabet[Int(seed >> 33) % alphabet.count]
+            }
+            var room = JSONWriter()
+            room.withRoom(6 * b.count + 2) { writer in b.withUnsafeBytes { writer.wire($0) } }
+            #expect(String(decoding: room.out, as: UTF8.self) == reference(b), "\(b)")
+        }
     }
 
     /// Timestamps: microseconds when the nanoseconds are whole microseconds, else nanoseconds;
