@@ -22,6 +22,7 @@ public enum CaptureDriver {
                    progress: progress, emit: emit)
     }
 
+    /// `afterEach` runs after every packet, `idle` whenever a live source has no packet waiting.
     /// `readAheadFrom`: while at least this many connections are open, read a window of packets
     /// ahead of the analyzer so that its lookahead can prefetch their flows (offline only: it
     /// holds packets back; nil never reads ahead).
@@ -31,6 +32,7 @@ public enum CaptureDriver {
                            shouldStop: () -> Bool = { false },
                            drainWhenStopped: () -> Bool = { true },
                            afterEach: (() -> Void)? = nil,
+                           idle: (() -> Void)? = nil,
                            emit: @escaping (AnalysisEvent) -> Void) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, emit: emit)
         let decoder = PacketDecoder(linkType: source.linkType)
@@ -38,7 +40,11 @@ public enum CaptureDriver {
         let aheadFrom = readAheadFrom ?? .max
         var damage: CaptureError?
         var count = 0
-        var lastLiveSweep = 0
+        var idleTicks = 0
+        // Live sources are read without blocking: `.timeout` then means the kernel's buffer is
+        // empty, the moment to flush what was rendered (under load it is rarely empty, and
+        // output goes out in large writes), before waiting for more.
+        if source.isLive { source.setNonblocking() }
         loop: while !shouldStop() {
             do {
                 switch try source.next() {
@@ -57,10 +63,12 @@ public enum CaptureDriver {
                     }
                     afterEach?()
                 case .timeout:
-                    // Live: idle sessions must still time out when the wire goes quiet.
-                    lastLiveSweep += 1
-                    if lastLiveSweep % 50 == 0 { analyzer.expireIdle(now: wallClock()) }
-                    afterEach?()
+                    idle?()
+                    if !source.waitForPackets(milliseconds: 100) {
+                        // Idle sessions must still time out when the wire goes quiet.
+                        idleTicks += 1
+                        if idleTicks % 50 == 0 { analyzer.expireIdle(now: wallClock()) }
+                    }
                 case .end:
                     break loop
                 }
@@ -73,7 +81,6 @@ public enum CaptureDriver {
         if source.isLive && damage == nil && drainWhenStopped() {
             // Stopping (signal, --duration, --count) must not lose what the kernel already
             // captured: read until its buffer is empty, within bounds.
-            source.setNonblocking()
             var drained = 0
             drain: while drained < 1_000_000 {
                 guard case .packet(let p)? = try? source.next() else { break drain }

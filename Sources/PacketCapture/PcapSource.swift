@@ -245,6 +245,15 @@ public final class PcapSource {
     /// so a stopping live capture can drain what was already captured.
     public func setNonblocking() { var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1); pcap_setnonblock(handle, 1, &err) }
 
+    /// Live, non-blocking: waits until packets can be read or `milliseconds` pass; false if
+    /// none came. libpcap's own timeout cannot serve: in immediate mode a blocking read waits
+    /// for the next packet however long the wire stays quiet.
+    public func waitForPackets(milliseconds: Int32) -> Bool {
+        var p = pollfd(fd: pcap_get_selectable_fd(handle), events: Int16(POLLIN), revents: 0)
+        guard p.fd >= 0 else { usleep(UInt32(milliseconds) * 1000); return true }
+        return poll(&p, 1, milliseconds) > 0
+    }
+
     /// Makes a blocked `next()` return; safe to call from a signal-handling thread.
     public func breakLoop() { pcap_breakloop(handle) }
 

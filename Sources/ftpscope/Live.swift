@@ -3,6 +3,7 @@ import Foundation
 import FTPSession
 import PacketCapture
 import Reports
+import Synchronization
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,8 @@ struct Live: ParsableCommand {
 
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
         let out = Output()
-        out.flushEachRecord = true
+        // Records stream within a twentieth of a second, and at once when the wire goes quiet.
+        out.latency = .milliseconds(50)
         let encoder = RecordEncoder(language: options.lang)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands)
 
@@ -68,19 +70,32 @@ struct Live: ParsableCommand {
             return s
         }
         defer { sources.forEach { $0.cancel() } }
-        let deadline = duration.map { Date().addingTimeInterval($0) }
+        let deadline = duration.map { MonotonicClock.now() + Int64($0 * 1e9) }
         var packets = 0
+        // The saved file is flushed on the same terms as the records (a flush per packet was a
+        // write per packet), so at most a twentieth of a second of it is unwritten at any time.
+        var writerFlushed = MonotonicClock.now()
 
         let outcome = CaptureDriver.run(
             source, configuration: options.configuration(commands: commands),
             shouldStop: {
                 if stop.isSet { return true }
-                if let deadline, Date() >= deadline { return true }
+                if let deadline, MonotonicClock.now() >= deadline { return true }
                 if let count, packets >= count { return true }
                 return false
             },
             drainWhenStopped: { count.map { packets < $0 } ?? true },
-            afterEach: { packets += 1; if write != nil { source.flushWriter() } },
+            afterEach: {
+                packets += 1
+                let now = MonotonicClock.now()
+                out.flushIfDue(now: now)
+                if write != nil, now - writerFlushed >= 50_000_000 { source.flushWriter(); writerFlushed = now }
+            },
+            idle: {
+                out.flush()
+                source.flushWriter()
+                writerFlushed = MonotonicClock.now()
+            },
             emit: { event in
                 switch fmt {
                 case .jsonl: encoder.encode(event, into: &out.buffer); out.recordEnded()
@@ -117,10 +132,9 @@ struct Live: ParsableCommand {
     }
 }
 
-/// Set from the signal queue, read by the capture loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+/// Set from the signal queue, read by the capture loop after every packet.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

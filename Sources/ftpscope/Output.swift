@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Where records go: one long-lived buffer that renderers write into, flushed to a file
-/// descriptor when full (or after every record for live streaming into pipes).
+/// descriptor when full, or, streaming live, once its oldest record has waited `latency`.
 ///
 /// With `background`, full buffers are handed to a writer thread and rendering continues in
 /// the other buffer: the analysis never waits on write(2), and no record, event or allocation
@@ -12,7 +12,13 @@ import Glibc
 /// frees and reference counting cost more than the second core gave back).
 final class Output {
     var buffer = JSONWriter(capacity: Output.chunk + 4096)
-    var flushEachRecord = false
+    /// Live streaming: the longest a rendered record may wait in the buffer, checked by
+    /// `flushIfDue` between packets. A write per record (what this replaced) cost a system call
+    /// per reply: at 250,000 packets/s on loopback the kernel dropped 6 % of the packets where
+    /// tcpdump dropped none.
+    var latency: Duration?
+    /// When the oldest record still in the buffer was rendered (monotonic nanoseconds), 0 if none.
+    private var oldestPending: Int64 = 0
     private let fd: Int32
     private let writer: BackgroundWriter?
     private static let chunk = 1 << 18
@@ -25,7 +31,13 @@ final class Output {
     /// Call after each record rendered into `buffer`.
     @inline(__always)
     func recordEnded() {
-        if flushEachRecord || buffer.byteCount >= Output.chunk { flush() }
+        if buffer.byteCount >= Output.chunk { flush() } else if latency != nil, oldestPending == 0 { oldestPending = MonotonicClock.now() }
+    }
+
+    /// Flushes if the oldest buffered record has waited `latency`; `now` from `MonotonicClock`.
+    func flushIfDue(now: Int64) {
+        guard oldestPending != 0, let latency, now - oldestPending >= latency.nanoseconds else { return }
+        flush()
     }
 
     func write(_ bytes: [UInt8]) {
@@ -37,6 +49,7 @@ final class Output {
 
     /// Sends what is buffered on its way; with a writer thread, returns before it is written.
     func flush() {
+        oldestPending = 0
         guard buffer.byteCount > 0 else { return }
         if let writer {
             writer.hand(&buffer)
@@ -61,6 +74,23 @@ func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
         let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
         if n < 0 { if errno == EINTR { continue }; exit(errno == EPIPE ? 0 : 3) }
         off += n
+    }
+}
+
+/// A cheap monotonic clock for decisions made between packets (flushing, deadlines): the
+/// coarse clock is read without a system call and is exact to a few milliseconds.
+enum MonotonicClock {
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, a) = components
+        return s * 1_000_000_000 + a / 1_000_000_000
     }
 }
 
