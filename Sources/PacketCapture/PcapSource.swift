@@ -157,16 +157,20 @@ public final class PcapSource {
         }
     }
 
-    /// Opens an interface in immediate mode so each packet is delivered as it arrives.
+    /// Opens an interface. By default the kernel hands packets over in blocks, at the latest
+    /// 100 ms after the first: replaying the control-heavy capture onto loopback at top speed,
+    /// immediate mode (a wake-up and a system call per packet) took 1.1 s of system time and the
+    /// kernel dropped 6,600–11,300 packets; blocks took 0.08 s and dropped none, like tcpdump.
+    /// `immediate` delivers each packet as it arrives, for the lowest latency on a quiet link.
     public static func openLive(interface: String, snapLength: Int32 = 262_144, promiscuous: Bool = false,
-                                bufferSize: Int32 = 32 << 20) throws(CaptureError) -> PcapSource {
+                                immediate: Bool = false, bufferSize: Int32 = 32 << 20) throws(CaptureError) -> PcapSource {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_create(interface, &err) else {
             throw .liveOpenFailed(interface: interface, reason: errorText(err))
         }
         pcap_set_snaplen(h, snapLength)
         pcap_set_promisc(h, promiscuous ? 1 : 0)
-        pcap_set_immediate_mode(h, 1)
+        pcap_set_immediate_mode(h, immediate ? 1 : 0)
         pcap_set_timeout(h, 100)
         pcap_set_buffer_size(h, bufferSize)
         pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO))
@@ -246,8 +250,9 @@ public final class PcapSource {
     public func setNonblocking() { var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1); pcap_setnonblock(handle, 1, &err) }
 
     /// Live, non-blocking: waits until packets can be read or `milliseconds` pass; false if
-    /// none came. libpcap's own timeout cannot serve: in immediate mode a blocking read waits
-    /// for the next packet however long the wire stays quiet.
+    /// none came. libpcap's own timeout cannot serve: its blocking read waits for the next
+    /// packet however long the wire stays quiet (the kernel's block timer only runs once a
+    /// block holds a packet).
     public func waitForPackets(milliseconds: Int32) -> Bool {
         var p = pollfd(fd: pcap_get_selectable_fd(handle), events: Int16(POLLIN), revents: 0)
         guard p.fd >= 0 else { usleep(UInt32(milliseconds) * 1000); return true }
