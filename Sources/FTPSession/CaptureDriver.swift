@@ -80,13 +80,27 @@ public enum CaptureDriver {
         while let window, window.count > 0 { window.processOldest(analyzer) }
         if source.isLive && damage == nil && drainWhenStopped() {
             // Stopping (signal, --duration, --count) must not lose what the kernel already
-            // captured: read until its buffer is empty, within bounds.
-            var drained = 0
+            // captured. In block mode the last packets sit in a block the kernel hands over
+            // only when its timer fires (100 ms), so an empty buffer is not the end: read until
+            // nothing more comes for twice that, taking the packets captured before the stop.
+            // A signal's break is reported by the next read once; it is not the end either.
+            let stoppedAt = wallClock()
+            var drained = 0, breaks = 0
             drain: while drained < 1_000_000 {
-                guard case .packet(let p)? = try? source.next() else { break drain }
-                analyzer.process(p, decoder: decoder)
-                afterEach?()
-                drained += 1
+                switch try? source.next() {
+                case .packet(let p)?:
+                    if p.timestamp > stoppedAt { break drain }
+                    analyzer.process(p, decoder: decoder)
+                    afterEach?()
+                    drained += 1
+                case .timeout?:
+                    if !source.waitForPackets(milliseconds: 200) { break drain }
+                case .end?:
+                    breaks += 1
+                    if breaks > 1 { break drain }
+                case nil:
+                    break drain
+                }
             }
         }
         return InputOutcome(summary: analyzer.finish(), damage: damage)
