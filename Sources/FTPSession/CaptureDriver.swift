@@ -82,17 +82,19 @@ public enum CaptureDriver {
             // Stopping (signal, --duration, --count) must not lose what the kernel already
             // captured. In block mode the last packets sit in a block the kernel hands over
             // only when its timer fires (100 ms), so an empty buffer is not the end: read until
-            // nothing more comes for twice that, taking the packets captured before the stop.
+            // nothing more comes for twice that, or a packet captured after the stop arrives.
             // A signal's break is reported by the next read once; it is not the end either.
             let stoppedAt = wallClock()
             var drained = 0, breaks = 0
             drain: while drained < 1_000_000 {
                 switch try? source.next() {
                 case .packet(let p)?:
-                    if p.timestamp > stoppedAt { break drain }
+                    // The first packet after the stop is the last: `--write` has saved it
+                    // already, and the file must give the same records.
                     analyzer.process(p, decoder: decoder)
                     afterEach?()
                     drained += 1
+                    if p.timestamp > stoppedAt { break drain }
                 case .timeout?:
                     if !source.waitForPackets(milliseconds: 200) { break drain }
                 case .end?:
