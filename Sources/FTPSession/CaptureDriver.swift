@@ -17,15 +17,15 @@ public enum CaptureDriver {
                                    emit: @escaping (AnalysisEvent) -> Void) throws(CaptureError) -> InputOutcome {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
-        // A file, unlike a live interface, can be read ahead without delaying anything.
         return run(source, configuration: configuration, readAheadFrom: PacketWindow.worthwhileFrom,
                    progress: progress, emit: emit)
     }
 
     /// `afterEach` runs after every packet, `idle` whenever a live source has no packet waiting.
     /// `readAheadFrom`: while at least this many connections are open, read a window of packets
-    /// ahead of the analyzer so that its lookahead can prefetch their flows (offline only: it
-    /// holds packets back; nil never reads ahead).
+    /// ahead of the analyzer so that its lookahead can prefetch their flows (nil never reads
+    /// ahead). A live source holds packets back only while more are waiting: the window is
+    /// emptied whenever the kernel's buffer is.
     public static func run(_ source: PcapSource, configuration: AnalyzerConfiguration,
                            readAheadFrom: Int? = nil,
                            progress: ((Int64, Int64) -> Void)? = nil,
@@ -63,6 +63,7 @@ public enum CaptureDriver {
                     }
                     afterEach?()
                 case .timeout:
+                    while let window, window.count > 0 { window.processOldest(analyzer) }
                     idle?()
                     if !source.waitForPackets(milliseconds: 100) {
                         // Idle sessions must still time out when the wire goes quiet.

@@ -6,7 +6,8 @@ import PacketCapture
 ///
 /// libpcap reuses its buffer on every read, so each frame is copied into a slot of its own;
 /// a slot's buffer is allocated once and reused, and a packet's decoded payload points into it
-/// until the slot is processed. Offline only: a live capture must not hold packets back.
+/// until the slot is processed. A live capture empties it whenever it has caught up with the
+/// kernel, so no packet waits in it while the wire is quiet.
 public final class PacketWindow {
     private struct Slot {
         var buffer: UnsafeMutableRawPointer

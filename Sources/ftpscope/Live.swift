@@ -82,6 +82,7 @@ struct Live: ParsableCommand {
 
         let outcome = CaptureDriver.run(
             source, configuration: options.configuration(commands: commands),
+            readAheadFrom: PacketWindow.worthwhileFrom,
             shouldStop: {
                 if stop.isSet { return true }
                 if let deadline, MonotonicClock.now() >= deadline { return true }
