@@ -1,37 +1,61 @@
+import DequeModule
 import Foundation
 import Reports
 
-/// Double buffering for `Output`: the rendering thread hands over a full buffer and takes
-/// back the one written last, so at most two buffers exist and memory stays flat.
+/// Writes `Output`'s buffers on a thread of its own. The rendering thread hands over a buffer
+/// and takes back an empty one; handed buffers queue here, in order, up to `maxQueued`, and
+/// only then does a hand-over wait.
+///
+/// Offline one buffer may wait (double buffering: memory stays flat, and the analysis never
+/// waits on write(2) unless the output is slower than it). Live, records that a slow reader of
+/// stdout (`| jq`) has not taken yet queue up to a bound instead of stopping the capture
+/// thread: stopped, it leaves the kernel's buffer to fill and drop packets.
 final class BackgroundWriter: @unchecked Sendable {
+    /// A buffer in the queue: a class, so that the non-copyable writer can sit in a deque.
+    private final class Chunk {
+        var bytes: JSONWriter
+        init(capacity: Int) { bytes = JSONWriter(capacity: capacity) }
+    }
+
     private let fd: Int32
+    private let capacity: Int
+    private let maxQueued: Int
     private let condition = NSCondition()
-    /// The buffer being written, or an empty one waiting to be exchanged.
-    private var pending: JSONWriter
-    private var busy = false
+    /// Handed buffers in order; the first is the one being written.
+    private var queue: Deque<Chunk> = []
+    /// Written buffers kept for reuse (a fresh one costs a page fault per page).
+    private var spares: [Chunk] = []
     private var stopping = false
     private var stopped = false
+    /// The most buffers queued at once.
+    private(set) var peakQueued = 0
 
-    init(fd: Int32, capacity: Int) {
+    /// `maxQueued`: buffers that may wait to be written, at least one.
+    init(fd: Int32, capacity: Int, maxQueued: Int = 1) {
+        precondition(maxQueued >= 1)
         self.fd = fd
-        pending = JSONWriter(capacity: capacity)
+        self.capacity = capacity
+        self.maxQueued = maxQueued
         let t = Thread { [unowned self] in self.run() }
         t.name = "ftpscope-write"
         t.start()
     }
 
-    /// Takes the bytes in `buffer` and gives back an empty buffer.
+    /// Takes the bytes in `buffer` and gives back an empty buffer; waits only while the queue
+    /// is full.
     func hand(_ buffer: inout JSONWriter) {
         condition.lock()
-        while busy { condition.wait() }
-        pending.exchange(with: &buffer)
-        busy = true
+        while queue.count >= maxQueued { condition.wait() }
+        let chunk = spares.popLast() ?? Chunk(capacity: capacity)
+        chunk.bytes.exchange(with: &buffer)
+        queue.append(chunk)
+        peakQueued = max(peakQueued, queue.count)
         condition.broadcast()
         condition.unlock()
         buffer.clear()
     }
 
-    /// Waits until the last handed buffer is written; the thread then ends.
+    /// Waits until every handed buffer is written; the thread then ends.
     func drain() {
         condition.lock()
         stopping = true
@@ -43,20 +67,21 @@ final class BackgroundWriter: @unchecked Sendable {
     private func run() {
         condition.lock()
         while true {
-            while !busy && !stopping { condition.wait() }
-            if busy {
-                condition.unlock()
-                // Only this thread touches `pending` while `busy` is set.
-                pending.withUnsafeBytes { writeAll(fd, $0) }
-                condition.lock()
-                busy = false
+            while queue.isEmpty && !stopping { condition.wait() }
+            guard let chunk = queue.first else {
+                stopped = true
                 condition.broadcast()
-                continue
+                condition.unlock()
+                return
             }
-            stopped = true
-            condition.broadcast()
             condition.unlock()
-            return
+            // Only this thread touches the queue's first buffer until it leaves the queue.
+            chunk.bytes.withUnsafeBytes { writeAll(fd, $0) }
+            condition.lock()
+            queue.removeFirst()
+            chunk.bytes.clear()
+            if spares.count < 2 { spares.append(chunk) }
+            condition.broadcast()
         }
     }
 }

@@ -39,7 +39,14 @@ struct Live: ParsableCommand {
     @Option(name: .customLong("buffer-size"), help: "Kernel capture buffer in MiB (a larger one drops less under load).")
     var bufferSize: Int32 = 32
 
+    @Option(name: .customLong("output-backlog"), help: "Output in MiB that may wait for a slow reader of stdout (| jq) before the capture waits and the kernel drops packets.")
+    var outputBacklog: Int = 256
+
     @OptionGroup var options: AnalysisOptions
+
+    func validate() throws {
+        guard outputBacklog >= 1, outputBacklog <= 1 << 20 else { throw ValidationError("--output-backlog takes 1 to 1048576 MiB") }
+    }
 
     func run() throws {
         let source: PcapSource
@@ -56,7 +63,9 @@ struct Live: ParsableCommand {
         if let user { try dropPrivileges(to: user) }
 
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
-        let out = Output()
+        // Output is written on a thread of its own, so that a reader of stdout slower than the
+        // wire holds up neither the analysis nor the kernel's buffer until the backlog is full.
+        let out = Output(background: true, backlog: outputBacklog << 20)
         // Records stream within a twentieth of a second, and at once when the wire goes quiet.
         out.latency = .milliseconds(50)
         let encoder = RecordEncoder(language: options.lang)
@@ -122,7 +131,7 @@ struct Live: ParsableCommand {
                 out.write(line: "capture: \(s.received) packets received, \(s.droppedByKernel) dropped by kernel, \(s.droppedByInterface) dropped by interface")
             }
         }
-        out.flush()
+        out.finish()
     }
 
     private func dropPrivileges(to name: String) throws {

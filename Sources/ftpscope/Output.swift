@@ -23,10 +23,16 @@ final class Output {
     private let writer: BackgroundWriter?
     private static let chunk = 1 << 18
 
-    init(fd: Int32 = STDOUT_FILENO, background: Bool = false) {
+    /// `backlog`: with `background`, bytes of buffers that may wait for the file descriptor
+    /// (at least one buffer; each counts as its full size however little it holds).
+    init(fd: Int32 = STDOUT_FILENO, background: Bool = false, backlog: Int = 0) {
         self.fd = fd
-        writer = background ? BackgroundWriter(fd: fd, capacity: Output.chunk + 4096) : nil
+        let size = Output.chunk + 4096
+        writer = background ? BackgroundWriter(fd: fd, capacity: size, maxQueued: max(1, backlog / size)) : nil
     }
+
+    /// The most bytes of buffers that waited for the file descriptor at once (with `background`).
+    var peakBacklog: Int { (writer?.peakQueued ?? 0) * (Output.chunk + 4096) }
 
     /// Call after each record rendered into `buffer`.
     @inline(__always)

@@ -49,3 +49,44 @@ import Testing
     out.finish()
     #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 3)
 }
+
+/// A reader slower than the records (nobody reads the pipe at first) does not hold up the
+/// hand-over until the backlog is full, and everything comes out once, in order.
+@Test func outputQueuesUpToItsBacklog() throws {
+    var fds: [Int32] = [0, 0]
+    try #require(pipe(&fds) == 0)
+    let (readEnd, writeEnd) = (fds[0], fds[1])
+    defer { close(readEnd) }
+    final class Shared: @unchecked Sendable {
+        var output: Output
+        init(_ o: Output) { output = o }
+    }
+    let shared = Shared(Output(fd: writeEnd, background: true, backlog: 16 << 20))
+    var expected: [UInt8] = []
+    for k in 0..<6 { expected += [UInt8](repeating: UInt8(0x61 + k), count: 100_000) }
+    // Each buffer is larger than the pipe holds (64 KiB): the first write blocks until the
+    // test reads, and the hand-overs after it must not.
+    let handed = DispatchSemaphore(value: 0)
+    Thread {
+        for k in 0..<6 {
+            shared.output.write([UInt8](repeating: UInt8(0x61 + k), count: 100_000))
+            shared.output.flush()
+        }
+        handed.signal()
+    }.start()
+    let inTime = handed.wait(timeout: .now() + 10) == .success
+    #expect(inTime, "the hand-overs waited for the reader")
+
+    var got: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while got.count < expected.count {
+        let n = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        got += chunk[0..<n]
+    }
+    if !inTime { handed.wait() }
+    #expect(shared.output.peakBacklog >= 5 * (1 << 18))
+    shared.output.finish()
+    close(writeEnd)
+    #expect(got == expected)
+}
