@@ -29,6 +29,8 @@ final class BackgroundWriter: @unchecked Sendable {
     private var stopped = false
     /// The most buffers queued at once.
     private(set) var peakQueued = 0
+    /// Hand-overs that found the queue full and waited.
+    private(set) var fullWaits = 0
 
     /// `maxQueued`: buffers that may wait to be written, at least one.
     init(fd: Int32, capacity: Int, maxQueued: Int = 1) {
@@ -45,6 +47,7 @@ final class BackgroundWriter: @unchecked Sendable {
     /// is full.
     func hand(_ buffer: inout JSONWriter) {
         condition.lock()
+        if queue.count >= maxQueued { fullWaits += 1 }
         while queue.count >= maxQueued { condition.wait() }
         let chunk = spares.popLast() ?? Chunk(capacity: capacity)
         chunk.bytes.exchange(with: &buffer)

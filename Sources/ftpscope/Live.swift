@@ -120,6 +120,11 @@ struct Live: ParsableCommand {
         let stats = source.statistics()
         var warnings: [String] = []
         if let d = outcome.damage, !stop.isSet { warnings.append(d.description); warn(d.description) }
+        if out.backlogFilled {
+            // Why the kernel may have dropped: the capture waited on stdout.
+            let w = "stdout was slower than the capture and the output backlog (\(outputBacklog) MiB) filled: the capture waited, and the kernel may have dropped packets (--output-backlog, or a faster reader)"
+            warnings.append(w); warn(w)
+        }
         switch fmt {
         case .jsonl:
             out.write(encoder.encodeSummary(outcome.summary, files: 0, warnings: warnings, capture: stats.map {

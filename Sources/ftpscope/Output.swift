@@ -34,6 +34,9 @@ final class Output {
     /// The most bytes of buffers that waited for the file descriptor at once (with `background`).
     var peakBacklog: Int { (writer?.peakQueued ?? 0) * (Output.chunk + 4096) }
 
+    /// Whether rendering ever waited for a full backlog to drain.
+    var backlogFilled: Bool { (writer?.fullWaits ?? 0) > 0 }
+
     /// Call after each record rendered into `buffer`.
     @inline(__always)
     func recordEnded() {
