@@ -86,7 +86,44 @@ import Testing
     }
     if !inTime { handed.wait() }
     #expect(shared.output.peakBacklog >= 5 * (1 << 18))
+    #expect(!shared.output.backlogFilled)
     shared.output.finish()
     close(writeEnd)
     #expect(got == expected)
+}
+
+/// A backlog too small for what the reader has not taken yet makes the hand-over wait, and
+/// says so (live warns with it).
+@Test func outputReportsAFullBacklog() throws {
+    var fds: [Int32] = [0, 0]
+    try #require(pipe(&fds) == 0)
+    let (readEnd, writeEnd) = (fds[0], fds[1])
+    defer { close(readEnd) }
+    final class Shared: @unchecked Sendable {
+        let output: Output
+        init(_ o: Output) { output = o }
+    }
+    let shared = Shared(Output(fd: writeEnd, background: true, backlog: 0))
+    let handed = DispatchSemaphore(value: 0)
+    Thread {
+        for _ in 0..<3 {
+            shared.output.write([UInt8](repeating: 0x78, count: 100_000))
+            shared.output.flush()
+        }
+        handed.signal()
+    }.start()
+    // Nothing is read yet and the pipe holds 64 KiB: the hand-overs cannot all be done.
+    #expect(handed.wait(timeout: .now() + 0.5) == .timedOut)
+    var total = 0
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while total < 300_000 {
+        let n = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        total += n
+    }
+    handed.wait()
+    shared.output.finish()
+    close(writeEnd)
+    #expect(total == 300_000)
+    #expect(shared.output.backlogFilled)
 }
