@@ -50,80 +50,71 @@ import Testing
     #expect((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 3)
 }
 
-/// A reader slower than the records (nobody reads the pipe at first) does not hold up the
-/// hand-over until the backlog is full, and everything comes out once, in order.
-@Test func outputQueuesUpToItsBacklog() throws {
-    var fds: [Int32] = [0, 0]
-    try #require(pipe(&fds) == 0)
-    let (readEnd, writeEnd) = (fds[0], fds[1])
-    defer { close(readEnd) }
-    final class Shared: @unchecked Sendable {
-        var output: Output
-        init(_ o: Output) { output = o }
-    }
-    let shared = Shared(Output(fd: writeEnd, background: true, backlog: 16 << 20))
-    var expected: [UInt8] = []
-    for k in 0..<6 { expected += [UInt8](repeating: UInt8(0x61 + k), count: 100_000) }
-    // Each buffer is larger than the pipe holds (64 KiB): the first write blocks until the
-    // test reads, and the hand-overs after it must not.
-    let handed = DispatchSemaphore(value: 0)
-    Thread {
-        for k in 0..<6 {
-            shared.output.write([UInt8](repeating: UInt8(0x61 + k), count: 100_000))
-            shared.output.flush()
-        }
-        handed.signal()
-    }.start()
-    let inTime = handed.wait(timeout: .now() + 10) == .success
-    #expect(inTime, "the hand-overs waited for the reader")
+/// An `Output` writing into a pipe that nobody reads until `read(_:)`: buffers larger than
+/// the pipe holds (64 KiB) are handed over on a thread of their own, so that the test can see
+/// whether the hand-overs waited.
+private final class PipedOutput: @unchecked Sendable {
+    let output: Output
+    private let readEnd: Int32, writeEnd: Int32
+    private let handed = DispatchSemaphore(value: 0)
+    private var waited = false
 
-    var got: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while got.count < expected.count {
-        let n = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        got += chunk[0..<n]
+    init(backlog: Int) throws {
+        var fds: [Int32] = [0, 0]
+        try #require(pipe(&fds) == 0)
+        (readEnd, writeEnd) = (fds[0], fds[1])
+        output = Output(fd: writeEnd, background: true, backlog: backlog)
     }
-    if !inTime { handed.wait() }
-    #expect(shared.output.peakBacklog >= 5 * (1 << 18))
-    #expect(!shared.output.backlogFilled)
-    shared.output.finish()
-    close(writeEnd)
-    #expect(got == expected)
+
+    /// Hands each buffer over, from another thread.
+    func hand(_ buffers: [[UInt8]]) {
+        Thread { [self] in
+            for b in buffers { output.write(b); output.flush() }
+            handed.signal()
+        }.start()
+    }
+
+    /// Whether every hand-over was done within `seconds`, nothing read.
+    func handedWithin(_ seconds: Double) -> Bool {
+        waited = handed.wait(timeout: .now() + seconds) == .timedOut
+        return !waited
+    }
+
+    /// Reads `count` bytes, then lets the writer finish.
+    func read(_ count: Int) -> [UInt8] {
+        var got: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while got.count < count {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(readEnd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            got += chunk[0..<n]
+        }
+        if waited { handed.wait() }
+        output.finish()
+        close(writeEnd)
+        close(readEnd)
+        return got
+    }
+}
+
+/// A reader slower than the records does not hold up the hand-over until the backlog is
+/// full, and everything comes out once, in order.
+@Test func outputQueuesUpToItsBacklog() throws {
+    let piped = try PipedOutput(backlog: 16 << 20)
+    let buffers = (0..<6).map { [UInt8](repeating: UInt8(0x61 + $0), count: 100_000) }
+    piped.hand(buffers)
+    #expect(piped.handedWithin(10), "the hand-overs waited for the reader")
+    #expect(piped.output.peakBacklog >= 5 * (1 << 18))
+    #expect(piped.read(600_000) == buffers.flatMap { $0 })
+    #expect(!piped.output.backlogFilled)
 }
 
 /// A backlog too small for what the reader has not taken yet makes the hand-over wait, and
 /// says so (live warns with it).
 @Test func outputReportsAFullBacklog() throws {
-    var fds: [Int32] = [0, 0]
-    try #require(pipe(&fds) == 0)
-    let (readEnd, writeEnd) = (fds[0], fds[1])
-    defer { close(readEnd) }
-    final class Shared: @unchecked Sendable {
-        let output: Output
-        init(_ o: Output) { output = o }
-    }
-    let shared = Shared(Output(fd: writeEnd, background: true, backlog: 0))
-    let handed = DispatchSemaphore(value: 0)
-    Thread {
-        for _ in 0..<3 {
-            shared.output.write([UInt8](repeating: 0x78, count: 100_000))
-            shared.output.flush()
-        }
-        handed.signal()
-    }.start()
-    // Nothing is read yet and the pipe holds 64 KiB: the hand-overs cannot all be done.
-    #expect(handed.wait(timeout: .now() + 0.5) == .timedOut)
-    var total = 0
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while total < 300_000 {
-        let n = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        total += n
-    }
-    handed.wait()
-    shared.output.finish()
-    close(writeEnd)
-    #expect(total == 300_000)
-    #expect(shared.output.backlogFilled)
+    let piped = try PipedOutput(backlog: 0)
+    piped.hand(Array(repeating: [UInt8](repeating: 0x78, count: 100_000), count: 3))
+    #expect(!piped.handedWithin(0.5))
+    #expect(piped.read(300_000).count == 300_000)
+    #expect(piped.output.backlogFilled)
 }
