@@ -66,8 +66,10 @@ struct Live: ParsableCommand {
         // Output is written on a thread of its own, so that a reader of stdout slower than the
         // wire holds up neither the analysis nor the kernel's buffer until the backlog is full.
         let out = Output(background: true, backlog: outputBacklog << 20)
-        // Records stream within a twentieth of a second, and at once when the wire goes quiet.
-        out.latency = .milliseconds(50)
+        // Records, and the saved file, stream within a twentieth of a second, and at once when
+        // the capture has caught up with the kernel.
+        let latency = Duration.milliseconds(50)
+        out.latency = latency
         let encoder = RecordEncoder(language: options.lang)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands)
 
@@ -103,7 +105,7 @@ struct Live: ParsableCommand {
                 packets += 1
                 let now = MonotonicClock.now()
                 out.flushIfDue(now: now)
-                if write != nil, now - writerFlushed >= 50_000_000 { source.flushWriter(); writerFlushed = now }
+                if write != nil, now - writerFlushed >= latency.nanoseconds { source.flushWriter(); writerFlushed = now }
             },
             idle: {
                 out.flush()

@@ -11,7 +11,7 @@ import Glibc
 /// crosses threads (an earlier design passed events to a rendering thread; the cross-thread
 /// frees and reference counting cost more than the second core gave back).
 final class Output {
-    var buffer = JSONWriter(capacity: Output.chunk + 4096)
+    var buffer = JSONWriter(capacity: Output.bufferSize)
     /// Live streaming: the longest a rendered record may wait in the buffer, checked by
     /// `flushIfDue` between packets. A write per record (what this replaced) cost a system call
     /// per reply: at 250,000 packets/s on loopback the kernel dropped 6 % of the packets where
@@ -22,17 +22,19 @@ final class Output {
     private let fd: Int32
     private let writer: BackgroundWriter?
     private static let chunk = 1 << 18
+    /// A buffer's allocation: a chunk and room for the record that crosses it.
+    private static let bufferSize = chunk + 4096
 
     /// `backlog`: with `background`, bytes of buffers that may wait for the file descriptor
     /// (at least one buffer; each counts as its full size however little it holds).
     init(fd: Int32 = STDOUT_FILENO, background: Bool = false, backlog: Int = 0) {
         self.fd = fd
-        let size = Output.chunk + 4096
-        writer = background ? BackgroundWriter(fd: fd, capacity: size, maxQueued: max(1, backlog / size)) : nil
+        writer = background
+            ? BackgroundWriter(fd: fd, capacity: Output.bufferSize, maxQueued: max(1, backlog / Output.bufferSize)) : nil
     }
 
     /// The most bytes of buffers that waited for the file descriptor at once (with `background`).
-    var peakBacklog: Int { (writer?.peakQueued ?? 0) * (Output.chunk + 4096) }
+    var peakBacklog: Int { (writer?.peakQueued ?? 0) * Output.bufferSize }
 
     /// Whether rendering ever waited for a full backlog to drain.
     var backlogFilled: Bool { (writer?.fullWaits ?? 0) > 0 }
