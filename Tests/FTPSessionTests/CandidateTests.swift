@@ -1,4 +1,5 @@
 @testable import FTPSession
+import PacketCapture
 import Testing
 
 /// The byte check a new connection's first command goes through agrees with the verb list
@@ -34,4 +35,35 @@ func firstCommandShapes(_ text: String, _ match: Candidate.Match) {
                   ("", .unknown), ("220", .unknown), ("2200", .no), ("230 ok", .no), ("SSH-2.0-OpenSSH", .no)])
 func greetingShapes(_ text: String, _ match: Candidate.Match) {
     #expect(Candidate.looksLikeGreeting(Array(text.utf8)) == match)
+}
+
+/// A verdict reads only the first bytes of each direction, so they must add up however the
+/// segments cut them: fed a byte at a time, two at a time or whole, a connection is undecided
+/// until the client's verb is complete and then recognised, and a look-alike never is.
+@Test(arguments: [1, 2, 3, 5, 64])
+func verdictAgreesHoweverSegmentsCutTheFirstBytes(_ piece: Int) {
+    func verdict(server: String, client: String) -> [String] {
+        let c = Candidate(maxBuffered: 1 << 16, at: Timestamp(seconds: 0, nanoseconds: 0), midstream: false)
+        var seen: [String] = []
+        for (text, fromLow) in [(server, false), (client, true)] {
+            let bytes = Array(text.utf8)
+            for start in stride(from: 0, to: bytes.count, by: piece) {
+                bytes[start..<min(start + piece, bytes.count)].withUnsafeBytes { c.record(.data($0), fromLow: fromLow, at: Timestamp(seconds: 0, nanoseconds: 0)) }
+                switch c.verdict(window: 4096) {
+                case .undecided: seen.append("undecided")
+                case .notFTP: seen.append("not")
+                case .ftp(let serverIsLow): seen.append(serverIsLow ? "ftp-low" : "ftp-high")
+                }
+            }
+        }
+        return seen
+    }
+    let ftp = verdict(server: "220 ProFTPD Server ready.\r\n", client: "USER anonymous\r\n")
+    #expect(ftp.last == "ftp-high")
+    // Undecided until the verb's delimiter arrives (byte 5 of the client's line), never "not".
+    #expect(!ftp.contains("not"))
+    #expect(ftp.firstIndex(of: "ftp-high") == (27 + piece - 1) / piece + (5 + piece - 1) / piece - 1)
+    #expect(verdict(server: "2200 not a reply\r\n", client: "USER x\r\n").allSatisfy { $0 == "not" || $0 == "undecided" })
+    #expect(verdict(server: "2200 not a reply\r\n", client: "USER x\r\n").last == "not")
+    #expect(verdict(server: "220 hello\r\n", client: "USERS bob\r\n").last == "not")
 }
