@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// RFC 2228 protection levels of 631, 632 and 633 replies.
 public enum ProtectionLevel: String, Sendable, Equatable {

@@ -24,7 +24,7 @@ public enum Escape {
 
     /// HTML text and attribute values; control characters shown as visible escapes.
     public static func html(_ s: String) -> String {
-        xml(TerminalText.escape(s)).replacingOccurrences(of: "&apos;", with: "&#39;")
+        xml(TerminalText.escape(s)).replacing("&apos;", with: "&#39;")
     }
 
     /// A Markdown table cell: controls shown escaped, and the characters that would end the

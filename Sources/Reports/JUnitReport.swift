@@ -48,6 +48,6 @@ public struct JUnitReport: Sendable {
 
     private func isoTime(_ ns: Int64) -> String {
         let t = UTCTime.format(ns)
-        return String(t.prefix(19)).replacingOccurrences(of: " ", with: "T")
+        return String(t.prefix(19)).replacing(" ", with: "T")
     }
 }

@@ -1,5 +1,4 @@
 import DequeModule
-import Foundation
 import Reports
 
 /// Writes `Output`'s buffers on a thread of its own. The rendering thread hands over a buffer
@@ -20,7 +19,7 @@ final class BackgroundWriter: @unchecked Sendable {
     private let fd: Int32
     private let capacity: Int
     private let maxQueued: Int
-    private let condition = NSCondition()
+    private let condition = Condition()
     /// Handed buffers in order; the first is the one being written.
     private var queue: Deque<Chunk> = []
     /// Written buffers kept for reuse (a fresh one costs a page fault per page).
@@ -38,9 +37,7 @@ final class BackgroundWriter: @unchecked Sendable {
         self.fd = fd
         self.capacity = capacity
         self.maxQueued = maxQueued
-        let t = Thread { [unowned self] in self.run() }
-        t.name = "ftpscope-write"
-        t.start()
+        startThread(name: "ftpscope-write") { [unowned self] in self.run() }
     }
 
     /// Takes the bytes in `buffer` and gives back an empty buffer; waits only while the queue

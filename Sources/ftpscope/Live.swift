@@ -1,9 +1,12 @@
 import ArgumentParser
-import Foundation
+import Dispatch
 import FTPSession
 import PacketCapture
 import Reports
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Live: ParsableCommand {
     static let configuration = CommandConfiguration(

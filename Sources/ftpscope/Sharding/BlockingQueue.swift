@@ -1,12 +1,11 @@
 import DequeModule
-import Foundation
 
 /// A bounded first-in first-out hand-over between threads: `put` waits while it is full,
 /// `take` while it is empty, so a fast producer cannot grow memory without bound.
 final class BlockingQueue<Element>: @unchecked Sendable {
     private var items: Deque<Element> = []
     private let capacity: Int
-    private let condition = NSCondition()
+    private let condition = Condition()
 
     init(capacity: Int) {
         precondition(capacity > 0)

@@ -1,4 +1,3 @@
-import Foundation
 import Reports
 
 /// An analyzer's records for one input batch.
@@ -18,7 +17,7 @@ final class OutputBatch: @unchecked Sendable {
 /// Used batches waiting to be filled again.
 final class SparePool<Element: AnyObject>: @unchecked Sendable {
     private var items: [Element] = []
-    private let lock = NSLock()
+    private let lock = Lock()
 
     func give(_ item: Element) { lock.lock(); items.append(item); lock.unlock() }
     func take() -> Element? { lock.lock(); defer { lock.unlock() }; return items.popLast() }

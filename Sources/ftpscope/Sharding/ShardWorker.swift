@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import FTPSession
 import PacketCapture
 import Reports
@@ -17,9 +17,7 @@ final class ShardWorker: @unchecked Sendable {
     init(configuration: AnalyzerConfiguration, render: @escaping Renderer) {
         // The JSON Lines renderer only reads its immutable encoder, so analyzers may share it.
         nonisolated(unsafe) let render = render
-        let t = Thread { [unowned self] in self.run(configuration, render) }
-        t.name = "ftpscope-shard"
-        t.start()
+        startThread(name: "ftpscope-shard") { [unowned self] in self.run(configuration, render) }
     }
 
     func join() -> CaptureSummary {

@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import FTPSession
 import PacketCapture
 import Reports
@@ -122,7 +122,7 @@ private final class MergeThread: @unchecked Sendable {
         // The output is this thread's alone until `join`, which the caller waits for before
         // writing anything else.
         nonisolated(unsafe) let out = out
-        let t = Thread { [unowned self] in
+        startThread(name: "ftpscope-merge") { [unowned self] in
             var merger = RecordMerger(prefix: prefix, shards: workers.count)
             while true {
                 let last = sent.take()
@@ -134,8 +134,6 @@ private final class MergeThread: @unchecked Sendable {
             peak = merger.peakConnections
             done.signal()
         }
-        t.name = "ftpscope-merge"
-        t.start()
     }
 
     /// One more batch went to every analyzer.
