@@ -22,6 +22,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        // glibc's malloc.h, for the one allocator setting the command line makes.
+        .systemLibrary(name: "CMalloc"),
         // Address value types shared by the capture layer and the protocol decoders.
         .target(name: "NetworkAddress", swiftSettings: hot),
         .target(name: "PacketCapture", dependencies: ["CPcap", "NetworkAddress"], swiftSettings: hot),
@@ -38,7 +40,7 @@ let package = Package(
         ], swiftSettings: hot),
         .target(name: "Reports", dependencies: ["FTPSession", "FTPProtocol", "ReplyCatalog"], swiftSettings: hot),
         .executableTarget(name: "ftpscope", dependencies: [
-            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog",
+            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
