@@ -32,8 +32,8 @@ import Testing
     #expect(written() == 37)
 
     // A full buffer goes out at once, whatever the latency.
-    out.write([UInt8](repeating: 0x20, count: 1 << 18))
-    #expect(written() == 37 + (1 << 18))
+    out.write([UInt8](repeating: 0x20, count: Output.chunk))
+    #expect(written() == 37 + Output.chunk)
 }
 
 /// Without a latency (offline), records wait for a full buffer or the end.
@@ -104,7 +104,7 @@ private final class PipedOutput: @unchecked Sendable {
     let buffers = (0..<6).map { [UInt8](repeating: UInt8(0x61 + $0), count: 100_000) }
     piped.hand(buffers)
     #expect(piped.handedWithin(10), "the hand-overs waited for the reader")
-    #expect(piped.output.peakBacklog >= 5 * (1 << 18))
+    #expect(piped.output.peakBacklog >= 5 * Output.chunk)
     #expect(piped.read(600_000) == buffers.flatMap { $0 })
     #expect(!piped.output.backlogFilled)
 }
