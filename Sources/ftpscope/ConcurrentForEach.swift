@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs `body` once for every index in `0..<count` on up to `workers` threads. Indices are
 /// handed out in order as threads come free, so long files do not leave a thread idle
@@ -17,8 +18,7 @@ func concurrentForEach(_ count: Int, workers: Int, _ body: (Int) -> Void) {
     }
 }
 
-private final class IndexDispenser: @unchecked Sendable {
-    private var counter = 0
-    private let lock = Lock()
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; counter += 1; return counter - 1 }
+private final class IndexDispenser: Sendable {
+    private let counter = Atomic<Int>(0)
+    func take() -> Int { counter.wrappingAdd(1, ordering: .relaxed).oldValue }
 }

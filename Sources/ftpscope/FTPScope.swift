@@ -9,7 +9,7 @@ struct FTPScope: ParsableCommand {
         #if canImport(Glibc)
         // glibc grows each thread's heap (the analyzers' and the writer's) by the page with
         // mprotect: 30,000 calls for the control-heavy benchmark capture. Asking for 64 MiB more
-        // than needed each time took them to 29 and system time from 0.28 to 0.19 s (wall
+        // than needed each time took them to 25 and system time from 0.28 to 0.19 s (wall
         // 1.26 -> 1.23 s split); untouched padding is not resident (peak RSS +1.5 MiB there,
         // +4 MiB for the data-heavy capture).
         _ = mallopt(M_TOP_PAD, 64 << 20)

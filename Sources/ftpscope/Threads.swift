@@ -4,10 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-// The few threading primitives the command line needs, on POSIX threads. Foundation's Thread,
-// NSLock and NSCondition were the only reason to link all of Foundation, and with the Swift
-// runtime linked statically (scripts/build-release) that carried ICU and its 34 MB of data into
-// a packet tool that never formats a date or a number by locale.
+// Threads and a condition variable on POSIX threads (locks and atomics come from the standard
+// library's Synchronization). Foundation's Thread, NSLock and NSCondition were the only reason
+// to link all of Foundation, and with the Swift runtime linked statically (scripts/build-release)
+// that carried ICU and its 34 MB of data into a packet tool that never formats a date or a
+// number by locale.
 
 /// Starts `body` on a new thread of its own, named `name` (at most 15 bytes: what `top -H` and
 /// `perf` show). Detached: callers wait for its work through their own condition or semaphore,
@@ -39,17 +40,6 @@ private func nameThisThread(_ name: String) {
     _ = name.withUTF8 { write(fd, $0.baseAddress, $0.count) }
     close(fd)
     #endif
-}
-
-/// A mutex.
-final class Lock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() { precondition(pthread_mutex_init(mutex, nil) == 0) }
-    deinit { pthread_mutex_destroy(mutex); mutex.deallocate() }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
 }
 
 /// A mutex with a condition variable, used as NSCondition was: lock, wait in a loop on the

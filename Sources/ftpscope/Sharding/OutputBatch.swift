@@ -1,4 +1,5 @@
 import Reports
+import Synchronization
 
 /// An analyzer's records for one input batch.
 final class OutputBatch: @unchecked Sendable {
@@ -15,10 +16,9 @@ final class OutputBatch: @unchecked Sendable {
 }
 
 /// Used batches waiting to be filled again.
-final class SparePool<Element: AnyObject>: @unchecked Sendable {
-    private var items: [Element] = []
-    private let lock = Lock()
+final class SparePool<Element: AnyObject & Sendable>: Sendable {
+    private let items = Mutex<[Element]>([])
 
-    func give(_ item: Element) { lock.lock(); items.append(item); lock.unlock() }
-    func take() -> Element? { lock.lock(); defer { lock.unlock() }; return items.popLast() }
+    func give(_ item: Element) { items.withLock { $0.append(item) } }
+    func take() -> Element? { items.withLock { $0.popLast() } }
 }
