@@ -22,11 +22,11 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        // glibc's malloc.h, for the one allocator setting the command line makes.
-        .systemLibrary(name: "CMalloc"),
+        // glibc headers Swift's Glibc module leaves out (mallopt, __fsetlocking).
+        .systemLibrary(name: "CGlibc"),
         // Address value types shared by the capture layer and the protocol decoders.
         .target(name: "NetworkAddress", swiftSettings: hot),
-        .target(name: "PacketCapture", dependencies: ["CPcap", "NetworkAddress"], swiftSettings: hot),
+        .target(name: "PacketCapture", dependencies: ["CPcap", "CGlibc", "NetworkAddress"], swiftSettings: hot),
         // One inline C function: a cache prefetch hint for the flow table's lookahead.
         .target(name: "CPrefetch"),
         .target(name: "TCPReassembly", dependencies: [
@@ -40,7 +40,7 @@ let package = Package(
         ], swiftSettings: hot),
         .target(name: "Reports", dependencies: ["FTPSession", "FTPProtocol", "ReplyCatalog"], swiftSettings: hot),
         .executableTarget(name: "ftpscope", dependencies: [
-            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog", "CMalloc",
+            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog", "CGlibc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),

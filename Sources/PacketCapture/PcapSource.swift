@@ -1,5 +1,6 @@
 import CPcap
 #if canImport(Glibc)
+import CGlibc
 import Glibc
 #endif
 
@@ -73,6 +74,12 @@ public final class PcapSource {
         // (glibc ignores a size without one) makes it one per MiB; it is freed after the handle.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         setvbuf(f, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), _IOFBF, buffer.count)
+        #if canImport(Glibc)
+        // Once a process has a second thread, glibc locks a stream around every fread: two lock
+        // and unlock pairs per packet, atomic operations a single-threaded reader (libpcap's own
+        // tools, the benchmark floor) never pays. A source is read by one thread only.
+        _ = __fsetlocking(f, Int32(FSETLOCKING_BYCALLER))
+        #endif
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_fopen_offline_with_tstamp_precision(f, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
             fclose(f)  // not closed by libpcap when it fails

@@ -1,6 +1,6 @@
 import ArgumentParser
 #if canImport(Glibc)
-import CMalloc
+import CGlibc
 #endif
 
 @main
