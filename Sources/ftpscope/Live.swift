@@ -68,7 +68,7 @@ struct Live: ParsableCommand {
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
         // Output is written on a thread of its own, so that a reader of stdout slower than the
         // wire holds up neither the analysis nor the kernel's buffer until the backlog is full.
-        let out = Output(background: true, backlog: outputBacklog << 20)
+        let out = Output(background: true, backlog: outputBacklog << 20, chunk: Output.liveChunk)
         // Records, and the saved file, stream within a twentieth of a second, and at once when
         // the capture has caught up with the kernel.
         let latency = Duration.milliseconds(50)

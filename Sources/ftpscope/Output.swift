@@ -11,7 +11,7 @@ import Glibc
 /// crosses threads (an earlier design passed events to a rendering thread; the cross-thread
 /// frees and reference counting cost more than the second core gave back).
 final class Output {
-    var buffer = JSONWriter(capacity: Output.bufferSize)
+    var buffer: JSONWriter
     /// Live streaming: the longest a rendered record may wait in the buffer, checked by
     /// `flushIfDue` between packets. A write per record (what this replaced) cost a system call
     /// per reply: at 250,000 packets/s on loopback the kernel dropped 6 % of the packets where
@@ -21,23 +21,32 @@ final class Output {
     private var oldestPending: Int64 = 0
     private let fd: Int32
     private let writer: BackgroundWriter?
-    /// What goes out per write. Each full buffer wakes the writing thread: at 256 KiB the
-    /// control-heavy capture's 880 MB of records took 3,400 wake-ups, half of the run's 7,200
-    /// voluntary context switches on two busy cores; 1 MiB halves them (1.245 -> 1.230 s).
-    static let chunk = 1 << 20
+    /// What goes out per write: a full buffer is flushed.
+    let chunk: Int
     /// A buffer's allocation: a chunk and room for the record that crosses it.
-    private static let bufferSize = chunk + 4096
+    private let bufferSize: Int
+    /// Offline, each full buffer wakes the writing thread: at 256 KiB the control-heavy
+    /// capture's 880 MB of records took 3,400 wake-ups, half of the run's 7,200 voluntary context
+    /// switches on two busy cores; 1 MiB halves them (1.245 -> 1.230 s).
+    static let offlineChunk = 1 << 20
+    /// Live, buffers mostly go out part-filled when their latency is up, and each counts as its
+    /// full size in the backlog: a smaller chunk lets four times as many of them wait for a slow
+    /// reader, and live output is limited by the wire, not by wake-ups.
+    static let liveChunk = 1 << 18
 
     /// `backlog`: with `background`, bytes of buffers that may wait for the file descriptor
     /// (at least one buffer; each counts as its full size however little it holds).
-    init(fd: Int32 = STDOUT_FILENO, background: Bool = false, backlog: Int = 0) {
+    init(fd: Int32 = STDOUT_FILENO, background: Bool = false, backlog: Int = 0, chunk: Int = Output.offlineChunk) {
         self.fd = fd
+        self.chunk = chunk
+        bufferSize = chunk + 4096
+        buffer = JSONWriter(capacity: bufferSize)
         writer = background
-            ? BackgroundWriter(fd: fd, capacity: Output.bufferSize, maxQueued: max(1, backlog / Output.bufferSize)) : nil
+            ? BackgroundWriter(fd: fd, capacity: bufferSize, maxQueued: max(1, backlog / bufferSize)) : nil
     }
 
     /// The most bytes of buffers that waited for the file descriptor at once (with `background`).
-    var peakBacklog: Int { (writer?.peakQueued ?? 0) * Output.bufferSize }
+    var peakBacklog: Int { (writer?.peakQueued ?? 0) * bufferSize }
 
     /// Whether rendering ever waited for a full backlog to drain.
     var backlogFilled: Bool { (writer?.fullWaits ?? 0) > 0 }
@@ -45,7 +54,7 @@ final class Output {
     /// Call after each record rendered into `buffer`.
     @inline(__always)
     func recordEnded() {
-        if buffer.byteCount >= Output.chunk { flush() } else if latency != nil, oldestPending == 0 { oldestPending = MonotonicClock.now() }
+        if buffer.byteCount >= chunk { flush() } else if latency != nil, oldestPending == 0 { oldestPending = MonotonicClock.now() }
     }
 
     /// Flushes if the oldest buffered record has waited `latency`; `now` from `MonotonicClock`.

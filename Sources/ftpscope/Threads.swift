@@ -36,8 +36,8 @@ private func nameThisThread(_ name: String) {
     #if os(Linux)
     let fd = open("/proc/thread-self/comm", O_WRONLY)
     guard fd >= 0 else { return }
-    var name = String(name.utf8.prefix(15))!
-    _ = name.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     close(fd)
     #endif
 }

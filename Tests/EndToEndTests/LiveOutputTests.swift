@@ -32,8 +32,8 @@ import Testing
     #expect(written() == 37)
 
     // A full buffer goes out at once, whatever the latency.
-    out.write([UInt8](repeating: 0x20, count: Output.chunk))
-    #expect(written() == 37 + Output.chunk)
+    out.write([UInt8](repeating: 0x20, count: out.chunk))
+    #expect(written() == 37 + out.chunk)
 }
 
 /// Without a latency (offline), records wait for a full buffer or the end.
@@ -63,7 +63,7 @@ private final class PipedOutput: @unchecked Sendable {
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
         (readEnd, writeEnd) = (fds[0], fds[1])
-        output = Output(fd: writeEnd, background: true, backlog: backlog)
+        output = Output(fd: writeEnd, background: true, backlog: backlog, chunk: Output.liveChunk)
     }
 
     /// Hands each buffer over, from another thread.
@@ -104,7 +104,7 @@ private final class PipedOutput: @unchecked Sendable {
     let buffers = (0..<6).map { [UInt8](repeating: UInt8(0x61 + $0), count: 100_000) }
     piped.hand(buffers)
     #expect(piped.handedWithin(10), "the hand-overs waited for the reader")
-    #expect(piped.output.peakBacklog >= 5 * Output.chunk)
+    #expect(piped.output.peakBacklog >= 5 * piped.output.chunk)
     #expect(piped.read(600_000) == buffers.flatMap { $0 })
     #expect(!piped.output.backlogFilled)
 }
