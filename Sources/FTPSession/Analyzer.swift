@@ -43,6 +43,9 @@ public final class Analyzer {
     }
 
     public let configuration: AnalyzerConfiguration
+    /// `configuration.controlPorts` as one bit per port: every new connection asks about both
+    /// of its ports, and a set lookup hashed each (0.4 % of the control-heavy benchmark).
+    private let controlPortBits: [UInt64]
     private let table: FlowTable<Flow>
     private var expectations: [Endpoint: Expectation] = [:]
     private var loginFailures: [IPAddress: Int] = [:]
@@ -69,6 +72,9 @@ public final class Analyzer {
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), emit: @escaping (AnalysisEvent) -> Void) {
         self.configuration = configuration
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for p in configuration.controlPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
+        controlPortBits = bits
         self.table = FlowTable(capacity: configuration.maxConnections)
         self.emit = emit
     }
@@ -338,9 +344,8 @@ public final class Analyzer {
             }
         }
         let midstream = !segment.flags.contains(.syn)
-        let ports = configuration.controlPorts
-        let dstIsServer = ports.contains(segment.destination.port)
-        let srcIsServer = ports.contains(segment.source.port)
+        let dstIsServer = isControlPort(segment.destination.port)
+        let srcIsServer = isControlPort(segment.source.port)
         if dstIsServer || srcIsServer {
             // With both ends on a control port, the SYN's target is the server.
             let serverIsSource = srcIsServer && !(dstIsServer && segment.flags.contains(.syn) && !segment.flags.contains(.ack))
@@ -352,8 +357,18 @@ public final class Analyzer {
         return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
     }
 
+    private func isControlPort(_ port: UInt16) -> Bool {
+        controlPortBits[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0
+    }
+
+    private func newSession(serverIsLow: Bool, key: ConnectionKey, at ts: Timestamp, midstream: Bool) -> ControlSession {
+        let limit = configuration.maxBufferedBytesPerStream
+        return newSession(serverIsLow: serverIsLow, key: key, at: ts, midstream: midstream,
+                          server: StreamReassembler(maxBufferedBytes: limit), client: StreamReassembler(maxBufferedBytes: limit))
+    }
+
     private func newSession(serverIsLow: Bool, key: ConnectionKey, at ts: Timestamp, midstream: Bool,
-                            server: StreamReassembler? = nil, client: StreamReassembler? = nil) -> ControlSession {
+                            server: consuming StreamReassembler, client: consuming StreamReassembler) -> ControlSession {
         sessionCounter += 1
         summary.ftpSessions += 1
         let identity = SessionIdentity(prefix: configuration.sessionPrefix, number: sessionCounter,
