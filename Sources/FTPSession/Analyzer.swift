@@ -56,7 +56,7 @@ public final class Analyzer {
     public private(set) var summary = CaptureSummary()
     /// Where events go. Sessions count replies, commands and gaps themselves (`SessionsShared`):
     /// reading an event's case on the way copied every event.
-    private let emit: (AnalysisEvent) -> Void
+    private let sink: EventSink
 
     /// The index of the packet being processed in the whole input. A driver that splits one
     /// capture over several analyzers sets it; otherwise packets are counted here. It labels
@@ -70,13 +70,18 @@ public final class Analyzer {
     /// activity and creating packet: what orders such records across analyzers.
     public var closing: ((Timestamp, UInt64) -> Void)?
 
-    public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), emit: @escaping (AnalysisEvent) -> Void) {
+    public convenience init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
+                            emit: @escaping (AnalysisEvent) -> Void) {
+        self.init(configuration: configuration, sink: EventSink(emit))
+    }
+
+    public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), sink: EventSink) {
         self.configuration = configuration
         var bits = [UInt64](repeating: 0, count: 1024)
         for p in configuration.controlPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
         controlPortBits = bits
         self.table = FlowTable(capacity: configuration.maxConnections)
-        self.emit = emit
+        self.sink = sink
     }
 
     deinit {
@@ -168,10 +173,10 @@ public final class Analyzer {
             let ended = ref._withUnsafeGuaranteedRef { session in
                 feed(session, segment, fromServer: fromServer, at: ts)
                 if segment.flags.contains(.rst) {
-                    session.finish(reason: "rst", at: ts, emit)
+                    session.finish(reason: "rst", at: ts, sink)
                     return true
                 } else if session.serverStream.isFinished && session.clientStream.isFinished {
-                    session.finish(reason: "fin", at: ts, emit)
+                    session.finish(reason: "fin", at: ts, sink)
                     return true
                 }
                 return false
@@ -193,7 +198,7 @@ public final class Analyzer {
                 table[slot].value = .control(.passRetained(session), serverIsLow: serverIsLow)
                 ref.release()
                 if segment.flags.contains(.rst) {
-                    session.finish(reason: "rst", at: ts, emit)
+                    session.finish(reason: "rst", at: ts, sink)
                     removeFlow(slot)
                 }
             }
@@ -278,7 +283,7 @@ public final class Analyzer {
         table.drain { entry in
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)
-                s.takeUnretainedValue().finish(reason: "end of input", at: now, emit)
+                s.takeUnretainedValue().finish(reason: "end of input", at: now, sink)
             }
             entry.value.release()
         }
@@ -318,7 +323,7 @@ public final class Analyzer {
             summary.idleExpirations += 1
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)
-                s.takeUnretainedValue().finish(reason: "idle", at: t, emit)
+                s.takeUnretainedValue().finish(reason: "idle", at: t, sink)
             }
             entry.value.release()
         }
@@ -387,11 +392,11 @@ public final class Analyzer {
             switch chunk {
             case .data(let ts, let fromLow, let range):
                 c.withBytes(range) { raw in
-                    if fromLow == serverIsLow { session.serverBytes(raw, at: ts, emit) }
-                    else { session.clientBytes(raw, at: ts, emit) }
+                    if fromLow == serverIsLow { session.serverBytes(raw, at: ts, sink) }
+                    else { session.clientBytes(raw, at: ts, sink) }
                 }
             case .gap(let ts, let fromLow, let n):
-                session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, emit)
+                session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, sink)
             }
         }
         return session
@@ -403,16 +408,16 @@ public final class Analyzer {
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
         if fromServer {
             if segment.flags.contains(.ack) {
-                session.clientStream.acknowledged(segment.acknowledgment) { session.deliver($0, .client, ts, emit) }
+                session.clientStream.acknowledged(segment.acknowledgment) { session.deliver($0, .client, ts, sink) }
             }
             session.serverStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                                         missing: segment.missingPayload) { session.deliver($0, .server, ts, emit) }
+                                         missing: segment.missingPayload) { session.deliver($0, .server, ts, sink) }
         } else {
             if segment.flags.contains(.ack) {
-                session.serverStream.acknowledged(segment.acknowledgment) { session.deliver($0, .server, ts, emit) }
+                session.serverStream.acknowledged(segment.acknowledgment) { session.deliver($0, .server, ts, sink) }
             }
             session.clientStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                                         missing: segment.missingPayload) { session.deliver($0, .client, ts, emit) }
+                                         missing: segment.missingPayload) { session.deliver($0, .client, ts, sink) }
         }
     }
 
@@ -432,7 +437,7 @@ public final class Analyzer {
             let s = ref.takeUnretainedValue()
             s.noteAnomaly(.sessionEvicted)
             summary.anomalies[SessionAnomaly.sessionEvicted.rawValue, default: 0] += 1
-            s.finish(reason: "evicted", at: now, emit)
+            s.finish(reason: "evicted", at: now, sink)
         }
         entry.value.release()
     }

@@ -14,11 +14,11 @@ public enum CaptureDriver {
     /// Reads a whole file. Errors opening it are thrown; damage later is returned as an outcome.
     public static func analyzeFile(_ path: String, filter: String?, configuration: AnalyzerConfiguration,
                                    progress: ((Int64, Int64) -> Void)? = nil,
-                                   emit: @escaping (AnalysisEvent) -> Void) throws(CaptureError) -> InputOutcome {
+                                   sink: EventSink) throws(CaptureError) -> InputOutcome {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
         return run(source, configuration: configuration, readAheadFrom: PacketWindow.worthwhileFrom,
-                   progress: progress, emit: emit)
+                   progress: progress, sink: sink)
     }
 
     /// `afterEach` runs after every packet, `idle` whenever a live source has no packet waiting.
@@ -33,8 +33,8 @@ public enum CaptureDriver {
                            drainWhenStopped: () -> Bool = { true },
                            afterEach: (() -> Void)? = nil,
                            idle: (() -> Void)? = nil,
-                           emit: @escaping (AnalysisEvent) -> Void) -> InputOutcome {
-        let analyzer = Analyzer(configuration: configuration, emit: emit)
+                           sink: EventSink) -> InputOutcome {
+        let analyzer = Analyzer(configuration: configuration, sink: sink)
         let decoder = PacketDecoder(linkType: source.linkType)
         let window = readAheadFrom.map { _ in PacketWindow() }
         let aheadFrom = readAheadFrom ?? .max

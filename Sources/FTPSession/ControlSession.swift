@@ -193,19 +193,19 @@ final class ControlSession {
 
     // MARK: Stream input
 
-    func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         last = ts
         sawServerBytes = true
         guard let data = clearText(bytes, server: true) else { return }
         serverFramer.feed(data) { line in
-            parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, emit) }
+            parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) }
         }
     }
 
-    func clientBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    func clientBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         last = ts
         guard let data = clearText(bytes, server: false) else { return }
-        clientFramer.feed(data) { line in handleCommandLine(line, at: ts, emit) }
+        clientFramer.feed(data) { line in handleCommandLine(line, at: ts, sink) }
     }
 
     /// While TLS is on, bytes are TLS records (nil: nothing to parse); once a direction goes
@@ -222,30 +222,30 @@ final class ControlSession {
         }
     }
 
-    func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ sink: EventSink) {
         gaps += 1
         gapBytes += bytes
         shared.gaps += 1
         shared.gapBytes += bytes
-        emit(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
+        sink.event(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
         switch direction {
         case .server:
             serverFramer.gap()
-            parser.gap { handleReply($0, at: ts, emit) }
+            parser.gap { handleReply($0, at: ts, sink) }
         case .client:
             clientFramer.gap()
         }
     }
 
     /// Ends the session: flushes streams and parsers and emits the summary.
-    func finish(reason: String, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    func finish(reason: String, at ts: Timestamp, _ sink: EventSink) {
         guard !closedSummaryEmitted else { return }
         endReason = reason
-        serverStream.flush { event in deliver(event, .server, ts, emit) }
-        clientStream.flush { event in deliver(event, .client, ts, emit) }
-        serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, emit) } }
-        parser.finish(reusing: &shared.spare) { handleReply($0, at: ts, emit) }
-        clientFramer.finish { line in handleCommandLine(line, at: ts, emit) }
+        serverStream.flush { event in deliver(event, .server, ts, sink) }
+        clientStream.flush { event in deliver(event, .client, ts, sink) }
+        serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) } }
+        parser.finish(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
+        clientFramer.finish { line in handleCommandLine(line, at: ts, sink) }
         let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
         if capHits > 0 {
             anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits
@@ -255,22 +255,22 @@ final class ControlSession {
         // The capture ending or the table evicting us says nothing about the connection.
         if reason == "fin" || reason == "rst" { closed = true }
         closedSummaryEmitted = true
-        emit(.session(summary()))
+        sink.event(.session(summary()))
         host.sessionEnded(identity)
     }
     private var closedSummaryEmitted = false
 
-    func deliver(_ event: StreamEvent, _ direction: Direction, _ ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    func deliver(_ event: StreamEvent, _ direction: Direction, _ ts: Timestamp, _ sink: EventSink) {
         switch (event, direction) {
-        case (.data(let b), .server): serverBytes(b, at: ts, emit)
-        case (.data(let b), .client): clientBytes(b, at: ts, emit)
-        case (.gap(let n), _): gap(direction, bytes: n, at: ts, emit)
+        case (.data(let b), .server): serverBytes(b, at: ts, sink)
+        case (.data(let b), .client): clientBytes(b, at: ts, sink)
+        case (.gap(let n), _): gap(direction, bytes: n, at: ts, sink)
         }
     }
 
     // MARK: Commands
 
-    private func handleCommandLine(_ line: Line, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    private func handleCommandLine(_ line: Line, at ts: Timestamp, _ sink: EventSink) {
         let command = Command.parse(line.bytes)
         // After lost bytes, only a line that starts like a command is one.
         if line.followsGap, command.verb.map({ !Candidate.knownVerbs.contains($0) }) ?? true { return }
@@ -316,7 +316,7 @@ final class ControlSession {
         if emitCommands {
             let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
                 ? PendingCommand.maskedArgument : command.argument
-            emit(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
+            sink.event(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
                                        active: active, anomalies: anomalies)))
         }
 
@@ -362,7 +362,7 @@ final class ControlSession {
 
     // MARK: Replies
 
-    private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ emit: (AnalysisEvent) -> Void) {
+    private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ sink: EventSink) {
         replyCount += 1
         var anomalies = reply.anomalies.map(\.rawValue)
         let code = reply.code
@@ -430,12 +430,12 @@ final class ControlSession {
         shared.replies += 1
         shared.byFirstDigit[code.map { min($0 / 100, 9) } ?? 10] += 1
         if !anomalies.isEmpty { shared.count(anomalies: anomalies) }
-        emit(.reply(ReplyEvent(
+        sink.reply(ReplyEvent(
             timestamp: ts, session: identity, reply: reply,
             command: answered?.isGreeting == true ? nil : answered?.verb,
             argument: answered?.isGreeting == true ? nil : answered?.argument,
             state: state, passive: passive, protected: protected, anomalies: anomalies,
-            latencyMilliseconds: answered.map { ts.milliseconds(since: $0.timestamp) })))
+            latencyMilliseconds: answered.map { ts.milliseconds(since: $0.timestamp) }))
     }
 
     /// The queue's buffer moves only when an append grows it.

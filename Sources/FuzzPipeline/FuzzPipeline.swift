@@ -23,11 +23,11 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var collector = ReportCollector(maxExchangesPerSession: 32)
     let box = Box()
     // Half the inputs read ahead of the analyzer (as large files are), half packet by packet.
-    let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: size % 2 == 0 ? 0 : nil) { event in
+    let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: size % 2 == 0 ? 0 : nil, sink: EventSink { event in
         box.count += encoder.encode(event).count
         box.count += text.format(event)?.utf8.count ?? 0
         box.events.append(event)
-    }
+    })
     for e in box.events { collector.add(e) }
     collector.summary = outcome.summary
     _ = MarkdownReport().render(collector, policy: Policy(rules: [.anomaly, .gap]), violations: [])

@@ -48,6 +48,14 @@ public struct RecordEncoder: Sendable {
         w.raw(0x0A)
     }
 
+    /// A reply's record, for a consumer that receives replies apart from other events (see
+    /// `EventSink`): the same bytes as `encode(.reply(r), into:)`.
+    public func encode(reply r: ReplyEvent, into w: inout JSONWriter) {
+        w.beginRecord()
+        reply(r, &w)
+        w.raw(0x0A)
+    }
+
     public func encode(_ event: AnalysisEvent) -> [UInt8] {
         var w = JSONWriter()
         encode(event, into: &w)

@@ -51,7 +51,7 @@ struct Analyze: ParsableCommand {
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
         let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
-        let render: Renderer = { event, buffer in
+        let renderEvent = { (event: AnalysisEvent, buffer: inout JSONWriter) in
             // Command events exist only with --commands (the analyzer is told), and the encoder
             // leaves out session records itself: testing the event's case here copied it.
             switch fmt {
@@ -66,6 +66,10 @@ struct Analyze: ParsableCommand {
                 }
             }
         }
+        // JSON Lines takes replies straight from the analyzer (see `EventSink`).
+        let render = fmt == .jsonl
+            ? Renderer(replies: { r, buffer in encoder.encode(reply: r, into: &buffer) }, others: renderEvent)
+            : Renderer(renderEvent)
         // One JSON Lines file on several cores: its connections are split over analyzers and
         // the records merged back in order (text output groups by session on one thread).
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -45,8 +45,23 @@ enum InputFiles {
     }
 }
 
-/// Renders one event into the output buffer (or nothing, for events the format leaves out).
-typealias Renderer = (AnalysisEvent, inout JSONWriter) -> Void
+/// Renders events into the output buffer (or nothing, for events the format leaves out).
+/// Replies have an entry of their own, which the analyzer calls without wrapping them in an
+/// event (see `EventSink`); a format without one renders them as events.
+struct Renderer {
+    let event: (AnalysisEvent, inout JSONWriter) -> Void
+    let reply: (ReplyEvent, inout JSONWriter) -> Void
+
+    init(_ event: @escaping (AnalysisEvent, inout JSONWriter) -> Void) {
+        self.event = event
+        reply = { r, w in event(.reply(r), &w) }
+    }
+
+    init(replies: @escaping (ReplyEvent, inout JSONWriter) -> Void, others: @escaping (AnalysisEvent, inout JSONWriter) -> Void) {
+        event = others
+        reply = replies
+    }
+}
 
 /// A worker's records for one file, buffered and written to its spool file in large pieces.
 private final class SpoolBuffer {
@@ -72,7 +87,7 @@ enum FileBatch {
     /// `shards` > 1 splits each file's connections over that many analyzers (see
     /// `ShardedAnalysis`); only for output that is merged record by record.
     static func run(files: [String], jobs: Int, shards: Int = 1, options: AnalysisOptions, progress: Bool,
-                    commands: Bool = true, render: @escaping Renderer, out: Output) throws -> BatchResult {
+                    commands: Bool = true, render: Renderer, out: Output) throws -> BatchResult {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
             var result = BatchResult()
@@ -87,10 +102,14 @@ enum FileBatch {
                                                 shards: shards, render: render, out: out, progress: report)
                     }
                 } else {
-                    outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report) { event in
-                        render(event, &out.buffer)
+                    let sink = EventSink(replies: { reply in
+                        render.reply(reply, &out.buffer)
                         out.recordEnded()
-                    }
+                    }, others: { event in
+                        render.event(event, &out.buffer)
+                        out.recordEnded()
+                    })
+                    outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
                 }
                 bar?.finish()
                 absorb(outcome, file: file, into: &result)
@@ -110,11 +129,11 @@ enum FileBatch {
     }
 
     static func analyze(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
-                        progress: ((Int64, Int64) -> Void)?, emit: @escaping (AnalysisEvent) -> Void) throws -> InputOutcome {
+                        progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws -> InputOutcome {
         try mapErrors { () throws(CaptureError) -> InputOutcome in
             try CaptureDriver.analyzeFile(file, filter: options.filter,
                                           configuration: options.configuration(prefix: prefix, commands: commands),
-                                          progress: progress, emit: emit)
+                                          progress: progress, sink: sink)
         }
     }
 
@@ -145,7 +164,7 @@ enum FileBatch {
         let slots: [Slot]
 
         init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
-             render: @escaping Renderer) {
+             render: Renderer) {
             self.files = files; self.options = options; self.prefix = prefix; self.commands = commands; self.render = render
             slots = files.map { _ in Slot() }
         }
@@ -156,10 +175,15 @@ enum FileBatch {
             let local = SpoolBuffer(spool)
             defer { local.flush() }
             do {
-                slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands, progress: nil) { event in
-                    self.render(event, &local.buffer)
+                let sink = EventSink(replies: { reply in
+                    self.render.reply(reply, &local.buffer)
                     if local.buffer.byteCount >= 1 << 16 { local.flush() }
-                }
+                }, others: { event in
+                    self.render.event(event, &local.buffer)
+                    if local.buffer.byteCount >= 1 << 16 { local.flush() }
+                })
+                slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands,
+                                                         progress: nil, sink: sink)
             } catch let e as ExitCode {
                 slots[i].error = e
             } catch {
@@ -169,7 +193,7 @@ enum FileBatch {
     }
 
     private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
-                                    commands: Bool, render: @escaping Renderer, out: Output) throws -> BatchResult {
+                                    commands: Bool, render: Renderer, out: Output) throws -> BatchResult {
         let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, render: render)
         concurrentForEach(files.count, workers: jobs) { run.work($0) }
         let slots = run.slots

@@ -115,12 +115,10 @@ struct Live: ParsableCommand {
                 source.flushWriter()
                 writerFlushed = MonotonicClock.now()
             },
-            emit: { event in
-                switch fmt {
-                case .jsonl: encoder.encode(event, into: &out.buffer); out.recordEnded()
-                case .text: if let s = text.format(event) { out.write(line: s) }
-                }
-            })
+            sink: fmt == .jsonl
+                ? EventSink(replies: { encoder.encode(reply: $0, into: &out.buffer); out.recordEnded() },
+                            others: { encoder.encode($0, into: &out.buffer); out.recordEnded() })
+                : EventSink { if let s = text.format($0) { out.write(line: s) } })
         source.flushWriter()
         let stats = source.statistics()
         var warnings: [String] = []

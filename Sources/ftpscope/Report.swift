@@ -79,9 +79,8 @@ struct Report: ParsableCommand {
         concurrentForEach(files.count, workers: workers) { i in
             let box = slots[i]
             do {
-                let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil) {
-                    box.collector.add($0)
-                }
+                let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil,
+                                                    sink: EventSink { box.collector.add($0) })
                 box.collector.summary = outcome.summary
                 box.collector.files = 1
                 box.damage = outcome.damage

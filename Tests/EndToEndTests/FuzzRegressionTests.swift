@@ -22,10 +22,10 @@ import Testing
         config.maxConnections = 64
         var collector = ReportCollector()
         var records = 0
-        let outcome = CaptureDriver.run(source, configuration: config) { event in
+        let outcome = CaptureDriver.run(source, configuration: config, sink: EventSink { event in
             records += RecordEncoder().encode(event).isEmpty ? 0 : 1
             collector.add(event)
-        }
+        })
         collector.summary = outcome.summary
         #expect(!HTMLReport().render(collector, violations: []).isEmpty)
         #expect(records == collector.sessions.count + outcome.summary.replies + outcome.summary.commands + outcome.summary.gaps)

@@ -20,9 +20,9 @@ import Testing
         var lines: [String] = []
         var config = AnalyzerConfiguration()
         config.emitCommands = true
-        let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: threshold) { event in
+        let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: threshold, sink: EventSink { event in
             lines.append(String(decoding: encoder.encode(event), as: UTF8.self))
-        }
+        })
         lines.append(String(decoding: encoder.encodeSummary(outcome.summary, files: 1, warnings: []), as: UTF8.self))
         return (lines, outcome.summary)
     }

@@ -53,6 +53,10 @@ import Testing
             let room = encoder.encode(.reply(e))
             let byField = encoder.byField { encoder.replyByField(e, &$0) }
             #expect(room == byField, "\(String(decoding: room, as: UTF8.self))")
+            // The entry JSON Lines output takes replies by (EventSink's reply consumer).
+            var direct = JSONWriter()
+            encoder.encode(reply: e, into: &direct)
+            #expect(direct.out == room)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(room.dropLast())) as? [String: Any])
             #expect(object["session"] as? String == "cap-s12")
             #expect((object["lines"] as? [String])?.count == e.reply.lineCount)

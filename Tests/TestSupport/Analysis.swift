@@ -21,7 +21,8 @@ public struct AnalysisRun {
                           filter: String? = nil) throws -> AnalysisRun {
         var run = AnalysisRun()
         var events: [AnalysisEvent] = []
-        run.outcome = try CaptureDriver.analyzeFile(path, filter: filter, configuration: configuration) { events.append($0) }
+        run.outcome = try CaptureDriver.analyzeFile(path, filter: filter, configuration: configuration,
+                                                    sink: EventSink { events.append($0) })
         run.events = events
         return run
     }

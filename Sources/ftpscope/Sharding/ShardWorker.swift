@@ -14,7 +14,7 @@ final class ShardWorker: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var summary = CaptureSummary()
 
-    init(configuration: AnalyzerConfiguration, render: @escaping Renderer) {
+    init(configuration: AnalyzerConfiguration, render: Renderer) {
         // The JSON Lines renderer only reads its immutable encoder, so analyzers may share it.
         nonisolated(unsafe) let render = render
         startThread(name: "ftpscope-shard") { [unowned self] in self.run(configuration, render) }
@@ -48,12 +48,12 @@ final class ShardWorker: @unchecked Sendable {
             withBatch { $0.records.append(record) }
         }
 
-        /// Renders one event into the batch and tags it.
+        /// Renders one event (`write` calls the renderer) into the batch and tags it.
         @inline(__always)
-        func record(_ event: AnalysisEvent, _ render: Renderer) {
+        func record(_ write: (inout JSONWriter) -> Void) {
             let tagged: TaggedRecord? = withBatch { batch in
                 let start = batch.buffer.byteCount
-                render(event, &batch.buffer)
+                write(&batch.buffer)
                 let end = batch.buffer.byteCount
                 guard end > start else { return nil }
                 let (idStart, idLength, session) = ShardWorker.sessionID(in: batch.buffer, from: start, to: end)
@@ -67,10 +67,12 @@ final class ShardWorker: @unchecked Sendable {
         var byteCount: Int { withBatch { $0.buffer.byteCount } }
     }
 
-    private func run(_ configuration: AnalyzerConfiguration, _ render: @escaping Renderer) {
+    private func run(_ configuration: AnalyzerConfiguration, _ render: Renderer) {
         var filling = OutputBatch()
         let cursor = Cursor(filling)
-        let analyzer = Analyzer(configuration: configuration) { event in cursor.record(event, render) }
+        let analyzer = Analyzer(configuration: configuration, sink: EventSink(
+            replies: { reply in cursor.record { render.reply(reply, &$0) } },
+            others: { event in cursor.record { render.event(event, &$0) } }))
         analyzer.sessionEnded = { identity in
             let end = cursor.byteCount
             cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: identity))

@@ -35,7 +35,7 @@ enum ShardedAnalysis {
     static let depth = 3
 
     static func run(_ path: String, filter: String?, configuration: AnalyzerConfiguration, shards: Int,
-                    render: @escaping Renderer, out: Output,
+                    render: Renderer, out: Output,
                     progress: ((Int64, Int64) -> Void)?) throws(CaptureError) -> InputOutcome {
         precondition(shards > 1)
         let source = try PcapSource.openFile(path)
