@@ -25,6 +25,10 @@ struct PendingCommand {
 
     /// The argument for display.
     var argument: [UInt8]? { masked ? Self.maskedArgument : rawArgument }
+
+    /// The argument for display, moved out: the reply that answers a command is its last use,
+    /// and a copy was a retain and a release of the (by then cold) array per reply.
+    mutating func takeArgument() -> [UInt8]? { masked ? Self.maskedArgument : rawArgument.take() }
     /// What a masked PASS argument shows: one array for all, not one built per login.
     static let maskedArgument: [UInt8] = Array("****".utf8)
 }
@@ -430,12 +434,14 @@ final class ControlSession {
         shared.replies += 1
         shared.byFirstDigit[code.map { min($0 / 100, 9) } ?? 10] += 1
         if !anomalies.isEmpty { shared.count(anomalies: anomalies) }
+        let greeting = answered?.isGreeting == true
+        let latency = answered.map { ts.milliseconds(since: $0.timestamp) }
         sink.reply(ReplyEvent(
             timestamp: ts, session: identity, reply: reply,
-            command: answered?.isGreeting == true ? nil : answered?.verb,
-            argument: answered?.isGreeting == true ? nil : answered?.argument,
+            command: greeting ? nil : answered?.verb,
+            argument: greeting ? nil : answered?.takeArgument(),
             state: state, passive: passive, protected: protected, anomalies: anomalies,
-            latencyMilliseconds: answered.map { ts.milliseconds(since: $0.timestamp) }))
+            latencyMilliseconds: latency))
     }
 
     /// The queue's buffer moves only when an append grows it.
