@@ -70,11 +70,6 @@ public final class Analyzer {
     /// activity and creating packet: what orders such records across analyzers.
     public var closing: ((Timestamp, UInt64) -> Void)?
 
-    public convenience init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
-                            emit: @escaping (AnalysisEvent) -> Void) {
-        self.init(configuration: configuration, sink: EventSink(emit))
-    }
-
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), sink: EventSink) {
         self.configuration = configuration
         var bits = [UInt64](repeating: 0, count: 1024)
