@@ -56,7 +56,7 @@ import Testing
             // The entry JSON Lines output takes replies by (EventSink's reply consumer).
             var direct = JSONWriter()
             encoder.encode(reply: e, into: &direct)
-            #expect(direct.out == room)
+            #expect(String(decoding: direct.out, as: UTF8.self) == String(decoding: room, as: UTF8.self))
             let object = try #require(try JSONSerialization.jsonObject(with: Data(room.dropLast())) as? [String: Any])
             #expect(object["session"] as? String == "cap-s12")
             #expect((object["lines"] as? [String])?.count == e.reply.lineCount)

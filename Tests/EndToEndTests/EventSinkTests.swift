@@ -1,0 +1,39 @@
+import FTPSession
+import PacketCapture
+import Reports
+import Testing
+
+/// JSON Lines output takes replies through their own consumer (`EventSink(replies:others:)`),
+/// text and reports take every event through one. Both must see the same replies, in the same
+/// order among the other events, and the reply entry of the encoder must write what the event
+/// entry writes: every real capture, through both sinks, record for record.
+@Suite struct EventSinkTests {
+    static func records(_ path: String, repliesApart: Bool) throws -> [String] {
+        let source = try PcapSource.openFile(path)
+        let encoder = RecordEncoder()
+        var lines: [String] = []
+        var config = AnalyzerConfiguration()
+        config.emitCommands = true
+        let sink = repliesApart
+            ? EventSink(replies: { reply in
+                var w = JSONWriter()
+                encoder.encode(reply: reply, into: &w)
+                lines.append("reply apart " + w.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+            }, others: { lines.append(String(decoding: encoder.encode($0), as: UTF8.self)) })
+            : EventSink { event in
+                let prefix = event.kind == .reply ? "reply apart " : ""
+                lines.append(prefix + String(decoding: encoder.encode(event), as: UTF8.self))
+            }
+        _ = CaptureDriver.run(source, configuration: config, readAheadFrom: nil, sink: sink)
+        return lines
+    }
+
+    @Test(arguments: Fixtures.captureNames)
+    func repliesApartAreTheSameRecordsInTheSameOrder(_ name: String) throws {
+        let together = try Self.records(Fixtures.path(name), repliesApart: false)
+        let apart = try Self.records(Fixtures.path(name), repliesApart: true)
+        #expect(together.count > 10)
+        #expect(together.filter { $0.hasPrefix("reply apart ") }.count >= 10)
+        #expect(apart == together)
+    }
+}
