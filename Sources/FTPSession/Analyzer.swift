@@ -44,7 +44,7 @@ public final class Analyzer {
 
     public let configuration: AnalyzerConfiguration
     /// `configuration.controlPorts` as one bit per port: every new connection asks about both
-    /// of its ports, and a set lookup hashed each (0.4 % of the control-heavy benchmark).
+    /// of its ports, and a set lookup hashed each (0.3 % of the control-heavy benchmark's instructions).
     private let controlPortBits: [UInt64]
     private let table: FlowTable<Flow>
     private var expectations: [Endpoint: Expectation] = [:]

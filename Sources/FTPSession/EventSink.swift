@@ -3,7 +3,7 @@
 ///
 /// Wrapping a reply in the event enum copied its 250 bytes twice, and a consumer that switched
 /// on the enum copied the payload once more, a retain and a release of each of its references:
-/// about 3 % of the control-heavy benchmark's instructions, spent on no information. (The
+/// about 2 % of the control-heavy benchmark's instructions, spent on no information. (The
 /// closures are never optional: a closure taken out of an optional is called through two
 /// conversion thunks.)
 public struct EventSink {
