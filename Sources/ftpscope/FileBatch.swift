@@ -61,6 +61,13 @@ struct Renderer {
         event = others
         reply = replies
     }
+
+    /// An analyzer's sink that renders with this renderer: `write` is handed each record's
+    /// rendering and runs it on its buffer, with whatever follows a record there.
+    func sink(_ write: @escaping (_ render: (inout JSONWriter) -> Void) -> Void) -> EventSink {
+        let event = self.event, reply = self.reply
+        return EventSink(replies: { r in write { reply(r, &$0) } }, others: { e in write { event(e, &$0) } })
+    }
 }
 
 /// A worker's records for one file, buffered and written to its spool file in large pieces.
@@ -102,13 +109,10 @@ enum FileBatch {
                                                 shards: shards, render: render, out: out, progress: report)
                     }
                 } else {
-                    let sink = EventSink(replies: { reply in
-                        render.reply(reply, &out.buffer)
+                    let sink = render.sink { record in
+                        record(&out.buffer)
                         out.recordEnded()
-                    }, others: { event in
-                        render.event(event, &out.buffer)
-                        out.recordEnded()
-                    })
+                    }
                     outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
                 }
                 bar?.finish()
@@ -175,13 +179,10 @@ enum FileBatch {
             let local = SpoolBuffer(spool)
             defer { local.flush() }
             do {
-                let sink = EventSink(replies: { reply in
-                    self.render.reply(reply, &local.buffer)
+                let sink = render.sink { record in
+                    record(&local.buffer)
                     if local.buffer.byteCount >= 1 << 16 { local.flush() }
-                }, others: { event in
-                    self.render.event(event, &local.buffer)
-                    if local.buffer.byteCount >= 1 << 16 { local.flush() }
-                })
+                }
                 slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands,
                                                          progress: nil, sink: sink)
             } catch let e as ExitCode {

@@ -70,9 +70,7 @@ final class ShardWorker: @unchecked Sendable {
     private func run(_ configuration: AnalyzerConfiguration, _ render: Renderer) {
         var filling = OutputBatch()
         let cursor = Cursor(filling)
-        let analyzer = Analyzer(configuration: configuration, sink: EventSink(
-            replies: { reply in cursor.record { render.reply(reply, &$0) } },
-            others: { event in cursor.record { render.event(event, &$0) } }))
+        let analyzer = Analyzer(configuration: configuration, sink: render.sink { cursor.record($0) })
         analyzer.sessionEnded = { identity in
             let end = cursor.byteCount
             cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: identity))
