@@ -51,25 +51,17 @@ struct Analyze: ParsableCommand {
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
         let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
-        let renderEvent = { (event: AnalysisEvent, buffer: inout JSONWriter) in
-            // Command events exist only with --commands (the analyzer is told), and the encoder
-            // leaves out session records itself: testing the event's case here copied it.
-            switch fmt {
-            case .jsonl: encoder.encode(event, into: &buffer)
-            case .text:
-                if noSessions, grouper == nil, event.kind == .session { return }
-                if let grouper {
-                    let block = grouper.add(event)
-                    if !block.isEmpty { buffer.append(bytes: Array((block.joined(separator: "\n") + "\n\n").utf8)) }
-                } else if let line = text.format(event) {
-                    buffer.append(bytes: Array((line + "\n").utf8))
-                }
+        // Command events exist only with --commands (the analyzer is told), and the encoder
+        // leaves out session records itself: testing the event's case here copied it.
+        let render = fmt == .jsonl ? Renderer.jsonLines(encoder) : Renderer { event, buffer in
+            if noSessions, grouper == nil, event.kind == .session { return }
+            if let grouper {
+                let block = grouper.add(event)
+                if !block.isEmpty { buffer.append(bytes: Array((block.joined(separator: "\n") + "\n\n").utf8)) }
+            } else if let line = text.format(event) {
+                buffer.append(bytes: Array((line + "\n").utf8))
             }
         }
-        // JSON Lines takes replies straight from the analyzer (see `EventSink`).
-        let render = fmt == .jsonl
-            ? Renderer(replies: { r, buffer in encoder.encode(reply: r, into: &buffer) }, others: renderEvent)
-            : Renderer(renderEvent)
         // One JSON Lines file on several cores: its connections are split over analyzers and
         // the records merged back in order (text output groups by session on one thread).
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -62,6 +62,11 @@ struct Renderer {
         reply = replies
     }
 
+    /// JSON Lines: replies straight from the analyzer (see `EventSink`), the rest as events.
+    static func jsonLines(_ encoder: RecordEncoder) -> Renderer {
+        Renderer(replies: { encoder.encode(reply: $0, into: &$1) }, others: { encoder.encode($0, into: &$1) })
+    }
+
     /// An analyzer's sink that renders with this renderer: `write` is handed each record's
     /// rendering and runs it on its buffer, with whatever follows a record there.
     func sink(_ write: @escaping (_ render: (inout JSONWriter) -> Void) -> Void) -> EventSink {

@@ -116,8 +116,7 @@ struct Live: ParsableCommand {
                 writerFlushed = MonotonicClock.now()
             },
             sink: fmt == .jsonl
-                ? EventSink(replies: { encoder.encode(reply: $0, into: &out.buffer); out.recordEnded() },
-                            others: { encoder.encode($0, into: &out.buffer); out.recordEnded() })
+                ? Renderer.jsonLines(encoder).sink { record in record(&out.buffer); out.recordEnded() }
                 : EventSink { if let s = text.format($0) { out.write(line: s) } })
         source.flushWriter()
         let stats = source.statistics()
