@@ -20,7 +20,7 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     config.controlPorts.insert(2121)
     let encoder = RecordEncoder()
     let text = TextFormatter(color: true, showCommands: true)
-    var collector = ReportCollector(maxExchangesPerSession: 32)
+    var collector = ReportCollector(maxExchangesPerSession: 32, policy: Policy(rules: [.anomaly, .gap, .replyClass(5)]))
     let box = Box()
     // Half the inputs read ahead of the analyzer (as large files are), half packet by packet.
     let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: size % 2 == 0 ? 0 : nil, sink: EventSink { event in
@@ -30,7 +30,8 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     })
     for e in box.events { collector.add(e) }
     collector.summary = outcome.summary
-    _ = MarkdownReport().render(collector, policy: Policy(rules: [.anomaly, .gap]), violations: [])
+    _ = MarkdownReport().render(collector, policy: collector.policy, violations: collector.violations,
+                                violationCount: collector.violationCount)
     _ = JUnitReport().render(collector, policy: Policy(rules: [.replyClass(5)]))
     _ = HTMLReport().render(collector, violations: [])
     _ = JSONReport().render(collector, violations: [])

@@ -7,7 +7,9 @@ public struct HTMLReport: Sendable {
     public var language: Language
     public init(language: Language = .english) { self.language = language }
 
-    public func render(_ c: ReportCollector, violations: [String]) -> String {
+    /// `violations` are those kept; `violationCount` is how many there were (default: as many).
+    public func render(_ c: ReportCollector, violations: [String], violationCount: Int? = nil) -> String {
+        let total = violationCount ?? violations.count
         var h = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
@@ -24,7 +26,7 @@ public struct HTMLReport: Sendable {
         """
         h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessions.count) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps.</p>\n"
         if !violations.isEmpty {
-            h += "<p class=\"anom\" id=\"policy\">Policy failed: \(violations.count) violations.</p><ul>"
+            h += "<p class=\"anom\" id=\"policy\">Policy failed: \(total) violations.</p><ul>"
             for v in violations.prefix(100) { h += "<li>\(Escape.html(v))</li>" }
             h += "</ul>\n"
         }

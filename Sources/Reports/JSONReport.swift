@@ -5,7 +5,8 @@ import FTPSession
 public struct JSONReport: Sendable {
     public init() {}
 
-    public func render(_ c: ReportCollector, violations: [String]) -> [UInt8] {
+    /// `violations` are those kept; `violationCount` is how many there were (default: as many).
+    public func render(_ c: ReportCollector, violations: [String], violationCount: Int? = nil) -> [UInt8] {
         let encoder = RecordEncoder()
         var out: [UInt8] = Array("{\"sessions\":[".utf8)
         for (i, s) in c.sessions.enumerated() {
@@ -30,7 +31,8 @@ public struct JSONReport: Sendable {
             w.key("code"); w.int(r.reply.code); w.key("latency_ms"); w.double(r.latencyMilliseconds ?? 0); w.endObject()
         }
         w.endArray()
-        w.key("policy"); w.beginObject(); w.key("failed"); w.bool(!violations.isEmpty)
+        w.key("policy"); w.beginObject(); w.key("failed"); w.bool((violationCount ?? violations.count) > 0)
+        w.key("violation_count"); w.int(violationCount ?? violations.count)
         w.key("violations"); w.beginArray(); for v in violations { w.string(v) }; w.endArray(); w.endObject()
         w.endObject()
         out.append(0x2C)

@@ -28,7 +28,7 @@ public struct JUnitReport: Sendable {
                 if !out.isEmpty { cases += "      <system-out>\(Escape.xml(out))</system-out>\n" }
                 cases += "    </testcase>\n"
             }
-            let gapFailures = c.gaps.filter { $0.session.id == s.summary.session.id }.flatMap { policy.violations(of: $0) }
+            let gapFailures = s.gapViolations
             if !gapFailures.isEmpty {
                 failures += 1
                 cases += "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"

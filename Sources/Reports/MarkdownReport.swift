@@ -6,12 +6,14 @@ public struct MarkdownReport: Sendable {
     public var language: Language
     public init(language: Language = .english) { self.language = language }
 
-    public func render(_ c: ReportCollector, policy: Policy, violations: [String]) -> String {
+    /// `violations` are those kept; `violationCount` is how many there were (default: as many).
+    public func render(_ c: ReportCollector, policy: Policy, violations: [String], violationCount: Int? = nil) -> String {
+        let total = violationCount ?? violations.count
         var md = "# ftpscope report\n\n"
         md += "\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessions.count) FTP sessions, "
         md += "\(c.summary.replies) replies, \(c.summary.gaps) gaps.\n\n"
         if !policy.rules.isEmpty || policy.maxLatencyMilliseconds != nil {
-            md += violations.isEmpty ? "**Policy: passed.**\n\n" : "**Policy: FAILED** (\(violations.count) violations).\n\n"
+            md += total == 0 ? "**Policy: passed.**\n\n" : "**Policy: FAILED** (\(total) violations).\n\n"
         }
         md += "## Sessions\n\n| session | server | client | user | login | transfers | errors | final state | duration |\n"
         md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
@@ -46,6 +48,7 @@ public struct MarkdownReport: Sendable {
         if !violations.isEmpty {
             md += "\n## Policy violations\n\n"
             for v in violations.prefix(200) { md += "- \(Escape.markdownCell(v))\n" }
+            if total > min(200, violations.count) { md += "\n… and \(total - min(200, violations.count)) more.\n" }
         }
         return md
     }

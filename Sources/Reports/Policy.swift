@@ -46,14 +46,4 @@ public struct Policy: Sendable, Equatable {
     public func violations(of g: GapEvent) -> [String] {
         rules.contains(.gap) ? ["gap of \(g.bytes) bytes from the \(g.direction.rawValue)"] : []
     }
-
-    /// Every violation in the collected data, one line each (for stderr and the reports).
-    public func evaluate(_ c: ReportCollector) -> [String] {
-        var out: [String] = []
-        for s in c.sessions {
-            for e in s.exchanges { for r in e.replies { for v in violations(of: r) { out.append("\(s.summary.session.id): \(v)") } } }
-        }
-        for g in c.gaps { for v in violations(of: g) { out.append("\(g.session.id): \(v)") } }
-        return out
-    }
 }

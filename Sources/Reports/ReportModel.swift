@@ -13,16 +13,24 @@ public struct Exchange: Sendable {
 /// What a report needs of one session: its summary and its exchanges in order.
 public struct SessionReport: Sendable {
     public var summary: SessionSummary
+    /// Empty when the collector was told not to keep exchanges (reports that list none).
     public var exchanges: [Exchange]
     /// Exchanges beyond the cap, counted only.
     public var droppedExchanges: Int
+    /// What the policy says about the session's gaps, one line per gap (the first hundred).
+    public var gapViolations: [String] = []
 }
 
 /// Collects analysis events into the data every report format renders. Exchanges per session
-/// are capped so one endless session cannot grow the report without bound.
+/// are capped so one endless session cannot grow the report without bound, and a collector
+/// for a report that lists no exchanges (Markdown, JSON) keeps none: its memory then grows with
+/// the sessions, not with the replies. The policy is applied as replies arrive, so violations
+/// are found in every reply, kept or not.
 public struct ReportCollector: Sendable {
     public private(set) var sessions: [SessionReport] = []
-    private var open: [String: (exchanges: [Exchange], dropped: Int)] = [:]
+    /// Sessions still open, by identity object: every event of a session carries the same one,
+    /// and the entry goes when the session's summary arrives (nothing of it follows).
+    private var open: [ObjectIdentifier: OpenSession] = [:]
     public private(set) var codes: [Int: Int] = [:]
     public private(set) var classes: [String: Int] = [:]
     public private(set) var anomalies: [(timestamp: Timestamp, session: String, name: String, line: String)] = []
@@ -32,23 +40,49 @@ public struct ReportCollector: Sendable {
     public var summary = CaptureSummary()
     public var files = 0
     public let maxExchangesPerSession: Int
+    public let policy: Policy
+    public let keepsExchanges: Bool
+    /// Violations of ended sessions' replies, in session order, then of gaps; the first
+    /// `maxViolationsKept` of each kind are kept, all are counted.
+    private var replyViolations: [String] = []
+    private var gapViolations: [String] = []
+    public private(set) var violationCount = 0
+    public static let maxViolationsKept = 10_000
+    static let maxGapViolationsPerSession = 100
 
-    public init(maxExchangesPerSession: Int = 5_000) { self.maxExchangesPerSession = maxExchangesPerSession }
+    private struct OpenSession {
+        var exchanges: [Exchange] = []
+        var dropped = 0
+        var violations: [String] = []
+        var violationCount = 0
+        var gapViolations: [String] = []
+    }
+
+    public init(maxExchangesPerSession: Int = 5_000, policy: Policy = Policy(), keepExchanges: Bool = true) {
+        self.maxExchangesPerSession = maxExchangesPerSession
+        self.policy = policy
+        self.keepsExchanges = keepExchanges
+    }
+
+    /// Every violation kept: those of replies, session by session, then those of gaps.
+    public var violations: [String] { replyViolations + gapViolations }
 
     public mutating func add(_ event: AnalysisEvent) {
         switch event {
         case .command(let c):
-            append(c.session.id, Exchange(timestamp: c.timestamp, command: c.command.verb ?? "?",
-                                          argument: c.argument.map { String(decoding: $0, as: UTF8.self) }, replies: []))
+            append(c.session, Exchange(timestamp: c.timestamp, command: c.command.verb ?? "?",
+                                       argument: c.argument.map { String(decoding: $0, as: UTF8.self) }, replies: []))
         case .reply(let r):
             if let code = r.reply.code {
                 codes[code, default: 0] += 1
                 classes["\(code / 100)xx", default: 0] += 1
                 if replyTimeline.count < 100_000 { replyTimeline.append((r.timestamp, code / 100)) }
             }
-            let firstLine = String(decoding: r.reply.firstLine, as: UTF8.self)
-            for a in r.anomalies where anomalies.count < 10_000 {
-                anomalies.append((r.timestamp, r.session.id, a, firstLine))
+            if !r.anomalies.isEmpty && anomalies.count < 10_000 {
+                let firstLine = String(decoding: r.reply.firstLine, as: UTF8.self)
+                for a in r.anomalies where anomalies.count < 10_000 {
+                    anomalies.append((r.timestamp, r.session.id, a, firstLine))
+                }
             }
             if r.latencyMilliseconds != nil, r.command != nil {
                 slowest.append(r)
@@ -57,28 +91,49 @@ public struct ReportCollector: Sendable {
                     slowest.removeLast(slowest.count - 20)
                 }
             }
-            var entry = open[r.session.id] ?? ([], 0)
+            let key = ObjectIdentifier(r.session)
+            let found = policy.violations(of: r)
+            if !found.isEmpty {
+                let id = r.session.id
+                open[key, default: OpenSession()].violationCount += found.count
+                for v in found where (open[key]?.violations.count ?? 0) < Self.maxViolationsKept {
+                    open[key, default: OpenSession()].violations.append("\(id): \(v)")
+                }
+            }
+            guard keepsExchanges else { return }
             // A reply joins the exchange of the command it answers when that is the latest one.
-            if let last = entry.exchanges.indices.last, r.command != nil, entry.exchanges[last].command == r.command {
-                entry.exchanges[last].replies.append(r)
-                open[r.session.id] = entry
+            if let last = open[key]?.exchanges.indices.last, r.command != nil, open[key]?.exchanges[last].command == r.command {
+                open[key]!.exchanges[last].replies.append(r)
             } else {
-                open[r.session.id] = entry
-                append(r.session.id, Exchange(timestamp: r.timestamp, command: r.command,
-                                              argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
+                append(r.session, Exchange(timestamp: r.timestamp, command: r.command,
+                                           argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
             }
         case .gap(let g):
             if gaps.count < 10_000 { gaps.append(g) }
+            let found = policy.violations(of: g)
+            violationCount += found.count
+            for v in found where gapViolations.count < Self.maxViolationsKept { gapViolations.append("\(g.session.id): \(v)") }
+            let key = ObjectIdentifier(g.session)
+            for v in found where (open[key]?.gapViolations.count ?? 0) < Self.maxGapViolationsPerSession {
+                open[key, default: OpenSession()].gapViolations.append(v)
+            }
         case .session(let s):
-            let entry = open.removeValue(forKey: s.session.id) ?? ([], 0)
-            sessions.append(SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped))
+            let entry = open.removeValue(forKey: ObjectIdentifier(s.session)) ?? OpenSession()
+            violationCount += entry.violationCount
+            replyViolations += entry.violations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
+            sessions.append(SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
+                                          gapViolations: entry.gapViolations))
         }
     }
 
-    private mutating func append(_ session: String, _ exchange: Exchange) {
-        var entry = open[session] ?? ([], 0)
-        if entry.exchanges.count < maxExchangesPerSession { entry.exchanges.append(exchange) } else { entry.dropped += 1 }
-        open[session] = entry
+    private mutating func append(_ session: SessionIdentity, _ exchange: Exchange) {
+        guard keepsExchanges else { return }
+        let key = ObjectIdentifier(session)
+        if (open[key]?.exchanges.count ?? 0) < maxExchangesPerSession {
+            open[key, default: OpenSession()].exchanges.append(exchange)
+        } else {
+            open[key, default: OpenSession()].dropped += 1
+        }
     }
 
     /// Adds what another collector gathered (another file of the same run), after this one's.
@@ -91,6 +146,9 @@ public struct ReportCollector: Sendable {
         slowest += o.slowest
         gaps += o.gaps.prefix(max(0, 10_000 - gaps.count))
         replyTimeline += o.replyTimeline.prefix(max(0, 100_000 - replyTimeline.count))
+        replyViolations += o.replyViolations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
+        gapViolations += o.gapViolations.prefix(max(0, Self.maxViolationsKept - gapViolations.count))
+        violationCount += o.violationCount
         summary.merge(o.summary)
         files += o.files
     }

@@ -49,14 +49,17 @@ struct Report: ParsableCommand {
         let policy = Policy(rules: failOn.flatMap { $0.split(separator: ",") }.compactMap { Policy.rule(String($0)) },
                             maxLatencyMilliseconds: maxLatencyMs)
         let files = try InputFiles.expand(inputs)
-        let (collector, damaged) = try collect(files)
-        let violations = policy.evaluate(collector)
+        // Markdown and JSON list no exchanges: without them a report's memory grows with the
+        // sessions, not with every reply of a capture of gigabytes.
+        let (collector, damaged) = try collect(files, policy: policy, keepExchanges: format == .junit || format == .html)
+        let violations = collector.violations, count = collector.violationCount
         let bytes: [UInt8]
         switch format {
-        case .markdown: bytes = Array(MarkdownReport(language: options.lang).render(collector, policy: policy, violations: violations).utf8)
+        case .markdown: bytes = Array(MarkdownReport(language: options.lang).render(collector, policy: policy, violations: violations,
+                                                                                    violationCount: count).utf8)
         case .junit: bytes = Array(JUnitReport().render(collector, policy: policy).utf8)
-        case .html: bytes = Array(HTMLReport(language: options.lang).render(collector, violations: violations).utf8)
-        case .json: bytes = JSONReport().render(collector, violations: violations)
+        case .html: bytes = Array(HTMLReport(language: options.lang).render(collector, violations: violations, violationCount: count).utf8)
+        case .json: bytes = JSONReport().render(collector, violations: violations, violationCount: count)
         }
         if let output {
             guard let f = fopen(output, "wb") else { warn("\(output): cannot write report"); throw Exit.inputUnreadable }
@@ -65,15 +68,15 @@ struct Report: ParsableCommand {
             let out = Output(); out.write(bytes); out.flush()
         }
         for v in violations.prefix(20) { warn("policy: " + TerminalText.escape(v)) }
-        if violations.count > 20 { warn("policy: … \(violations.count - 20) more violations") }
-        if !violations.isEmpty { throw Exit.policyFailed }
+        if count > 20 { warn("policy: … \(count - 20) more violations") }
+        if count > 0 { throw Exit.policyFailed }
         if damaged { throw Exit.inputDamaged }
     }
 
     /// One collector per file, filled on as many threads as --jobs allows, merged in file order.
-    private func collect(_ files: [String]) throws -> (ReportCollector, Bool) {
+    private func collect(_ files: [String], policy: Policy, keepExchanges: Bool) throws -> (ReportCollector, Bool) {
         let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
-        let slots = files.map { _ in CollectorBox() }
+        let slots = files.map { _ in CollectorBox(ReportCollector(policy: policy, keepExchanges: keepExchanges)) }
         let many = files.count > 1
         let options = self.options
         concurrentForEach(files.count, workers: workers) { i in
@@ -90,7 +93,7 @@ struct Report: ParsableCommand {
                 box.error = Exit.inputUnreadable
             }
         }
-        var all = ReportCollector()
+        var all = ReportCollector(policy: policy, keepExchanges: keepExchanges)
         var damaged = false
         for box in slots {
             if let e = box.error { throw e }
@@ -103,7 +106,8 @@ struct Report: ParsableCommand {
 
 /// Per-file results written by exactly one worker and read after all have finished.
 private final class CollectorBox: @unchecked Sendable {
-    var collector = ReportCollector()
+    var collector: ReportCollector
+    init(_ collector: ReportCollector) { self.collector = collector }
     var damage: CaptureError?
     var error: ExitCode?
 }

@@ -1,0 +1,85 @@
+import FTPSession
+import PacketCapture
+import Reports
+import TestSupport
+import Testing
+
+/// The report collector applies the policy as replies arrive, so what it keeps for a format
+/// (every exchange, some, or none) never changes which violations are found.
+@Suite struct ReportCollectorTests {
+    /// Two sessions: the first answers 40 RETRs with 550 and loses a server segment; the
+    /// second fails its login.
+    static let events: [AnalysisEvent] = {
+        var a = Conversation()
+        a.handshake()
+        a.server("220 Ready.\r\n")
+        a.client("USER a\r\n"); a.server("331 p\r\n")
+        a.client("PASS b\r\n"); a.server("230 in\r\n")
+        for i in 0..<40 { a.client("RETR f\(i)\r\n"); a.server("550 f\(i): no such file\r\n") }
+        a.client("SYST\r\n")
+        let lost = a.packets.count
+        a.server("215 UNIX lost\r\n")
+        a.client("NOOP\r\n"); a.server("200 ok\r\n")
+        a.ack(fromClient: true)
+        a.remove(at: lost)
+        a.close()
+        var b = Conversation(client: Endpoint(IPAddress("10.0.0.6")!, 40313))
+        b.handshake()
+        b.server("220 Ready.\r\n")
+        b.client("USER a\r\n"); b.server("331 p\r\n")
+        b.client("PASS b\r\n"); b.server("530 no\r\n")
+        b.close()
+        let path = CaptureFile.temporaryPath("collector.pcap")
+        try! CaptureFile.write([a, b], to: path)
+        return try! AnalysisRun.of(path).events
+    }()
+
+    static func collect(_ policy: Policy, keep: Bool, cap: Int = 5_000) -> ReportCollector {
+        var c = ReportCollector(maxExchangesPerSession: cap, policy: policy, keepExchanges: keep)
+        for e in events { c.add(e) }
+        return c
+    }
+
+    @Test func violationsDoNotDependOnWhatIsKept() throws {
+        let policy = Policy(rules: [.replyClass(5), .gap])
+        let all = Self.collect(policy, keep: true)
+        let capped = Self.collect(policy, keep: true, cap: 10)
+        let none = Self.collect(policy, keep: false)
+        // 40 × 550 and the 530, then the gap, whichever session ended first.
+        #expect(all.violationCount == 42)
+        #expect(all.violations.filter { $0.contains("reply 550 (5xx)") }.count == 40)
+        #expect(all.violations.contains { $0.hasSuffix(": reply 530 (5xx)") })
+        #expect(all.violations.last?.hasSuffix("gap of 15 bytes from the server") == true, "gaps come after replies")
+        #expect(capped.violations == all.violations && capped.violationCount == all.violationCount)
+        #expect(none.violations == all.violations && none.violationCount == all.violationCount)
+        // What each keeps of the exchanges.
+        let first = try #require(all.sessions.first { $0.summary.replies > 10 })
+        // The greeting, 44 commands, and the 200 that the lost 215 left to answer SYST (an
+        // exchange of its own: the latest was NOOP's).
+        #expect(first.exchanges.count == 46)
+        #expect(first.droppedExchanges == 0)
+        #expect(first.gapViolations == ["gap of 15 bytes from the server"])
+        let firstCapped = try #require(capped.sessions.first { $0.summary.replies > 10 })
+        #expect(firstCapped.exchanges.count == 10)
+        #expect(firstCapped.droppedExchanges == 36)
+        #expect(none.sessions.count == 2 && none.sessions.allSatisfy { $0.exchanges.isEmpty && $0.droppedExchanges == 0 })
+        #expect(none.sessions.map { $0.gapViolations.count }.sorted() == [0, 1])
+    }
+
+    @Test func noPolicyNoViolations() {
+        let c = Self.collect(Policy(), keep: false)
+        #expect(c.violationCount == 0 && c.violations.isEmpty)
+        #expect(c.codes[550] == 40 && c.codes[530] == 1)
+    }
+
+    @Test func mergedCollectorsKeepFileOrder() {
+        let policy = Policy(rules: [.code(530), .gap])
+        var merged = Self.collect(policy, keep: false)
+        merged.merge(Self.collect(policy, keep: false))
+        let one = Self.collect(policy, keep: false)
+        #expect(merged.violationCount == 2 * one.violationCount)
+        // Replies of both files first, then the gaps of both.
+        let replies = one.violations.filter { !$0.contains("gap") }, gaps = one.violations.filter { $0.contains("gap") }
+        #expect(merged.violations == replies + replies + gaps + gaps)
+    }
+}
