@@ -9,6 +9,16 @@ public struct HTMLReport: Sendable {
 
     /// `violations` are those kept; `violationCount` is how many there were (default: as many).
     public func render(_ c: ReportCollector, violations: [String], violationCount: Int? = nil) -> String {
+        var out = ""
+        write(c, violations: violations, violationCount: violationCount) { out += String(decoding: $0, as: UTF8.self) }
+        return out
+    }
+
+    /// Writes the page in pieces: the spooled timelines of a collector made with `sections`,
+    /// or timelines rendered now from the sessions' exchanges.
+    public func write(_ c: ReportCollector, violations: [String], violationCount: Int? = nil,
+                      to out: (UnsafeRawBufferPointer) -> Void) {
+        func text(_ s: String) { var s = s; s.withUTF8 { out(UnsafeRawBufferPointer($0)) } }
         let total = violationCount ?? violations.count
         var h = """
         <!DOCTYPE html>
@@ -38,27 +48,42 @@ public struct HTMLReport: Sendable {
             h += "<td>\(s.finalState.rawValue)</td><td>\(fixed(s.durationMilliseconds / 1000, 3)) s</td></tr>\n"
         }
         h += "</table>\n<h2>Replies per class over time</h2>\n" + chart(c)
-        for s in c.sessions {
-            h += "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
-            h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
-            for e in s.exchanges {
-                let cmd = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)"
-                for (i, r) in e.replies.enumerated() {
-                    let cls = r.reply.code.map { "c\($0 / 100)" } ?? ""
-                    let text = r.reply.lines.map { Escape.html(String(decoding: $0, as: UTF8.self)) }.joined(separator: "\n")
-                    h += "<tr><td>\(UTCTime.format(r.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(i == 0 ? Escape.html(cmd) : "")</td>"
-                    h += "<td class=\"\(cls)\"><pre>\(text)</pre></td><td>\(r.state.rawValue)</td>"
-                    h += "<td>\(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "")</td><td>\(Escape.html(r.catalog?.meaning(language) ?? ""))</td>"
-                    h += "<td class=\"anom\">\(Escape.html(r.anomalies.joined(separator: "; ")))</td></tr>\n"
-                }
-                if e.replies.isEmpty {
-                    h += "<tr><td>\(UTCTime.format(e.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(Escape.html(cmd))</td><td colspan=\"5\">(no reply)</td></tr>\n"
-                }
-            }
-            if s.droppedExchanges > 0 { h += "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n" }
-            h += "</table>\n"
+        text(h)
+        if c.spools.isEmpty {
+            for s in c.sessions { text(section(s)) }
         }
-        return h + "</body></html>\n"
+        for spool in c.spools { spool.forEachChunk(out) }
+        text("</body></html>\n")
+    }
+
+    /// Renders each session's timeline as the session ends.
+    public var sections: SectionRenderer {
+        let report = self
+        return SectionRenderer { s, _ in SectionRenderer.Section(text: report.section(s)) }
+    }
+
+    /// One session's timeline of commands and replies.
+    func section(_ s: SessionReport) -> String {
+        var h = ""
+        h += "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
+        h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
+        for e in s.exchanges {
+            let cmd = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)"
+            for (i, r) in e.replies.enumerated() {
+                let cls = r.reply.code.map { "c\($0 / 100)" } ?? ""
+                let text = r.reply.lines.map { Escape.html(String(decoding: $0, as: UTF8.self)) }.joined(separator: "\n")
+                h += "<tr><td>\(UTCTime.format(r.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(i == 0 ? Escape.html(cmd) : "")</td>"
+                h += "<td class=\"\(cls)\"><pre>\(text)</pre></td><td>\(r.state.rawValue)</td>"
+                h += "<td>\(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "")</td><td>\(Escape.html(r.catalog?.meaning(language) ?? ""))</td>"
+                h += "<td class=\"anom\">\(Escape.html(r.anomalies.joined(separator: "; ")))</td></tr>\n"
+            }
+            if e.replies.isEmpty {
+                h += "<tr><td>\(UTCTime.format(e.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(Escape.html(cmd))</td><td colspan=\"5\">(no reply)</td></tr>\n"
+            }
+        }
+        if s.droppedExchanges > 0 { h += "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n" }
+        h += "</table>\n"
+        return h
     }
 
     /// Stacked columns of replies per class over the capture's time span, as inline SVG.

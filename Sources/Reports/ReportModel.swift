@@ -17,8 +17,8 @@ public struct SessionReport: Sendable {
     public var exchanges: [Exchange]
     /// Exchanges beyond the cap, counted only.
     public var droppedExchanges: Int
-    /// What the policy says about the session's gaps, one line per gap (the first hundred).
-    public var gapViolations: [String] = []
+    /// The session's gaps (the first hundred), for the reports that judge each session.
+    public var gaps: [GapEvent] = []
 }
 
 /// Collects analysis events into the data every report format renders. Exchanges per session
@@ -42,26 +42,36 @@ public struct ReportCollector: Sendable {
     public let maxExchangesPerSession: Int
     public let policy: Policy
     public let keepsExchanges: Bool
+    /// Renders each session's section as it ends (JUnit, HTML), when given.
+    private let sections: SectionRenderer?
+    /// This collector's spool, then those of collectors merged after it, in order.
+    public private(set) var spools: [SectionSpool] = []
+    public private(set) var sectionTests = 0
+    public private(set) var sectionFailures = 0
     /// Violations of ended sessions' replies, in session order, then of gaps; the first
     /// `maxViolationsKept` of each kind are kept, all are counted.
     private var replyViolations: [String] = []
     private var gapViolations: [String] = []
     public private(set) var violationCount = 0
     public static let maxViolationsKept = 10_000
-    static let maxGapViolationsPerSession = 100
+    static let maxGapsPerSession = 100
 
     private struct OpenSession {
         var exchanges: [Exchange] = []
         var dropped = 0
         var violations: [String] = []
         var violationCount = 0
-        var gapViolations: [String] = []
+        var gaps: [GapEvent] = []
     }
 
-    public init(maxExchangesPerSession: Int = 5_000, policy: Policy = Policy(), keepExchanges: Bool = true) {
+    /// With `sections`, each session's section is rendered when it ends and spooled
+    /// (`spools`), and the session is kept without its exchanges.
+    public init(maxExchangesPerSession: Int = 5_000, policy: Policy = Policy(), keepExchanges: Bool = true,
+                sections: SectionRenderer? = nil) {
         self.maxExchangesPerSession = maxExchangesPerSession
         self.policy = policy
-        self.keepsExchanges = keepExchanges
+        self.keepsExchanges = keepExchanges || sections != nil
+        self.sections = sections
     }
 
     /// Every violation kept: those of replies, session by session, then those of gaps.
@@ -114,15 +124,22 @@ public struct ReportCollector: Sendable {
             violationCount += found.count
             for v in found where gapViolations.count < Self.maxViolationsKept { gapViolations.append("\(g.session.id): \(v)") }
             let key = ObjectIdentifier(g.session)
-            for v in found where (open[key]?.gapViolations.count ?? 0) < Self.maxGapViolationsPerSession {
-                open[key, default: OpenSession()].gapViolations.append(v)
-            }
+            if (open[key]?.gaps.count ?? 0) < Self.maxGapsPerSession { open[key, default: OpenSession()].gaps.append(g) }
         case .session(let s):
             let entry = open.removeValue(forKey: ObjectIdentifier(s.session)) ?? OpenSession()
             violationCount += entry.violationCount
             replyViolations += entry.violations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
-            sessions.append(SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
-                                          gapViolations: entry.gapViolations))
+            var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
+                                       gaps: entry.gaps)
+            if let sections {
+                let section = sections.render(report, policy)
+                if spools.isEmpty { spools.append(SectionSpool()) }
+                spools[0].append(section.text)
+                sectionTests += section.tests
+                sectionFailures += section.failures
+                report.exchanges = []
+            }
+            sessions.append(report)
         }
     }
 
@@ -149,6 +166,9 @@ public struct ReportCollector: Sendable {
         replyViolations += o.replyViolations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
         gapViolations += o.gapViolations.prefix(max(0, Self.maxViolationsKept - gapViolations.count))
         violationCount += o.violationCount
+        spools += o.spools
+        sectionTests += o.sectionTests
+        sectionFailures += o.sectionFailures
         summary.merge(o.summary)
         files += o.files
     }

@@ -49,23 +49,40 @@ struct Report: ParsableCommand {
         let policy = Policy(rules: failOn.flatMap { $0.split(separator: ",") }.compactMap { Policy.rule(String($0)) },
                             maxLatencyMilliseconds: maxLatencyMs)
         let files = try InputFiles.expand(inputs)
-        // Markdown and JSON list no exchanges: without them a report's memory grows with the
-        // sessions, not with every reply of a capture of gigabytes.
-        let (collector, damaged) = try collect(files, policy: policy, keepExchanges: format == .junit || format == .html)
-        let violations = collector.violations, count = collector.violationCount
-        let bytes: [UInt8]
-        switch format {
-        case .markdown: bytes = Array(MarkdownReport(language: options.lang).render(collector, policy: policy, violations: violations,
-                                                                                    violationCount: count).utf8)
-        case .junit: bytes = Array(JUnitReport().render(collector, policy: policy).utf8)
-        case .html: bytes = Array(HTMLReport(language: options.lang).render(collector, violations: violations, violationCount: count).utf8)
-        case .json: bytes = JSONReport().render(collector, violations: violations, violationCount: count)
+        // Markdown and JSON list no exchanges, and JUnit and HTML write each session's part
+        // when it ends (spooled to a temporary file): a report's memory grows with the sessions,
+        // not with every reply of a capture of gigabytes.
+        let html = HTMLReport(language: options.lang)
+        let sections: SectionRenderer? = switch format {
+        case .junit: JUnitReport.sections
+        case .html: html.sections
+        case .markdown, .json: nil
         }
+        let (collector, damaged) = try collect(files, policy: policy, sections: sections)
+        let violations = collector.violations, count = collector.violationCount
+        let file: UnsafeMutablePointer<FILE>?
         if let output {
             guard let f = fopen(output, "wb") else { warn("\(output): cannot write report"); throw Exit.inputUnreadable }
-            fwrite(bytes, 1, bytes.count, f); fclose(f)
+            file = f
         } else {
-            let out = Output(); out.write(bytes); out.flush()
+            file = nil
+        }
+        let out = Output()
+        let write: (UnsafeRawBufferPointer) -> Void = { chunk in
+            if let file { fwrite(chunk.baseAddress, 1, chunk.count, file) } else { out.write(Array(chunk)) }
+        }
+        switch format {
+        case .markdown:
+            var md = MarkdownReport(language: options.lang).render(collector, policy: policy, violations: violations, violationCount: count)
+            md.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+        case .junit: JUnitReport().write(collector, policy: policy, to: write)
+        case .html: html.write(collector, violations: violations, violationCount: count, to: write)
+        case .json: JSONReport().render(collector, violations: violations, violationCount: count).withUnsafeBytes(write)
+        }
+        if let file {
+            if fclose(file) != 0 { warn("\(output!): cannot write report"); throw Exit.inputUnreadable }
+        } else {
+            out.flush()
         }
         for v in violations.prefix(20) { warn("policy: " + TerminalText.escape(v)) }
         if count > 20 { warn("policy: … \(count - 20) more violations") }
@@ -74,9 +91,9 @@ struct Report: ParsableCommand {
     }
 
     /// One collector per file, filled on as many threads as --jobs allows, merged in file order.
-    private func collect(_ files: [String], policy: Policy, keepExchanges: Bool) throws -> (ReportCollector, Bool) {
+    private func collect(_ files: [String], policy: Policy, sections: SectionRenderer?) throws -> (ReportCollector, Bool) {
         let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
-        let slots = files.map { _ in CollectorBox(ReportCollector(policy: policy, keepExchanges: keepExchanges)) }
+        let slots = files.map { _ in CollectorBox(ReportCollector(policy: policy, keepExchanges: false, sections: sections)) }
         let many = files.count > 1
         let options = self.options
         concurrentForEach(files.count, workers: workers) { i in
@@ -93,7 +110,7 @@ struct Report: ParsableCommand {
                 box.error = Exit.inputUnreadable
             }
         }
-        var all = ReportCollector(policy: policy, keepExchanges: keepExchanges)
+        var all = ReportCollector(policy: policy, keepExchanges: false, sections: sections)
         var damaged = false
         for box in slots {
             if let e = box.error { throw e }

@@ -58,12 +58,12 @@ import Testing
         // exchange of its own: the latest was NOOP's).
         #expect(first.exchanges.count == 46)
         #expect(first.droppedExchanges == 0)
-        #expect(first.gapViolations == ["gap of 15 bytes from the server"])
+        #expect(first.gaps.map(\.bytes) == [15])
         let firstCapped = try #require(capped.sessions.first { $0.summary.replies > 10 })
         #expect(firstCapped.exchanges.count == 10)
         #expect(firstCapped.droppedExchanges == 36)
         #expect(none.sessions.count == 2 && none.sessions.allSatisfy { $0.exchanges.isEmpty && $0.droppedExchanges == 0 })
-        #expect(none.sessions.map { $0.gapViolations.count }.sorted() == [0, 1])
+        #expect(none.sessions.map { $0.gaps.count }.sorted() == [0, 1])
     }
 
     @Test func noPolicyNoViolations() {
@@ -82,4 +82,51 @@ import Testing
         let replies = one.violations.filter { !$0.contains("gap") }, gaps = one.violations.filter { $0.contains("gap") }
         #expect(merged.violations == replies + replies + gaps + gaps)
     }
+
+    /// JUnit and HTML reports written from sections spooled as sessions ended are the reports
+    /// rendered from every exchange kept in memory, and the spooling collector keeps none.
+    @Test func spooledSectionsMakeTheSameReports() {
+        let policy = Policy(rules: [.replyClass(5), .gap, .anomaly])
+        let kept = Self.collect(policy, keep: true)
+        var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections)
+        var html = ReportCollector(policy: policy, keepExchanges: false, sections: HTMLReport().sections)
+        for e in Self.events { junit.add(e); html.add(e) }
+        #expect(junit.spools.count == 1 && junit.sessions.allSatisfy { $0.exchanges.isEmpty })
+        let xml = JUnitReport().render(junit, policy: policy)
+        #expect(xml == JUnitReport().render(kept, policy: policy))
+        // 46 exchanges and the gap's case in the first session, 3 in the second; failing: 40 × 550,
+        // the SYST and NOOP exchanges left without a reply (the rule `anomaly`), the gap, the 530.
+        #expect(xml.contains("<testsuites name=\"ftpscope\" tests=\"50\" failures=\"44\""))
+        #expect(xml.contains("gap of 15 bytes from the server"))
+        let page = HTMLReport().render(html, violations: html.violations)
+        #expect(page == HTMLReport().render(kept, violations: kept.violations))
+        #expect(page.components(separatedBy: "<table class=\"timeline\">").count == 3)
+        // Two files' collectors merged: their sections in file order.
+        var merged = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections)
+        merged.merge(junit)
+        var second = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections)
+        for e in Self.events { second.add(e) }
+        merged.merge(second)
+        var keptTwice = kept
+        keptTwice.merge(kept)
+        #expect(JUnitReport().render(merged, policy: policy) == JUnitReport().render(keptTwice, policy: policy))
+    }
+
+    @Test func spoolReturnsWhatWasAppendedInOrder() {
+        let spool = SectionSpool()
+        var expected: [UInt8] = []
+        for i in 0..<3_000 {
+            let text = "section \(i) " + String(repeating: "é", count: i % 50) + "\n"
+            spool.append(text)
+            expected += Array(text.utf8)
+        }
+        var read: [UInt8] = []
+        spool.forEachChunk { read += $0 }
+        #expect(read.count > 1 << 16, "more than one chunk")
+        #expect(read == expected && spool.byteCount == expected.count)
+        var again: [UInt8] = []
+        spool.forEachChunk { again += $0 }
+        #expect(again == expected, "reading twice")
+    }
 }
+

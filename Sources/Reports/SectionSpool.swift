@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Each session's part of a report that lists exchanges (a JUnit test suite, an HTML
+/// timeline), rendered when the session ends and kept in an unnamed temporary file until the
+/// report is written: the collector then holds no exchanges of ended sessions, and a report of
+/// a capture of gigabytes needs memory for its sessions' summaries, not for every reply.
+public final class SectionSpool: @unchecked Sendable {
+    // Written by the one thread that fills the collector, read after it has finished.
+    private let file: UnsafeMutablePointer<FILE>?
+    /// Where the sections go when no temporary file could be made.
+    private var memory: [UInt8] = []
+    /// Set after a write to the file failed (a full disk): the rest goes to memory.
+    private var fileFailed = false
+    public private(set) var byteCount = 0
+
+    public init() { file = tmpfile() }
+
+    deinit { if let file { fclose(file) } }
+
+    public func append(_ text: String) {
+        var text = text
+        text.withUTF8 { b in
+            byteCount += b.count
+            var written = 0
+            if let file, !fileFailed {
+                written = fwrite(b.baseAddress, 1, b.count, file)
+                if written == b.count { return }
+                fileFailed = true
+            }
+            memory.append(contentsOf: UnsafeBufferPointer(rebasing: b[written...]))
+        }
+    }
+
+    /// Everything appended, in order, in chunks.
+    public func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) {
+        if let file {
+            fflush(file)
+            rewind(file)
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+                if n == 0 { break }
+                chunk.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+            fseek(file, 0, SEEK_END)
+        }
+        memory.withUnsafeBytes { if !$0.isEmpty { body($0) } }
+    }
+}
+
+/// How a report renders one session's section, and what the section counts (JUnit's tests
+/// and failures, which its root element states before any section).
+public struct SectionRenderer: Sendable {
+    public struct Section: Sendable {
+        public var text: String
+        public var tests = 0
+        public var failures = 0
+        public init(text: String, tests: Int = 0, failures: Int = 0) { self.text = text; self.tests = tests; self.failures = failures }
+    }
+
+    let render: @Sendable (SessionReport, Policy) -> Section
+    public init(_ render: @escaping @Sendable (SessionReport, Policy) -> Section) { self.render = render }
+}
