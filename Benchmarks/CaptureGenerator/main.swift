@@ -6,10 +6,12 @@ import Foundation
 // ACKs, many connections interleaved.
 //   capture-generator data OUT.pcap MEGABYTES        passive/active transfers (most bytes are data)
 //   capture-generator control OUT.pcap SESSIONS CONCURRENT   short sessions, multi-line replies, pipelining
+//   capture-generator mixed OUT.pcap MEGABYTES       FTP transfers among HTTP and TLS connections
+//                                                    (two thirds of the bytes are not FTP)
 
 let args = CommandLine.arguments
 guard args.count >= 4, let n = Int(args[3]) else {
-    print("usage: capture-generator data OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT]")
+    print("usage: capture-generator data|mixed OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT]")
     exit(64)
 }
 
@@ -88,6 +90,38 @@ func ftpSession(_ id: Int, transferBytes: Int, active: Bool) -> [Conversation] {
     return [c, data]
 }
 
+/// A connection that is not FTP, to a port ftpscope does not know, so that detection has to
+/// look at it: an HTTP download (the client speaks first, with a word FTP could also start
+/// with) or a TLS one (binary records from the first byte). Either carries `bodyBytes` from the
+/// server in 1448-byte segments with delayed ACKs.
+func otherConnection(_ id: Int, bodyBytes: Int, tls: Bool) -> Conversation {
+    let client = Endpoint(address(id, net: 0x0A40_0000), UInt16(10_000 + id % 50_000))
+    let server = Endpoint(address(id % 32, net: 0xCB00_7100), tls ? 443 : 8080)
+    var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 6007),
+                         serverISN: UInt32(truncatingIfNeeded: id &* 99_991), start: Int64(id % 64) * 120_000)
+    c.step = 10_000
+    c.handshake()
+    if tls {
+        // A ClientHello-sized handshake record, the server's flight, then application data.
+        c.clientBytes([0x16, 0x03, 0x01, 0x02, 0x00] + [UInt8](repeating: 0x01, count: 512))
+        c.serverBytes([0x16, 0x03, 0x03, 0x0F, 0xFB] + [UInt8](repeating: 0x02, count: 4091))
+        c.clientBytes([0x14, 0x03, 0x03, 0x00, 0x01, 0x01, 0x17, 0x03, 0x03, 0x00, 0x40] + [UInt8](repeating: 0x03, count: 64))
+    } else {
+        c.client("GET /files/\(id).bin HTTP/1.1\r\nHost: mirror.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+        c.server("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(bodyBytes)\r\n\r\n")
+    }
+    let chunk = [UInt8](repeating: tls ? 0x17 : 0x48, count: 1448)
+    var sent = 0
+    while sent < bodyBytes {
+        let n = min(1448, bodyBytes - sent)
+        c.serverBytes(n == 1448 ? chunk : Array(chunk.prefix(n)), segment: 1448)
+        sent += n
+        if (sent / 1448) % 2 == 0 { c.ack(fromClient: true) }
+    }
+    c.close()
+    return c
+}
+
 /// `concurrent` sessions start within a few tens of milliseconds and each lasts longer than
 /// that, so all of a batch are open at once.
 func controlSession(_ id: Int, concurrent: Int) -> Conversation {
@@ -128,6 +162,19 @@ case "control":
     while id < n {
         g.interleave((id..<min(n, id + concurrent)).map { controlSession($0, concurrent: concurrent) })
         id += concurrent
+    }
+case "mixed":
+    // Per FTP transfer of ~250 KB, an HTTP and a TLS download of the same size; 64 FTP
+    // sessions (with their data connections) and 128 other connections open at once.
+    let each = 250_000
+    let sessions = max(1, n * 1_000_000 / (3 * each))
+    var id = 0
+    while id < sessions {
+        let ids = id..<min(sessions, id + 64)
+        var batch = ids.flatMap { ftpSession($0, transferBytes: each, active: $0 % 4 == 0) }
+        batch += ids.flatMap { [otherConnection(2 * $0, bodyBytes: each, tls: false), otherConnection(2 * $0 + 1, bodyBytes: each, tls: true)] }
+        g.interleave(batch)
+        id += 64
     }
 default:
     print("unknown kind \(args[1])"); exit(64)
