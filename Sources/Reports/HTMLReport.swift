@@ -18,7 +18,6 @@ public struct HTMLReport: Sendable {
     /// or timelines rendered now from the sessions' exchanges.
     public func write(_ c: ReportCollector, violations: [String], violationCount: Int? = nil,
                       to out: (UnsafeRawBufferPointer) -> Void) {
-        func text(_ s: String) { var s = s; s.withUTF8 { out(UnsafeRawBufferPointer($0)) } }
         let total = violationCount ?? violations.count
         var h = """
         <!DOCTYPE html>
@@ -48,12 +47,12 @@ public struct HTMLReport: Sendable {
             h += "<td>\(s.finalState.rawValue)</td><td>\(fixed(s.durationMilliseconds / 1000, 3)) s</td></tr>\n"
         }
         h += "</table>\n<h2>Replies per class over time</h2>\n" + chart(c)
-        text(h)
+        writeUTF8(h, to: out)
         if c.spools.isEmpty {
-            for s in c.sessions { text(section(s)) }
+            for s in c.sessions { writeUTF8(section(s), to: out) }
         }
         for spool in c.spools { spool.forEachChunk(out) }
-        text("</body></html>\n")
+        writeUTF8("</body></html>\n", to: out)
     }
 
     /// Renders each session's timeline as the session ends.

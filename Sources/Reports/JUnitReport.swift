@@ -22,12 +22,11 @@ public struct JUnitReport: Sendable {
             tests = inMemory.reduce(0) { $0 + $1.tests }
             failures = inMemory.reduce(0) { $0 + $1.failures }
         }
-        func text(_ s: String) { var s = s; s.withUTF8 { out(UnsafeRawBufferPointer($0)) } }
-        text("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-             + "<testsuites name=\"ftpscope\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\">\n")
-        for s in inMemory { text(s.text) }
+        writeUTF8("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  + "<testsuites name=\"ftpscope\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\">\n", to: out)
+        for s in inMemory { writeUTF8(s.text, to: out) }
         for spool in c.spools { spool.forEachChunk(out) }
-        text("</testsuites>\n")
+        writeUTF8("</testsuites>\n", to: out)
     }
 
     public typealias Section = SectionRenderer.Section

@@ -50,6 +50,12 @@ public final class SectionSpool: @unchecked Sendable {
     }
 }
 
+/// A string's UTF-8 to a writer of byte chunks (the streamed reports' pieces).
+func writeUTF8(_ text: String, to out: (UnsafeRawBufferPointer) -> Void) {
+    var text = text
+    text.withUTF8 { out(UnsafeRawBufferPointer($0)) }
+}
+
 /// How a report renders one session's section, and what the section counts (JUnit's tests
 /// and failures, which its root element states before any section).
 public struct SectionRenderer: Sendable {
