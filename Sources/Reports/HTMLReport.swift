@@ -55,34 +55,41 @@ public struct HTMLReport: Sendable {
         writeUTF8("</body></html>\n", to: out)
     }
 
-    /// Renders each session's timeline as the session ends.
+    /// Renders each exchange's rows as the next begins and each session's timeline as it ends.
     public var sections: SectionRenderer {
         let report = self
-        return SectionRenderer { s, _ in SectionRenderer.Section(text: report.section(s)) }
+        return SectionRenderer(exchange: { e, _, _ in SectionRenderer.Section(text: report.rows(e)) },
+                               finish: { s, rows, _ in SectionRenderer.Section(text: report.timeline(s, rows: rows.text)) })
     }
 
     /// One session's timeline of commands and replies.
-    func section(_ s: SessionReport) -> String {
+    func section(_ s: SessionReport) -> String { sections.render(s, policy: Policy()).text }
+
+    /// An exchange's rows: one per reply, or one saying there was none.
+    func rows(_ e: Exchange) -> String {
         var h = ""
-        h += "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
-        h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
-        for e in s.exchanges {
-            let cmd = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)"
-            for (i, r) in e.replies.enumerated() {
-                let cls = r.reply.code.map { "c\($0 / 100)" } ?? ""
-                let text = r.reply.lines.map { Escape.html(String(decoding: $0, as: UTF8.self)) }.joined(separator: "\n")
-                h += "<tr><td>\(UTCTime.format(r.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(i == 0 ? Escape.html(cmd) : "")</td>"
-                h += "<td class=\"\(cls)\"><pre>\(text)</pre></td><td>\(r.state.rawValue)</td>"
-                h += "<td>\(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "")</td><td>\(Escape.html(r.catalog?.meaning(language) ?? ""))</td>"
-                h += "<td class=\"anom\">\(Escape.html(r.anomalies.joined(separator: "; ")))</td></tr>\n"
-            }
-            if e.replies.isEmpty {
-                h += "<tr><td>\(UTCTime.format(e.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(Escape.html(cmd))</td><td colspan=\"5\">(no reply)</td></tr>\n"
-            }
+        let cmd = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)"
+        for (i, r) in e.replies.enumerated() {
+            let cls = r.reply.code.map { "c\($0 / 100)" } ?? ""
+            let text = r.reply.lines.map { Escape.html(String(decoding: $0, as: UTF8.self)) }.joined(separator: "\n")
+            h += "<tr><td>\(UTCTime.format(r.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(i == 0 ? Escape.html(cmd) : "")</td>"
+            h += "<td class=\"\(cls)\"><pre>\(text)</pre></td><td>\(r.state.rawValue)</td>"
+            h += "<td>\(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "")</td><td>\(Escape.html(r.catalog?.meaning(language) ?? ""))</td>"
+            h += "<td class=\"anom\">\(Escape.html(r.anomalies.joined(separator: "; ")))</td></tr>\n"
         }
-        if s.droppedExchanges > 0 { h += "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n" }
-        h += "</table>\n"
+        if e.replies.isEmpty {
+            h += "<tr><td>\(UTCTime.format(e.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(Escape.html(cmd))</td><td colspan=\"5\">(no reply)</td></tr>\n"
+        }
         return h
+    }
+
+    /// The session's heading and timeline table around its exchanges' rows.
+    func timeline(_ s: SessionReport, rows: String) -> String {
+        var h = "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
+        h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
+        h += rows
+        if s.droppedExchanges > 0 { h += "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n" }
+        return h + "</table>\n"
     }
 
     /// Stacked columns of replies per class over the capture's time span, as inline SVG.

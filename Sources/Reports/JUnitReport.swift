@@ -31,42 +31,45 @@ public struct JUnitReport: Sendable {
 
     public typealias Section = SectionRenderer.Section
 
-    /// Renders each session's test suite as the session ends.
-    public static let sections = SectionRenderer { section($0, policy: $1) }
+    /// Renders each exchange's test case as the next begins and each session's test suite as it ends.
+    public static let sections = SectionRenderer(exchange: testCase, finish: suite)
 
     /// One session's test suite: a test case per exchange, and one for its gaps when the policy
     /// fails on them.
-    static func section(_ s: SessionReport, policy: Policy) -> Section {
-        var cases = ""
-        var failures = 0
-        for e in s.exchanges {
-            let name = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting or unsolicited)"
-            let codes = e.replies.compactMap { $0.reply.code.map(String.init) }.joined(separator: ", ")
-            let time = e.replies.last?.latencyMilliseconds.map { fixed($0 / 1000, 6) } ?? "0"
-            var reasons = e.replies.flatMap { policy.violations(of: $0) }
-            if e.replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
-            cases += "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"\(Escape.xml(name + " → " + codes))\" time=\"\(time)\">\n"
-            if !reasons.isEmpty {
-                failures += 1
-                cases += "      <failure message=\"\(Escape.xml(reasons.joined(separator: "; ")))\" type=\"ftp\">"
-                cases += Escape.xml(e.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }.joined(separator: "\n"))
-                cases += "</failure>\n"
-            }
-            let out = e.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }.joined(separator: "\n")
-            if !out.isEmpty { cases += "      <system-out>\(Escape.xml(out))</system-out>\n" }
-            cases += "    </testcase>\n"
+    static func section(_ s: SessionReport, policy: Policy) -> Section { sections.render(s, policy: policy) }
+
+    /// One command/reply exchange as a test case, failed where the policy says so.
+    static func testCase(_ e: Exchange, _ session: SessionIdentity, _ policy: Policy) -> Section {
+        let name = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting or unsolicited)"
+        let codes = e.replies.compactMap { $0.reply.code.map(String.init) }.joined(separator: ", ")
+        let time = e.replies.last?.latencyMilliseconds.map { fixed($0 / 1000, 6) } ?? "0"
+        var reasons = e.replies.flatMap { policy.violations(of: $0) }
+        if e.replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
+        var text = "    <testcase classname=\"\(Escape.xml(session.id))\" name=\"\(Escape.xml(name + " → " + codes))\" time=\"\(time)\">\n"
+        if !reasons.isEmpty {
+            text += "      <failure message=\"\(Escape.xml(reasons.joined(separator: "; ")))\" type=\"ftp\">"
+            text += Escape.xml(e.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }.joined(separator: "\n"))
+            text += "</failure>\n"
         }
+        let out = e.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }.joined(separator: "\n")
+        if !out.isEmpty { text += "      <system-out>\(Escape.xml(out))</system-out>\n" }
+        text += "    </testcase>\n"
+        return Section(text: text, tests: 1, failures: reasons.isEmpty ? 0 : 1)
+    }
+
+    /// The session's test suite around its test cases, with a case for its gaps.
+    static func suite(_ s: SessionReport, _ cases: Section, _ policy: Policy) -> Section {
+        var cases = cases
         let gapFailures = s.gaps.flatMap { policy.violations(of: $0) }
         if !gapFailures.isEmpty {
-            failures += 1
-            cases += "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"
-            cases += "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n"
+            cases.append(Section(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"
+                                 + "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n",
+                                 tests: 1, failures: 1))
         }
-        let tests = s.exchanges.count + (gapFailures.isEmpty ? 0 : 1)
         let name = "\(s.summary.session.id) \(s.summary.session.clientText) → \(s.summary.session.serverText)"
-        var suite = "  <testsuite name=\"\(Escape.xml(name))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\" "
+        var suite = "  <testsuite name=\"\(Escape.xml(name))\" tests=\"\(cases.tests)\" failures=\"\(cases.failures)\" errors=\"0\" skipped=\"0\" "
         suite += "time=\"\(fixed(s.summary.durationMilliseconds / 1000, 6))\" timestamp=\"\(isoTime(s.summary.first.nanoseconds))\">\n"
-        return Section(text: suite + cases + "  </testsuite>\n", tests: tests, failures: failures)
+        return Section(text: suite + cases.text + "  </testsuite>\n", tests: cases.tests, failures: cases.failures)
     }
 
     private static func isoTime(_ ns: Int64) -> String {

@@ -57,7 +57,11 @@ public struct ReportCollector: Sendable {
     static let maxGapsPerSession = 100
 
     private struct OpenSession {
+        /// With `sections`, only the latest exchange (it may still get replies); earlier ones
+        /// are rendered into `parts`.
         var exchanges: [Exchange] = []
+        var parts = SectionRenderer.Section()
+        var rendered = 0
         var dropped = 0
         var violations: [String] = []
         var violationCount = 0
@@ -132,12 +136,14 @@ public struct ReportCollector: Sendable {
             var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
                                        gaps: entry.gaps)
             if let sections {
-                let section = sections.render(report, policy)
+                var parts = entry.parts
+                for e in entry.exchanges { parts.append(sections.exchange(e, s.session, policy)) }
+                report.exchanges = []
+                let section = sections.finish(report, parts, policy)
                 if spools.isEmpty { spools.append(SectionSpool()) }
                 spools[0].append(section.text)
                 sectionTests += section.tests
                 sectionFailures += section.failures
-                report.exchanges = []
             }
             sessions.append(report)
         }
@@ -146,11 +152,18 @@ public struct ReportCollector: Sendable {
     private mutating func append(_ session: SessionIdentity, _ exchange: Exchange) {
         guard keepsExchanges else { return }
         let key = ObjectIdentifier(session)
-        if (open[key]?.exchanges.count ?? 0) < maxExchangesPerSession {
-            open[key, default: OpenSession()].exchanges.append(exchange)
+        var entry = open.removeValue(forKey: key) ?? OpenSession()
+        if entry.rendered + entry.exchanges.count < maxExchangesPerSession {
+            // The exchange before this one is complete: rendered now, its replies let go.
+            if let sections, let done = entry.exchanges.popLast() {
+                entry.parts.append(sections.exchange(done, session, policy))
+                entry.rendered += 1
+            }
+            entry.exchanges.append(exchange)
         } else {
-            open[key, default: OpenSession()].dropped += 1
+            entry.dropped += 1
         }
+        open[key] = entry
     }
 
     /// Adds what another collector gathered (another file of the same run), after this one's.

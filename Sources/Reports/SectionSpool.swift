@@ -1,3 +1,4 @@
+import FTPSession
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,16 +57,38 @@ func writeUTF8(_ text: String, to out: (UnsafeRawBufferPointer) -> Void) {
     text.withUTF8 { out(UnsafeRawBufferPointer($0)) }
 }
 
-/// How a report renders one session's section, and what the section counts (JUnit's tests
-/// and failures, which its root element states before any section).
+/// How a report renders one session's section: each exchange as soon as the next one begins
+/// (an open session then holds rendered text, not its replies), and the whole when the session
+/// ends, around its exchanges' parts.
 public struct SectionRenderer: Sendable {
+    /// Rendered text and what it counts (JUnit's tests and failures, which its root element
+    /// states before any section).
     public struct Section: Sendable {
         public var text: String
         public var tests = 0
         public var failures = 0
-        public init(text: String, tests: Int = 0, failures: Int = 0) { self.text = text; self.tests = tests; self.failures = failures }
+        public init(text: String = "", tests: Int = 0, failures: Int = 0) { self.text = text; self.tests = tests; self.failures = failures }
+
+        mutating func append(_ other: Section) {
+            text += other.text; tests += other.tests; failures += other.failures
+        }
     }
 
-    let render: @Sendable (SessionReport, Policy) -> Section
-    public init(_ render: @escaping @Sendable (SessionReport, Policy) -> Section) { self.render = render }
+    let exchange: @Sendable (Exchange, SessionIdentity, Policy) -> Section
+    /// The session (without exchanges: those are `parts`) and its exchanges' parts in order.
+    let finish: @Sendable (_ session: SessionReport, _ parts: Section, Policy) -> Section
+
+    public init(exchange: @escaping @Sendable (Exchange, SessionIdentity, Policy) -> Section,
+                finish: @escaping @Sendable (_ session: SessionReport, _ parts: Section, Policy) -> Section) {
+        self.exchange = exchange; self.finish = finish
+    }
+
+    /// A whole section from a session whose exchanges were all kept.
+    public func render(_ s: SessionReport, policy: Policy) -> Section {
+        var parts = Section()
+        for e in s.exchanges { parts.append(exchange(e, s.summary.session, policy)) }
+        var bare = s
+        bare.exchanges = []
+        return finish(bare, parts, policy)
+    }
 }
