@@ -42,6 +42,15 @@ public struct Reply: Sendable, Equatable {
 
     public var lineCount: Int { ends.isEmpty ? 1 : ends.count }
 
+    /// The same reply in buffers of its own exact size. A reply shares the buffer its parser
+    /// reuses (reserved for a multi-line reply, kept up to 16 KiB): one a consumer keeps for
+    /// long, as reports keep the replies of every open session, would hold that capacity.
+    public func compacted() -> Reply {
+        // Copied through buffer pointers: `Array(array)` would share the buffer it copies.
+        Reply(code: code, storage: storage.withUnsafeBufferPointer { Array($0) }, ends: ends.withUnsafeBufferPointer { Array($0) },
+              droppedLines: droppedLines, anomalies: anomalies)
+    }
+
     /// Each line's bytes in order, without copying. Inlinable: the record encoder calls it for
     /// every reply, and inlined the closure costs neither a context nor an indirect call.
     @inlinable

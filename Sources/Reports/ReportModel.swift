@@ -98,6 +98,10 @@ public struct ReportCollector: Sendable {
                     anomalies.append((r.timestamp, r.session.id, a, firstLine))
                 }
             }
+            // Replies kept until their session ends get buffers of their own size (see
+            // `Reply.compacted`); the few kept as the slowest need not.
+            var r = r
+            if keepsExchanges { r.reply = r.reply.compacted() }
             if r.latencyMilliseconds != nil, r.command != nil {
                 slowest.append(r)
                 if slowest.count > 40 {

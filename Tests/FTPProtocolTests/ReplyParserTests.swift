@@ -36,6 +36,23 @@ func texts(_ r: Reply) -> [String] { r.lines.map { String(decoding: $0, as: UTF8
         #expect(r.allSatisfy { $0.anomalies.isEmpty })
     }
 
+    /// A reply kept for long is compacted into buffers of its own size: the same reply, not
+    /// the parser's reserved capacity (512 bytes or more for a multi-line reply).
+    @Test func compactedReplyIsTheSameInItsOwnSize() throws {
+        var parser = ReplyParser()
+        var spare = ReplyBuffers()
+        var framer = LineFramer(maxLineLength: 65536)
+        var out: [Reply] = []
+        Array("211-Features:\r\n UTF8\r\n211 End\r\n".utf8).withUnsafeBytes { raw in
+            framer.feed(raw) { line in parser.feed(line, reusing: &spare) { out.append($0) } }
+        }
+        let r = try #require(out.first)
+        let c = r.compacted()
+        #expect(c == r && texts(c) == ["211-Features:", " UTF8", "211 End"])
+        #expect(r.storage.capacity >= 512)
+        #expect(c.storage.capacity < 64, "\(c.storage.capacity)")
+    }
+
     /// The decoder-verifier test swift-nio recommends: any chunking gives the same replies.
     @Test(arguments: [[1], [2], [3], [5, 1, 7], [13], [64]])
     func chunkingDoesNotMatter(_ chunks: [Int]) {
