@@ -80,7 +80,9 @@ struct Report: ParsableCommand {
         case .json: JSONReport().render(collector, violations: violations, violationCount: count).withUnsafeBytes(write)
         }
         if let file {
-            if fclose(file) != 0 { warn("\(output!): cannot write report"); throw Exit.inputUnreadable }
+            // A failed write marks the stream; the close reports a failed flush of what remained.
+            let failed = ferror(file) != 0
+            if fclose(file) != 0 || failed { warn("\(output!): cannot write report"); throw Exit.inputUnreadable }
         } else {
             out.flush()
         }

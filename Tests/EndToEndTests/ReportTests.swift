@@ -50,6 +50,13 @@ import Testing
         #expect(usage.status == 64)
     }
 
+    /// A report that cannot be written all the way (a full disk) fails with one line, not silently.
+    @Test func unwritableReportFails() throws {
+        let r = try Fixtures.run(["report", Fixtures.path("proftpd-ftplib.pcap"), "--format", "junit", "-o", "/dev/full"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("/dev/full: cannot write report"))
+    }
+
     @Test func parallelReportIsTheSameReport() throws {
         let one = try Fixtures.run(["report", "--jobs", "1", Fixtures.captures.path, "--format", "json"])
         let two = try Fixtures.run(["report", "--jobs", "2", Fixtures.captures.path, "--format", "json"])
