@@ -35,7 +35,6 @@ public struct ReportCollector: Sendable {
     public private(set) var classes: [String: Int] = [:]
     public private(set) var anomalies: [(timestamp: Timestamp, session: String, name: String, line: String)] = []
     public private(set) var slowest: [ReplyEvent] = []
-    public private(set) var gaps: [GapEvent] = []
     public private(set) var replyTimeline: [(Timestamp, Int)] = []
     public var summary = CaptureSummary()
     public var files = 0
@@ -127,7 +126,6 @@ public struct ReportCollector: Sendable {
                                            argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
             }
         case .gap(let g):
-            if gaps.count < 10_000 { gaps.append(g) }
             let found = policy.violations(of: g)
             violationCount += found.count
             for v in found where gapViolations.count < Self.maxViolationsKept { gapViolations.append("\(g.session.id): \(v)") }
@@ -178,7 +176,6 @@ public struct ReportCollector: Sendable {
         for (k, v) in o.classes { classes[k, default: 0] += v }
         anomalies += o.anomalies.prefix(max(0, 10_000 - anomalies.count))
         slowest += o.slowest
-        gaps += o.gaps.prefix(max(0, 10_000 - gaps.count))
         replyTimeline += o.replyTimeline.prefix(max(0, 100_000 - replyTimeline.count))
         replyViolations += o.replyViolations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
         gapViolations += o.gapViolations.prefix(max(0, Self.maxViolationsKept - gapViolations.count))
