@@ -138,10 +138,8 @@ public struct ReportCollector: Sendable {
             var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
                                        gaps: entry.gaps)
             if let sections {
-                var parts = entry.parts
-                for e in entry.exchanges { parts.append(sections.exchange(e, s.session, policy)) }
+                let section = sections.render(report, after: entry.parts, policy: policy)
                 report.exchanges = []
-                let section = sections.finish(report, parts, policy)
                 if spools.isEmpty { spools.append(SectionSpool()) }
                 spools[0].append(section.text)
                 sectionTests += section.tests

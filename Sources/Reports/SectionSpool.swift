@@ -21,8 +21,7 @@ public final class SectionSpool: @unchecked Sendable {
     deinit { if let file { fclose(file) } }
 
     public func append(_ text: String) {
-        var text = text
-        text.withUTF8 { b in
+        writeUTF8(text) { b in
             byteCount += b.count
             var written = 0
             if let file, !fileFailed {
@@ -30,7 +29,7 @@ public final class SectionSpool: @unchecked Sendable {
                 if written == b.count { return }
                 fileFailed = true
             }
-            memory.append(contentsOf: UnsafeBufferPointer(rebasing: b[written...]))
+            memory.append(contentsOf: b[written...])
         }
     }
 
@@ -83,9 +82,9 @@ public struct SectionRenderer: Sendable {
         self.exchange = exchange; self.finish = finish
     }
 
-    /// A whole section from a session whose exchanges were all kept.
-    public func render(_ s: SessionReport, policy: Policy) -> Section {
-        var parts = Section()
+    /// A whole section: `parts` already rendered, then the exchanges the session still holds.
+    public func render(_ s: SessionReport, after parts: Section = Section(), policy: Policy) -> Section {
+        var parts = parts
         for e in s.exchanges { parts.append(exchange(e, s.summary.session, policy)) }
         var bare = s
         bare.exchanges = []
