@@ -128,6 +128,47 @@ import Testing
         #expect(TerminalText.escape([0xC3]) == "\u{FFFD}")
     }
 
+    /// Each escaper returns plain text unchanged without looking at its scalars; every ASCII
+    /// byte, alone and inside plain words, must still come out as its format requires.
+    @Test func escapersTreatEveryASCIIByteAsTheirFormatRequires() {
+        func terminal(_ b: UInt8) -> String {
+            switch b {
+            case 0x09: "\\t"
+            case 0x5C: "\\\\"
+            case 0..<0x20, 0x7F: "\\x" + (b < 0x10 ? "0" : "") + String(b, radix: 16)
+            default: String(UnicodeScalar(b))
+            }
+        }
+        func entity(_ b: UInt8, apostrophe: String) -> String? {
+            switch b {
+            case 0x26: "&amp;"; case 0x3C: "&lt;"; case 0x3E: "&gt;"; case 0x22: "&quot;"
+            case 0x27: apostrophe
+            default: nil
+            }
+        }
+        for b in UInt8(0)...0x7F {
+            let s = String(UnicodeScalar(b))
+            let xml = entity(b, apostrophe: "&apos;")
+                ?? ([0x09, 0x0A, 0x0D].contains(b) ? s : (b < 0x20 || b == 0x7F ? "\u{FFFD}" : s))
+            let html = terminal(b).utf8.map { entity($0, apostrophe: "&#39;") ?? String(UnicodeScalar($0)) }.joined()
+            let markdown = terminal(b).unicodeScalars.map { u -> String in
+                switch u {
+                case "|": "\\|"; case "<": "&lt;"; case ">": "&gt;"
+                case "`", "*", "_", "[", "]", "#", "!", "~": "\\" + String(u)
+                default: String(u)
+                }
+            }.joined()
+            for (word, expected) in [(s, ""), ("plain " + s + " text", "plain "), ("x" + s, "x")] {
+                let tail = word.dropFirst(expected.count + 1).description
+                #expect(TerminalText.escape(word) == expected + terminal(b) + tail, "byte \(b)")
+                #expect(Escape.xml(word) == expected + xml + tail, "byte \(b)")
+                #expect(Escape.html(word) == expected + html + tail, "byte \(b)")
+                #expect(Escape.markdownCell(word) == expected + markdown + tail, "byte \(b)")
+            }
+        }
+        #expect(Escape.html("it's <&> \u{1B} \u{FFFE}") == "it&#39;s &lt;&amp;&gt; \\x1b \u{FFFD}")
+    }
+
     @Test func timestamps() {
         #expect(UTCTime.format(1_763_800_000_123_456_000) == "2025-11-22 08:26:40.123456")
         var w = JSONWriter(); w.timestamp(1_763_800_000_123_456_789)
