@@ -37,13 +37,38 @@ public enum TerminalText {
 /// UTC calendar text for capture timestamps, without Foundation's formatters.
 public enum UTCTime {
     public static func format(_ ns: Int64, date: Bool = true) -> String {
+        var out: [UInt8] = []
+        write(ns, date: date, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `YYYY-MM-DD hh:mm:ss.uuuuuu`, or the time alone, appended as bytes.
+    static func write(_ ns: Int64, date: Bool = true, to out: inout [UInt8]) {
         let secs = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
         let micros = Int((ns - secs * 1_000_000_000) / 1000)
         let days = Int(secs >= 0 ? secs / 86400 : (secs - 86399) / 86400)
         let rem = Int(secs - Int64(days) * 86400)
-        let (y, m, d) = civil(fromDays: days)
-        let time = pad(rem / 3600, 2) + ":" + pad(rem / 60 % 60, 2) + ":" + pad(rem % 60, 2) + "." + pad(micros, 6)
-        return date ? "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(time)" : time
+        if date {
+            let (y, m, d) = civil(fromDays: days)
+            digits(y, 4, &out); out.append(0x2D); digits(m, 2, &out); out.append(0x2D); digits(d, 2, &out)
+            out.append(0x20)
+        }
+        digits(rem / 3600, 2, &out); out.append(0x3A)
+        digits(rem / 60 % 60, 2, &out); out.append(0x3A)
+        digits(rem % 60, 2, &out); out.append(0x2E)
+        digits(micros, 6, &out)
+    }
+
+    /// `v` in at least `width` digits, zero-padded (as `pad`, which a negative year goes through).
+    private static func digits(_ v: Int, _ width: Int, _ out: inout [UInt8]) {
+        guard v >= 0 else { out.append(text: pad(v, width)); return }
+        var n = 1, t = v
+        while t >= 10 { t /= 10; n += 1 }
+        if n < width { out.append(contentsOf: repeatElement(0x30, count: width - n)) }
+        let end = out.count + n
+        out.append(contentsOf: repeatElement(0x30, count: n))
+        var x = v, i = end
+        while i > end - n { i -= 1; out[i] = UInt8(48 + x % 10); x /= 10 }
     }
 
     /// Howard Hinnant's days-to-civil algorithm.

@@ -15,15 +15,21 @@ public struct TextFormatter: Sendable {
         self.language = language; self.color = color; self.showCommands = showCommands; self.grouped = grouped
     }
 
-    /// Pads or cuts to a column width (by characters) so rows line up.
-    private func column(_ s: String, _ width: Int) -> String {
-        if s.count > width { return String(s.prefix(width - 1)) + "…" }
-        return s + String(repeating: " ", count: width - s.count)
+    /// The time, and without grouping the session and server, before each record.
+    private func writePrefix(_ ts: Timestamp, _ session: SessionIdentity, to out: inout [UInt8]) {
+        UTCTime.write(ts.nanoseconds, date: !grouped, to: &out)
+        out.append(literal: "  ")
+        guard !grouped else { return }
+        session.withFields { id, server, _ in
+            out.append(contentsOf: id); out.append(literal: "  ")
+            out.append(contentsOf: server); out.append(literal: "  ")
+        }
     }
 
     private func prefix(_ ts: Timestamp, _ session: SessionIdentity) -> String {
-        grouped ? UTCTime.format(ts.nanoseconds, date: false) + "  "
-            : UTCTime.format(ts.nanoseconds) + "  " + session.id + "  " + session.serverText + "  "
+        var out: [UInt8] = []
+        writePrefix(ts, session, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The heading printed above a session's records when grouped.
@@ -33,37 +39,80 @@ public struct TextFormatter: Sendable {
 
     private func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
 
+    private func paint(_ s: String, _ code: String, to out: inout [UInt8]) {
+        if color { out.append(literal: "\u{1B}["); out.append(text: code); out.append(literal: "m") }
+        out.append(text: s)
+        if color { out.append(literal: "\u{1B}[0m") }
+    }
+
     static func colorCode(forClass c: Int?) -> String {
         switch c {
         case 1: "36"; case 2: "32"; case 3: "33"; case 4: "35"; case 5: "31"; case 6: "34"; default: "37"
         }
     }
 
+    /// Appends the event's text (no final newline) to `out`; false when the event prints nothing.
+    /// Replies, most of what a capture prints, are written as bytes: building them as strings
+    /// made text output eight times slower than JSON Lines.
+    public func write(_ event: AnalysisEvent, to out: inout [UInt8]) -> Bool {
+        if case .reply(let r) = event {
+            writeReply(r, to: &out)
+            return true
+        }
+        guard let text = format(event) else { return false }
+        out.append(text: text)
+        return true
+    }
+
+    private func writeReply(_ r: ReplyEvent, to out: inout [UInt8]) {
+        writePrefix(r.timestamp, r.session, to: &out)
+        paint(r.reply.code.map { String($0) } ?? "???", Self.colorCode(forClass: r.reply.code.map { $0 / 100 }), to: &out)
+        out.append(literal: "  ")
+        let asked = out.count
+        var arrow = false
+        if let c = r.command {
+            out.append(literal: "← ")
+            arrow = true
+            out.append(text: TerminalText.escape(c))
+            if let a = r.argument {
+                out.append(literal: " ")
+                a.withUnsafeBytes { out.appendTerminalSafe($0) }
+            }
+        } else if r.reply.code != 220 && r.reply.code != 120 {
+            out.append(literal: "(unsolicited)")
+        } else {
+            out.append(literal: "(greeting)")
+        }
+        out.padColumn(from: asked, width: 28, leadingArrow: arrow)
+        out.append(literal: "  ")
+        let state = out.count
+        out.append(text: r.state.rawValue)
+        out.padColumn(from: state, width: 13)
+        out.append(literal: "  ")
+        let latency = out.count
+        if let ms = r.latencyMilliseconds { out.append(text: fixed(ms, 1)); out.append(literal: " ms") }
+        out.padColumn(from: latency, width: 10)
+        if let m = r.catalog?.meaning(language) { out.append(literal: "  "); paint(m, "2", to: &out) }
+        if let p = r.passive { out.append(text: "  data → \(p.host ?? "(server)"):\(p.port)") }
+        if let p = r.protected {
+            var head = "  protected: \(p.level.rawValue), \(p.payloadBytes.map { "\($0) bytes" } ?? "undecodable")"
+            if let inner = p.inner { head += ", inner " + (inner.lines.first.map(TerminalText.escape) ?? "") }
+            out.append(text: head)
+        }
+        if !r.anomalies.isEmpty { out.append(literal: "  "); paint("! " + r.anomalies.joined(separator: "; "), "1;31", to: &out) }
+        r.reply.forEachLine { line in
+            out.append(literal: "\n    ")
+            out.appendTerminalSafe(line)
+        }
+        if r.reply.droppedLines > 0 { out.append(text: "\n    … \(r.reply.droppedLines) more lines not kept") }
+    }
+
     public func format(_ event: AnalysisEvent) -> String? {
         switch event {
         case .reply(let r):
-            var head = prefix(r.timestamp, r.session)
-            let codeText = r.reply.code.map { String($0) } ?? "???"
-            head += paint(codeText, Self.colorCode(forClass: r.reply.code.map { $0 / 100 }))
-            var asked = "(greeting)"
-            if let c = r.command {
-                asked = "← " + TerminalText.escape(c) + (r.argument.map { " " + TerminalText.escape($0) } ?? "")
-            } else if r.reply.code != 220 && r.reply.code != 120 {
-                asked = "(unsolicited)"
-            }
-            head += "  " + column(asked, 28) + "  " + column(r.state.rawValue, 13)
-            head += "  " + column(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "", 10)
-            if let m = r.catalog?.meaning(language) { head += "  " + paint(m, "2") }
-            if let p = r.passive { head += "  data → \(p.host ?? "(server)"):\(p.port)" }
-            if let p = r.protected {
-                head += "  protected: \(p.level.rawValue), \(p.payloadBytes.map { "\($0) bytes" } ?? "undecodable")"
-                if let inner = p.inner { head += ", inner " + (inner.lines.first.map(TerminalText.escape) ?? "") }
-            }
-            if !r.anomalies.isEmpty { head += "  " + paint("! " + r.anomalies.joined(separator: "; "), "1;31") }
-            var out = head
-            for line in r.reply.lines { out += "\n    " + TerminalText.escape(line) }
-            if r.reply.droppedLines > 0 { out += "\n    … \(r.reply.droppedLines) more lines not kept" }
-            return out
+            var out: [UInt8] = []
+            writeReply(r, to: &out)
+            return String(decoding: out, as: UTF8.self)
         case .command(let c):
             guard showCommands else { return nil }
             var s = prefix(c.timestamp, c.session) + "→ "
@@ -109,14 +158,26 @@ public struct TextFormatter: Sendable {
 
 /// Holds each session's text until the session ends, then hands it over as one block under a
 /// heading: a terminal reader sees sessions one at a time, not interleaved by time. The
-/// per-session buffer is bounded; past it the block is flushed early.
+/// per-session buffer is bounded; past it the block is handed over early.
+///
+/// Blocks are bytes ready to write: the heading and each record on lines of their own, and a
+/// blank line after a block. A session's text is kept as one buffer, not a string per record.
 public final class SessionGrouper {
+    private struct Block {
+        let identity: SessionIdentity
+        /// Heading and records so far, each ended by a newline.
+        var text: [UInt8]
+        /// Heading and records: what the bound counts.
+        var entries: Int
+        let started: Int
+    }
+
     private let formatter: TextFormatter
     /// Open sessions by identity object (every event of a session carries the same one; the
     /// entry goes with the session's summary, after which nothing of it follows), each with the
     /// order it started in. A list of open ids searched at every session's end made a capture
     /// with 100,000 sessions open at once take six minutes instead of fifteen seconds.
-    private var pending: [ObjectIdentifier: (identity: SessionIdentity, lines: [String], started: Int)] = [:]
+    private var pending: [ObjectIdentifier: Block] = [:]
     private var started = 0
     public let maxBufferedPerSession: Int
 
@@ -125,8 +186,9 @@ public final class SessionGrouper {
         self.maxBufferedPerSession = maxBufferedPerSession
     }
 
-    /// Text ready to print after this event (possibly none).
-    public func add(_ event: AnalysisEvent) -> [String] {
+    /// Text ready to print after this event, or nil: a whole block when its session ends or
+    /// outgrows the bound.
+    public func add(_ event: AnalysisEvent) -> [UInt8]? {
         let identity: SessionIdentity
         switch event {
         case .reply(let r): identity = r.session
@@ -134,27 +196,48 @@ public final class SessionGrouper {
         case .gap(let g): identity = g.session
         case .session(let s): identity = s.session
         }
-        guard let text = formatter.format(event) else { return [] }
         let key = ObjectIdentifier(identity)
-        if pending[key] == nil {
-            pending[key] = (identity, [formatter.heading(identity)], started)
-            started += 1
+        var block = pending.removeValue(forKey: key) ?? Block(identity: identity, text: heading(identity), entries: 1, started: next())
+        guard formatter.write(event, to: &block.text) else {
+            pending[key] = block
+            return nil
         }
-        pending[key]!.lines.append(text)
+        block.text.append(0x0A)
+        block.entries += 1
         if case .session = event {
-            return pending.removeValue(forKey: key)!.lines
+            block.text.append(0x0A)
+            return block.text
         }
-        if pending[key]!.lines.count >= maxBufferedPerSession {
-            let block = pending[key]!.lines
-            pending[key]!.lines = [formatter.heading(identity) + " (continued)"]
-            return block
+        if block.entries >= maxBufferedPerSession {
+            var full = heading(identity, continued: true)
+            swap(&full, &block.text)
+            block.entries = 1
+            pending[key] = block
+            full.append(0x0A)
+            return full
         }
-        return []
+        pending[key] = block
+        return nil
     }
 
-    /// Whatever is still held (sessions that never ended), in the order they started.
-    public func flush() -> [String] {
+    /// Whatever is still held (sessions that never ended), in the order they started, one
+    /// session after another without blank lines between them.
+    public func flush() -> [UInt8] {
         defer { pending.removeAll() }
-        return pending.values.sorted { $0.started < $1.started }.flatMap(\.lines)
+        var out: [UInt8] = []
+        for block in pending.values.sorted(by: { $0.started < $1.started }) { out += block.text }
+        return out
+    }
+
+    private func next() -> Int {
+        defer { started += 1 }
+        return started
+    }
+
+    private func heading(_ identity: SessionIdentity, continued: Bool = false) -> [UInt8] {
+        var h: [UInt8] = []
+        h.append(text: formatter.heading(identity) + (continued ? " (continued)" : ""))
+        h.append(0x0A)
+        return h
     }
 }

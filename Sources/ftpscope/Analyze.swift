@@ -56,10 +56,14 @@ struct Analyze: ParsableCommand {
         let render = fmt == .jsonl ? Renderer.jsonLines(encoder) : Renderer { event, buffer in
             if noSessions, grouper == nil, event.kind == .session { return }
             if let grouper {
-                let block = grouper.add(event)
-                if !block.isEmpty { buffer.append(bytes: Array((block.joined(separator: "\n") + "\n\n").utf8)) }
-            } else if let line = text.format(event) {
-                buffer.append(bytes: Array((line + "\n").utf8))
+                if let block = grouper.add(event) { buffer.append(bytes: block) }
+            } else {
+                // Files can be rendered on several threads at once (--jobs): no buffer shared.
+                var line: [UInt8] = []
+                if text.write(event, to: &line) {
+                    line.append(0x0A)
+                    buffer.append(bytes: line)
+                }
             }
         }
         // One JSON Lines file on several cores: its connections are split over analyzers and
@@ -69,7 +73,7 @@ struct Analyze: ParsableCommand {
         let shards = fmt == .jsonl && files.count == 1 ? wanted : 1
         let result = try FileBatch.run(files: files, jobs: jobs, shards: shards, options: options,
                                        progress: Terminal.stderrIsTTY, commands: commands, render: render, out: out)
-        if let rest = grouper?.flush(), !rest.isEmpty { out.write(line: rest.joined(separator: "\n")) }
+        if let rest = grouper?.flush(), !rest.isEmpty { out.write(rest) }
         switch fmt {
         case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))
         case .text: out.write(line: text.formatSummary(result.summary, files: files.count))

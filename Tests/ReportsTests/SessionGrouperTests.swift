@@ -31,17 +31,18 @@ import Testing
         #expect(firstS2 < lastS1, "interleaved")
 
         let grouper = SessionGrouper(formatter: Self.formatter)
-        var blocks: [[String]] = []
+        var blocks: [String] = []
         for e in events {
-            let b = grouper.add(e)
-            if !b.isEmpty { blocks.append(b) }
+            if let b = grouper.add(e) { blocks.append(String(decoding: b, as: UTF8.self)) }
         }
         #expect(grouper.flush().isEmpty)
-        let ended = events.compactMap { if case .session(let s) = $0 { s.session.id } else { nil } }
+        let ended = events.compactMap { if case .session(let s) = $0 { s.session } else { nil } }
         #expect(blocks.count == 2)
-        for (block, id) in zip(blocks, ended) {
-            #expect(block.first?.contains(id) == true, "a heading names the session")
-            #expect(Array(block.dropFirst()) == bySession[id])
+        for (block, session) in zip(blocks, ended) {
+            // A heading that names the session, every record on lines of its own, a blank line.
+            let expected = [Self.formatter.heading(session)] + bySession[session.id, default: []]
+            #expect(block == expected.joined(separator: "\n") + "\n\n")
+            #expect(block.hasPrefix("── session \(session.id) "))
         }
     }
 
@@ -49,15 +50,25 @@ import Testing
         let events = ReportCollectorTests.events.filter { if case .session = $0 { false } else { true } }
         let grouper = SessionGrouper(formatter: Self.formatter, maxBufferedPerSession: 20)
         var early: [String] = []
-        for e in events { early += grouper.add(e) }
-        // The first session outgrows its buffer and is handed over early, in blocks of 20 lines
-        // (a heading and 19), then continued.
-        #expect(early.count == 80 && early.first?.hasPrefix("── session s1") == true)
-        #expect(early.filter { $0.hasPrefix("── session") }.count == 4)
-        let rest = grouper.flush()
-        let headings = rest.filter { $0.hasPrefix("── session") }
-        #expect(headings.count == 2)
-        #expect(headings.first?.contains("(continued)") == true, "s1 started first")
+        for e in events {
+            if let b = grouper.add(e) { early.append(String(decoding: b, as: UTF8.self)) }
+        }
+        // The first session outgrows its buffer and is handed over early, in blocks of 20
+        // entries (a heading and 19 records), each ending in a blank line, then continued.
+        let s1 = Self.linesBySession(events)["s1", default: []]
+        let first = events.compactMap { if case .reply(let r) = $0 { r.session } else { nil } }.first
+        #expect(early.count == 4 && first?.id == "s1")
+        for (i, block) in early.enumerated() {
+            let heading = Self.formatter.heading(first!) + (i == 0 ? "" : " (continued)")
+            let records = s1[(19 * i)..<(19 * i + 19)]
+            #expect(block == ([heading] + records).joined(separator: "\n") + "\n\n")
+        }
+        // Then both sessions, s1 first (it started first), without a blank line between them.
+        let bySession = Self.linesBySession(events)
+        let second = events.compactMap { if case .reply(let r) = $0, r.session.id == "s2" { r.session } else { nil } }.first
+        let expected = [Self.formatter.heading(first!) + " (continued)"] + s1[76...]
+            + [Self.formatter.heading(second!)] + bySession["s2", default: []]
+        #expect(String(decoding: grouper.flush(), as: UTF8.self) == expected.joined(separator: "\n") + "\n")
         #expect(grouper.flush().isEmpty)
     }
 }
