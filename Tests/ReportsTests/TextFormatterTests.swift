@@ -1,0 +1,52 @@
+import FTPSession
+import Reports
+import Testing
+import TestSupport
+
+/// The text formatter's reply lines: columns that line up whatever the command, and wire text
+/// that cannot reach the terminal as controls.
+@Suite struct TextFormatterTests {
+    static let replies: [ReplyEvent] = {
+        var a = Conversation()
+        a.handshake()
+        a.server("220 Ready.\r\n")
+        for path in ["/a/rather/long/directory/name/that/overflows", "/\u{E9}t\u{E9}/long/directory/name/that/overflows",
+                     "/exactly/twenty/six/c", "/exactly/twenty/six/cc"] {
+            a.client("CWD \(path)\r\n"); a.server("250 ok\r\n")
+        }
+        a.client("NOOP\r\n"); a.server("200-\u{1B}[31mred\\ \u{E9}\r\n200 done\r\n")
+        a.close()
+        let path = CaptureFile.temporaryPath("text-columns.pcap")
+        try! CaptureFile.write([a], to: path)
+        return try! AnalysisRun.of(path).events.compactMap { if case .reply(let r) = $0 { r } else { nil } }
+    }()
+
+    /// The command column is 28 characters: shorter text padded, longer cut to 27 and `…`,
+    /// counted in characters (the arrow and `é` are one each, several bytes).
+    @Test func commandColumnIsTwentyEightCharacters() throws {
+        let f = TextFormatter(grouped: true)
+        let heads = try Self.replies.map { try #require(f.format(.reply($0))?.split(separator: "\n").first) }
+        #expect(heads.count == 6)
+        // time (15) and two spaces, code and two spaces, then the column and two spaces.
+        let columns = heads.map { String($0.dropFirst(15 + 2 + 3 + 2).prefix(28 + 2)) }
+        #expect(columns == [
+            "(greeting)                    ",
+            "← CWD /a/rather/long/direct…  ",
+            "← CWD /\u{E9}t\u{E9}/long/directory/n…  ",
+            "← CWD /exactly/twenty/six/c   ",
+            "← CWD /exactly/twenty/six/cc  ",
+            "← NOOP                        ",
+        ])
+        // So the state column starts at the same character on every line.
+        let states = heads.map { $0.dropFirst(15 + 2 + 3 + 2 + 28 + 2).prefix(while: { $0 != " " }) }
+        #expect(states.allSatisfy { s in SessionState.allCases.contains { $0.rawValue == s } }, "\(states)")
+    }
+
+    @Test func wireLinesAreEscapedAndIndented() throws {
+        let text = try #require(TextFormatter(grouped: true).format(.reply(Self.replies[5])))
+        #expect(text.split(separator: "\n").dropFirst() == ["    200-\\x1b[31mred\\\\ \u{E9}", "    200 done"])
+        var bytes: [UInt8] = []
+        #expect(TextFormatter(grouped: true).write(.reply(Self.replies[5]), to: &bytes))
+        #expect(String(decoding: bytes, as: UTF8.self) == text)
+    }
+}
