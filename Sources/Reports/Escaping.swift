@@ -7,24 +7,42 @@ public enum Escape {
         xml(s, apostrophe: "&apos;")
     }
 
-    private static func xml(_ s: String, apostrophe: String) -> String {
+    private static func xml(_ s: String, apostrophe: StaticString) -> String {
         if PlainText.isPrintableASCII(s, except: isXMLMarkup) { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u.value {
-            case 0x26: out += "&amp;"
-            case 0x3C: out += "&lt;"
-            case 0x3E: out += "&gt;"
-            case 0x22: out += "&quot;"
-            case 0x27: out += apostrophe
-            case 0x09, 0x0A, 0x0D: out.unicodeScalars.append(u)
-            case 0..<0x20, 0xFFFE, 0xFFFF: out += "\u{FFFD}"
-            case 0x7F...0x9F: out += "\u{FFFD}"   // allowed by XML but never meant as text here
-            default: out.unicodeScalars.append(u)
+        // On the UTF-8 bytes (a String's are valid): the scalars XML forbids or that are never
+        // text here have fixed encodings, so nothing needs decoding. Report names mix arrows
+        // and line breaks into most values, and scalar-by-scalar appends were a fifth of a
+        // JUnit report's time.
+        var s = s
+        return s.withUTF8 { src in
+            var out: [UInt8] = []
+            out.reserveCapacity(src.count + 16)
+            let n = src.count
+            var i = 0
+            while i < n {
+                let b = src[i]
+                switch b {
+                case 0x26: out.append(literal: "&amp;")
+                case 0x3C: out.append(literal: "&lt;")
+                case 0x3E: out.append(literal: "&gt;")
+                case 0x22: out.append(literal: "&quot;")
+                case 0x27: out.append(literal: apostrophe)
+                case 0x09, 0x0A, 0x0D: out.append(b)
+                case 0..<0x20, 0x7F: out.append(literal: "\u{FFFD}")
+                // U+0080–U+009F: allowed by XML but never meant as text here.
+                case 0xC2 where i + 1 < n && src[i + 1] <= 0x9F:
+                    out.append(literal: "\u{FFFD}")
+                    i += 1
+                // U+FFFE and U+FFFF are not XML characters.
+                case 0xEF where i + 2 < n && src[i + 1] == 0xBF && src[i + 2] >= 0xBE:
+                    out.append(literal: "\u{FFFD}")
+                    i += 2
+                default: out.append(b)
+                }
+                i += 1
             }
+            return String(decoding: out, as: UTF8.self)
         }
-        return out
     }
 
     /// HTML text and attribute values; control characters shown as visible escapes.

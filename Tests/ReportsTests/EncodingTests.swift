@@ -167,6 +167,9 @@ import Testing
             }
         }
         #expect(Escape.html("it's <&> \u{1B} \u{FFFE}") == "it&#39;s &lt;&amp;&gt; \\x1b \u{FFFD}")
+        // Beyond ASCII XML keeps everything but C1 controls and the two non-characters.
+        #expect(Escape.xml("a→\u{80}\u{85}\u{9F}\u{A0}\u{FFFE}\u{FFFF}\u{FFFD}\u{FFEE}é\n中'")
+                == "a→\u{FFFD}\u{FFFD}\u{FFFD}\u{A0}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFEE}é\n中&apos;")
     }
 
     @Test func timestamps() {
