@@ -38,7 +38,9 @@ let package = Package(
             "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
-        .target(name: "Reports", dependencies: ["FTPSession", "FTPProtocol", "ReplyCatalog"], swiftSettings: hot),
+        .target(name: "Reports", dependencies: [
+            "FTPSession", "FTPProtocol", "ReplyCatalog", .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: hot),
         .executableTarget(name: "ftpscope", dependencies: [
             "PacketCapture", "FTPSession", "Reports", "ReplyCatalog", "CGlibc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,3 +1,4 @@
+import DequeModule
 import FTPSession
 import PacketCapture
 import ReplyCatalog
@@ -157,8 +158,14 @@ public struct TextFormatter: Sendable {
 }
 
 /// Holds each session's text until the session ends, then hands it over as one block under a
-/// heading: a terminal reader sees sessions one at a time, not interleaved by time. The
-/// per-session buffer is bounded; past it the block is handed over early.
+/// heading: a terminal reader sees sessions one at a time, not interleaved by time.
+///
+/// Memory is bounded twice: a session with more than `maxBufferedPerSession` records so far
+/// is handed over early and continued under a new heading, and when the text held for all
+/// sessions takes more than `maxBufferedBytes` the oldest blocks go first. Grouping is then
+/// partial (a session may appear in several blocks), but a capture with any number of
+/// sessions open at once is printed in flat memory: with 100,000 open, text held per session
+/// took 480 MB where the analysis itself takes 155.
 ///
 /// Blocks are bytes ready to write: the heading and each record on lines of their own, and a
 /// blank line after a block. A session's text is kept as one buffer, not a string per record.
@@ -167,9 +174,11 @@ public final class SessionGrouper {
         let identity: SessionIdentity
         /// Heading and records so far, each ended by a newline.
         var text: [UInt8]
-        /// Heading and records: what the bound counts.
+        /// Heading and records: what the per-session bound counts.
         var entries: Int
         let started: Int
+        /// Tells this block from the session's later ones in `order`.
+        let serial: Int
     }
 
     private let formatter: TextFormatter
@@ -178,16 +187,26 @@ public final class SessionGrouper {
     /// order it started in. A list of open ids searched at every session's end made a capture
     /// with 100,000 sessions open at once take six minutes instead of fifteen seconds.
     private var pending: [ObjectIdentifier: Block] = [:]
+    /// Bytes allocated for held text (capacity, not count: a buffer grows by doubling).
+    private var heldBytes = 0
+    /// Blocks oldest first, for handing over the oldest when held text passes its bound. An
+    /// entry whose block has ended or been handed over stays until it reaches the front or
+    /// the stale entries outnumber the live ones.
+    private var order: Deque<(key: ObjectIdentifier, serial: Int)> = []
+    private var stale = 0
     private var started = 0
+    private var serials = 0
     public let maxBufferedPerSession: Int
+    public let maxBufferedBytes: Int
 
-    public init(formatter: TextFormatter, maxBufferedPerSession: Int = 10_000) {
+    public init(formatter: TextFormatter, maxBufferedPerSession: Int = 10_000, maxBufferedBytes: Int = 64 << 20) {
         self.formatter = formatter
         self.maxBufferedPerSession = maxBufferedPerSession
+        self.maxBufferedBytes = maxBufferedBytes
     }
 
     /// Text ready to print after this event, or nil: a whole block when its session ends or
-    /// outgrows the bound.
+    /// outgrows the bound, and the oldest blocks when all held text outgrows its bound.
     public func add(_ event: AnalysisEvent) -> [UInt8]? {
         let identity: SessionIdentity
         switch event {
@@ -197,47 +216,68 @@ public final class SessionGrouper {
         case .session(let s): identity = s.session
         }
         let key = ObjectIdentifier(identity)
-        var block = pending.removeValue(forKey: key) ?? Block(identity: identity, text: heading(identity), entries: 1, started: next())
+        var block: Block
+        if let open = pending.removeValue(forKey: key) {
+            block = open
+        } else {
+            block = newBlock(identity, key: key, started: started)
+            started += 1
+        }
+        let before = block.text.capacity
         guard formatter.write(event, to: &block.text) else {
             pending[key] = block
             return nil
         }
         block.text.append(0x0A)
         block.entries += 1
+        heldBytes += block.text.capacity - before
+        var out: [UInt8]?
         if case .session = event {
-            block.text.append(0x0A)
-            return block.text
-        }
-        if block.entries >= maxBufferedPerSession {
-            var full = heading(identity, continued: true)
-            swap(&full, &block.text)
-            block.entries = 1
+            out = handOver(block)
+        } else if block.entries >= maxBufferedPerSession {
+            out = handOver(block)
+            pending[key] = newBlock(identity, key: key, started: block.started, continued: true)
+        } else {
             pending[key] = block
-            full.append(0x0A)
-            return full
         }
-        pending[key] = block
-        return nil
+        while heldBytes > maxBufferedBytes, let oldest = order.popFirst() {
+            guard let b = pending[oldest.key], b.serial == oldest.serial else { stale -= 1; continue }
+            out = (out ?? []) + handOver(b, queued: false)
+            pending[oldest.key] = newBlock(b.identity, key: oldest.key, started: b.started, continued: true)
+        }
+        if stale > 1024 && stale > order.count / 2 {
+            order = Deque(order.filter { pending[$0.key]?.serial == $0.serial })
+            stale = 0
+        }
+        return out
     }
 
     /// Whatever is still held (sessions that never ended), in the order they started, one
     /// session after another without blank lines between them.
     public func flush() -> [UInt8] {
-        defer { pending.removeAll() }
+        defer { pending.removeAll(); order.removeAll(); stale = 0; heldBytes = 0 }
         var out: [UInt8] = []
         for block in pending.values.sorted(by: { $0.started < $1.started }) { out += block.text }
         return out
     }
 
-    private func next() -> Int {
-        defer { started += 1 }
-        return started
+    /// A block's text with the blank line after it; its entry in `order`, if still queued,
+    /// goes stale.
+    private func handOver(_ block: Block, queued: Bool = true) -> [UInt8] {
+        heldBytes -= block.text.capacity
+        if queued { stale += 1 }
+        var text = block.text
+        text.append(0x0A)
+        return text
     }
 
-    private func heading(_ identity: SessionIdentity, continued: Bool = false) -> [UInt8] {
-        var h: [UInt8] = []
-        h.append(text: formatter.heading(identity) + (continued ? " (continued)" : ""))
-        h.append(0x0A)
-        return h
+    private func newBlock(_ identity: SessionIdentity, key: ObjectIdentifier, started: Int, continued: Bool = false) -> Block {
+        var heading: [UInt8] = []
+        heading.append(text: formatter.heading(identity) + (continued ? " (continued)" : ""))
+        heading.append(0x0A)
+        heldBytes += heading.capacity
+        serials += 1
+        order.append((key, serials))
+        return Block(identity: identity, text: heading, entries: 1, started: started, serial: serials)
     }
 }

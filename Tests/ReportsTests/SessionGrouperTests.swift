@@ -71,4 +71,29 @@ import Testing
         #expect(String(decoding: grouper.flush(), as: UTF8.self) == expected.joined(separator: "\n") + "\n")
         #expect(grouper.flush().isEmpty)
     }
+
+    /// Past the bound on all held text the oldest blocks are handed over, continued later
+    /// under a new heading; every record still comes out once, in its session's order.
+    @Test func heldTextIsBoundedAndNothingIsLost() {
+        let events = ReportCollectorTests.events
+        let unbounded = SessionGrouper(formatter: Self.formatter)
+        let bounded = SessionGrouper(formatter: Self.formatter, maxBufferedBytes: 2_048)
+        var whole: [String] = [], parts: [String] = []
+        for e in events {
+            if let b = unbounded.add(e) { whole.append(String(decoding: b, as: UTF8.self)) }
+            if let b = bounded.add(e) { parts.append(String(decoding: b, as: UTF8.self)) }
+        }
+        parts.append(String(decoding: bounded.flush(), as: UTF8.self))
+        #expect(whole.count == 2 && parts.count > 4, "the bound split the first session")
+        let text = parts.joined()
+        #expect(text.contains("(continued)"))
+        // Without headings and blank lines, each session's lines in order, nothing twice.
+        for id in ["s1", "s2"] {
+            let records = Self.linesBySession(events)[id, default: []]
+            let heading = "── session \(id) "
+            let blocks = text.components(separatedBy: "\n\n").filter { $0.hasPrefix(heading) }
+            let got = blocks.map { $0.split(separator: "\n", maxSplits: 1).dropFirst().joined() }.joined(separator: "\n")
+            #expect(got == records.joined(separator: "\n"), "\(id)")
+        }
+    }
 }
