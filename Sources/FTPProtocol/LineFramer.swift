@@ -14,9 +14,14 @@ public struct Line {
     /// The first line after lost bytes: it may be the tail of a line whose start was lost,
     /// so the consumer decides by its shape whether it is a whole line.
     public let followsGap: Bool
+    /// Telnet commands (RFC 854: IAC and what follows it, other than IAC IAC for a 0xFF data
+    /// byte) were removed from the line or just before it: the line is not the bytes as sent.
+    public let telnetRemoved: Bool
 
-    public init(_ bytes: UnsafeRawBufferPointer, droppedBytes: Int = 0, unterminated: Bool = false, followsGap: Bool = false) {
+    public init(_ bytes: UnsafeRawBufferPointer, droppedBytes: Int = 0, unterminated: Bool = false, followsGap: Bool = false,
+                telnetRemoved: Bool = false) {
         self.bytes = bytes; self.droppedBytes = droppedBytes; self.unterminated = unterminated; self.followsGap = followsGap
+        self.telnetRemoved = telnetRemoved
     }
 }
 
@@ -39,6 +44,7 @@ public struct LineFramer: Sendable {
     private var dropped = 0
     private var telnet: Telnet = .data
     private var afterGap = false
+    private var removedTelnet = false
     public let maxLineLength: Int
 
     public init(maxLineLength: Int = 65_536) {
@@ -56,7 +62,7 @@ public struct LineFramer: Sendable {
             if telnet == .data {
                 // The run up to the next LF or IAC is handled in one piece: most bytes are plain text.
                 let j = ByteScan.firstIndex(of: 0x0A, or: 0xFF, in: bytes, from: i, to: n)
-                if j < n, bytes[j] == 0x0A, current.isEmpty, dropped == 0 {
+                if j < n, bytes[j] == 0x0A, current.isEmpty, dropped == 0, !removedTelnet {
                     // A whole line inside this buffer: handed over where it lies, cut exactly as
                     // the assembling path below would cut it.
                     let kept = min(j - i, maxLineLength)
@@ -84,9 +90,9 @@ public struct LineFramer: Sendable {
                 case 0xFF:  // escaped 0xFF data byte
                     telnet = .data
                     if current.count < maxLineLength { current.append(0xFF) } else { dropped += 1 }
-                case 0xFB...0xFE: telnet = .option
-                case 0xFA: telnet = .subnegotiation
-                default: telnet = .data
+                case 0xFB...0xFE: telnet = .option; removedTelnet = true
+                case 0xFA: telnet = .subnegotiation; removedTelnet = true
+                default: telnet = .data; removedTelnet = true
                 }
             case .option:
                 telnet = .data
@@ -113,6 +119,7 @@ public struct LineFramer: Sendable {
         current.removeAll(keepingCapacity: true)
         dropped = 0
         telnet = .data
+        removedTelnet = false
         afterGap = true
     }
 
@@ -135,7 +142,9 @@ public struct LineFramer: Sendable {
         dropped = 0
         let gap = afterGap
         afterGap = false
-        line.withUnsafeBytes { emit(Line($0, droppedBytes: lost, unterminated: unterminated, followsGap: gap)) }
+        let telnet = removedTelnet
+        removedTelnet = false
+        line.withUnsafeBytes { emit(Line($0, droppedBytes: lost, unterminated: unterminated, followsGap: gap, telnetRemoved: telnet)) }
     }
 
     private mutating func emitView(_ bytes: UnsafeRawBufferPointer, dropped lost: Int, _ emit: (Line) -> Void) {

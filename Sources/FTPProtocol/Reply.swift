@@ -9,6 +9,9 @@ public enum ReplyAnomaly: String, Sendable, Hashable, CaseIterable {
     case malformedReplyLine = "malformed reply line"
     case codeOutsideGrammar = "code outside reply grammar"
     case cutByGap = "reply cut by gap"
+    /// Telnet commands were removed from a line (RFC 959 replies travel over Telnet's NVT, but
+    /// servers rarely send any): the text shown is not every byte the server sent.
+    case telnetCommandsRemoved = "telnet commands removed"
 }
 
 /// One complete server reply (RFC 959 §4.2), single- or multi-line.

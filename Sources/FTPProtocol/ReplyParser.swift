@@ -80,7 +80,7 @@ public struct ReplyParser: Sendable {
     public mutating func feed(_ line: Line, reusing spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
         let b = line.bytes
         // Most lines carry no anomaly: the array is built only for those that do.
-        let flawed = line.droppedBytes > 0 || line.unterminated
+        let flawed = line.droppedBytes > 0 || line.unterminated || line.telnetRemoved
 
         switch state {
         case .seeking:
@@ -156,6 +156,7 @@ public struct ReplyParser: Sendable {
         var found: [ReplyAnomaly] = []
         if line.droppedBytes > 0 { found.append(.lineTooLong) }
         if line.unterminated { found.append(.unterminatedLine) }
+        if line.telnetRemoved { found.append(.telnetCommandsRemoved) }
         return found
     }
 

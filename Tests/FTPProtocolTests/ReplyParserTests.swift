@@ -59,10 +59,27 @@ func texts(_ r: Reply) -> [String] { r.lines.map { String(decoding: $0, as: UTF8
         #expect(parse(stream, chunks: chunks) == parse(stream))
     }
 
-    @Test func telnetCommandsAreRemoved() {
+    /// Telnet commands are removed and the reply says so; an escaped 0xFF is data, not a
+    /// removal; the flag stays with its own line however the stream is cut.
+    @Test(arguments: [[], [1], [2], [3], [7]])
+    func telnetCommandsAreRemovedAndFlagged(_ chunks: [Int]) {
         let bytes: [UInt8] = [0xFF, 0xFB, 0x01] + Array("220 a".utf8) + [0xFF, 0xFF] + Array("b".utf8) + [0xFF, 0xF1] + Array("\r\n".utf8)
-        let r = parse(bytes)
+            + Array("230 a".utf8) + [0xFF, 0xFF] + Array("b\r\n".utf8)
+            + Array("211-x\r\n x".utf8) + [0xFF, 0xFA, 0x18, 0x01, 0xFF, 0xF0] + Array("y\r\n211 end\r\n".utf8)
+            + Array("200 ok".utf8) + [0xFF] + Array("z\r\n".utf8)
+            + [0xFF, 0xF1] + Array("221 bye\r\n".utf8)
+        let r = parse(bytes, chunks: chunks)
+        #expect(r.count == 5)
         #expect(r[0].lines == [Array("220 a".utf8) + [0xFF] + Array("b".utf8)])
+        #expect(r[0].anomalies == [.telnetCommandsRemoved])
+        #expect(r[1].lines == [Array("230 a".utf8) + [0xFF] + Array("b".utf8)])
+        #expect(r[1].anomalies.isEmpty, "IAC IAC is a data byte")
+        #expect(texts(r[2]) == ["211-x", " xy", "211 end"])
+        #expect(r[2].anomalies == [.telnetCommandsRemoved])
+        // IAC and a byte that is not a command: both go, flagged.
+        #expect(texts(r[3]) == ["200 ok"] && r[3].anomalies == [.telnetCommandsRemoved])
+        // A command just before a line that then lies whole in one piece.
+        #expect(texts(r[4]) == ["221 bye"] && r[4].anomalies == [.telnetCommandsRemoved])
     }
 
     @Test func longLinesAreCutAndFlagged() {
