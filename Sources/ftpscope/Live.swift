@@ -117,7 +117,10 @@ struct Live: ParsableCommand {
             },
             sink: fmt == .jsonl
                 ? Renderer.jsonLines(encoder).sink { record in record(&out.buffer); out.recordEnded() }
-                : EventSink { if let s = text.format($0) { out.write(line: s) } })
+                : EventSink { event in
+                    var line: [UInt8] = []
+                    if text.write(event, to: &line) { line.append(0x0A); out.write(line) }
+                })
         source.flushWriter()
         let stats = source.statistics()
         var warnings: [String] = []
