@@ -172,13 +172,15 @@ public struct TextFormatter: Sendable {
 public final class SessionGrouper {
     private struct Block {
         let identity: SessionIdentity
-        /// Heading and records so far, each ended by a newline.
-        var text: [UInt8]
+        /// Heading and records so far, each ended by a newline; empty after a hand-over until
+        /// the session's next record, which starts under a `(continued)` heading.
+        var text: [UInt8] = []
         /// Heading and records: what the per-session bound counts.
-        var entries: Int
+        var entries = 0
         let started: Int
-        /// Tells this block from the session's later ones in `order`.
-        let serial: Int
+        /// Tells this block's text from the session's earlier texts in `order`.
+        var serial = 0
+        var continued = false
     }
 
     private let formatter: TextFormatter
@@ -220,33 +222,50 @@ public final class SessionGrouper {
         if let open = pending.removeValue(forKey: key) {
             block = open
         } else {
-            block = newBlock(identity, key: key, started: started)
+            block = Block(identity: identity, started: started)
             started += 1
         }
-        let before = block.text.capacity
-        guard formatter.write(event, to: &block.text) else {
-            pending[key] = block
-            return nil
+        var out: [UInt8]?
+        if block.text.isEmpty {
+            // No heading yet: it costs nothing for an event that prints nothing.
+            var text = heading(identity, continued: block.continued)
+            guard formatter.write(event, to: &text) else {
+                pending[key] = block
+                return nil
+            }
+            block.text = text
+            block.entries = 1
+            serials += 1
+            block.serial = serials
+            order.append((key, serials))
+            heldBytes += block.text.capacity
+        } else {
+            let before = block.text.capacity
+            guard formatter.write(event, to: &block.text) else {
+                pending[key] = block
+                return nil
+            }
+            heldBytes += block.text.capacity - before
         }
         block.text.append(0x0A)
         block.entries += 1
-        heldBytes += block.text.capacity - before
-        var out: [UInt8]?
         if case .session = event {
-            out = handOver(block)
-        } else if block.entries >= maxBufferedPerSession {
-            out = handOver(block)
-            pending[key] = newBlock(identity, key: key, started: block.started, continued: true)
+            out = handOver(&block)
         } else {
+            if block.entries >= maxBufferedPerSession { out = handOver(&block) }
             pending[key] = block
         }
+        // Each hand-over frees a buffer and queues nothing, so this ends.
         while heldBytes > maxBufferedBytes, let oldest = order.popFirst() {
-            guard let b = pending[oldest.key], b.serial == oldest.serial else { stale -= 1; continue }
-            out = (out ?? []) + handOver(b, queued: false)
-            pending[oldest.key] = newBlock(b.identity, key: oldest.key, started: b.started, continued: true)
+            stale -= 1
+            guard var b = pending[oldest.key], b.serial == oldest.serial, !b.text.isEmpty else { continue }
+            out = (out ?? []) + handOver(&b)
+            pending[oldest.key] = b
         }
         if stale > 1024 && stale > order.count / 2 {
-            order = Deque(order.filter { pending[$0.key]?.serial == $0.serial })
+            order = Deque(order.filter { entry in
+                pending[entry.key].map { $0.serial == entry.serial && !$0.text.isEmpty } ?? false
+            })
             stale = 0
         }
         return out
@@ -257,27 +276,27 @@ public final class SessionGrouper {
     public func flush() -> [UInt8] {
         defer { pending.removeAll(); order.removeAll(); stale = 0; heldBytes = 0 }
         var out: [UInt8] = []
-        for block in pending.values.sorted(by: { $0.started < $1.started }) { out += block.text }
+        for block in pending.values.sorted(by: { $0.started < $1.started }) where !block.text.isEmpty { out += block.text }
         return out
     }
 
-    /// A block's text with the blank line after it; its entry in `order`, if still queued,
-    /// goes stale.
-    private func handOver(_ block: Block, queued: Bool = true) -> [UInt8] {
+    /// A block's text with the blank line after it; the block is left empty, to continue
+    /// under a new heading, and its entry in `order` goes stale.
+    private func handOver(_ block: inout Block) -> [UInt8] {
         heldBytes -= block.text.capacity
-        if queued { stale += 1 }
-        var text = block.text
+        stale += 1
+        var text: [UInt8] = []
+        swap(&text, &block.text)
         text.append(0x0A)
+        block.entries = 0
+        block.continued = true
         return text
     }
 
-    private func newBlock(_ identity: SessionIdentity, key: ObjectIdentifier, started: Int, continued: Bool = false) -> Block {
-        var heading: [UInt8] = []
-        heading.append(text: formatter.heading(identity) + (continued ? " (continued)" : ""))
-        heading.append(0x0A)
-        heldBytes += heading.capacity
-        serials += 1
-        order.append((key, serials))
-        return Block(identity: identity, text: heading, entries: 1, started: started, serial: serials)
+    private func heading(_ identity: SessionIdentity, continued: Bool) -> [UInt8] {
+        var h: [UInt8] = []
+        h.append(text: formatter.heading(identity) + (continued ? " (continued)" : ""))
+        h.append(0x0A)
+        return h
     }
 }

@@ -74,10 +74,12 @@ import Testing
 
     /// Past the bound on all held text the oldest blocks are handed over, continued later
     /// under a new heading; every record still comes out once, in its session's order.
-    @Test func heldTextIsBoundedAndNothingIsLost() {
+    /// A bound smaller than one heading hands every record over as it comes, and still ends.
+    @Test(arguments: [1, 2_048])
+    func heldTextIsBoundedAndNothingIsLost(_ bound: Int) {
         let events = ReportCollectorTests.events
         let unbounded = SessionGrouper(formatter: Self.formatter)
-        let bounded = SessionGrouper(formatter: Self.formatter, maxBufferedBytes: 2_048)
+        let bounded = SessionGrouper(formatter: Self.formatter, maxBufferedBytes: bound)
         var whole: [String] = [], parts: [String] = []
         for e in events {
             if let b = unbounded.add(e) { whole.append(String(decoding: b, as: UTF8.self)) }
