@@ -27,6 +27,23 @@ import Testing
         #expect(run.summary.gaps == 0 && run.summary.replies > 0)
     }
 
+    /// The text a terminal user reads, line for line against the reviewed file (the command
+    /// line's own rendering: grouping, columns, escapes, the summary).
+    @Test(arguments: Fixtures.captureNames)
+    func textMatchesTheExpectedText(_ name: String) throws {
+        let expectedPath = Fixtures.path(name.replacingOccurrences(of: ".pcapng", with: ".expected.txt")
+            .replacingOccurrences(of: ".pcap", with: ".expected.txt"))
+        let expected = try String(contentsOfFile: expectedPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let r = try Fixtures.run(["analyze", "--format", "text", "--commands", Fixtures.path(name)], environment: ["NO_COLOR": "1"])
+        #expect(r.status == 0)
+        let actual = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(actual.count == expected.count)
+        for (i, (a, e)) in zip(actual, expected).enumerated() {
+            #expect(a == e, "line \(i + 1) of \(name)")
+        }
+        #expect(expected.count > 20)
+    }
+
     @Test(arguments: Fixtures.captureNames)
     func everyReplyTheClientLoggedIsReportedInOrder(_ name: String) throws {
         let log = Fixtures.path(name.replacingOccurrences(of: ".pcap", with: ".client.log"))
