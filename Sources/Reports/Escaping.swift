@@ -2,7 +2,8 @@
 /// escaping its consumer needs, and characters a format forbids are replaced.
 public enum Escape {
     /// XML 1.0 text and attribute values: markup escaped; characters outside the XML Char
-    /// production (most C0 controls, U+FFFE, U+FFFF) replaced by U+FFFD.
+    /// production (most C0 controls, U+FFFE, U+FFFF), C1 controls, line separators and bidi
+    /// overrides replaced by U+FFFD.
     public static func xml(_ s: String) -> String {
         xml(s, apostrophe: "&apos;")
     }
@@ -35,6 +36,13 @@ public enum Escape {
                     i += 1
                 // U+FFFE and U+FFFF are not XML characters.
                 case 0xEF where i + 2 < n && src[i + 1] == 0xBF && src[i + 2] >= 0xBE:
+                    out.append(literal: "\u{FFFD}")
+                    i += 2
+                // Line separators and bidi overrides (U+2028–U+202E, U+2066–U+2069) can make a
+                // CI page show a reply other than what was sent, as the text and HTML outputs
+                // guard against by escaping them.
+                case 0xE2 where i + 2 < n && ((src[i + 1] == 0x80 && (0xA8...0xAE).contains(src[i + 2]))
+                                              || (src[i + 1] == 0x81 && (0xA6...0xA9).contains(src[i + 2]))):
                     out.append(literal: "\u{FFFD}")
                     i += 2
                 default: out.append(b)

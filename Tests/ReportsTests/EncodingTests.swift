@@ -170,6 +170,9 @@ import Testing
         // Beyond ASCII XML keeps everything but C1 controls and the two non-characters.
         #expect(Escape.xml("a→\u{80}\u{85}\u{9F}\u{A0}\u{FFFE}\u{FFFF}\u{FFFD}\u{FFEE}é\n中'")
                 == "a→\u{FFFD}\u{FFFD}\u{FFFD}\u{A0}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFEE}é\n中&apos;")
+        // Nor do line separators and bidi overrides reach a CI page; their neighbours do.
+        #expect(Escape.xml("\u{2027}\u{2028}\u{2029}\u{202A}\u{202E}\u{202F}\u{2065}\u{2066}\u{2069}\u{206A}")
+                == "\u{2027}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{202F}\u{2065}\u{FFFD}\u{FFFD}\u{206A}")
     }
 
     @Test func timestamps() {
