@@ -10,7 +10,7 @@ public enum TerminalText {
         // Nearly every reply line is plain ASCII and comes back unchanged: checked on its bytes,
         // without building a copy scalar by scalar (text and HTML output spent most of their
         // time here).
-        if PlainText.isPrintableASCII(text, except: { $0 == 0x5C }) { return text }
+        if PlainText.isPrintableASCII(text, except: PlainText.isBackslash) { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -83,19 +83,5 @@ public enum UTCTime {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (m <= 2 ? y + 1 : y, m, d)
-    }
-}
-
-/// The test every escaper makes first: text of printable ASCII without any byte the format
-/// treats specially needs no escaping at all.
-enum PlainText {
-    /// True when every UTF-8 byte of `text` is in 0x20–0x7E and `special` is false for each.
-    @inline(__always)
-    static func isPrintableASCII(_ text: String, except special: (UInt8) -> Bool) -> Bool {
-        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            for b in bytes where b < 0x20 || b > 0x7E || special(b) { return false }
-            return true
-        }
-        return plain ?? false
     }
 }

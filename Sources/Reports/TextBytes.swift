@@ -20,11 +20,11 @@ extension Array where Element == UInt8 {
     /// Wire bytes as `TerminalText.escape` shows them: printable ASCII without a backslash is
     /// copied as it is, anything else goes through the escaper.
     mutating func appendTerminalSafe(_ wire: UnsafeRawBufferPointer) {
-        for b in wire where b < 0x20 || b > 0x7E || b == 0x5C {
+        if PlainText.isPrintableASCII(wire, except: PlainText.isBackslash) {
+            append(contentsOf: wire)
+        } else {
             append(text: TerminalText.escape(String(decoding: wire, as: UTF8.self)))
-            return
         }
-        append(contentsOf: wire)
     }
 
     /// Pads or cuts what was appended since `start` to `width` characters, so rows line up

@@ -38,7 +38,11 @@ public struct TextFormatter: Sendable {
         paint("── session \(s.id)  \(s.clientText) → \(s.serverText) ──", "1")
     }
 
-    private func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    private func paint(_ s: String, _ code: String) -> String {
+        var out: [UInt8] = []
+        paint(s, code, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 
     private func paint(_ s: String, _ code: String, to out: inout [UInt8]) {
         if color { out.append(literal: "\u{1B}["); out.append(text: code); out.append(literal: "m") }
@@ -63,6 +67,14 @@ public struct TextFormatter: Sendable {
         guard let text = format(event) else { return false }
         out.append(text: text)
         return true
+    }
+
+    /// The event's text and a newline, or nil when the event prints nothing.
+    public func line(for event: AnalysisEvent) -> [UInt8]? {
+        var line: [UInt8] = []
+        guard write(event, to: &line) else { return nil }
+        line.append(0x0A)
+        return line
     }
 
     private func writeReply(_ r: ReplyEvent, to out: inout [UInt8]) {

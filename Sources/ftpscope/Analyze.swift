@@ -57,13 +57,8 @@ struct Analyze: ParsableCommand {
             if noSessions, grouper == nil, event.kind == .session { return }
             if let grouper {
                 if let block = grouper.add(event) { buffer.append(bytes: block) }
-            } else {
-                // Files can be rendered on several threads at once (--jobs): no buffer shared.
-                var line: [UInt8] = []
-                if text.write(event, to: &line) {
-                    line.append(0x0A)
-                    buffer.append(bytes: line)
-                }
+            } else if let line = text.line(for: event) {
+                buffer.append(bytes: line)
             }
         }
         // One JSON Lines file on several cores: its connections are split over analyzers and

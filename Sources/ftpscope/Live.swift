@@ -117,10 +117,7 @@ struct Live: ParsableCommand {
             },
             sink: fmt == .jsonl
                 ? Renderer.jsonLines(encoder).sink { record in record(&out.buffer); out.recordEnded() }
-                : EventSink { event in
-                    var line: [UInt8] = []
-                    if text.write(event, to: &line) { line.append(0x0A); out.write(line) }
-                })
+                : EventSink { if let line = text.line(for: $0) { out.write(line) } })
         source.flushWriter()
         let stats = source.statistics()
         var warnings: [String] = []
