@@ -60,9 +60,10 @@ public struct TextFormatter: Sendable {
     /// Replies, most of what a capture prints, are written as bytes: building them as strings
     /// made text output eight times slower than JSON Lines.
     public func write(_ event: AnalysisEvent, to out: inout [UInt8]) -> Bool {
-        if case .reply(let r) = event {
-            writeReply(r, to: &out)
-            return true
+        switch event {
+        case .reply(let r): writeReply(r, to: &out); return true
+        case .session(let s): writeSession(s, to: &out); return true
+        case .command, .gap: break
         }
         guard let text = format(event) else { return false }
         out.append(text: text)
@@ -137,21 +138,42 @@ public struct TextFormatter: Sendable {
         case .gap(let g):
             return prefix(g.timestamp, g.session) + paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33")
         case .session(let s):
-            var out = paint("session \(s.session.id)", "1") + "  \(s.session.client) → \(s.session.server)"
-            out += "  user \(s.user.map(TerminalText.escape) ?? "-") (login \(s.login))"
-            out += "  \(s.commands) commands, \(s.replies) replies"
-            let classes = s.repliesByClass.keys.sorted().map { "\($0) \(s.repliesByClass[$0]!)" }.joined(separator: ", ")
-            if !classes.isEmpty { out += " (\(classes))" }
-            out += ", \(s.transfers.count) transfers, final state \(s.finalState.rawValue), \(fixed(s.durationMilliseconds / 1000, 3)) s, ended by \(s.endReason)"
-            for t in s.transfers {
-                out += "\n    transfer \(t.command) \(t.path.map(TerminalText.escape) ?? "")  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
-                if let f = t.finalCode { out += " (\(f))" }
-                if let m = t.sizeMatches, !m { out += "  announced \(t.announcedSize!) bytes" }
-            }
-            if !s.anomalies.isEmpty {
-                out += "\n    anomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
-            }
-            return out
+            var out: [UInt8] = []
+            writeSession(s, to: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// A session's summary line, its transfers and anomalies: one per session, a sixth of
+    /// the text formatting of a capture of short sessions when built from strings.
+    private func writeSession(_ s: SessionSummary, to out: inout [UInt8]) {
+        paint("session " + s.session.id, "1", to: &out)
+        out.append(literal: "  ")
+        out.append(text: s.session.clientText); out.append(literal: " → "); out.append(text: s.session.serverText)
+        out.append(literal: "  user "); out.append(text: s.user.map(TerminalText.escape) ?? "-")
+        out.append(literal: " (login "); out.append(text: s.login); out.append(literal: ")  ")
+        out.append(text: String(s.commands)); out.append(literal: " commands, ")
+        out.append(text: String(s.replies)); out.append(literal: " replies")
+        var first = true
+        // By first digit, as the class labels sort.
+        for (digit, n) in s.codes.byFirstDigit.enumerated() where n > 0 {
+            out.append(literal: first ? " (" : ", ")
+            first = false
+            out.append(text: "\(digit)xx \(n)")
+        }
+        if !first { out.append(literal: ")") }
+        out.append(literal: ", "); out.append(text: String(s.transfers.count))
+        out.append(literal: " transfers, final state "); out.append(text: s.finalState.rawValue)
+        out.append(literal: ", "); out.append(text: fixed(s.durationMilliseconds / 1000, 3))
+        out.append(literal: " s, ended by "); out.append(text: s.endReason)
+        for t in s.transfers {
+            var line = "\n    transfer \(t.command) \(t.path.map(TerminalText.escape) ?? "")  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
+            if let f = t.finalCode { line += " (\(f))" }
+            if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
+            out.append(text: line)
+        }
+        if !s.anomalies.isEmpty {
+            out.append(text: "\n    anomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", "))
         }
     }
 
