@@ -45,16 +45,39 @@ public struct JUnitReport: Sendable {
         let time = e.replies.last?.latencyMilliseconds.map { fixed($0 / 1000, 6) } ?? "0"
         var reasons = e.replies.flatMap { policy.violations(of: $0) }
         if e.replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
-        var text = "    <testcase classname=\"\(Escape.xml(session.id))\" name=\"\(Escape.xml(name + " → " + codes))\" time=\"\(time)\">\n"
-        if !reasons.isEmpty {
-            text += "      <failure message=\"\(Escape.xml(reasons.joined(separator: "; ")))\" type=\"ftp\">"
-            text += Escape.xml(e.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }.joined(separator: "\n"))
-            text += "</failure>\n"
+        // Built as bytes: a test case per exchange is most of a JUnit report's rendering.
+        var text: [UInt8] = []
+        text.reserveCapacity(256)
+        text.append(literal: "    <testcase classname=\"")
+        text.append(text: Escape.xml(session.id))
+        text.append(literal: "\" name=\"")
+        text.append(text: Escape.xml(name + " → " + codes))
+        text.append(literal: "\" time=\"")
+        text.append(text: time)
+        text.append(literal: "\">\n")
+        var wire = "", lines = 0
+        for r in e.replies {
+            r.reply.forEachLine { line in
+                if lines > 0 { wire += "\n" }
+                wire += String(decoding: line, as: UTF8.self)
+                lines += 1
+            }
         }
-        let out = e.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }.joined(separator: "\n")
-        if !out.isEmpty { text += "      <system-out>\(Escape.xml(out))</system-out>\n" }
-        text += "    </testcase>\n"
-        return Section(text: text, tests: 1, failures: reasons.isEmpty ? 0 : 1)
+        let escapedWire = Escape.xml(wire)
+        if !reasons.isEmpty {
+            text.append(literal: "      <failure message=\"")
+            text.append(text: Escape.xml(reasons.joined(separator: "; ")))
+            text.append(literal: "\" type=\"ftp\">")
+            text.append(text: escapedWire)
+            text.append(literal: "</failure>\n")
+        }
+        if !wire.isEmpty {
+            text.append(literal: "      <system-out>")
+            text.append(text: escapedWire)
+            text.append(literal: "</system-out>\n")
+        }
+        text.append(literal: "    </testcase>\n")
+        return Section(text: String(decoding: text, as: UTF8.self), tests: 1, failures: reasons.isEmpty ? 0 : 1)
     }
 
     /// The session's test suite around its test cases, with a case for its gaps.
