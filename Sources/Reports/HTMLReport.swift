@@ -65,22 +65,44 @@ public struct HTMLReport: Sendable {
     /// One session's timeline of commands and replies.
     func section(_ s: SessionReport) -> String { sections.render(s, policy: Policy()).text }
 
-    /// An exchange's rows: one per reply, or one saying there was none.
+    /// An exchange's rows: one per reply, or one saying there was none. Built as bytes: a row
+    /// per reply is most of an HTML report's rendering.
     func rows(_ e: Exchange) -> String {
-        var h = ""
-        let cmd = e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)"
+        var h: [UInt8] = []
+        h.reserveCapacity(512)
+        let cmd = Escape.html(e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)")
         for (i, r) in e.replies.enumerated() {
-            let cls = r.reply.code.map { "c\($0 / 100)" } ?? ""
-            let text = r.reply.lines.map { Escape.html(String(decoding: $0, as: UTF8.self)) }.joined(separator: "\n")
-            h += "<tr><td>\(UTCTime.format(r.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(i == 0 ? Escape.html(cmd) : "")</td>"
-            h += "<td class=\"\(cls)\"><pre>\(text)</pre></td><td>\(r.state.rawValue)</td>"
-            h += "<td>\(r.latencyMilliseconds.map { fixed($0, 1) + " ms" } ?? "")</td><td>\(Escape.html(r.catalog?.meaning(language) ?? ""))</td>"
-            h += "<td class=\"anom\">\(Escape.html(r.anomalies.joined(separator: "; ")))</td></tr>\n"
+            h.append(literal: "<tr><td>")
+            UTCTime.write(r.timestamp.nanoseconds, date: false, to: &h)
+            h.append(literal: "</td><td class=\"cmd\">")
+            if i == 0 { h.append(text: cmd) }
+            h.append(literal: "</td><td class=\"")
+            if let code = r.reply.code { h.append(literal: "c"); h.append(text: String(code / 100)) }
+            h.append(literal: "\"><pre>")
+            var first = true
+            r.reply.forEachLine { line in
+                if !first { h.append(0x0A) }
+                first = false
+                h.append(text: Escape.html(String(decoding: line, as: UTF8.self)))
+            }
+            h.append(literal: "</pre></td><td>")
+            h.append(text: r.state.rawValue)
+            h.append(literal: "</td><td>")
+            if let ms = r.latencyMilliseconds { h.append(text: fixed(ms, 1)); h.append(literal: " ms") }
+            h.append(literal: "</td><td>")
+            h.append(text: Escape.html(r.catalog?.meaning(language) ?? ""))
+            h.append(literal: "</td><td class=\"anom\">")
+            h.append(text: Escape.html(r.anomalies.joined(separator: "; ")))
+            h.append(literal: "</td></tr>\n")
         }
         if e.replies.isEmpty {
-            h += "<tr><td>\(UTCTime.format(e.timestamp.nanoseconds, date: false))</td><td class=\"cmd\">\(Escape.html(cmd))</td><td colspan=\"5\">(no reply)</td></tr>\n"
+            h.append(literal: "<tr><td>")
+            UTCTime.write(e.timestamp.nanoseconds, date: false, to: &h)
+            h.append(literal: "</td><td class=\"cmd\">")
+            h.append(text: cmd)
+            h.append(literal: "</td><td colspan=\"5\">(no reply)</td></tr>\n")
         }
-        return h
+        return String(decoding: h, as: UTF8.self)
     }
 
     /// The session's heading and timeline table around its exchanges' rows.
