@@ -44,7 +44,13 @@ struct AnalysisOptions: ParsableArguments {
         guard maxLine > 0, maxReplyLines > 1, maxStreamBuffer >= 0, maxConnections > 0, idleTimeout > 0 else {
             throw ValidationError("limits must be positive")
         }
+        // Kept in nanoseconds beside capture times: a hundred years is far past any capture.
+        guard idleTimeout <= Self.maxIdleTimeout else {
+            throw ValidationError("--idle-timeout must be at most \(Self.maxIdleTimeout) seconds (100 years)")
+        }
     }
+
+    static let maxIdleTimeout = 3_153_600_000
 
     func configuration(prefix: String = "", commands: Bool = true) -> AnalyzerConfiguration {
         var c = AnalyzerConfiguration()

@@ -24,6 +24,36 @@ import Testing
         s.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
+    /// A pcapng can state any 64-bit time. Times past what nanoseconds hold, and jumps of
+    /// centuries between packets, once overflowed the latency of the next reply and crashed.
+    @Test func timesBeyondAnyCaptureAreClampedNotFatal() throws {
+        // Written as 2^64 − 4.5 ms in ns (the year 2554); 1 ms per packet, so the clock wraps to
+        // 1970 between the greeting and the USER reply.
+        var c = Conversation(start: -4_500_000)
+        c.handshake()
+        c.server("220 Ready\r\n")
+        c.client("USER a\r\n"); c.server("331 p\r\n")
+        c.client("QUIT\r\n"); c.server("221 bye\r\n")
+        c.close()
+        let path = CaptureFile.temporaryPath("far-times.pcapng")
+        CaptureFile.writePcapng(c.packets, linkType: .ethernet, to: path)
+        let run = try AnalysisRun.of(path)
+        #expect(run.codes == [220, 331, 221])
+        #expect(run.replies.allSatisfy { Timestamp.captureRange.contains($0.timestamp.nanoseconds) })
+        #expect(run.replies.map(\.timestamp.nanoseconds).prefix(2) == [Timestamp.captureRange.upperBound, 500_000])
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        #expect(r.status == 0 && r.stdout.components(separatedBy: "\"type\":\"reply\"").count == 4, "\(r.stderr)")
+        let text = try Fixtures.run(["analyze", "--format", "text", "--stream", path])
+        #expect(text.status == 0 && text.stdout.contains("2116-"), "\(text.stderr)")
+    }
+
+    @Test func aHundredYearIdleTimeoutAtMostIsAccepted() throws {
+        let r = try Fixtures.run(["analyze", "--idle-timeout", "99999999999", Fixtures.path("proftpd-ftplib.pcap")])
+        #expect(r.status == 64 && r.stderr.contains("--idle-timeout must be at most"), "\(r.status) \(r.stderr)")
+        let ok = try Fixtures.run(["analyze", "--idle-timeout", "3153600000", "--format", "jsonl", Fixtures.path("proftpd-ftplib.pcap")])
+        #expect(ok.status == 0)
+    }
+
     @Test func recordHeaderClaimingAHugeLength() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready\r\n"); c.client("SYST\r\n"); c.server("215 UNIX\r\n")

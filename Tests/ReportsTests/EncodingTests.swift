@@ -1,3 +1,5 @@
+import Foundation
+import PacketCapture
 @testable import Reports
 import Testing
 
@@ -173,6 +175,27 @@ import Testing
         // Nor do line separators and bidi overrides reach a CI page; their neighbours do.
         #expect(Escape.xml("\u{2027}\u{2028}\u{2029}\u{202A}\u{202E}\u{202F}\u{2065}\u{2066}\u{2069}\u{206A}")
                 == "\u{2027}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{202F}\u{2065}\u{FFFD}\u{FFFD}\u{206A}")
+    }
+
+    /// Calendar text for capture times against Foundation's Gregorian calendar: before 1970,
+    /// leap days, century years, the last microsecond of a day, and the time-only form.
+    @Test func utcTimeMatchesFoundationsCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        // Capture times are kept within `Timestamp.captureRange` (1823–2116).
+        var samples: [Int64] = [0, -1_000, -1_000_000_000, 951_782_400_000_000_000, 951_868_799_999_999_000,
+                                4_107_542_400_000_000_000, -2_208_988_800_000_000_000, 1_763_800_000_123_456_789,
+                                Timestamp.captureRange.lowerBound, Timestamp.captureRange.upperBound]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 { samples.append(Int64.random(in: Timestamp.captureRange, using: &rng)) }
+        for ns in samples {
+            let secs = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
+            let micros = Int((ns - secs * 1_000_000_000) / 1000)
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(secs)))
+            let time = String(format: "%02d:%02d:%02d.%06d", c.hour!, c.minute!, c.second!, micros)
+            #expect(UTCTime.format(ns) == String(format: "%04d-%02d-%02d ", c.year!, c.month!, c.day!) + time, "\(ns)")
+            #expect(UTCTime.format(ns, date: false) == time, "\(ns)")
+        }
     }
 
     @Test func timestamps() {

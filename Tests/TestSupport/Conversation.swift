@@ -132,7 +132,8 @@ public enum CaptureFile {
         // if_tsresol option (code 9) = 9: nanoseconds.
         block(1, le16(UInt16(linkType.dlt)) + le16(0) + le32(262144) + le16(9) + le16(1) + [9, 0, 0, 0] + le16(0) + le16(0))
         for p in packets {
-            let ts = UInt64(p.timestamp.nanoseconds)
+            // As the 64 bits a file states (a negative time writes a time past 2262).
+            let ts = UInt64(bitPattern: p.timestamp.nanoseconds)
             block(6, le32(0) + le32(UInt32(ts >> 32)) + le32(UInt32(ts & 0xFFFF_FFFF)) + le32(UInt32(p.frame.count))
                 + le32(UInt32(p.frame.count)) + p.frame)
         }
