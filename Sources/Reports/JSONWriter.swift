@@ -148,9 +148,10 @@ public struct JSONWriter: ~Copyable {
 
     mutating func double(_ v: Double, decimals: Int = 3) {
         separator()
-        guard v.isFinite, abs(v) < 9e15 else { appendStatic("null"); return }
         var scale = 1
         for _ in 0..<decimals { scale *= 10 }
+        // The scaled value must fit an Int (times from hostile captures can be centuries apart).
+        guard v.isFinite, abs(v) < 9e15, abs(v) * Double(scale) < 9e18 else { appendStatic("null"); return }
         let scaled = Int((abs(v) * Double(scale)).rounded())
         if v < 0 && scaled != 0 { append(0x2D) }
         appendDigits(scaled / scale)

@@ -198,6 +198,16 @@ import Testing
         }
     }
 
+    /// Fixed-point text of values whose scaled digits would not fit an Int is `null`, not a trap
+    /// (a JUnit duration in seconds with six decimals, of times centuries apart).
+    @Test func fixedPointOutOfRangeIsNull() {
+        #expect(fixed(9_300_000_000_000, 6) == "null")
+        #expect(fixed(1_000_000_000, 6) == "1000000000.000000")
+        #expect(fixed(-1.5, 1) == "-1.5")
+        var w = JSONWriter(); w.beginArray(); w.double(.infinity); w.double(1e300, decimals: 0); w.endArray()
+        #expect(String(decoding: w.out, as: UTF8.self) == "[null,null]")
+    }
+
     @Test func timestamps() {
         #expect(UTCTime.format(1_763_800_000_123_456_000) == "2025-11-22 08:26:40.123456")
         var w = JSONWriter(); w.timestamp(1_763_800_000_123_456_789)
