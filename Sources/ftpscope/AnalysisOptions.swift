@@ -50,6 +50,7 @@ struct AnalysisOptions: ParsableArguments {
         }
     }
 
+    /// A hundred years in seconds: the longest idle timeout, and the longest live --duration.
     static let maxIdleTimeout = 3_153_600_000
 
     func configuration(prefix: String = "", commands: Bool = true) -> AnalyzerConfiguration {

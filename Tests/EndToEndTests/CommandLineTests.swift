@@ -25,6 +25,16 @@ import Testing
         #expect(r.stderr.contains("bad filter 'tcp port port'"))
     }
 
+    /// Live options that once trapped (`--duration nan`, `1e20`) or silently became something
+    /// else (`--buffer-size 4096` shifted to 0 bytes) are usage errors before any capture starts.
+    @Test(arguments: [["--duration", "nan"], ["--duration", "1e20"], ["--duration=-1"], ["--buffer-size", "4096"],
+                      ["--buffer-size=0"], ["--count", "0"]])
+    func liveRejectsOptionsOutOfRange(_ option: [String]) throws {
+        let r = try Fixtures.run(["live", "-i", "no-such-interface-0"] + option)
+        #expect(r.status == 64, "\(option): \(r.status) \(r.stderr)")
+        #expect(r.stderr.contains(option[0].split(separator: "=")[0] + " takes"), "\(r.stderr)")
+    }
+
     @Test func filterIsHandedToLibpcap() throws {
         let r = try Fixtures.run(["analyze", "--format", "jsonl", "--filter", "tcp port 9", Fixtures.path("vsftpd-lftp-active.pcap")])
         #expect(r.status == 0)
