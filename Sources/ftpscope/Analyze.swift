@@ -35,8 +35,12 @@ struct Analyze: ParsableCommand {
 
     @OptionGroup var options: AnalysisOptions
 
+    static let maxShards = 64
+
     func validate() throws {
         guard shards >= 0, jobs >= 0 else { throw ValidationError("--shards and --jobs take a count, 0 for automatic") }
+        // Each analyzer holds its batches in flight (megabytes): 100,000 of them ran out of memory.
+        guard shards <= Self.maxShards else { throw ValidationError("--shards takes at most \(Self.maxShards) analyzers") }
     }
 
     func run() throws {

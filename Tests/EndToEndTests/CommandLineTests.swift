@@ -35,6 +35,13 @@ import Testing
         #expect(r.stderr.contains(option[0].split(separator: "=")[0] + " takes"), "\(r.stderr)")
     }
 
+    @Test func tooManyShardsIsAUsageError() throws {
+        let r = try Fixtures.run(["analyze", "--shards", "100000", Fixtures.path("vsftpd-lftp-active.pcap")])
+        #expect(r.status == 64 && r.stderr.contains("--shards takes at most 64"), "\(r.status) \(r.stderr)")
+        let ok = try Fixtures.run(["analyze", "--format", "jsonl", "--shards", "64", Fixtures.path("vsftpd-lftp-active.pcap")])
+        #expect(ok.status == 0 && ok.stdout.contains("\"type\":\"summary\""))
+    }
+
     @Test func filterIsHandedToLibpcap() throws {
         let r = try Fixtures.run(["analyze", "--format", "jsonl", "--filter", "tcp port 9", Fixtures.path("vsftpd-lftp-active.pcap")])
         #expect(r.status == 0)
