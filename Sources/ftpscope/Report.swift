@@ -43,6 +43,7 @@ struct Report: ParsableCommand {
         for r in failOn.flatMap({ $0.split(separator: ",") }) where Policy.rule(String(r)) == nil {
             throw ValidationError("unknown --fail-on rule '\(r)': use a class (5xx), a code (530), anomaly or gap")
         }
+        guard jobs >= 0 else { throw ValidationError("--jobs takes a count, 0 for automatic") }
         // `nan` parses as a Double and would never be exceeded: a gate that silently never fails.
         if let m = maxLatencyMs, !(m.isFinite && m >= 0) {
             throw ValidationError("--max-latency-ms must be a number of milliseconds, 0 or more")

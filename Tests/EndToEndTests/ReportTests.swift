@@ -48,6 +48,8 @@ import Testing
         #expect(slow.status == 1 && slow.stderr.contains("latency 300"), "the failed PASS took 3 s")
         let usage = try Fixtures.run(["report", Self.hostileCapture, "--fail-on", "sometimes"])
         #expect(usage.status == 64)
+        let jobs = try Fixtures.run(["report", Self.hostileCapture, "--jobs=-5"])
+        #expect(jobs.status == 64 && jobs.stderr.contains("--jobs takes a count"), "\(jobs.stderr)")
         for threshold in ["nan", "-5"] {
             let r = try Fixtures.run(["report", Self.hostileCapture, "--max-latency-ms=\(threshold)"])
             #expect(r.status == 64 && r.stderr.contains("--max-latency-ms must be"), "\(threshold): \(r.status) \(r.stderr)")
