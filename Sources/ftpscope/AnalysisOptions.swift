@@ -45,13 +45,14 @@ struct AnalysisOptions: ParsableArguments {
             throw ValidationError("limits must be positive")
         }
         // Kept in nanoseconds beside capture times: a hundred years is far past any capture.
-        guard idleTimeout <= Self.maxIdleTimeout else {
-            throw ValidationError("--idle-timeout must be at most \(Self.maxIdleTimeout) seconds (100 years)")
+        guard idleTimeout <= Self.hundredYears else {
+            throw ValidationError("--idle-timeout must be at most \(Self.hundredYears) seconds (100 years)")
         }
     }
 
-    /// A hundred years in seconds: the longest idle timeout, and the longest live --duration.
-    static let maxIdleTimeout = 3_153_600_000
+    /// A hundred years in seconds: the longest idle timeout and the longest live --duration,
+    /// far past any capture and well inside nanoseconds in 64 bits.
+    static let hundredYears = 3_153_600_000
 
     func configuration(prefix: String = "", commands: Bool = true) -> AnalyzerConfiguration {
         var c = AnalyzerConfiguration()

@@ -52,8 +52,8 @@ struct Live: ParsableCommand {
         // libpcap takes the buffer in bytes as a 32-bit int: 4096 MiB shifted to nothing.
         guard (1...2047).contains(bufferSize) else { throw ValidationError("--buffer-size takes 1 to 2047 MiB") }
         // Converted to nanoseconds for the deadline: `nan` and 1e20 trapped there.
-        if let d = duration, !(d.isFinite && d > 0 && d <= Double(AnalysisOptions.maxIdleTimeout)) {
-            throw ValidationError("--duration takes a number of seconds above 0, at most \(AnalysisOptions.maxIdleTimeout) (100 years)")
+        if let d = duration, !(d.isFinite && d > 0 && d <= Double(AnalysisOptions.hundredYears)) {
+            throw ValidationError("--duration takes a number of seconds above 0, at most \(AnalysisOptions.hundredYears) (100 years)")
         }
         if let c = count, c < 1 { throw ValidationError("--count takes 1 or more packets") }
     }
