@@ -234,9 +234,14 @@ public final class SessionGrouper {
     private var serials = 0
     public let maxBufferedPerSession: Int
     public let maxBufferedBytes: Int
+    /// Whether a session's summary line ends its block (`--no-sessions` leaves it out; the
+    /// session's end still hands the block over).
+    public let sessionSummaries: Bool
 
-    public init(formatter: TextFormatter, maxBufferedPerSession: Int = 10_000, maxBufferedBytes: Int = 64 << 20) {
+    public init(formatter: TextFormatter, sessionSummaries: Bool = true, maxBufferedPerSession: Int = 10_000,
+                maxBufferedBytes: Int = 64 << 20) {
         self.formatter = formatter
+        self.sessionSummaries = sessionSummaries
         self.maxBufferedPerSession = maxBufferedPerSession
         self.maxBufferedBytes = maxBufferedBytes
     }
@@ -258,6 +263,9 @@ public final class SessionGrouper {
         } else {
             block = Block(identity: identity, started: started)
             started += 1
+        }
+        if case .session = event, !sessionSummaries {
+            return block.text.isEmpty ? nil : handOver(&block)
         }
         var out: [UInt8]?
         if block.text.isEmpty {

@@ -53,26 +53,17 @@ struct Analyze: ParsableCommand {
         defer { out.finish() }
         let encoder = RecordEncoder(language: options.lang, sessionRecords: !noSessions)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
-        let grouper = stream || jobs > 1 ? nil : SessionGrouper(formatter: text)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
         // Command events exist only with --commands (the analyzer is told), and the encoder
         // leaves out session records itself: testing the event's case here copied it.
-        let render = fmt == .jsonl ? Renderer.jsonLines(encoder) : Renderer { event, buffer in
-            if noSessions, grouper == nil, event.kind == .session { return }
-            if let grouper {
-                if let block = grouper.add(event) { buffer.append(bytes: block) }
-            } else if let line = text.line(for: event) {
-                buffer.append(bytes: line)
-            }
-        }
+        let renderer = fmt == .jsonl ? { Renderer.jsonLines(encoder) } : { Renderer.text(text, sessions: !noSessions) }
         // One JSON Lines file on several cores: its connections are split over analyzers and
         // the records merged back in order (text output groups by session on one thread).
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let wanted = self.shards > 0 ? self.shards : (self.jobs == 0 ? cores : 1)
         let shards = fmt == .jsonl && files.count == 1 ? wanted : 1
         let result = try FileBatch.run(files: files, jobs: jobs, shards: shards, options: options,
-                                       progress: Terminal.stderrIsTTY, commands: commands, render: render, out: out)
-        if let rest = grouper?.flush(), !rest.isEmpty { out.write(rest) }
+                                       progress: Terminal.stderrIsTTY, commands: commands, renderer: renderer, out: out)
         switch fmt {
         case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))
         case .text: out.write(line: text.formatSummary(result.summary, files: files.count))

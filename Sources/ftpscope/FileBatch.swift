@@ -48,9 +48,14 @@ enum InputFiles {
 /// Renders events into the output buffer (or nothing, for events the format leaves out).
 /// Replies have an entry of their own, which the analyzer calls without wrapping them in an
 /// event (see `EventSink`); a format without one renders them as events.
+///
+/// A renderer may hold state (grouped text, a line buffer), so each thread that analyzes
+/// gets its own from a `RendererFactory`.
 struct Renderer {
     let event: (AnalysisEvent, inout JSONWriter) -> Void
     let reply: (ReplyEvent, inout JSONWriter) -> Void
+    /// Writes what the renderer still holds once a file's analysis has ended.
+    var finish: (inout JSONWriter) -> Void = { _ in }
 
     init(_ event: @escaping (AnalysisEvent, inout JSONWriter) -> Void) {
         self.event = event
@@ -65,6 +70,26 @@ struct Renderer {
     /// JSON Lines: replies straight from the analyzer (see `EventSink`), the rest as events.
     static func jsonLines(_ encoder: RecordEncoder) -> Renderer {
         Renderer(replies: { encoder.encode(reply: $0, into: &$1) }, others: { encoder.encode($0, into: &$1) })
+    }
+
+    /// Text: grouped by session when the formatter says so, else a line per record as it happens.
+    static func text(_ formatter: TextFormatter, sessions: Bool) -> Renderer {
+        guard formatter.grouped else {
+            let lines = TextLines(formatter: formatter)
+            return Renderer { event, buffer in
+                if !sessions, event.kind == .session { return }
+                lines.withLine(for: event) { buffer.append(bytes: $0) }
+            }
+        }
+        let grouper = SessionGrouper(formatter: formatter, sessionSummaries: sessions)
+        var r = Renderer { event, buffer in
+            if let block = grouper.add(event) { buffer.append(bytes: block) }
+        }
+        r.finish = { buffer in
+            let rest = grouper.flush()
+            if !rest.isEmpty { buffer.append(bytes: rest) }
+        }
+        return r
     }
 
     /// An analyzer's sink that renders with this renderer: `write` is handed each record's
@@ -98,11 +123,14 @@ struct BatchResult {
 enum FileBatch {
     /// `shards` > 1 splits each file's connections over that many analyzers (see
     /// `ShardedAnalysis`); only for output that is merged record by record.
+    /// `renderer` makes a renderer for each thread that renders (one for files analyzed one
+    /// after another).
     static func run(files: [String], jobs: Int, shards: Int = 1, options: AnalysisOptions, progress: Bool,
-                    commands: Bool = true, render: Renderer, out: Output) throws -> BatchResult {
+                    commands: Bool = true, renderer: @escaping () -> Renderer, out: Output) throws -> BatchResult {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
             var result = BatchResult()
+            let render = shards > 1 ? nil : renderer()
             for (i, file) in files.enumerated() {
                 let bar = progress ? ProgressBar(label: file) : nil
                 let report = bar.map { b in { b.update($0, $1) } }
@@ -111,21 +139,26 @@ enum FileBatch {
                     outcome = try mapErrors { () throws(CaptureError) -> InputOutcome in
                         try ShardedAnalysis.run(file, filter: options.filter,
                                                 configuration: options.configuration(prefix: prefix(i), commands: commands),
-                                                shards: shards, render: render, out: out, progress: report)
+                                                shards: shards, renderer: renderer, out: out, progress: report)
                     }
-                } else {
+                } else if let render {
                     let sink = render.sink { record in
                         record(&out.buffer)
                         out.recordEnded()
                     }
+                    // A file that cannot be read still hands over what was rendered before.
+                    defer { render.finish(&out.buffer); out.recordEnded() }
                     outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
+                } else {
+                    preconditionFailure("a renderer exists unless the file is sharded")
                 }
                 bar?.finish()
                 absorb(outcome, file: file, into: &result)
             }
             return result
         }
-        return try runParallel(files: files, jobs: jobs, options: options, prefix: prefix, commands: commands, render: render, out: out)
+        return try runParallel(files: files, jobs: jobs, options: options, prefix: prefix, commands: commands,
+                               renderer: renderer, out: out)
     }
 
     private static func absorb(_ outcome: InputOutcome, file: String, into result: inout BatchResult) {
@@ -169,12 +202,13 @@ enum FileBatch {
         let options: AnalysisOptions
         let prefix: (Int) -> String
         let commands: Bool
-        let render: Renderer
+        let renderer: () -> Renderer
         let slots: [Slot]
 
         init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
-             render: Renderer) {
-            self.files = files; self.options = options; self.prefix = prefix; self.commands = commands; self.render = render
+             renderer: @escaping () -> Renderer) {
+            self.files = files; self.options = options; self.prefix = prefix; self.commands = commands
+            self.renderer = renderer
             slots = files.map { _ in Slot() }
         }
 
@@ -182,7 +216,11 @@ enum FileBatch {
             guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; return }
             slots[i].spool = spool
             let local = SpoolBuffer(spool)
-            defer { local.flush() }
+            let render = renderer()
+            defer {
+                render.finish(&local.buffer)
+                local.flush()
+            }
             do {
                 let sink = render.sink { record in
                     record(&local.buffer)
@@ -199,8 +237,8 @@ enum FileBatch {
     }
 
     private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
-                                    commands: Bool, render: Renderer, out: Output) throws -> BatchResult {
-        let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, render: render)
+                                    commands: Bool, renderer: @escaping () -> Renderer, out: Output) throws -> BatchResult {
+        let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, renderer: renderer)
         concurrentForEach(files.count, workers: jobs) { run.work($0) }
         let slots = run.slots
         var result = BatchResult()

@@ -82,6 +82,7 @@ struct Live: ParsableCommand {
         out.latency = latency
         let encoder = RecordEncoder(language: options.lang)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands)
+        let lines = TextLines(formatter: text)
 
         // Signals arrive on their own queue; the capture loop polls the flag between reads
         // (libpcap returns every 100 ms) and breakloop wakes a blocked read at once.
@@ -124,7 +125,9 @@ struct Live: ParsableCommand {
             },
             sink: fmt == .jsonl
                 ? Renderer.jsonLines(encoder).sink { record in record(&out.buffer); out.recordEnded() }
-                : EventSink { if let line = text.line(for: $0) { out.write(line) } })
+                : EventSink { event in
+                    lines.withLine(for: event) { out.buffer.append(bytes: $0); out.recordEnded() }
+                })
         source.flushWriter()
         let stats = source.statistics()
         var warnings: [String] = []

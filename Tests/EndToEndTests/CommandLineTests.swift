@@ -107,6 +107,43 @@ import Testing
         #expect(dir.stdout == serial.stdout)
     }
 
+    /// Text files analyzed in parallel are grouped exactly as one after another: each worker
+    /// groups its own file (one grouper shared by the workers raced, and with `--jobs 2` the
+    /// records came out with neither headings nor session column).
+    @Test func severalFilesInParallelGroupTextAsSerialDoes() throws {
+        let files = Fixtures.captureNames.map(Fixtures.path)
+        let serial = try Fixtures.run(["analyze", "--format", "text", "--jobs", "1"] + files)
+        for jobs in ["0", "2"] {
+            let parallel = try Fixtures.run(["analyze", "--format", "text", "--jobs", jobs] + files)
+            #expect(parallel.status == 0)
+            #expect(parallel.stdout == serial.stdout, "--jobs \(jobs)")
+        }
+        for (i, name) in Fixtures.captureNames.enumerated() {
+            let one = try Fixtures.run(["analyze", "--format", "text", Fixtures.path(name)])
+            let sessions = one.stdout.components(separatedBy: "── session s").count - 1
+            #expect(sessions > 0)
+            #expect(serial.stdout.components(separatedBy: "── session f\(i + 1).s").count - 1 == sessions, "\(name)")
+        }
+    }
+
+    /// `--no-sessions` leaves out the session summaries in every format; grouped text ends a
+    /// session's block at its end all the same.
+    @Test func noSessionsLeavesOutSummaryLinesInGroupedText() throws {
+        let file = Fixtures.path("proftpd-ftplib.pcap")
+        let with = try Fixtures.run(["analyze", "--format", "text", file])
+        let without = try Fixtures.run(["analyze", "--format", "text", "--no-sessions", file])
+        #expect(with.stdout.contains("\nsession s1  "))
+        #expect(!without.stdout.contains("\nsession s1  "))
+        #expect(!without.stdout.contains("    transfer RETR"))
+        let kept = with.stdout.split(separator: "\n", omittingEmptySubsequences: false).filter {
+            !$0.hasPrefix("session s") && !$0.hasPrefix("    transfer ")
+        }
+        #expect(without.stdout.split(separator: "\n", omittingEmptySubsequences: false) == kept)
+        let stream = try Fixtures.run(["analyze", "--format", "text", "--stream", "--no-sessions", file])
+        #expect(!stream.stdout.contains("session s1  "))
+        #expect(stream.stdout.contains("  s1  "))
+    }
+
     /// Splitting one capture over several analyzers must not change a byte: real captures, and
     /// a synthetic one built to disturb it: many address pairs, sessions that go idle (swept
     /// and picked up again mid-stream), resets, sessions still open at the end, a data

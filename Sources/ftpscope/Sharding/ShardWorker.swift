@@ -15,7 +15,7 @@ final class ShardWorker: @unchecked Sendable {
     private var summary = CaptureSummary()
 
     init(configuration: AnalyzerConfiguration, render: Renderer) {
-        // The JSON Lines renderer only reads its immutable encoder, so analyzers may share it.
+        // Each analyzer has a renderer of its own, used on its thread alone.
         nonisolated(unsafe) let render = render
         startThread(name: "ftpscope-shard") { [unowned self] in self.run(configuration, render) }
     }
@@ -135,6 +135,7 @@ final class ShardWorker: @unchecked Sendable {
                 cursor.key = MergeKey(position: .max, lastSeen: 0, serial: 0)
                 analyzer.advanceClock(to: batch.finalClock)
                 summary = analyzer.finish()
+                cursor.record(render.finish)
             }
             output.put(filling)
             let last = batch.isLast

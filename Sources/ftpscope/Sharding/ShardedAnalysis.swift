@@ -35,7 +35,7 @@ enum ShardedAnalysis {
     static let depth = 3
 
     static func run(_ path: String, filter: String?, configuration: AnalyzerConfiguration, shards: Int,
-                    render: Renderer, out: Output,
+                    renderer: () -> Renderer, out: Output,
                     progress: ((Int64, Int64) -> Void)?) throws(CaptureError) -> InputOutcome {
         precondition(shards > 1)
         let source = try PcapSource.openFile(path)
@@ -45,7 +45,7 @@ enum ShardedAnalysis {
         config.externalSweeps = true
         config.maxConnections = max(1, configuration.maxConnections / shards)
         let workers = (0..<shards).map { _ in
-            ShardWorker(configuration: config, render: render)
+            ShardWorker(configuration: config, render: renderer())
         }
         // Merging runs on a thread of its own: on the reading thread it waited for the slowest
         // analyzer's oldest batch while the other analyzer, its queue drained, had nothing to do.
