@@ -42,8 +42,8 @@ public struct JSONWriter: ~Copyable {
     /// Forgets the bytes written, keeping the storage.
     public mutating func clear() { count = 0; needsComma = false; identityMark = -1 }
 
-    /// Where the last record's session id starts (its opening quote), for a merger that
-    /// renumbers sessions without searching the record; -1 before any.
+    /// Where the last record's session id starts (its opening quote in JSON, its letter in
+    /// text), for a merger that renumbers sessions without searching the record; -1 before any.
     public private(set) var identityMark = -1
     mutating func markIdentity() { identityMark = count }
 

@@ -16,21 +16,17 @@ public struct TextFormatter: Sendable {
         self.language = language; self.color = color; self.showCommands = showCommands; self.grouped = grouped
     }
 
-    /// The time, and without grouping the session and server, before each record.
-    private func writePrefix(_ ts: Timestamp, _ session: SessionIdentity, to out: inout [UInt8]) {
+    /// The time, and without grouping the session and server, before each record; `identity`
+    /// is set to where the session id starts in `out`.
+    private func writePrefix(_ ts: Timestamp, _ session: SessionIdentity, to out: inout [UInt8], identity: inout Int) {
         UTCTime.write(ts.nanoseconds, date: !grouped, to: &out)
         out.append(literal: "  ")
         guard !grouped else { return }
         session.withFields { id, server, _ in
+            identity = out.count
             out.append(contentsOf: id); out.append(literal: "  ")
             out.append(contentsOf: server); out.append(literal: "  ")
         }
-    }
-
-    private func prefix(_ ts: Timestamp, _ session: SessionIdentity) -> String {
-        var out: [UInt8] = []
-        writePrefix(ts, session, to: &out)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The heading printed above a session's records when grouped.
@@ -57,16 +53,33 @@ public struct TextFormatter: Sendable {
     }
 
     /// Appends the event's text (no final newline) to `out`; false when the event prints nothing.
-    /// Replies, most of what a capture prints, are written as bytes: building them as strings
-    /// made text output eight times slower than JSON Lines.
+    /// Records are written as bytes: building them as strings made text output eight times
+    /// slower than JSON Lines.
     public func write(_ event: AnalysisEvent, to out: inout [UInt8]) -> Bool {
+        var identity = -1
+        return write(event, to: &out, identity: &identity)
+    }
+
+    /// As `write(_:to:)`, and `identity` is set to where the session id starts in `out` when
+    /// the record shows one (a merger renumbers it there; see `TextLines`).
+    public func write(_ event: AnalysisEvent, to out: inout [UInt8], identity: inout Int) -> Bool {
         switch event {
-        case .reply(let r): writeReply(r, to: &out); return true
-        case .session(let s): writeSession(s, to: &out); return true
-        case .command, .gap: break
+        case .reply(let r):
+            writeReply(r, to: &out, identity: &identity)
+        case .session(let s):
+            writeSession(s, to: &out, identity: &identity)
+        case .command(let c):
+            guard showCommands else { return false }
+            writePrefix(c.timestamp, c.session, to: &out, identity: &identity)
+            var s = "→ " + TerminalText.escape(c.command.verb ?? TerminalText.escape(c.command.raw))
+            if let a = c.argument { s += " " + TerminalText.escape(a) }
+            if let p = c.active { s += "  data ← \(p.host ?? "?"):\(p.port)" }
+            out.append(text: s)
+            if !c.anomalies.isEmpty { out.append(literal: "  "); paint("! " + c.anomalies.joined(separator: "; "), "1;31", to: &out) }
+        case .gap(let g):
+            writePrefix(g.timestamp, g.session, to: &out, identity: &identity)
+            paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33", to: &out)
         }
-        guard let text = format(event) else { return false }
-        out.append(text: text)
         return true
     }
 
@@ -78,8 +91,8 @@ public struct TextFormatter: Sendable {
         return line
     }
 
-    private func writeReply(_ r: ReplyEvent, to out: inout [UInt8]) {
-        writePrefix(r.timestamp, r.session, to: &out)
+    private func writeReply(_ r: ReplyEvent, to out: inout [UInt8], identity: inout Int) {
+        writePrefix(r.timestamp, r.session, to: &out, identity: &identity)
         paint(r.reply.code.map { String($0) } ?? "???", Self.colorCode(forClass: r.reply.code.map { $0 / 100 }), to: &out)
         out.append(literal: "  ")
         let asked = out.count
@@ -122,32 +135,19 @@ public struct TextFormatter: Sendable {
     }
 
     public func format(_ event: AnalysisEvent) -> String? {
-        switch event {
-        case .reply(let r):
-            var out: [UInt8] = []
-            writeReply(r, to: &out)
-            return String(decoding: out, as: UTF8.self)
-        case .command(let c):
-            guard showCommands else { return nil }
-            var s = prefix(c.timestamp, c.session) + "→ "
-            s += TerminalText.escape(c.command.verb ?? TerminalText.escape(c.command.raw))
-            if let a = c.argument { s += " " + TerminalText.escape(a) }
-            if let p = c.active { s += "  data ← \(p.host ?? "?"):\(p.port)" }
-            if !c.anomalies.isEmpty { s += "  " + paint("! " + c.anomalies.joined(separator: "; "), "1;31") }
-            return s
-        case .gap(let g):
-            return prefix(g.timestamp, g.session) + paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33")
-        case .session(let s):
-            var out: [UInt8] = []
-            writeSession(s, to: &out)
-            return String(decoding: out, as: UTF8.self)
-        }
+        var out: [UInt8] = []
+        guard write(event, to: &out) else { return nil }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A session's summary line, its transfers and anomalies: one per session, a sixth of
     /// the text formatting of a capture of short sessions when built from strings.
-    private func writeSession(_ s: SessionSummary, to out: inout [UInt8]) {
-        paint("session " + s.session.id, "1", to: &out)
+    private func writeSession(_ s: SessionSummary, to out: inout [UInt8], identity: inout Int) {
+        if color { out.append(literal: "\u{1B}[1m") }
+        out.append(literal: "session ")
+        identity = out.count
+        out.append(text: s.session.id)
+        if color { out.append(literal: "\u{1B}[0m") }
         out.append(literal: "  ")
         out.append(text: s.session.clientText); out.append(literal: " → "); out.append(text: s.session.serverText)
         out.append(literal: "  user "); out.append(text: s.user.map(TerminalText.escape) ?? "-")

@@ -14,14 +14,17 @@ public final class TextLines {
         scratch.reserveCapacity(1024)
     }
 
-    /// Calls `body` with the event's text and a newline; false (and no call) when the event
-    /// prints nothing. The bytes are valid only inside `body`.
+    /// Appends the event's text and a newline to `out` and marks where its session id starts
+    /// (for the merger of a split analysis); false when the event prints nothing.
     @discardableResult
-    public func withLine(for event: AnalysisEvent, _ body: (UnsafeRawBufferPointer) -> Void) -> Bool {
+    public func write(_ event: AnalysisEvent, into out: inout JSONWriter) -> Bool {
         scratch.removeAll(keepingCapacity: true)
-        guard formatter.write(event, to: &scratch) else { return false }
+        var identity = -1
+        guard formatter.write(event, to: &scratch, identity: &identity) else { return false }
         scratch.append(0x0A)
-        scratch.withUnsafeBytes(body)
+        let start = out.byteCount
+        out.append(bytes: scratch)
+        if identity >= 0 { out.markIdentity(at: start + identity) }
         return true
     }
 }

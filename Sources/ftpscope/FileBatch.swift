@@ -78,7 +78,7 @@ struct Renderer {
             let lines = TextLines(formatter: formatter)
             return Renderer { event, buffer in
                 if !sessions, event.kind == .session { return }
-                lines.withLine(for: event) { buffer.append(bytes: $0) }
+                lines.write(event, into: &buffer)
             }
         }
         let grouper = SessionGrouper(formatter: formatter, sessionSummaries: sessions)

@@ -126,7 +126,7 @@ struct Live: ParsableCommand {
             sink: fmt == .jsonl
                 ? Renderer.jsonLines(encoder).sink { record in record(&out.buffer); out.recordEnded() }
                 : EventSink { event in
-                    lines.withLine(for: event) { out.buffer.append(bytes: $0); out.recordEnded() }
+                    if lines.write(event, into: &out.buffer) { out.recordEnded() }
                 })
         source.flushWriter()
         let stats = source.statistics()

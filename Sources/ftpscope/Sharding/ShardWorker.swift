@@ -183,16 +183,18 @@ final class ShardWorker: @unchecked Sendable {
     /// The analyzer's session number (its ids have no prefix): what the merger maps.
     static func number(of identity: SessionIdentity) -> Int { identity.number }
 
-    /// The encoder marks where it writes a record's session id (`"s<n>"`); its position,
-    /// length and number. A record without a mark is passed through unchanged.
+    /// The renderer marks where it writes a record's session id (`"s<n>"` in JSON, `s<n>` in
+    /// text); its position, length and number. A record without a mark is passed through
+    /// unchanged.
     static func sessionID(in buffer: borrowing JSONWriter, from start: Int, to end: Int) -> (Int, Int, Int) {
         let mark = buffer.identityMark
         guard mark >= start, mark + 2 < end else { return (start, 0, -1) }
         return buffer.withUnsafeBytes { raw in
-            guard raw[mark] == 0x22, raw[mark + 1] == 0x73 else { return (start, 0, -1) }
-            var k = mark + 2, n = 0
+            let id = raw[mark] == 0x22 ? mark + 1 : mark
+            guard raw[id] == 0x73 else { return (start, 0, -1) }
+            var k = id + 1, n = 0
             while k < end, raw[k] >= 0x30, raw[k] <= 0x39 { n = n * 10 + Int(raw[k] - 0x30); k += 1 }
-            return (mark + 1, k - mark - 1, n)
+            return (id, k - id, n)
         }
     }
 }
