@@ -40,12 +40,17 @@ public struct JSONWriter: ~Copyable {
     }
 
     /// Forgets the bytes written, keeping the storage.
-    public mutating func clear() { count = 0; needsComma = false; identityMark = -1 }
+    public mutating func clear() { count = 0; needsComma = false; identityMark = -1; sessionMark = (-1, 0) }
 
     /// Where the last record's session id starts (its opening quote in JSON, its letter in
     /// text), for a merger that renumbers sessions without searching the record; -1 before any.
     public private(set) var identityMark = -1
     mutating func markIdentity() { identityMark = count }
+
+    /// The session (its analyzer's number) of the last record that does not show its id, and
+    /// where that record starts: grouped text, whose records the merger sorts into blocks.
+    public private(set) var sessionMark = (start: -1, number: 0)
+    mutating func markSession(_ number: Int) { sessionMark = (count, number) }
 
     /// `record` with the `idLength` bytes at `idStart` replaced by `prefix`, `letter` and
     /// `number` in decimal, in one reservation: how the merger renumbers a session id in every
@@ -70,6 +75,7 @@ public struct JSONWriter: ~Copyable {
         (capacity, other.capacity) = (other.capacity, capacity)
         (needsComma, other.needsComma) = (other.needsComma, needsComma)
         (identityMark, other.identityMark) = (other.identityMark, identityMark)
+        (sessionMark, other.sessionMark) = (other.sessionMark, sessionMark)
         (lastSeconds, other.lastSeconds) = (other.lastSeconds, lastSeconds)
         (secondsDigits, other.secondsDigits) = (other.secondsDigits, secondsDigits)
         (secondsLength, other.secondsLength) = (other.secondsLength, secondsLength)

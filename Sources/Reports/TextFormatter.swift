@@ -31,7 +31,22 @@ public struct TextFormatter: Sendable {
 
     /// The heading printed above a session's records when grouped.
     public func heading(_ s: SessionIdentity) -> String {
-        paint("── session \(s.id)  \(s.clientText) → \(s.serverText) ──", "1")
+        var out: [UInt8] = []
+        var identity = -1
+        writeHeading(s, to: &out, identity: &identity)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The heading as bytes (no newline); `identity` is set to where the session id starts.
+    public func writeHeading(_ s: SessionIdentity, to out: inout [UInt8], identity: inout Int) {
+        if color { out.append(literal: "\u{1B}[1m") }
+        out.append(literal: "── session ")
+        identity = out.count
+        out.append(text: s.id)
+        out.append(literal: "  "); out.append(text: s.clientText)
+        out.append(literal: " → "); out.append(text: s.serverText)
+        out.append(literal: " ──")
+        if color { out.append(literal: "\u{1B}[0m") }
     }
 
     private func paint(_ s: String, _ code: String) -> String {
@@ -188,157 +203,5 @@ public struct TextFormatter: Sendable {
             out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragments) IP fragments, \(s.truncatedPackets) cut by snap length"
         }
         return out
-    }
-}
-
-/// Holds each session's text until the session ends, then hands it over as one block under a
-/// heading: a terminal reader sees sessions one at a time, not interleaved by time.
-///
-/// Memory is bounded twice: a session with more than `maxBufferedPerSession` records so far
-/// is handed over early and continued under a new heading, and when the text held for all
-/// sessions takes more than `maxBufferedBytes` the oldest blocks go first. Grouping is then
-/// partial (a session may appear in several blocks), but a capture with any number of
-/// sessions open at once is printed in flat memory: with 100,000 open, text held per session
-/// took 480 MB where the analysis itself takes 155.
-///
-/// Blocks are bytes ready to write: the heading and each record on lines of their own, and a
-/// blank line after a block. A session's text is kept as one buffer, not a string per record.
-public final class SessionGrouper {
-    private struct Block {
-        let identity: SessionIdentity
-        /// Heading and records so far, each ended by a newline; empty after a hand-over until
-        /// the session's next record, which starts under a `(continued)` heading.
-        var text: [UInt8] = []
-        /// Heading and records: what the per-session bound counts.
-        var entries = 0
-        let started: Int
-        /// Tells this block's text from the session's earlier texts in `order`.
-        var serial = 0
-        var continued = false
-    }
-
-    private let formatter: TextFormatter
-    /// Open sessions by identity object (every event of a session carries the same one; the
-    /// entry goes with the session's summary, after which nothing of it follows), each with the
-    /// order it started in. A list of open ids searched at every session's end made a capture
-    /// with 100,000 sessions open at once take six minutes instead of fifteen seconds.
-    private var pending: [ObjectIdentifier: Block] = [:]
-    /// Bytes allocated for held text (capacity, not count: a buffer grows by doubling).
-    private var heldBytes = 0
-    /// Blocks oldest first, for handing over the oldest when held text passes its bound. An
-    /// entry whose block has ended or been handed over stays until it reaches the front or
-    /// the stale entries outnumber the live ones.
-    private var order: Deque<(key: ObjectIdentifier, serial: Int)> = []
-    private var stale = 0
-    private var started = 0
-    private var serials = 0
-    public let maxBufferedPerSession: Int
-    public let maxBufferedBytes: Int
-    /// Whether a session's summary line ends its block (`--no-sessions` leaves it out; the
-    /// session's end still hands the block over).
-    public let sessionSummaries: Bool
-
-    public init(formatter: TextFormatter, sessionSummaries: Bool = true, maxBufferedPerSession: Int = 10_000,
-                maxBufferedBytes: Int = 64 << 20) {
-        self.formatter = formatter
-        self.sessionSummaries = sessionSummaries
-        self.maxBufferedPerSession = maxBufferedPerSession
-        self.maxBufferedBytes = maxBufferedBytes
-    }
-
-    /// Text ready to print after this event, or nil: a whole block when its session ends or
-    /// outgrows the bound, and the oldest blocks when all held text outgrows its bound.
-    public func add(_ event: AnalysisEvent) -> [UInt8]? {
-        let identity: SessionIdentity
-        switch event {
-        case .reply(let r): identity = r.session
-        case .command(let c): identity = c.session
-        case .gap(let g): identity = g.session
-        case .session(let s): identity = s.session
-        }
-        let key = ObjectIdentifier(identity)
-        var block: Block
-        if let open = pending.removeValue(forKey: key) {
-            block = open
-        } else {
-            block = Block(identity: identity, started: started)
-            started += 1
-        }
-        if case .session = event, !sessionSummaries {
-            return block.text.isEmpty ? nil : handOver(&block)
-        }
-        var out: [UInt8]?
-        if block.text.isEmpty {
-            // No heading yet: it costs nothing for an event that prints nothing.
-            var text = heading(identity, continued: block.continued)
-            guard formatter.write(event, to: &text) else {
-                pending[key] = block
-                return nil
-            }
-            block.text = text
-            block.entries = 1
-            serials += 1
-            block.serial = serials
-            order.append((key, serials))
-            heldBytes += block.text.capacity
-        } else {
-            let before = block.text.capacity
-            guard formatter.write(event, to: &block.text) else {
-                pending[key] = block
-                return nil
-            }
-            heldBytes += block.text.capacity - before
-        }
-        block.text.append(0x0A)
-        block.entries += 1
-        if case .session = event {
-            out = handOver(&block)
-        } else {
-            if block.entries >= maxBufferedPerSession { out = handOver(&block) }
-            pending[key] = block
-        }
-        // Each hand-over frees a buffer and queues nothing, so this ends.
-        while heldBytes > maxBufferedBytes, let oldest = order.popFirst() {
-            stale -= 1
-            guard var b = pending[oldest.key], b.serial == oldest.serial, !b.text.isEmpty else { continue }
-            out = (out ?? []) + handOver(&b)
-            pending[oldest.key] = b
-        }
-        if stale > 1024 && stale > order.count / 2 {
-            order = Deque(order.filter { entry in
-                pending[entry.key].map { $0.serial == entry.serial && !$0.text.isEmpty } ?? false
-            })
-            stale = 0
-        }
-        return out
-    }
-
-    /// Whatever is still held (sessions that never ended), in the order they started, one
-    /// session after another without blank lines between them.
-    public func flush() -> [UInt8] {
-        defer { pending.removeAll(); order.removeAll(); stale = 0; heldBytes = 0 }
-        var out: [UInt8] = []
-        for block in pending.values.sorted(by: { $0.started < $1.started }) where !block.text.isEmpty { out += block.text }
-        return out
-    }
-
-    /// A block's text with the blank line after it; the block is left empty, to continue
-    /// under a new heading, and its entry in `order` goes stale.
-    private func handOver(_ block: inout Block) -> [UInt8] {
-        heldBytes -= block.text.capacity
-        stale += 1
-        var text: [UInt8] = []
-        swap(&text, &block.text)
-        text.append(0x0A)
-        block.entries = 0
-        block.continued = true
-        return text
-    }
-
-    private func heading(_ identity: SessionIdentity, continued: Bool) -> [UInt8] {
-        var h: [UInt8] = []
-        h.append(text: formatter.heading(identity) + (continued ? " (continued)" : ""))
-        h.append(0x0A)
-        return h
     }
 }

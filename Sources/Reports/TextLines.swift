@@ -14,17 +14,38 @@ public final class TextLines {
         scratch.reserveCapacity(1024)
     }
 
-    /// Appends the event's text and a newline to `out` and marks where its session id starts
-    /// (for the merger of a split analysis); false when the event prints nothing.
+    /// Appends the event's text and a newline to `out` and marks its session there: where its
+    /// id starts when the text shows it, and its number (for the merger of a split analysis);
+    /// false when the event prints nothing.
     @discardableResult
     public func write(_ event: AnalysisEvent, into out: inout JSONWriter) -> Bool {
         scratch.removeAll(keepingCapacity: true)
         var identity = -1
         guard formatter.write(event, to: &scratch, identity: &identity) else { return false }
         scratch.append(0x0A)
+        out.markSession(Self.session(of: event).number)
         let start = out.byteCount
         out.append(bytes: scratch)
         if identity >= 0 { out.markIdentity(at: start + identity) }
         return true
+    }
+
+    /// Appends a session's heading (no newline) to `out`, its id marked.
+    public func writeHeading(_ session: SessionIdentity, into out: inout JSONWriter) {
+        scratch.removeAll(keepingCapacity: true)
+        var identity = -1
+        formatter.writeHeading(session, to: &scratch, identity: &identity)
+        let start = out.byteCount
+        out.append(bytes: scratch)
+        out.markIdentity(at: start + identity)
+    }
+
+    static func session(of event: AnalysisEvent) -> SessionIdentity {
+        switch event {
+        case .reply(let r): r.session
+        case .command(let c): c.session
+        case .gap(let g): g.session
+        case .session(let s): s.session
+        }
     }
 }

@@ -30,7 +30,7 @@ struct Analyze: ParsableCommand {
     @Option(name: .long, help: "Files analyzed in parallel (output order stays by file); with one file, 0 (default) renders output on a second thread when there is a second core, 1 keeps everything on one thread.")
     var jobs: Int = 0
 
-    @Option(name: .long, help: "Analyzers for one file in JSON Lines or --stream text, its connections split by address pair and the records merged back in order (0, the default: one per core unless --jobs 1; 1: a single analyzer).")
+    @Option(name: .long, help: "Analyzers for one file, its connections split by address pair and the records merged back in order (0, the default: one per core unless --jobs 1; 1: a single analyzer).")
     var shards: Int = 0
 
     @OptionGroup var options: AnalysisOptions
@@ -54,15 +54,16 @@ struct Analyze: ParsableCommand {
         let encoder = RecordEncoder(language: options.lang, sessionRecords: !noSessions)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
         let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
-        // Command events exist only with --commands (the analyzer is told), and the encoder
-        // leaves out session records itself: testing the event's case here copied it.
-        let renderer = fmt == .jsonl ? { Renderer.jsonLines(encoder) } : { Renderer.text(text, sessions: !noSessions) }
         // One file on several cores: its connections are split over analyzers and the records
-        // merged back in order, as JSON Lines or text a record per line (grouped text is
-        // grouped by one analyzer on one thread).
+        // merged back in order (grouped text is grouped after the merge).
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let wanted = self.shards > 0 ? self.shards : (self.jobs == 0 ? cores : 1)
-        let shards = (fmt == .jsonl || stream) && files.count == 1 ? wanted : 1
+        let shards = files.count == 1 ? wanted : 1
+        // Command events exist only with --commands (the analyzer is told), and the encoder
+        // leaves out session records itself: testing the event's case here copied it.
+        let renderer = fmt == .jsonl
+            ? { Renderer.jsonLines(encoder) }
+            : { Renderer.text(text, sessions: !noSessions, split: shards > 1) }
         let result = try FileBatch.run(files: files, jobs: jobs, shards: shards, options: options,
                                        progress: Terminal.stderrIsTTY, commands: commands, renderer: renderer, out: out)
         switch fmt {

@@ -56,6 +56,9 @@ struct Renderer {
     let reply: (ReplyEvent, inout JSONWriter) -> Void
     /// Writes what the renderer still holds once a file's analysis has ended.
     var finish: (inout JSONWriter) -> Void = { _ in }
+    /// Grouped text split over analyzers: each session's heading, rendered when the session
+    /// starts, for the merger that groups the records (see `RecordMerger`).
+    var heading: ((SessionIdentity, inout JSONWriter) -> Void)?
 
     init(_ event: @escaping (AnalysisEvent, inout JSONWriter) -> Void) {
         self.event = event
@@ -72,18 +75,21 @@ struct Renderer {
         Renderer(replies: { encoder.encode(reply: $0, into: &$1) }, others: { encoder.encode($0, into: &$1) })
     }
 
-    /// Text: grouped by session when the formatter says so, else a line per record as it happens.
-    static func text(_ formatter: TextFormatter, sessions: Bool) -> Renderer {
-        guard formatter.grouped else {
+    /// Text: grouped by session when the formatter says so, else a line per record as it
+    /// happens. `split`: for one of several analyzers whose records a merger groups.
+    static func text(_ formatter: TextFormatter, sessions: Bool, split: Bool = false) -> Renderer {
+        guard formatter.grouped, !split else {
             let lines = TextLines(formatter: formatter)
-            return Renderer { event, buffer in
+            var r = Renderer { event, buffer in
                 if !sessions, event.kind == .session { return }
                 lines.write(event, into: &buffer)
             }
+            if formatter.grouped { r.heading = { lines.writeHeading($0, into: &$1) } }
+            return r
         }
         let grouper = SessionGrouper(formatter: formatter, sessionSummaries: sessions)
         var r = Renderer { event, buffer in
-            if let block = grouper.add(event) { buffer.append(bytes: block) }
+            grouper.add(event) { buffer.append(bytes: $0) }
         }
         r.finish = { buffer in
             let rest = grouper.flush()

@@ -184,17 +184,21 @@ import Testing
             #expect(split.stdout == one.stdout, "\(shards) analyzers")
         }
         // Text a record per line is split the same way: ids renumbered in replies, commands and
-        // session lines alike.
-        let text = ["analyze", "--format", "text", "--stream", "--idle-timeout", "3", "--commands"]
-        let oneText = try Fixtures.run(text + ["--jobs", "1", path])
-        #expect(oneText.stdout.contains("  s49  ") && oneText.stdout.contains("\nsession s49  "))
-        for shards in ["2", "3"] {
-            let split = try Fixtures.run(text + ["--shards", shards, path])
-            #expect(split.status == 0)
-            #expect(split.stdout == oneText.stdout, "text, \(shards) analyzers")
+        // session lines alike; grouped text is grouped after the merge, headings renumbered.
+        for stream in [["--stream"], []] {
+            let text = ["analyze", "--format", "text", "--idle-timeout", "3", "--commands"] + stream
+            let oneText = try Fixtures.run(text + ["--jobs", "1", path])
+            #expect(oneText.stdout.contains("\nsession s49  "))
+            #expect(oneText.stdout.contains(stream.isEmpty ? "── session s49  " : "  s49  "))
+            for shards in ["2", "3"] {
+                let split = try Fixtures.run(text + ["--shards", shards, path])
+                #expect(split.status == 0)
+                #expect(split.stdout == oneText.stdout, "text \(stream), \(shards) analyzers")
+            }
         }
         for name in Fixtures.captureNames {
-            for format in [["--format", "jsonl"], ["--format", "text", "--stream", "--commands"]] {
+            for format in [["--format", "jsonl"], ["--format", "text", "--stream", "--commands"],
+                           ["--format", "text", "--no-sessions"]] {
                 let a = try Fixtures.run(["analyze"] + format + ["--jobs", "1", Fixtures.path(name)])
                 let b = try Fixtures.run(["analyze"] + format + ["--shards", "2", Fixtures.path(name)])
                 #expect(a.stdout == b.stdout, "\(name) \(format)")

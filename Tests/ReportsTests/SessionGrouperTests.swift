@@ -1,5 +1,5 @@
 import FTPSession
-import Reports
+@testable import Reports
 import Testing
 
 /// Grouped text output: each session's lines as one block when it ends, whatever the order
@@ -33,7 +33,7 @@ import Testing
         let grouper = SessionGrouper(formatter: Self.formatter)
         var blocks: [String] = []
         for e in events {
-            if let b = grouper.add(e) { blocks.append(String(decoding: b, as: UTF8.self)) }
+            grouper.add(e) { blocks.append(String(decoding: $0, as: UTF8.self)) }
         }
         #expect(grouper.flush().isEmpty)
         let ended = events.compactMap { if case .session(let s) = $0 { s.session } else { nil } }
@@ -51,7 +51,7 @@ import Testing
         let grouper = SessionGrouper(formatter: Self.formatter, maxBufferedPerSession: 20)
         var early: [String] = []
         for e in events {
-            if let b = grouper.add(e) { early.append(String(decoding: b, as: UTF8.self)) }
+            grouper.add(e) { early.append(String(decoding: $0, as: UTF8.self)) }
         }
         // The first session outgrows its buffer and is handed over early, in blocks of 20
         // entries (a heading and 19 records), each ending in a blank line, then continued.
@@ -82,8 +82,8 @@ import Testing
         let bounded = SessionGrouper(formatter: Self.formatter, maxBufferedBytes: bound)
         var whole: [String] = [], parts: [String] = []
         for e in events {
-            if let b = unbounded.add(e) { whole.append(String(decoding: b, as: UTF8.self)) }
-            if let b = bounded.add(e) { parts.append(String(decoding: b, as: UTF8.self)) }
+            unbounded.add(e) { whole.append(String(decoding: $0, as: UTF8.self)) }
+            bounded.add(e) { parts.append(String(decoding: $0, as: UTF8.self)) }
         }
         parts.append(String(decoding: bounded.flush(), as: UTF8.self))
         #expect(whole.count == 2 && parts.count > 4, "the bound split the first session")
@@ -97,5 +97,31 @@ import Testing
             let got = blocks.map { $0.split(separator: "\n", maxSplits: 1).dropFirst().joined() }.joined(separator: "\n")
             #expect(got == records.joined(separator: "\n"), "\(id)")
         }
+    }
+
+    /// Held text is counted as a buffer doubling from 512 bytes would hold it, not by the
+    /// array's capacity (which depends on the allocator's history): where the bound cuts
+    /// blocks must not differ between runs or between one analyzer and several.
+    @Test func heldTextIsCountedIndependentlyOfTheAllocator() {
+        #expect(TextBlocks<Int>.footprint(0) == 512)
+        #expect(TextBlocks<Int>.footprint(512) == 512)
+        #expect(TextBlocks<Int>.footprint(513) == 1024)
+        #expect(TextBlocks<Int>.footprint(4096) == 4096)
+        #expect(TextBlocks<Int>.footprint(4097) == 8192)
+        // Two sessions' records of 300 bytes under a 2,048-byte bound: the third record of the
+        // older session's block makes 1,024 + 512 + ... pass the bound at the same record every time.
+        let record = [UInt8](repeating: 0x61, count: 299) + [0x0A]
+        var cuts: [[Int]] = []
+        for _ in 0..<3 {
+            let blocks = TextBlocks<Int>(maxBufferedBytes: 2_048)
+            var cut: [Int] = []
+            for i in 0..<40 {
+                record.withUnsafeBytes { r in
+                    blocks.add(i % 3, record: r, heading: { Array("h\(i % 3)".utf8) }, emit: { _ in cut.append(i) })
+                }
+            }
+            cuts.append(cut)
+        }
+        #expect(!cuts[0].isEmpty && cuts[0] == cuts[1] && cuts[1] == cuts[2])
     }
 }

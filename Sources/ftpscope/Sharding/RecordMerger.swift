@@ -3,6 +3,10 @@ import Reports
 
 /// Merges the analyzers' outputs for one batch by key and renumbers sessions in the order
 /// they were created across analyzers.
+///
+/// Grouped text is grouped here, after the merge, by global session number: the records
+/// reach `TextBlocks` in the order one analyzer's grouper would have seen them, so the blocks
+/// (and where memory bounds cut them) are the same.
 struct RecordMerger {
     private let prefix: [UInt8]
     private var next = 0
@@ -11,11 +15,69 @@ struct RecordMerger {
     /// Per analyzer: connections open, as of the records merged so far.
     private var open: [Int]
     private(set) var peakConnections = 0
+    /// Grouped text: the blocks, and each open session's heading, renumbered.
+    private let blocks: TextBlocks<Int>?
+    private var headings: [Int: [UInt8]] = [:]
 
-    init(prefix: String, shards: Int) {
+    init(prefix: String, shards: Int, grouping: Bool = false) {
         self.prefix = Array(prefix.utf8)
         ids = Array(repeating: SessionNumbers(), count: shards)
         open = Array(repeating: 0, count: shards)
+        blocks = grouping ? TextBlocks() : nil
+    }
+
+    /// Writes what grouping still holds (sessions that never ended).
+    mutating func finish(into out: Output) {
+        guard let blocks else { return }
+        let rest = blocks.flush()
+        if !rest.isEmpty { out.write(rest) }
+        headings.removeAll()
+    }
+
+    /// `record` with its session id replaced by the global one.
+    private func renumbered(_ record: UnsafeRawBufferPointer, _ r: TaggedRecord, as id: Int) -> [UInt8] {
+        let at = r.idStart - r.start
+        var b: [UInt8] = []
+        b.reserveCapacity(record.count + prefix.count + 20)
+        b.append(contentsOf: record[..<at])
+        b.append(contentsOf: prefix)
+        b.append(0x73)
+        b.append(contentsOf: String(id).utf8)
+        b.append(contentsOf: record[(at + r.idLength)...])
+        return b
+    }
+
+    /// Grouped text: one tagged entry of analyzer `shard` into the blocks.
+    private mutating func group(_ r: TaggedRecord, _ record: UnsafeRawBufferPointer, shard: Int,
+                                blocks: TextBlocks<Int>, into out: Output) {
+        switch r.kind {
+        case .started:
+            next += 1
+            ids[shard].started(r.session, as: next)
+            if r.idLength > 0 { headings[next] = renumbered(record, r, as: next) }
+        case .ended:
+            if let id = ids[shard].global(r.session) {
+                blocks.end(id) { out.write($0) }
+                headings[id] = nil
+            }
+            ids[shard].ended(r.session)
+        case .count:
+            preconditionFailure("counts are not grouped")
+        case .record:
+            guard let id = ids[shard].global(r.session) else {
+                out.buffer.append(bytes: record)
+                out.recordEnded()
+                return
+            }
+            // The heading is looked up only when a block starts.
+            if r.idLength > 0 {
+                renumbered(record, r, as: id).withUnsafeBytes {
+                    blocks.add(id, record: $0, heading: { headings[id] ?? [] }, emit: { out.write($0) })
+                }
+            } else {
+                blocks.add(id, record: record, heading: { headings[id] ?? [] }, emit: { out.write($0) })
+            }
+        }
     }
 
     mutating func merge(_ batches: [OutputBatch], into out: Output) {
@@ -39,6 +101,13 @@ struct RecordMerger {
                     if best < 0 { break }
                     let r = records[best][0]
                     records[best] = UnsafeBufferPointer(rebasing: records[best].dropFirst())
+                    if let blocks {
+                        // A count's start and end are table sizes, not offsets.
+                        if r.kind == .count { countOpen(r, shard: best); continue }
+                        group(r, UnsafeRawBufferPointer(rebasing: bytes[best][r.start..<r.end]), shard: best,
+                              blocks: blocks, into: out)
+                        continue
+                    }
                     switch r.kind {
                     case .started:
                         next += 1
@@ -46,10 +115,7 @@ struct RecordMerger {
                     case .ended:
                         ids[best].ended(r.session)
                     case .count:
-                        // Other analyzers' tables do not change during this analyzer's packet.
-                        let others = open.reduce(0, +) - open[best]
-                        peakConnections = max(peakConnections, others + r.start)
-                        open[best] = r.end
+                        countOpen(r, shard: best)
                     case .record:
                         let record = UnsafeRawBufferPointer(rebasing: bytes[best][r.start..<r.end])
                         if r.idLength > 0, let id = ids[best].global(r.session) {
@@ -63,6 +129,13 @@ struct RecordMerger {
                 }
             }
         }
+    }
+
+    /// Other analyzers' tables do not change during this analyzer's packet.
+    private mutating func countOpen(_ r: TaggedRecord, shard: Int) {
+        let others = open.reduce(0, +) - open[shard]
+        peakConnections = max(peakConnections, others + r.start)
+        open[shard] = r.end
     }
 
     /// Every batch's records at once, each array's pointer held for the whole of `body`.

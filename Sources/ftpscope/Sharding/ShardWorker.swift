@@ -63,6 +63,19 @@ final class ShardWorker: @unchecked Sendable {
             if let tagged { withBatch { $0.records.append(tagged) } }
         }
 
+        /// A session started: its heading rendered and tagged with the start, its id marked.
+        func started(_ identity: SessionIdentity, heading: (SessionIdentity, inout JSONWriter) -> Void) {
+            let tagged: TaggedRecord = withBatch { batch in
+                let start = batch.buffer.byteCount
+                heading(identity, &batch.buffer)
+                let end = batch.buffer.byteCount
+                let (idStart, idLength, _) = ShardWorker.sessionID(in: batch.buffer, from: start, to: end)
+                return TaggedRecord(kind: .started, key: key, start: start, end: end,
+                                    idStart: idStart, idLength: idLength, session: ShardWorker.number(of: identity))
+            }
+            withBatch { $0.records.append(tagged) }
+        }
+
         /// The end of the batch's bytes so far.
         var byteCount: Int { withBatch { $0.buffer.byteCount } }
     }
@@ -75,8 +88,12 @@ final class ShardWorker: @unchecked Sendable {
             let end = cursor.byteCount
             cursor.append(.ended, start: end, end: end, session: ShardWorker.number(of: identity))
         }
-        analyzer.sessionStarted = { identity in
-            cursor.append(.started, start: 0, end: 0, session: ShardWorker.number(of: identity))
+        if let heading = render.heading {
+            analyzer.sessionStarted = { identity in cursor.started(identity, heading: heading) }
+        } else {
+            analyzer.sessionStarted = { identity in
+                cursor.append(.started, start: 0, end: 0, session: ShardWorker.number(of: identity))
+            }
         }
         analyzer.closing = { lastSeen, serial in
             cursor.key.lastSeen = lastSeen.nanoseconds
@@ -184,11 +201,14 @@ final class ShardWorker: @unchecked Sendable {
     static func number(of identity: SessionIdentity) -> Int { identity.number }
 
     /// The renderer marks where it writes a record's session id (`"s<n>"` in JSON, `s<n>` in
-    /// text); its position, length and number. A record without a mark is passed through
-    /// unchanged.
+    /// text); its position, length and number. A record that does not show its id may carry
+    /// its session's number (grouped text); a record with neither is passed through unchanged.
     static func sessionID(in buffer: borrowing JSONWriter, from start: Int, to end: Int) -> (Int, Int, Int) {
         let mark = buffer.identityMark
-        guard mark >= start, mark + 2 < end else { return (start, 0, -1) }
+        guard mark >= start, mark + 2 < end else {
+            let session = buffer.sessionMark
+            return session.start == start ? (start, 0, session.number) : (start, 0, -1)
+        }
         return buffer.withUnsafeBytes { raw in
             let id = raw[mark] == 0x22 ? mark + 1 : mark
             guard raw[id] == 0x73 else { return (start, 0, -1) }

@@ -44,12 +44,12 @@ enum ShardedAnalysis {
         var config = configuration
         config.externalSweeps = true
         config.maxConnections = max(1, configuration.maxConnections / shards)
-        let workers = (0..<shards).map { _ in
-            ShardWorker(configuration: config, render: renderer())
-        }
+        let renderers = (0..<shards).map { _ in renderer() }
+        let workers = renderers.map { ShardWorker(configuration: config, render: $0) }
         // Merging runs on a thread of its own: on the reading thread it waited for the slowest
         // analyzer's oldest batch while the other analyzer, its queue drained, had nothing to do.
-        let merging = MergeThread(workers: workers, prefix: configuration.sessionPrefix, out: out)
+        let merging = MergeThread(workers: workers, prefix: configuration.sessionPrefix,
+                                  grouping: renderers[0].heading != nil, out: out)
 
         var batches = workers.map { _ in InputBatch() }
         // The same batches, for the per-packet append: an access through `batches` (even an
@@ -118,12 +118,12 @@ private final class MergeThread: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var peak = 0
 
-    init(workers: [ShardWorker], prefix: String, out: Output) {
+    init(workers: [ShardWorker], prefix: String, grouping: Bool, out: Output) {
         // The output is this thread's alone until `join`, which the caller waits for before
         // writing anything else.
         nonisolated(unsafe) let out = out
         startThread(name: "ftpscope-merge") { [unowned self] in
-            var merger = RecordMerger(prefix: prefix, shards: workers.count)
+            var merger = RecordMerger(prefix: prefix, shards: workers.count, grouping: grouping)
             while true {
                 let last = sent.take()
                 let outputs = workers.map { $0.output.take() }
@@ -131,6 +131,7 @@ private final class MergeThread: @unchecked Sendable {
                 for (w, o) in zip(workers, outputs) { o.reset(); w.spareOutputs.give(o) }
                 if last { break }
             }
+            merger.finish(into: out)
             peak = merger.peakConnections
             done.signal()
         }
