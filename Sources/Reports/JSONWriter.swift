@@ -154,14 +154,10 @@ public struct JSONWriter: ~Copyable {
 
     mutating func double(_ v: Double, decimals: Int = 3) {
         separator()
-        var scale = 1
-        for _ in 0..<decimals { scale *= 10 }
-        // The scaled value must fit an Int (times from hostile captures can be centuries apart).
-        guard v.isFinite, abs(v) < 9e15, abs(v) * Double(scale) < 9e18 else { appendStatic("null"); return }
-        let scaled = Int((abs(v) * Double(scale)).rounded())
-        if v < 0 && scaled != 0 { append(0x2D) }
-        appendDigits(scaled / scale)
-        if decimals > 0 { append(0x2E); appendFixedWidth(scaled % scale, decimals) }
+        guard let f = FixedPoint(v, decimals: decimals) else { appendStatic("null"); return }
+        if f.negative { append(0x2D) }
+        appendDigits(f.whole)
+        if decimals > 0 { append(0x2E); appendFixedWidth(f.fraction, decimals) }
     }
 
     /// A timestamp as seconds with 6 decimals, or 9 when the capture has nanoseconds.
@@ -331,6 +327,25 @@ func pad(_ v: Int, _ width: Int) -> String {
 }
 
 /// Fixed-point formatting without Foundation's locale-dependent formatters.
+/// A number rounded to `decimals` places, as its sign, whole part and fraction digits; nil
+/// when it is not finite or its scaled value would not fit an Int (times from hostile
+/// captures can be centuries apart).
+struct FixedPoint {
+    let negative: Bool
+    let whole: Int
+    let fraction: Int
+
+    init?(_ v: Double, decimals: Int) {
+        var scale = 1
+        for _ in 0..<decimals { scale *= 10 }
+        guard v.isFinite, abs(v) < 9e15, abs(v) * Double(scale) < 9e18 else { return nil }
+        let scaled = Int((abs(v) * Double(scale)).rounded())
+        negative = v < 0 && scaled != 0
+        whole = scaled / scale
+        fraction = scaled % scale
+    }
+}
+
 func fixed(_ v: Double, _ decimals: Int) -> String {
     var w = JSONWriter(capacity: 32)
     w.double(v, decimals: decimals)

@@ -48,27 +48,39 @@ public enum UTCTime {
         let micros = Int((ns - secs * 1_000_000_000) / 1000)
         let days = Int(secs >= 0 ? secs / 86400 : (secs - 86399) / 86400)
         let rem = Int(secs - Int64(days) * 86400)
-        if date {
-            let (y, m, d) = civil(fromDays: days)
-            digits(y, 4, &out); out.append(0x2D); digits(m, 2, &out); out.append(0x2D); digits(d, 2, &out)
-            out.append(0x20)
+        let (y, m, d) = civil(fromDays: days)
+        guard (0...9999).contains(y) else {
+            if date {
+                digits(y, 4, &out); out.append(0x2D); digits(m, 2, &out); out.append(0x2D); digits(d, 2, &out)
+                out.append(0x20)
+            }
+            digits(rem / 3600, 2, &out); out.append(0x3A)
+            digits(rem / 60 % 60, 2, &out); out.append(0x3A)
+            digits(rem % 60, 2, &out); out.append(0x2E)
+            digits(micros, 6, &out)
+            return
         }
-        digits(rem / 3600, 2, &out); out.append(0x3A)
-        digits(rem / 60 % 60, 2, &out); out.append(0x3A)
-        digits(rem % 60, 2, &out); out.append(0x2E)
-        digits(micros, 6, &out)
+        // Every capture time has a four-digit year (they are clamped to 1823-2116): the text
+        // is built in place and appended once, one append per record instead of a dozen.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 26) { buf in
+            var i = 0
+            func put(_ v: Int, _ width: Int, then separator: UInt8?) {
+                var x = v
+                for k in stride(from: i + width - 1, through: i, by: -1) { buf[k] = UInt8(48 + x % 10); x /= 10 }
+                i += width
+                if let separator { buf[i] = separator; i += 1 }
+            }
+            if date { put(y, 4, then: 0x2D); put(m, 2, then: 0x2D); put(d, 2, then: 0x20) }
+            put(rem / 3600, 2, then: 0x3A); put(rem / 60 % 60, 2, then: 0x3A); put(rem % 60, 2, then: 0x2E)
+            put(micros, 6, then: nil)
+            out.append(contentsOf: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buf[..<i])))
+        }
     }
 
     /// `v` in at least `width` digits, zero-padded (as `pad`, which a negative year goes through).
     private static func digits(_ v: Int, _ width: Int, _ out: inout [UInt8]) {
         guard v >= 0 else { out.append(text: pad(v, width)); return }
-        var n = 1, t = v
-        while t >= 10 { t /= 10; n += 1 }
-        if n < width { out.append(contentsOf: repeatElement(0x30, count: width - n)) }
-        let end = out.count + n
-        out.append(contentsOf: repeatElement(0x30, count: n))
-        var x = v, i = end
-        while i > end - n { i -= 1; out[i] = UInt8(48 + x % 10); x /= 10 }
+        out.append(digits: v, width: width)
     }
 
     /// Howard Hinnant's days-to-civil algorithm.

@@ -39,14 +39,14 @@ public struct TextFormatter: Sendable {
 
     /// The heading as bytes (no newline); `identity` is set to where the session id starts.
     public func writeHeading(_ s: SessionIdentity, to out: inout [UInt8], identity: inout Int) {
-        if color { out.append(literal: "\u{1B}[1m") }
+        startPaint("1", &out)
         out.append(literal: "── session ")
         identity = out.count
         out.append(text: s.id)
         out.append(literal: "  "); out.append(text: s.clientText)
         out.append(literal: " → "); out.append(text: s.serverText)
         out.append(literal: " ──")
-        if color { out.append(literal: "\u{1B}[0m") }
+        endPaint(&out)
     }
 
     private func paint(_ s: String, _ code: String) -> String {
@@ -56,8 +56,18 @@ public struct TextFormatter: Sendable {
     }
 
     private func paint(_ s: String, _ code: String, to out: inout [UInt8]) {
-        if color { out.append(literal: "\u{1B}["); out.append(text: code); out.append(literal: "m") }
+        startPaint(code, &out)
         out.append(text: s)
+        endPaint(&out)
+    }
+
+    /// What follows is in colour `code` (when colour is on) until `endPaint`: a closure
+    /// around the painted text cost a context retained and released per record.
+    private func startPaint(_ code: String, _ out: inout [UInt8]) {
+        if color { out.append(literal: "\u{1B}["); out.append(text: code); out.append(literal: "m") }
+    }
+
+    private func endPaint(_ out: inout [UInt8]) {
         if color { out.append(literal: "\u{1B}[0m") }
     }
 
@@ -108,7 +118,9 @@ public struct TextFormatter: Sendable {
 
     private func writeReply(_ r: ReplyEvent, to out: inout [UInt8], identity: inout Int) {
         writePrefix(r.timestamp, r.session, to: &out, identity: &identity)
-        paint(r.reply.code.map { String($0) } ?? "???", Self.colorCode(forClass: r.reply.code.map { $0 / 100 }), to: &out)
+        startPaint(Self.colorCode(forClass: r.reply.code.map { $0 / 100 }), &out)
+        if let code = r.reply.code { out.append(digits: code, width: 1) } else { out.append(literal: "???") }
+        endPaint(&out)
         out.append(literal: "  ")
         let asked = out.count
         var arrow = false
@@ -132,7 +144,7 @@ public struct TextFormatter: Sendable {
         out.padColumn(from: state, width: 13)
         out.append(literal: "  ")
         let latency = out.count
-        if let ms = r.latencyMilliseconds { out.append(text: fixed(ms, 1)); out.append(literal: " ms") }
+        if let ms = r.latencyMilliseconds { out.append(fixed: ms, decimals: 1); out.append(literal: " ms") }
         out.padColumn(from: latency, width: 10)
         if let m = r.catalog?.meaning(language) { out.append(literal: "  "); paint(m, "2", to: &out) }
         if let p = r.passive { out.append(text: "  data → \(p.host ?? "(server)"):\(p.port)") }
@@ -158,11 +170,11 @@ public struct TextFormatter: Sendable {
     /// A session's summary line, its transfers and anomalies: one per session, a sixth of
     /// the text formatting of a capture of short sessions when built from strings.
     private func writeSession(_ s: SessionSummary, to out: inout [UInt8], identity: inout Int) {
-        if color { out.append(literal: "\u{1B}[1m") }
+        startPaint("1", &out)
         out.append(literal: "session ")
         identity = out.count
         out.append(text: s.session.id)
-        if color { out.append(literal: "\u{1B}[0m") }
+        endPaint(&out)
         out.append(literal: "  ")
         out.append(text: s.session.clientText); out.append(literal: " → "); out.append(text: s.session.serverText)
         out.append(literal: "  user "); out.append(text: s.user.map(TerminalText.escape) ?? "-")
@@ -179,7 +191,7 @@ public struct TextFormatter: Sendable {
         if !first { out.append(literal: ")") }
         out.append(literal: ", "); out.append(text: String(s.transfers.count))
         out.append(literal: " transfers, final state "); out.append(text: s.finalState.rawValue)
-        out.append(literal: ", "); out.append(text: fixed(s.durationMilliseconds / 1000, 3))
+        out.append(literal: ", "); out.append(fixed: s.durationMilliseconds / 1000, decimals: 3)
         out.append(literal: " s, ended by "); out.append(text: s.endReason)
         for t in s.transfers {
             var line = "\n    transfer \(t.command) \(t.path.map(TerminalText.escape) ?? "")  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"

@@ -208,6 +208,30 @@ import Testing
         #expect(String(decoding: w.out, as: UTF8.self) == "[null,null]")
     }
 
+    /// Text writes numbers as bytes itself; they must read as the JSON writer's fixed-point
+    /// text (which reports still use) and pad as a string would.
+    @Test func textNumbersMatchTheStringForms() {
+        let values: [Double] = [0, 0.04, 0.05, 0.15, 1, 9.95, 10, 123.456, 999.999, -0.04, -1.5, -2.25, 1e12, 9.3e12,
+                                .infinity, -.infinity, .nan, 0.000_5, 86_399.999_9]
+        for v in values {
+            for decimals in 0...6 {
+                var b: [UInt8] = []
+                b.append(fixed: v, decimals: decimals)
+                #expect(String(decoding: b, as: UTF8.self) == fixed(v, decimals), "\(v) \(decimals)")
+            }
+        }
+        for (v, width) in [(0, 1), (7, 1), (7, 4), (221, 1), (221, 3), (42, 6), (123_456_789, 2), (Int.max, 1)] {
+            var b: [UInt8] = [0x3E]
+            b.append(digits: v, width: width)
+            #expect(String(decoding: b, as: UTF8.self) == ">" + String(repeating: "0", count: max(0, width - String(v).count)) + String(v))
+        }
+        for n in [0, 1, 31, 32, 33, 100] {
+            var b: [UInt8] = [0x7C]
+            b.append(spaces: n)
+            #expect(b == [0x7C] + [UInt8](repeating: 0x20, count: n))
+        }
+    }
+
     @Test func timestamps() {
         #expect(UTCTime.format(1_763_800_000_123_456_000) == "2025-11-22 08:26:40.123456")
         var w = JSONWriter(); w.timestamp(1_763_800_000_123_456_789)

@@ -3,8 +3,9 @@ import FTPSession
 import PacketCapture
 import Reports
 
-/// One capture analyzed by several analyzers at once, each on its own thread, with the JSON
-/// Lines output merged back into exactly the order one analyzer would have written.
+/// One capture analyzed by several analyzers at once, each on its own thread, with the output
+/// (JSON Lines or text) merged back into exactly the order one analyzer would have written,
+/// and grouped text grouped after the merge.
 ///
 /// The reading thread sends each TCP packet to the analyzer that owns its address pair (so
 /// a control connection and its data connections meet in the same analyzer) and everything
