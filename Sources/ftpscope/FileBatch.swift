@@ -49,8 +49,8 @@ enum InputFiles {
 /// Replies have an entry of their own, which the analyzer calls without wrapping them in an
 /// event (see `EventSink`); a format without one renders them as events.
 ///
-/// A renderer may hold state (grouped text, a line buffer), so each thread that analyzes
-/// gets its own from a `RendererFactory`.
+/// A renderer may hold state (grouped text, a line buffer), so each thread that renders gets
+/// its own from the factory `FileBatch.run` is given.
 struct Renderer {
     let event: (AnalysisEvent, inout JSONWriter) -> Void
     let reply: (ReplyEvent, inout JSONWriter) -> Void
@@ -128,15 +128,14 @@ struct BatchResult {
 /// memory stays flat.
 enum FileBatch {
     /// `shards` > 1 splits each file's connections over that many analyzers (see
-    /// `ShardedAnalysis`); only for output that is merged record by record.
-    /// `renderer` makes a renderer for each thread that renders (one for files analyzed one
-    /// after another).
+    /// `ShardedAnalysis`). `renderer` makes a renderer for each thread that renders (one for
+    /// all the files analyzed one after another on this thread).
     static func run(files: [String], jobs: Int, shards: Int = 1, options: AnalysisOptions, progress: Bool,
                     commands: Bool = true, renderer: @escaping () -> Renderer, out: Output) throws -> BatchResult {
         let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
         if jobs <= 1 || files.count <= 1 {
             var result = BatchResult()
-            let render = shards > 1 ? nil : renderer()
+            let render = renderer()
             for (i, file) in files.enumerated() {
                 let bar = progress ? ProgressBar(label: file) : nil
                 let report = bar.map { b in { b.update($0, $1) } }
@@ -147,7 +146,7 @@ enum FileBatch {
                                                 configuration: options.configuration(prefix: prefix(i), commands: commands),
                                                 shards: shards, renderer: renderer, out: out, progress: report)
                     }
-                } else if let render {
+                } else {
                     let sink = render.sink { record in
                         record(&out.buffer)
                         out.recordEnded()
@@ -155,8 +154,6 @@ enum FileBatch {
                     // A file that cannot be read still hands over what was rendered before.
                     defer { render.finish(&out.buffer); out.recordEnded() }
                     outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
-                } else {
-                    preconditionFailure("a renderer exists unless the file is sharded")
                 }
                 bar?.finish()
                 absorb(outcome, file: file, into: &result)
