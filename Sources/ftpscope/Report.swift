@@ -27,7 +27,9 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the report here instead of stdout.")
     var output: String?
 
-    @Option(name: .customLong("fail-on"), parsing: .upToNextOption,
+    // One value per flag (a list takes commas): taking values up to the next option swallowed
+    // the capture in `report --fail-on 5xx ftp.pcap`.
+    @Option(name: .customLong("fail-on"),
             help: "Fail on a reply class (5xx, 4xx), a code (530), 'anomaly' or 'gap'; comma-separated or repeated.")
     var failOn: [String] = []
 

@@ -46,6 +46,9 @@ import Testing
         #expect(!bad.stdout.contains("<script>"))
         let slow = try Fixtures.run(["report", Fixtures.path("pyftpdlib-ftplib-ipv6.pcap"), "--max-latency-ms", "1000"])
         #expect(slow.status == 1 && slow.stderr.contains("latency 300"), "the failed PASS took 3 s")
+        // The rule before the capture, as people type it: the capture is not taken for a rule.
+        let before = try Fixtures.run(["report", "--fail-on", "530", Self.hostileCapture])
+        #expect(before.status == 1 && before.stdout == bad.stdout)
         let usage = try Fixtures.run(["report", Self.hostileCapture, "--fail-on", "sometimes"])
         #expect(usage.status == 64)
         let jobs = try Fixtures.run(["report", Self.hostileCapture, "--jobs=-5"])
