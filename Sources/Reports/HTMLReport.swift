@@ -77,7 +77,7 @@ public struct HTMLReport: Sendable {
             h.append(literal: "</td><td class=\"cmd\">")
             if i == 0 { h.append(text: cmd) }
             h.append(literal: "</td><td class=\"")
-            if let code = r.reply.code { h.append(literal: "c"); h.append(text: String(code / 100)) }
+            if let code = r.reply.code { h.append(literal: "c"); h.append(digits: code / 100, width: 1) }
             h.append(literal: "\"><pre>")
             var first = true
             r.reply.forEachLine { line in
@@ -88,11 +88,11 @@ public struct HTMLReport: Sendable {
             h.append(literal: "</pre></td><td>")
             h.append(text: r.state.rawValue)
             h.append(literal: "</td><td>")
-            if let ms = r.latencyMilliseconds { h.append(text: fixed(ms, 1)); h.append(literal: " ms") }
+            if let ms = r.latencyMilliseconds { h.append(fixed: ms, decimals: 1); h.append(literal: " ms") }
             h.append(literal: "</td><td>")
             h.append(text: Escape.html(r.catalog?.meaning(language) ?? ""))
             h.append(literal: "</td><td class=\"anom\">")
-            h.append(text: Escape.html(r.anomalies.joined(separator: "; ")))
+            if !r.anomalies.isEmpty { h.append(text: Escape.html(r.anomalies.joined(separator: "; "))) }
             h.append(literal: "</td></tr>\n")
         }
         if e.replies.isEmpty {

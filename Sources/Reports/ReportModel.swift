@@ -118,9 +118,11 @@ public struct ReportCollector: Sendable {
                 }
             }
             guard keepsExchanges else { return }
-            // A reply joins the exchange of the command it answers when that is the latest one.
-            if let last = open[key]?.exchanges.indices.last, r.command != nil, open[key]?.exchanges[last].command == r.command {
-                open[key]!.exchanges[last].replies.append(r)
+            // A reply joins the exchange of the command it answers when that is the latest one
+            // (the entry found once and changed where it lies).
+            if r.command != nil, let i = open.index(forKey: key), let last = open.values[i].exchanges.indices.last,
+               open.values[i].exchanges[last].command == r.command {
+                open.values[i].exchanges[last].replies.append(r)
             } else {
                 append(r.session, Exchange(timestamp: r.timestamp, command: r.command,
                                            argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
@@ -152,18 +154,24 @@ public struct ReportCollector: Sendable {
     private mutating func append(_ session: SessionIdentity, _ exchange: Exchange) {
         guard keepsExchanges else { return }
         let key = ObjectIdentifier(session)
-        var entry = open.removeValue(forKey: key) ?? OpenSession()
-        if entry.rendered + entry.exchanges.count < maxExchangesPerSession {
-            // The exchange before this one is complete: rendered now, its replies let go.
-            if let sections, let done = entry.exchanges.popLast() {
-                entry.parts.append(sections.exchange(done, session, policy))
-                entry.rendered += 1
-            }
-            entry.exchanges.append(exchange)
-        } else {
-            entry.dropped += 1
+        // Changed where it lies: taking the entry out and putting it back hashed twice and
+        // moved it per exchange.
+        var found = open.index(forKey: key)
+        if found == nil {
+            open[key] = OpenSession()
+            found = open.index(forKey: key)
         }
-        open[key] = entry
+        let i = found!
+        if open.values[i].rendered + open.values[i].exchanges.count < maxExchangesPerSession {
+            // The exchange before this one is complete: rendered now, its replies let go.
+            if let sections, let done = open.values[i].exchanges.popLast() {
+                open.values[i].parts.append(sections.exchange(done, session, policy))
+                open.values[i].rendered += 1
+            }
+            open.values[i].exchanges.append(exchange)
+        } else {
+            open.values[i].dropped += 1
+        }
     }
 
     /// Adds what another collector gathered (another file of the same run), after this one's.
