@@ -20,14 +20,22 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     config.controlPorts.insert(2121)
     let encoder = RecordEncoder()
     let text = TextFormatter(color: true, showCommands: true)
+    let lines = TextLines(formatter: text)
+    // Grouped text with bounds small enough that blocks are handed over early and continued.
+    let grouper = SessionGrouper(formatter: TextFormatter(showCommands: true, grouped: true),
+                                 sessionSummaries: size % 3 != 0, maxBufferedPerSession: 8, maxBufferedBytes: 2048)
     var collector = ReportCollector(maxExchangesPerSession: 32, policy: Policy(rules: [.anomaly, .gap, .replyClass(5)]))
     let box = Box()
     // Half the inputs read ahead of the analyzer (as large files are), half packet by packet.
     let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: size % 2 == 0 ? 0 : nil, sink: EventSink { event in
         box.count += encoder.encode(event).count
         box.count += text.format(event)?.utf8.count ?? 0
+        lines.write(event, into: &box.writer)
+        if box.writer.byteCount > 1 << 16 { box.writer.clear() }
+        grouper.add(event) { box.count += $0.count }
         box.events.append(event)
     })
+    box.count += grouper.flush().count
     for e in box.events { collector.add(e) }
     collector.summary = outcome.summary
     _ = MarkdownReport().render(collector, policy: collector.policy, violations: collector.violations,
@@ -38,7 +46,11 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-private final class Box { var count = 0; var events: [AnalysisEvent] = [] }
+private final class Box {
+    var count = 0
+    var events: [AnalysisEvent] = []
+    var writer = JSONWriter(capacity: 1 << 12)
+}
 
 @_silgen_name("LLVMFuzzerRunDriver")
 func runFuzzer(_ argc: UnsafeMutablePointer<CInt>,
