@@ -105,11 +105,20 @@ struct Report: ParsableCommand {
         let slots = files.map { _ in CollectorBox(ReportCollector(policy: policy, keepExchanges: false, sections: sections)) }
         let many = files.count > 1
         let options = self.options
+        // One file on several cores: a collector that renders sections (JUnit, HTML) is filled
+        // on a second thread. Markdown and JSON collect little per event; handing events over
+        // cost them more than it gave.
+        let pipe = files.count == 1 && sections != nil && jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1
         concurrentForEach(files.count, workers: workers) { i in
             let box = slots[i]
+            let collecting = pipe ? CollectorThread { box.collector.add($0) } : nil
+            // Every event has been added before the box is read, whatever happened.
+            defer { collecting?.finish() }
+            let sink = collecting.map { c in EventSink { c.send($0) } } ?? EventSink { box.collector.add($0) }
             do {
                 let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil,
-                                                    sink: EventSink { box.collector.add($0) })
+                                                    sink: sink)
+                collecting?.finish()
                 box.collector.summary = outcome.summary
                 box.collector.files = 1
                 box.damage = outcome.damage

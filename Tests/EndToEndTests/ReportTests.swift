@@ -73,6 +73,20 @@ import Testing
         #expect(one.stdout.contains("\"session\":\"f5.s1\""))
     }
 
+    /// One file's JUnit or HTML report fills its collector on a second thread: the same report
+    /// as on one thread, policy failures and hostile text included.
+    @Test func collectingOnASecondThreadIsTheSameReport() throws {
+        for file in Fixtures.captureNames.map(Fixtures.path) + [Self.hostileCapture] {
+            for format in ["junit", "html"] {
+                let args = ["report", file, "--format", format, "--fail-on", "5xx,anomaly,gap"]
+                let one = try Fixtures.run(args + ["--jobs", "1"])
+                let two = try Fixtures.run(args)
+                #expect(one.status == two.status && one.stdout == two.stdout && one.stderr == two.stderr, "\(file) \(format)")
+                #expect(one.stdout.contains(format == "junit" ? "<testcase" : "<tr><td>"))
+            }
+        }
+    }
+
     @Test func jsonReportIsOneDocument() throws {
         let r = try Fixtures.run(["report", Fixtures.path("pureftpd-curl.pcap"), "--format", "json"])
         let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
