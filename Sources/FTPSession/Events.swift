@@ -225,4 +225,14 @@ public enum AnalysisEvent: Sendable {
         case .session: .session
         }
     }
+
+    /// The session the event belongs to.
+    public var identity: SessionIdentity {
+        switch self {
+        case .reply(let r): r.session
+        case .command(let c): c.session
+        case .gap(let g): g.session
+        case .session(let s): s.session
+        }
+    }
 }

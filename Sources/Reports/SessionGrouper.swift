@@ -21,7 +21,7 @@ public final class SessionGrouper {
     /// session ends or outgrows the bound, and the oldest blocks when all held text outgrows
     /// its bound.
     public func add(_ event: AnalysisEvent, emit: ([UInt8]) -> Void) {
-        let identity = TextLines.session(of: event)
+        let identity = event.identity
         let ends = event.kind == .session
         // Every event of a session carries the same identity object; its entry goes with the
         // session's summary, after which nothing of it follows.

@@ -23,7 +23,7 @@ public final class TextLines {
         var identity = -1
         guard formatter.write(event, to: &scratch, identity: &identity) else { return false }
         scratch.append(0x0A)
-        out.markSession(Self.session(of: event).number)
+        out.markSession(event.identity.number)
         let start = out.byteCount
         out.append(bytes: scratch)
         if identity >= 0 { out.markIdentity(at: start + identity) }
@@ -38,14 +38,5 @@ public final class TextLines {
         let start = out.byteCount
         out.append(bytes: scratch)
         out.markIdentity(at: start + identity)
-    }
-
-    static func session(of event: AnalysisEvent) -> SessionIdentity {
-        switch event {
-        case .reply(let r): r.session
-        case .command(let c): c.session
-        case .gap(let g): g.session
-        case .session(let s): s.session
-        }
     }
 }
