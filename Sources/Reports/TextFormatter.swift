@@ -49,12 +49,6 @@ public struct TextFormatter: Sendable {
         endPaint(&out)
     }
 
-    private func paint(_ s: String, _ code: String) -> String {
-        var out: [UInt8] = []
-        paint(s, code, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     private func paint(_ s: String, _ code: String, to out: inout [UInt8]) {
         startPaint(code, &out)
         out.append(text: s)
@@ -106,14 +100,6 @@ public struct TextFormatter: Sendable {
             paint("gap: \(g.bytes) bytes from the \(g.direction.rawValue) never captured", "1;33", to: &out)
         }
         return true
-    }
-
-    /// The event's text and a newline, or nil when the event prints nothing.
-    public func line(for event: AnalysisEvent) -> [UInt8]? {
-        var line: [UInt8] = []
-        guard write(event, to: &line) else { return nil }
-        line.append(0x0A)
-        return line
     }
 
     private func writeReply(_ r: ReplyEvent, to out: inout [UInt8], identity: inout Int) {
