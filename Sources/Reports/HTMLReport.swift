@@ -14,8 +14,9 @@ public struct HTMLReport: Sendable {
         return out
     }
 
-    /// Writes the page in pieces: the spooled timelines of a collector made with `sections`,
-    /// or timelines rendered now from the sessions' exchanges.
+    /// Writes the page in pieces: the table of sessions from the collector's rows (see
+    /// `sessionRows`), then the spooled timelines of a collector made with `sections`, or
+    /// timelines rendered now from the sessions' exchanges.
     public func write(_ c: ReportCollector, violations: [String], violationCount: Int? = nil,
                       to out: (UnsafeRawBufferPointer) -> Void) {
         let total = violationCount ?? violations.count
@@ -33,26 +34,30 @@ public struct HTMLReport: Sendable {
         <h1>ftpscope report</h1>
 
         """
-        h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessions.count) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps.</p>\n"
+        h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessionCount) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps.</p>\n"
         if !violations.isEmpty {
             h += "<p class=\"anom\" id=\"policy\">Policy failed: \(total) violations.</p><ul>"
             for v in violations.prefix(100) { h += "<li>\(Escape.html(v))</li>" }
             h += "</ul>\n"
         }
         h += "<h2>Sessions</h2>\n<table id=\"sessions\"><tr><th>session</th><th>server</th><th>client</th><th>user</th><th>login</th><th>transfers</th><th>errors</th><th>final state</th><th>duration</th></tr>\n"
-        for s in c.sessions.map(\.summary) {
-            let transfers = s.transfers.map { "\($0.command) \($0.path ?? "") \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
-            h += "<tr><td><a href=\"#\(s.session.id)\">\(Escape.html(s.session.id))</a></td><td>\(s.session.serverText)</td><td>\(s.session.clientText)</td>"
-            h += "<td>\(Escape.html(s.user ?? "-"))</td><td>\(s.login)</td><td>\(Escape.html(transfers))</td><td>\(s.errors)</td>"
-            h += "<td>\(s.finalState.rawValue)</td><td>\(fixed(s.durationMilliseconds / 1000, 3)) s</td></tr>\n"
-        }
-        h += "</table>\n<h2>Replies per class over time</h2>\n" + chart(c)
         writeUTF8(h, to: out)
+        c.writeSessionRows(Self.sessionRows, to: out)
+        writeUTF8("</table>\n<h2>Replies per class over time</h2>\n" + chart(c), to: out)
         if c.spools.isEmpty {
             for s in c.sessions { writeUTF8(section(s), to: out) }
         }
         for spool in c.spools { spool.forEachChunk(out) }
         writeUTF8("</body></html>\n", to: out)
+    }
+
+    /// A session's row of the table of sessions.
+    public static let sessionRows = SessionRows { s in
+        let transfers = s.transfers.map { "\($0.command) \($0.path ?? "") \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
+        var h = "<tr><td><a href=\"#\(s.session.id)\">\(Escape.html(s.session.id))</a></td><td>\(s.session.serverText)</td><td>\(s.session.clientText)</td>"
+        h += "<td>\(Escape.html(s.user ?? "-"))</td><td>\(s.login)</td><td>\(Escape.html(transfers))</td><td>\(s.errors)</td>"
+        h += "<td>\(s.finalState.rawValue)</td><td>\(fixed(s.durationMilliseconds / 1000, 3)) s</td></tr>\n"
+        return Array(h.utf8)
     }
 
     /// Renders each exchange's rows as the next begins and each session's timeline as it ends.

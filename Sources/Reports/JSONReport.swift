@@ -5,15 +5,28 @@ import FTPSession
 public struct JSONReport: Sendable {
     public init() {}
 
-    /// `violations` are those kept; `violationCount` is how many there were (default: as many).
+    /// The document as bytes (small captures, tests); `write` streams it.
     public func render(_ c: ReportCollector, violations: [String], violationCount: Int? = nil) -> [UInt8] {
+        var out: [UInt8] = []
+        write(c, violations: violations, violationCount: violationCount) { out += $0 }
+        return out
+    }
+
+    /// A session's record in the array of sessions: its JSON Lines record without the newline.
+    public static let sessionRows: SessionRows = {
         let encoder = RecordEncoder()
-        var out: [UInt8] = Array("{\"sessions\":[".utf8)
-        for (i, s) in c.sessions.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            out += encoder.encode(.session(s.summary)).dropLast()
-        }
-        out += Array("],\"summary\":".utf8)
+        return SessionRows(separator: ",") { encoder.encode(.session($0)).dropLast() }
+    }()
+
+    /// Writes the document in pieces: the sessions from the collector's rows (see
+    /// `sessionRows`), the rest after them. `violations` are those kept; `violationCount` is
+    /// how many there were (default: as many).
+    public func write(_ c: ReportCollector, violations: [String], violationCount: Int? = nil,
+                      to write: (UnsafeRawBufferPointer) -> Void) {
+        let encoder = RecordEncoder()
+        writeUTF8("{\"sessions\":[", to: write)
+        c.writeSessionRows(Self.sessionRows, to: write)
+        var out = Array("],\"summary\":".utf8)
         out += encoder.encodeSummary(c.summary, files: c.files, warnings: []).dropLast()
         var w = JSONWriter()
         w.beginObject()
@@ -38,6 +51,6 @@ public struct JSONReport: Sendable {
         out.append(0x2C)
         out += w.out.dropFirst()
         out.append(0x0A)
-        return out
+        out.withUnsafeBytes(write)
     }
 }

@@ -6,23 +6,39 @@ public struct MarkdownReport: Sendable {
     public var language: Language
     public init(language: Language = .english) { self.language = language }
 
-    /// `violations` are those kept; `violationCount` is how many there were (default: as many).
+    /// The report as one string (small captures, tests); `write` streams it.
     public func render(_ c: ReportCollector, policy: Policy, violations: [String], violationCount: Int? = nil) -> String {
+        var out = ""
+        write(c, policy: policy, violations: violations, violationCount: violationCount) { out += String(decoding: $0, as: UTF8.self) }
+        return out
+    }
+
+    /// A session's row of the table of sessions.
+    public static let sessionRows = SessionRows { s in
+        let transfers = s.transfers.map { "\($0.command) \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
+        var md = "| \(s.session.id) | \(s.session.serverText) | \(s.session.clientText) | \(Escape.markdownCell(s.user ?? "-")) "
+        md += "| \(s.login) | \(Escape.markdownCell(transfers.isEmpty ? "-" : transfers)) | \(s.errors) | \(s.finalState.rawValue) "
+        md += "| \(fixed(s.durationMilliseconds / 1000, 3)) s |\n"
+        return Array(md.utf8)
+    }
+
+    /// Writes the report in pieces: the table of sessions from the collector's rows (see
+    /// `sessionRows`), the rest around it. `violations` are those kept; `violationCount` is how
+    /// many there were (default: as many).
+    public func write(_ c: ReportCollector, policy: Policy, violations: [String], violationCount: Int? = nil,
+                      to out: (UnsafeRawBufferPointer) -> Void) {
         let total = violationCount ?? violations.count
         var md = "# ftpscope report\n\n"
-        md += "\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessions.count) FTP sessions, "
+        md += "\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessionCount) FTP sessions, "
         md += "\(c.summary.replies) replies, \(c.summary.gaps) gaps.\n\n"
         if !policy.rules.isEmpty || policy.maxLatencyMilliseconds != nil {
             md += total == 0 ? "**Policy: passed.**\n\n" : "**Policy: FAILED** (\(total) violations).\n\n"
         }
         md += "## Sessions\n\n| session | server | client | user | login | transfers | errors | final state | duration |\n"
         md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
-        for s in c.sessions.map(\.summary) {
-            let transfers = s.transfers.map { "\($0.command) \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
-            md += "| \(s.session.id) | \(s.session.serverText) | \(s.session.clientText) | \(Escape.markdownCell(s.user ?? "-")) "
-            md += "| \(s.login) | \(Escape.markdownCell(transfers.isEmpty ? "-" : transfers)) | \(s.errors) | \(s.finalState.rawValue) "
-            md += "| \(fixed(s.durationMilliseconds / 1000, 3)) s |\n"
-        }
+        writeUTF8(md, to: out)
+        c.writeSessionRows(Self.sessionRows, to: out)
+        md = ""
         md += "\n## Replies by class\n\n| class | count | |\n| --- | ---: | --- |\n"
         let maxClass = max(1, c.classes.values.max() ?? 1)
         for k in c.classes.keys.sorted() {
@@ -50,6 +66,6 @@ public struct MarkdownReport: Sendable {
             for v in violations.prefix(200) { md += "- \(Escape.markdownCell(v))\n" }
             if total > min(200, violations.count) { md += "\n… and \(total - min(200, violations.count)) more.\n" }
         }
-        return md
+        writeUTF8(md, to: out)
     }
 }

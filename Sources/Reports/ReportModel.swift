@@ -27,7 +27,12 @@ public struct SessionReport: Sendable {
 /// the sessions, not with the replies. The policy is applied as replies arrive, so violations
 /// are found in every reply, kept or not.
 public struct ReportCollector: Sendable {
+    /// Ended sessions (without their exchanges when `sections` rendered them), kept only by a
+    /// collector made without `rows` (tests, small captures): the command line's collectors
+    /// render and spool each session instead.
     public private(set) var sessions: [SessionReport] = []
+    /// Every session that ended, kept or not.
+    public private(set) var sessionCount = 0
     /// Sessions still open, by identity object: every event of a session carries the same one,
     /// and the entry goes when the session's summary arrives (nothing of it follows).
     private var open: [ObjectIdentifier: OpenSession] = [:]
@@ -45,6 +50,10 @@ public struct ReportCollector: Sendable {
     private let sections: SectionRenderer?
     /// This collector's spool, then those of collectors merged after it, in order.
     public private(set) var spools: [SectionSpool] = []
+    /// Renders each session's row of the report's table of sessions as it ends, when given.
+    private let rows: SessionRows?
+    /// This collector's spool of rows, then those of collectors merged after it, in order.
+    public private(set) var rowSpools: [SectionSpool] = []
     public private(set) var sectionTests = 0
     public private(set) var sectionFailures = 0
     /// Violations of ended sessions' replies, in session order, then of gaps; the first
@@ -68,13 +77,15 @@ public struct ReportCollector: Sendable {
     }
 
     /// With `sections`, each session's section is rendered when it ends and spooled
-    /// (`spools`), and the session is kept without its exchanges.
+    /// (`spools`); with `rows`, its row of the table of sessions (`rowSpools`), and ended
+    /// sessions are counted, not kept.
     public init(maxExchangesPerSession: Int = 5_000, policy: Policy = Policy(), keepExchanges: Bool = true,
-                sections: SectionRenderer? = nil) {
+                sections: SectionRenderer? = nil, rows: SessionRows? = nil) {
         self.maxExchangesPerSession = maxExchangesPerSession
         self.policy = policy
         self.keepsExchanges = keepExchanges || sections != nil
         self.sections = sections
+        self.rows = rows
     }
 
     /// Every violation kept: those of replies, session by session, then those of gaps.
@@ -139,6 +150,13 @@ public struct ReportCollector: Sendable {
             replyViolations += entry.violations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
             var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
                                        gaps: entry.gaps)
+            sessionCount += 1
+            if let rows {
+                if rowSpools.isEmpty { rowSpools.append(SectionSpool()) }
+                let row = rows.row(s)
+                if rowSpools[0].byteCount > 0 && !row.isEmpty { rows.separator.withUnsafeBytes { rowSpools[0].append(bytes: $0) } }
+                row.withUnsafeBytes { rowSpools[0].append(bytes: $0) }
+            }
             if let sections {
                 let section = sections.render(report, after: entry.parts, policy: policy)
                 report.exchanges = []
@@ -147,7 +165,7 @@ public struct ReportCollector: Sendable {
                 sectionTests += section.tests
                 sectionFailures += section.failures
             }
-            sessions.append(report)
+            if rows == nil { sessions.append(report) }
         }
     }
 
@@ -177,6 +195,8 @@ public struct ReportCollector: Sendable {
     /// Adds what another collector gathered (another file of the same run), after this one's.
     public mutating func merge(_ o: ReportCollector) {
         sessions += o.sessions
+        sessionCount += o.sessionCount
+        rowSpools += o.rowSpools
         for (k, v) in o.open { open[k] = v }
         for (k, v) in o.codes { codes[k, default: 0] += v }
         for (k, v) in o.classes { classes[k, default: 0] += v }

@@ -21,16 +21,18 @@ public final class SectionSpool: @unchecked Sendable {
     deinit { if let file { fclose(file) } }
 
     public func append(_ text: String) {
-        writeUTF8(text) { b in
-            byteCount += b.count
-            var written = 0
-            if let file, !fileFailed {
-                written = fwrite(b.baseAddress, 1, b.count, file)
-                if written == b.count { return }
-                fileFailed = true
-            }
-            memory.append(contentsOf: b[written...])
+        writeUTF8(text) { append(bytes: $0) }
+    }
+
+    public func append(bytes b: UnsafeRawBufferPointer) {
+        byteCount += b.count
+        var written = 0
+        if let file, !fileFailed {
+            written = fwrite(b.baseAddress, 1, b.count, file)
+            if written == b.count { return }
+            fileFailed = true
         }
+        memory.append(contentsOf: b[written...])
     }
 
     /// Everything appended, in order, in chunks.

@@ -56,16 +56,22 @@ struct Report: ParsableCommand {
         let policy = Policy(rules: failOn.flatMap { $0.split(separator: ",") }.compactMap { Policy.rule(String($0)) },
                             maxLatencyMilliseconds: maxLatencyMs)
         let files = try InputFiles.expand(inputs)
-        // Markdown and JSON list no exchanges, and JUnit and HTML write each session's part
-        // when it ends (spooled to a temporary file): a report's memory grows with the sessions,
-        // not with every reply of a capture of gigabytes.
+        // Each session's parts are rendered when it ends and spooled to temporary files (its
+        // row of the table of sessions; JUnit's test suite, HTML's timeline): a report's memory
+        // grows with the sessions open at once, not with the sessions or replies of a capture.
         let html = HTMLReport(language: options.lang)
         let sections: SectionRenderer? = switch format {
         case .junit: JUnitReport.sections
         case .html: html.sections
         case .markdown, .json: nil
         }
-        let (collector, damaged) = try collect(files, policy: policy, sections: sections)
+        let rows: SessionRows = switch format {
+        case .markdown: MarkdownReport.sessionRows
+        case .html: HTMLReport.sessionRows
+        case .json: JSONReport.sessionRows
+        case .junit: .countOnly
+        }
+        let (collector, damaged) = try collect(files, policy: policy, sections: sections, rows: rows)
         let violations = collector.violations, count = collector.violationCount
         let file: UnsafeMutablePointer<FILE>?
         if let output {
@@ -80,11 +86,11 @@ struct Report: ParsableCommand {
         }
         switch format {
         case .markdown:
-            var md = MarkdownReport(language: options.lang).render(collector, policy: policy, violations: violations, violationCount: count)
-            md.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+            MarkdownReport(language: options.lang).write(collector, policy: policy, violations: violations, violationCount: count,
+                                                         to: write)
         case .junit: JUnitReport().write(collector, policy: policy, to: write)
         case .html: html.write(collector, violations: violations, violationCount: count, to: write)
-        case .json: JSONReport().render(collector, violations: violations, violationCount: count).withUnsafeBytes(write)
+        case .json: JSONReport().write(collector, violations: violations, violationCount: count, to: write)
         }
         if let file {
             // A failed write marks the stream; the close reports a failed flush of what remained.
@@ -100,9 +106,12 @@ struct Report: ParsableCommand {
     }
 
     /// One collector per file, filled on as many threads as --jobs allows, merged in file order.
-    private func collect(_ files: [String], policy: Policy, sections: SectionRenderer?) throws -> (ReportCollector, Bool) {
+    private func collect(_ files: [String], policy: Policy, sections: SectionRenderer?,
+                         rows: SessionRows) throws -> (ReportCollector, Bool) {
         let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
-        let slots = files.map { _ in CollectorBox(ReportCollector(policy: policy, keepExchanges: false, sections: sections)) }
+        let slots = files.map { _ in
+            CollectorBox(ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows))
+        }
         let many = files.count > 1
         let options = self.options
         // One file on several cores: a collector that renders sections (JUnit, HTML) is filled
@@ -128,7 +137,7 @@ struct Report: ParsableCommand {
                 box.error = Exit.inputUnreadable
             }
         }
-        var all = ReportCollector(policy: policy, keepExchanges: false, sections: sections)
+        var all = ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows)
         var damaged = false
         for box in slots {
             if let e = box.error { throw e }

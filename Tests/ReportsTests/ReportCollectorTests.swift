@@ -88,10 +88,12 @@ import Testing
     @Test func spooledSectionsMakeTheSameReports() {
         let policy = Policy(rules: [.replyClass(5), .gap, .anomaly])
         let kept = Self.collect(policy, keep: true)
-        var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections)
+        var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections, rows: .countOnly)
         var html = ReportCollector(policy: policy, keepExchanges: false, sections: HTMLReport().sections)
         for e in Self.events { junit.add(e); html.add(e) }
-        #expect(junit.spools.count == 1 && junit.sessions.allSatisfy { $0.exchanges.isEmpty })
+        #expect(junit.spools.count == 1 && junit.sessions.isEmpty && junit.sessionCount == 2)
+        #expect(junit.rowSpools.allSatisfy { $0.byteCount == 0 })
+        #expect(html.sessions.count == 2 && html.sessions.allSatisfy { $0.exchanges.isEmpty })
         let xml = JUnitReport().render(junit, policy: policy)
         #expect(xml == JUnitReport().render(kept, policy: policy))
         // 46 exchanges and the gap's case in the first session, 3 in the second; failing: 40 × 550,
@@ -110,6 +112,49 @@ import Testing
         var keptTwice = kept
         keptTwice.merge(kept)
         #expect(JUnitReport().render(merged, policy: policy) == JUnitReport().render(keptTwice, policy: policy))
+    }
+
+    /// Markdown, HTML and JSON reports whose table of sessions was spooled row by row as
+    /// sessions ended are the reports rendered from the sessions kept in memory, for one
+    /// collector and for three merged (JSON's separator where two files' rows meet), and the
+    /// spooling collectors keep no session.
+    @Test func spooledRowsMakeTheSameReports() throws {
+        let policy = Policy(rules: [.replyClass(5), .gap])
+        let kept = Self.collect(policy, keep: true)
+        #expect(kept.sessions.count == 2 && kept.sessionCount == 2)
+        func spooled(_ rows: SessionRows, sections: SectionRenderer? = nil, files: Int) -> ReportCollector {
+            var all = ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows)
+            for _ in 0..<files {
+                var one = ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows)
+                for e in Self.events { one.add(e) }
+                all.merge(one)
+            }
+            return all
+        }
+        var keptThrice = kept
+        keptThrice.merge(kept)
+        keptThrice.merge(kept)
+        for (files, reference) in [(1, kept), (3, keptThrice)] {
+            let md = spooled(MarkdownReport.sessionRows, files: files)
+            #expect(md.sessions.isEmpty && md.sessionCount == 2 * files && md.rowSpools.count == files)
+            let markdown = MarkdownReport().render(md, policy: policy, violations: md.violations)
+            #expect(markdown == MarkdownReport().render(reference, policy: policy, violations: reference.violations))
+            #expect(markdown.contains("\(2 * files) FTP sessions"))
+            #expect(markdown.components(separatedBy: "| s1 | 192.0.2.1:21 |").count == files + 1)
+
+            let json = spooled(JSONReport.sessionRows, files: files)
+            let document = JSONReport().render(json, violations: json.violations)
+            #expect(document == JSONReport().render(reference, violations: reference.violations))
+            let text = String(decoding: document, as: UTF8.self)
+            #expect(text.components(separatedBy: "},{\"type\":\"session\"").count == 2 * files,
+                    "a comma between each two sessions' records")
+
+            let html = spooled(HTMLReport.sessionRows, sections: HTMLReport().sections, files: files)
+            #expect(html.sessions.isEmpty && html.rowSpools.count == files && html.spools.count == files)
+            let page = HTMLReport().render(html, violations: html.violations)
+            #expect(page == HTMLReport().render(reference, violations: reference.violations))
+            #expect(page.components(separatedBy: "<tr><td><a href=\"#s2\">s2</a>").count == files + 1)
+        }
     }
 
     @Test func spoolReturnsWhatWasAppendedInOrder() {
