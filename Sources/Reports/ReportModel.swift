@@ -151,12 +151,7 @@ public struct ReportCollector: Sendable {
             var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
                                        gaps: entry.gaps)
             sessionCount += 1
-            if let rows {
-                if rowSpools.isEmpty { rowSpools.append(SectionSpool()) }
-                let row = rows.row(s)
-                if rowSpools[0].byteCount > 0 && !row.isEmpty { rows.separator.withUnsafeBytes { rowSpools[0].append(bytes: $0) } }
-                row.withUnsafeBytes { rowSpools[0].append(bytes: $0) }
-            }
+            if let rows { spool(rows.row(s), separator: rows.separator) }
             if let sections {
                 let section = sections.render(report, after: entry.parts, policy: policy)
                 report.exchanges = []
@@ -167,6 +162,15 @@ public struct ReportCollector: Sendable {
             }
             if rows == nil { sessions.append(report) }
         }
+    }
+
+    /// A row of the table of sessions, after the one before it; an empty row (a report without
+    /// the table) writes nothing.
+    private mutating func spool(_ row: [UInt8], separator: [UInt8]) {
+        guard !row.isEmpty else { return }
+        if rowSpools.isEmpty { rowSpools.append(SectionSpool()) }
+        if rowSpools[0].byteCount > 0 { separator.withUnsafeBytes { rowSpools[0].append(bytes: $0) } }
+        row.withUnsafeBytes { rowSpools[0].append(bytes: $0) }
     }
 
     private mutating func append(_ session: SessionIdentity, _ exchange: Exchange) {
