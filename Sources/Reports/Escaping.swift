@@ -60,9 +60,13 @@ public enum Escape {
         xml(TerminalText.escape(s), apostrophe: "&#39;")
     }
 
-    private static func isXMLMarkup(_ b: UInt8) -> Bool {
+    static func isXMLMarkup(_ b: UInt8) -> Bool {
         b == 0x26 || b == 0x3C || b == 0x3E || b == 0x22 || b == 0x27
     }
+
+    /// What HTML escaping changes in printable ASCII: markup, and the backslash the terminal
+    /// escaper doubles.
+    static func isHTMLSpecial(_ b: UInt8) -> Bool { isXMLMarkup(b) || PlainText.isBackslash(b) }
 
     /// A Markdown table cell: controls shown escaped, and the characters that would end the
     /// cell or start markup neutralised, so a reply cannot rewrite the job summary.
@@ -86,5 +90,22 @@ public enum Escape {
         case 0x5C, 0x7C, 0x3C, 0x3E, 0x60, 0x2A, 0x5F, 0x5B, 0x5D, 0x23, 0x21, 0x7E: true
         default: false
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Wire bytes as XML text: what `Escape.xml` makes of them decoded (invalid UTF-8
+    /// repaired), copied as they are when they are printable ASCII without markup, as nearly
+    /// every reply line is (decoding each line into a string was a tenth of a JUnit report).
+    mutating func append(xml bytes: UnsafeRawBufferPointer) {
+        if PlainText.isPrintableASCII(bytes, except: Escape.isXMLMarkup) { append(contentsOf: bytes) }
+        else { append(text: Escape.xml(String(decoding: bytes, as: UTF8.self))) }
+    }
+
+    /// Wire bytes as HTML text: what `Escape.html` makes of them decoded, copied as they are
+    /// when nothing in them needs escaping.
+    mutating func append(html bytes: UnsafeRawBufferPointer) {
+        if PlainText.isPrintableASCII(bytes, except: Escape.isHTMLSpecial) { append(contentsOf: bytes) }
+        else { append(text: Escape.html(String(decoding: bytes, as: UTF8.self))) }
     }
 }

@@ -45,7 +45,7 @@ public struct HTMLReport: Sendable {
         c.writeSessionRows(Self.sessionRows, to: out)
         writeUTF8("</table>\n<h2>Replies per class over time</h2>\n" + chart(c), to: out)
         if c.spools.isEmpty {
-            for s in c.sessions { writeUTF8(section(s), to: out) }
+            for s in c.sessions { section(s).withUnsafeBytes(out) }
         }
         for spool in c.spools { spool.forEachChunk(out) }
         writeUTF8("</body></html>\n", to: out)
@@ -63,18 +63,16 @@ public struct HTMLReport: Sendable {
     /// Renders each exchange's rows as the next begins and each session's timeline as it ends.
     public var sections: SectionRenderer {
         let report = self
-        return SectionRenderer(exchange: { e, _, _ in SectionRenderer.Section(text: report.rows(e)) },
+        return SectionRenderer(exchange: { e, _, _, parts in report.rows(e, into: &parts.text) },
                                finish: { s, rows, _ in SectionRenderer.Section(text: report.timeline(s, rows: rows.text)) })
     }
 
     /// One session's timeline of commands and replies.
-    func section(_ s: SessionReport) -> String { sections.render(s, policy: Policy()).text }
+    func section(_ s: SessionReport) -> [UInt8] { sections.render(s, policy: Policy()).text }
 
     /// An exchange's rows: one per reply, or one saying there was none. Built as bytes: a row
     /// per reply is most of an HTML report's rendering.
-    func rows(_ e: Exchange) -> String {
-        var h: [UInt8] = []
-        h.reserveCapacity(512)
+    func rows(_ e: Exchange, into h: inout [UInt8]) {
         let cmd = Escape.html(e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)")
         for (i, r) in e.replies.enumerated() {
             h.append(literal: "<tr><td>")
@@ -88,7 +86,7 @@ public struct HTMLReport: Sendable {
             r.reply.forEachLine { line in
                 if !first { h.append(0x0A) }
                 first = false
-                h.append(text: Escape.html(String(decoding: line, as: UTF8.self)))
+                h.append(html: line)
             }
             h.append(literal: "</pre></td><td>")
             h.append(text: r.state.rawValue)
@@ -107,16 +105,17 @@ public struct HTMLReport: Sendable {
             h.append(text: cmd)
             h.append(literal: "</td><td colspan=\"5\">(no reply)</td></tr>\n")
         }
-        return String(decoding: h, as: UTF8.self)
     }
 
     /// The session's heading and timeline table around its exchanges' rows.
-    func timeline(_ s: SessionReport, rows: String) -> String {
+    func timeline(_ s: SessionReport, rows: [UInt8]) -> [UInt8] {
         var h = "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
         h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
-        h += rows
-        if s.droppedExchanges > 0 { h += "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n" }
-        return h + "</table>\n"
+        var text = Array(h.utf8)
+        rows.withUnsafeBytes { text.append(contentsOf: $0) }
+        if s.droppedExchanges > 0 { text.append(text: "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n") }
+        text.append(literal: "</table>\n")
+        return text
     }
 
     /// Stacked columns of replies per class over the capture's time span, as inline SVG.

@@ -24,7 +24,7 @@ public struct JUnitReport: Sendable {
         }
         writeUTF8("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                   + "<testsuites name=\"ftpscope\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\">\n", to: out)
-        for s in inMemory { writeUTF8(s.text, to: out) }
+        for s in inMemory { s.text.withUnsafeBytes(out) }
         for spool in c.spools { spool.forEachChunk(out) }
         writeUTF8("</testsuites>\n", to: out)
     }
@@ -38,59 +38,69 @@ public struct JUnitReport: Sendable {
     /// fails on them.
     static func section(_ s: SessionReport, policy: Policy) -> Section { sections.render(s, policy: policy) }
 
-    /// One command/reply exchange as a test case, failed where the policy says so.
-    /// Built as bytes, each piece escaped on its own (XML escaping is per character, so the
-    /// pieces escaped apart read as the whole escaped at once): a test case per exchange is
-    /// most of a JUnit report's rendering, and building the name and the wire text as strings
-    /// first cost about 17,000 instructions per test case.
-    static func testCase(_ e: Exchange, _ session: SessionIdentity, _ policy: Policy) -> Section {
+    /// One command/reply exchange as a test case, failed where the policy says so, appended to
+    /// the session's cases. Built as bytes, each piece escaped on its own (XML escaping is per
+    /// character, so the pieces escaped apart read as the whole escaped at once): a test case
+    /// per exchange is most of a JUnit report's rendering, and building the name and the wire
+    /// text as strings first cost about 17,000 instructions per test case.
+    static func testCase(_ e: Exchange, _ session: SessionIdentity, _ policy: Policy, into cases: inout Section) {
         var reasons = e.replies.flatMap { policy.violations(of: $0) }
         if e.replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
-        var text: [UInt8] = []
-        text.reserveCapacity(512)
-        text.append(literal: "    <testcase classname=\"")
-        text.append(text: Escape.xml(session.id))
-        text.append(literal: "\" name=\"")
+        cases.tests += 1
+        if !reasons.isEmpty { cases.failures += 1 }
+        cases.text.append(literal: "    <testcase classname=\"")
+        session.withFields { id, _, _ in cases.text.append(xml: id) }
+        cases.text.append(literal: "\" name=\"")
         if let command = e.command {
-            text.append(text: Escape.xml(command))
-            if let argument = e.argument { text.append(literal: " "); text.append(text: Escape.xml(argument)) }
+            cases.text.append(text: Escape.xml(command))
+            if let argument = e.argument { cases.text.append(literal: " "); cases.text.append(text: Escape.xml(argument)) }
         } else {
-            text.append(literal: "(greeting or unsolicited)")
+            cases.text.append(literal: "(greeting or unsolicited)")
         }
-        text.append(literal: " → ")
+        cases.text.append(literal: " → ")
         var first = true
         for r in e.replies {
             guard let code = r.reply.code else { continue }
-            if !first { text.append(literal: ", ") }
-            text.append(digits: code, width: 1)
+            if !first { cases.text.append(literal: ", ") }
+            cases.text.append(digits: code, width: 1)
             first = false
         }
-        text.append(literal: "\" time=\"")
-        if let ms = e.replies.last?.latencyMilliseconds { text.append(fixed: ms / 1000, decimals: 6) } else { text.append(literal: "0") }
-        text.append(literal: "\">\n")
-        // The replies' lines, joined by newlines and escaped line by line.
-        var wire: [UInt8] = [], lines = 0
-        for r in e.replies {
-            r.reply.forEachLine { line in
-                if lines > 0 { wire.append(0x0A) }
-                wire.append(text: Escape.xml(String(decoding: line, as: UTF8.self)))
-                lines += 1
+        cases.text.append(literal: "\" time=\"")
+        if let ms = e.replies.last?.latencyMilliseconds { cases.text.append(fixed: ms / 1000, decimals: 6) } else { cases.text.append(literal: "0") }
+        cases.text.append(literal: "\">\n")
+        // The replies' lines, joined by newlines and escaped line by line; written where they
+        // go (twice for a failure), not gathered in a buffer of their own.
+        var lines = 0, bytes = 0
+        func wire(_ text: inout [UInt8]) {
+            lines = 0
+            for r in e.replies {
+                r.reply.forEachLine { line in
+                    if lines > 0 { text.append(0x0A) }
+                    text.append(xml: line)
+                    lines += 1
+                    bytes += line.count
+                }
             }
         }
         if !reasons.isEmpty {
-            text.append(literal: "      <failure message=\"")
-            text.append(text: Escape.xml(reasons.joined(separator: "; ")))
-            text.append(literal: "\" type=\"ftp\">")
-            text.append(contentsOf: wire)
-            text.append(literal: "</failure>\n")
+            cases.text.append(literal: "      <failure message=\"")
+            cases.text.append(text: Escape.xml(reasons.joined(separator: "; ")))
+            cases.text.append(literal: "\" type=\"ftp\">")
+            wire(&cases.text)
+            cases.text.append(literal: "</failure>\n")
         }
-        if lines > 1 || !wire.isEmpty {
-            text.append(literal: "      <system-out>")
-            text.append(contentsOf: wire)
-            text.append(literal: "</system-out>\n")
+        // What the wire text would be decides whether there is one: more than one line, or a
+        // line that is not empty.
+        let mark = cases.text.count
+        cases.text.append(literal: "      <system-out>")
+        bytes = 0
+        wire(&cases.text)
+        if lines > 1 || bytes > 0 {
+            cases.text.append(literal: "</system-out>\n")
+        } else {
+            cases.text.removeSubrange(mark...)
         }
-        text.append(literal: "    </testcase>\n")
-        return Section(text: String(decoding: text, as: UTF8.self), tests: 1, failures: reasons.isEmpty ? 0 : 1)
+        cases.text.append(literal: "    </testcase>\n")
     }
 
     /// The session's test suite around its test cases, with a case for its gaps.
@@ -102,16 +112,35 @@ public struct JUnitReport: Sendable {
                                  + "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n",
                                  tests: 1, failures: 1))
         }
-        let name = "\(s.summary.session.id) \(s.summary.session.clientText) → \(s.summary.session.serverText)"
-        var suite = "  <testsuite name=\"\(Escape.xml(name))\" tests=\"\(cases.tests)\" failures=\"\(cases.failures)\" errors=\"0\" skipped=\"0\" "
-        suite += "time=\"\(fixed(s.summary.durationMilliseconds / 1000, 6))\" timestamp=\"\(isoTime(s.summary.first.nanoseconds))\">\n"
-        return Section(text: suite + cases.text + "  </testsuite>\n", tests: cases.tests, failures: cases.failures)
+        // As bytes, the name's pieces escaped apart (see `testCase`): as strings, with the
+        // session's fields decoded from its bytes, a suite's heading cost about 20,000
+        // instructions.
+        var text: [UInt8] = []
+        text.reserveCapacity(cases.text.count + 256)
+        text.append(literal: "  <testsuite name=\"")
+        s.summary.session.withFields { id, server, client in
+            text.append(xml: id); text.append(literal: " "); text.append(xml: client)
+            text.append(literal: " → "); text.append(xml: server)
+        }
+        text.append(literal: "\" tests=\"")
+        text.append(digits: cases.tests, width: 1)
+        text.append(literal: "\" failures=\"")
+        text.append(digits: cases.failures, width: 1)
+        text.append(literal: "\" errors=\"0\" skipped=\"0\" time=\"")
+        text.append(fixed: s.summary.durationMilliseconds / 1000, decimals: 6)
+        text.append(literal: "\" timestamp=\"")
+        isoTime(s.summary.first.nanoseconds, to: &text)
+        text.append(literal: "\">\n")
+        cases.text.withUnsafeBytes { text.append(contentsOf: $0) }
+        text.append(literal: "  </testsuite>\n")
+        return Section(text: text, tests: cases.tests, failures: cases.failures)
     }
 
-    /// `YYYY-MM-DDThh:mm:ss`. (`replacing(" ", with: "T")` built a string searcher per session.)
-    private static func isoTime(_ ns: Int64) -> String {
-        var t: [UInt8] = []
-        UTCTime.write(ns, to: &t)
-        return String(decoding: t.prefix(19).map { $0 == 0x20 ? 0x54 : $0 }, as: UTF8.self)
+    /// `YYYY-MM-DDThh:mm:ss`: the first 19 bytes of the capture's time format, the space a `T`.
+    private static func isoTime(_ ns: Int64, to text: inout [UInt8]) {
+        let start = text.count
+        UTCTime.write(ns, to: &text)
+        text.removeSubrange(min(text.count, start + 19)...)
+        for i in start..<text.count where text[i] == 0x20 { text[i] = 0x54 }
     }
 }

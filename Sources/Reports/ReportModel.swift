@@ -40,6 +40,8 @@ public struct ReportCollector: Sendable {
     public private(set) var classes: [String: Int] = [:]
     public private(set) var anomalies: [(timestamp: Timestamp, session: String, name: String, line: String)] = []
     public private(set) var slowest: [ReplyEvent] = []
+    /// The latency of the 20th of `slowest` when it was last cut back to 20.
+    private var slowestFloor: Double?
     public private(set) var replyTimeline: [(Timestamp, Int)] = []
     public var summary = CaptureSummary()
     public var files = 0
@@ -112,11 +114,15 @@ public struct ReportCollector: Sendable {
             // `Reply.compacted`); the few kept as the slowest need not.
             var r = r
             if keepsExchanges { r.reply = r.reply.compacted() }
-            if r.latencyMilliseconds != nil, r.command != nil {
+            // A reply no slower than the 20th slowest kept when they were last cut back can never
+            // be among the slowest shown: the 20 stay ahead of it in a stable sort. Sorting the
+            // events themselves moves them with their references (a dozen copies per reply).
+            if let ms = r.latencyMilliseconds, r.command != nil, slowestFloor.map({ ms > $0 }) ?? true {
                 slowest.append(r)
                 if slowest.count > 40 {
                     slowest.sort { ($0.latencyMilliseconds ?? 0) > ($1.latencyMilliseconds ?? 0) }
                     slowest.removeLast(slowest.count - 20)
+                    slowestFloor = slowest[19].latencyMilliseconds
                 }
             }
             let key = ObjectIdentifier(r.session)
@@ -131,13 +137,15 @@ public struct ReportCollector: Sendable {
             guard keepsExchanges else { return }
             // A reply joins the exchange of the command it answers when that is the latest one
             // (the entry found once and changed where it lies).
-            if r.command != nil, let i = open.index(forKey: key), let last = open.values[i].exchanges.indices.last,
-               open.values[i].exchanges[last].command == r.command {
-                open.values[i].exchanges[last].replies.append(r)
-            } else {
-                append(r.session, Exchange(timestamp: r.timestamp, command: r.command,
-                                           argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
+            if r.command != nil, let i = open.index(forKey: key), inPlace(&open.values[i], { o in
+                guard let last = o.exchanges.indices.last, o.exchanges[last].command == r.command else { return false }
+                o.exchanges[last].replies.append(r)
+                return true
+            }) {
+                return
             }
+            append(r.session, Exchange(timestamp: r.timestamp, command: r.command,
+                                       argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
         case .gap(let g):
             let found = policy.violations(of: g)
             violationCount += found.count
@@ -176,23 +184,23 @@ public struct ReportCollector: Sendable {
     private mutating func append(_ session: SessionIdentity, _ exchange: Exchange) {
         guard keepsExchanges else { return }
         let key = ObjectIdentifier(session)
-        // Changed where it lies: taking the entry out and putting it back hashed twice and
-        // moved it per exchange.
+        // Changed where it lies, through the accessor that yields it in place: taking the entry
+        // out and putting it back hashed twice and moved it per exchange, and reading a field
+        // through `open.values[i]` copied the whole entry (a retain and release per field).
         var found = open.index(forKey: key)
         if found == nil {
             open[key] = OpenSession()
             found = open.index(forKey: key)
         }
-        let i = found!
-        if open.values[i].rendered + open.values[i].exchanges.count < maxExchangesPerSession {
+        let sections = self.sections, policy = self.policy, cap = maxExchangesPerSession
+        inPlace(&open.values[found!]) { o in
+            guard o.rendered + o.exchanges.count < cap else { o.dropped += 1; return }
             // The exchange before this one is complete: rendered now, its replies let go.
-            if let sections, let done = open.values[i].exchanges.popLast() {
-                open.values[i].parts.append(sections.exchange(done, session, policy))
-                open.values[i].rendered += 1
+            if let sections, let done = o.exchanges.popLast() {
+                sections.exchange(done, session, policy, &o.parts)
+                o.rendered += 1
             }
-            open.values[i].exchanges.append(exchange)
-        } else {
-            open.values[i].dropped += 1
+            o.exchanges.append(exchange)
         }
     }
 
@@ -221,3 +229,7 @@ public struct ReportCollector: Sendable {
         Array(slowest.sorted { ($0.latencyMilliseconds ?? 0) > ($1.latencyMilliseconds ?? 0) }.prefix(10))
     }
 }
+
+/// `body` on a value where it lies (through the `_modify` accessor of whatever `value` names).
+@inline(__always)
+private func inPlace<T, R>(_ value: inout T, _ body: (inout T) -> R) -> R { body(&value) }

@@ -24,6 +24,10 @@ public final class SectionSpool: @unchecked Sendable {
         writeUTF8(text) { append(bytes: $0) }
     }
 
+    public func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append(bytes: $0) }
+    }
+
     public func append(bytes b: UnsafeRawBufferPointer) {
         byteCount += b.count
         var written = 0
@@ -64,22 +68,28 @@ func writeUTF8(_ text: String, to out: (UnsafeRawBufferPointer) -> Void) {
 public struct SectionRenderer: Sendable {
     /// Rendered text and what it counts (JUnit's tests and failures, which its root element
     /// states before any section).
+    /// Rendered text as UTF-8: sections are only ever appended and written out, and as
+    /// strings each test case was validated again when it became one.
     public struct Section: Sendable {
-        public var text: String
+        public var text: [UInt8]
         public var tests = 0
         public var failures = 0
-        public init(text: String = "", tests: Int = 0, failures: Int = 0) { self.text = text; self.tests = tests; self.failures = failures }
+        public init(text: [UInt8] = [], tests: Int = 0, failures: Int = 0) { self.text = text; self.tests = tests; self.failures = failures }
+        public init(text: String, tests: Int = 0, failures: Int = 0) { self.init(text: Array(text.utf8), tests: tests, failures: failures) }
 
         mutating func append(_ other: Section) {
-            text += other.text; tests += other.tests; failures += other.failures
+            other.text.withUnsafeBytes { text.append(contentsOf: $0) }
+            tests += other.tests; failures += other.failures
         }
     }
 
-    let exchange: @Sendable (Exchange, SessionIdentity, Policy) -> Section
+    /// Appends an exchange's part to the session's parts (written in place: a part of its own
+    /// was an allocation and a copy per exchange).
+    let exchange: @Sendable (Exchange, SessionIdentity, Policy, _ parts: inout Section) -> Void
     /// The session (without exchanges: those are `parts`) and its exchanges' parts in order.
     let finish: @Sendable (_ session: SessionReport, _ parts: Section, Policy) -> Section
 
-    public init(exchange: @escaping @Sendable (Exchange, SessionIdentity, Policy) -> Section,
+    public init(exchange: @escaping @Sendable (Exchange, SessionIdentity, Policy, _ parts: inout Section) -> Void,
                 finish: @escaping @Sendable (_ session: SessionReport, _ parts: Section, Policy) -> Section) {
         self.exchange = exchange; self.finish = finish
     }
@@ -87,7 +97,7 @@ public struct SectionRenderer: Sendable {
     /// A whole section: `parts` already rendered, then the exchanges the session still holds.
     public func render(_ s: SessionReport, after parts: Section = Section(), policy: Policy) -> Section {
         var parts = parts
-        for e in s.exchanges { parts.append(exchange(e, s.summary.session, policy)) }
+        for e in s.exchanges { exchange(e, s.summary.session, policy, &parts) }
         var bare = s
         bare.exchanges = []
         return finish(bare, parts, policy)
