@@ -74,28 +74,29 @@ public struct HTMLReport: Sendable {
     /// per reply is most of an HTML report's rendering.
     func rows(_ e: Exchange, into h: inout [UInt8]) {
         let cmd = Escape.html(e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)")
-        for (i, r) in e.replies.enumerated() {
+        // Each reply read where it lies: `enumerated()` copied each event with its references.
+        for i in e.replies.indices {
             h.append(literal: "<tr><td>")
-            UTCTime.write(r.timestamp.nanoseconds, date: false, to: &h)
+            UTCTime.write(e.replies[i].timestamp.nanoseconds, date: false, to: &h)
             h.append(literal: "</td><td class=\"cmd\">")
             if i == 0 { h.append(text: cmd) }
             h.append(literal: "</td><td class=\"")
-            if let code = r.reply.code { h.append(literal: "c"); h.append(digits: code / 100, width: 1) }
+            if let code = e.replies[i].reply.code { h.append(literal: "c"); h.append(digits: code / 100, width: 1) }
             h.append(literal: "\"><pre>")
             var first = true
-            r.reply.forEachLine { line in
+            e.replies[i].reply.forEachLine { line in
                 if !first { h.append(0x0A) }
                 first = false
                 h.append(html: line)
             }
             h.append(literal: "</pre></td><td>")
-            h.append(text: r.state.rawValue)
+            h.append(text: e.replies[i].state.rawValue)
             h.append(literal: "</td><td>")
-            if let ms = r.latencyMilliseconds { h.append(fixed: ms, decimals: 1); h.append(literal: " ms") }
+            if let ms = e.replies[i].latencyMilliseconds { h.append(fixed: ms, decimals: 1); h.append(literal: " ms") }
             h.append(literal: "</td><td>")
-            h.append(text: Escape.html(r.catalog?.meaning(language) ?? ""))
+            h.append(text: Escape.html(e.replies[i].catalog?.meaning(language) ?? ""))
             h.append(literal: "</td><td class=\"anom\">")
-            if !r.anomalies.isEmpty { h.append(text: Escape.html(r.anomalies.joined(separator: "; "))) }
+            if !e.replies[i].anomalies.isEmpty { h.append(text: Escape.html(e.replies[i].anomalies.joined(separator: "; "))) }
             h.append(literal: "</td></tr>\n")
         }
         if e.replies.isEmpty {

@@ -44,8 +44,12 @@ public struct JUnitReport: Sendable {
     /// per exchange is most of a JUnit report's rendering, and building the name and the wire
     /// text as strings first cost about 17,000 instructions per test case.
     static func testCase(_ e: Exchange, _ session: SessionIdentity, _ policy: Policy, into cases: inout Section) {
-        var reasons = e.replies.flatMap { policy.violations(of: $0) }
-        if e.replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
+        // The replies are read where they lie, by index: `for r in e.replies`, `flatMap` and
+        // `last` copied each event with its references.
+        let replies = e.replies.indices
+        var reasons: [String] = []
+        for i in replies { reasons += policy.violations(of: e.replies[i]) }
+        if replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
         cases.tests += 1
         if !reasons.isEmpty { cases.failures += 1 }
         cases.text.append(literal: "    <testcase classname=\"")
@@ -59,22 +63,22 @@ public struct JUnitReport: Sendable {
         }
         cases.text.append(literal: " → ")
         var first = true
-        for r in e.replies {
-            guard let code = r.reply.code else { continue }
+        for i in replies {
+            guard let code = e.replies[i].reply.code else { continue }
             if !first { cases.text.append(literal: ", ") }
             cases.text.append(digits: code, width: 1)
             first = false
         }
         cases.text.append(literal: "\" time=\"")
-        if let ms = e.replies.last?.latencyMilliseconds { cases.text.append(fixed: ms / 1000, decimals: 6) } else { cases.text.append(literal: "0") }
+        if let last = replies.last, let ms = e.replies[last].latencyMilliseconds { cases.text.append(fixed: ms / 1000, decimals: 6) } else { cases.text.append(literal: "0") }
         cases.text.append(literal: "\">\n")
         // The replies' lines, joined by newlines and escaped line by line; written where they
         // go (twice for a failure), not gathered in a buffer of their own.
         var lines = 0, bytes = 0
         func wire(_ text: inout [UInt8]) {
             lines = 0
-            for r in e.replies {
-                r.reply.forEachLine { line in
+            for i in replies {
+                e.replies[i].reply.forEachLine { line in
                     if lines > 0 { text.append(0x0A) }
                     text.append(xml: line)
                     lines += 1

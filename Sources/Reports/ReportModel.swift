@@ -36,8 +36,18 @@ public struct ReportCollector: Sendable {
     /// Sessions still open, by identity object: every event of a session carries the same one,
     /// and the entry goes when the session's summary arrives (nothing of it follows).
     private var open: [ObjectIdentifier: OpenSession] = [:]
-    public private(set) var codes: [Int: Int] = [:]
-    public private(set) var classes: [String: Int] = [:]
+    /// Replies by code and by class (`5xx`), as the reports list them.
+    public var codes: [Int: Int] {
+        Dictionary(uniqueKeysWithValues: codeTally.indices.lazy.filter { codeTally[$0] > 0 }.map { ($0, codeTally[$0]) })
+    }
+    public var classes: [String: Int] {
+        var byClass: [String: Int] = [:]
+        for (code, n) in codeTally.enumerated() where n > 0 { byClass["\(code / 100)xx", default: 0] += n }
+        return byClass
+    }
+    /// Replies per code, 0–999, counted in place: a dictionary update and a class label built
+    /// as a string per reply cost more than the rest of a Markdown report's collecting.
+    private var codeTally = [Int](repeating: 0, count: 1000)
     public private(set) var anomalies: [(timestamp: Timestamp, session: String, name: String, line: String)] = []
     public private(set) var slowest: [ReplyEvent] = []
     /// The latency of the 20th of `slowest` when it was last cut back to 20.
@@ -96,12 +106,13 @@ public struct ReportCollector: Sendable {
     public mutating func add(_ event: AnalysisEvent) {
         switch event {
         case .command(let c):
+            guard keepsExchanges else { return }
             append(c.session, Exchange(timestamp: c.timestamp, command: c.command.verb ?? "?",
                                        argument: c.argument.map { String(decoding: $0, as: UTF8.self) }, replies: []))
         case .reply(let r):
             if let code = r.reply.code {
-                codes[code, default: 0] += 1
-                classes["\(code / 100)xx", default: 0] += 1
+                precondition(codeTally.indices.contains(code), "a reply code has three digits")
+                codeTally[code] += 1
                 if replyTimeline.count < 100_000 { replyTimeline.append((r.timestamp, code / 100)) }
             }
             if !r.anomalies.isEmpty && anomalies.count < 10_000 {
@@ -210,8 +221,7 @@ public struct ReportCollector: Sendable {
         sessionCount += o.sessionCount
         rowSpools += o.rowSpools
         for (k, v) in o.open { open[k] = v }
-        for (k, v) in o.codes { codes[k, default: 0] += v }
-        for (k, v) in o.classes { classes[k, default: 0] += v }
+        for code in codeTally.indices { codeTally[code] += o.codeTally[code] }
         anomalies += o.anomalies.prefix(max(0, 10_000 - anomalies.count))
         slowest += o.slowest
         replyTimeline += o.replyTimeline.prefix(max(0, 100_000 - replyTimeline.count))

@@ -157,6 +157,45 @@ import Testing
         }
     }
 
+    /// The ten slowest replies are those of a stable sort of every reply by latency, with many
+    /// ties (the collector keeps only replies slower than the 20th it kept), for one collector
+    /// and for two merged.
+    @Test func slowestRepliesAreTheStableTopTen() throws {
+        var a = Conversation()
+        a.handshake()
+        a.server("220 Ready.\r\n")
+        var seed: UInt64 = 7
+        for i in 0..<300 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            a.step = Int64(1 + (seed >> 33) % 6) * 1_000_000
+            a.client("NOOP \(i)\r\n")
+            a.step = 1_000_000
+            a.server("200 ok \(i)\r\n")
+        }
+        a.close()
+        let path = CaptureFile.temporaryPath("slowest.pcap")
+        try CaptureFile.write([a], to: path)
+        let events = try AnalysisRun.of(path).events
+        let timed = events.compactMap { e -> ReplyEvent? in
+            if case .reply(let r) = e, r.command != nil, r.latencyMilliseconds != nil { return r }
+            return nil
+        }
+        #expect(timed.count == 300 && Set(timed.map { $0.latencyMilliseconds! }).count == 6)
+        func top(_ replies: [ReplyEvent]) -> [String] {
+            // Swift's sort is stable: ties stay in the order the replies came.
+            replies.sorted { $0.latencyMilliseconds! > $1.latencyMilliseconds! }.prefix(10)
+                .map { String(decoding: $0.reply.firstLine, as: UTF8.self) }
+        }
+        var one = ReportCollector(policy: Policy(), keepExchanges: false)
+        for e in events { one.add(e) }
+        #expect(one.slowest.count < 60, "cut back as replies arrive")
+        #expect(one.slowestReplies.map { String(decoding: $0.reply.firstLine, as: UTF8.self) } == top(timed))
+        var merged = ReportCollector(policy: Policy(), keepExchanges: false)
+        merged.merge(one)
+        merged.merge(one)
+        #expect(merged.slowestReplies.map { String(decoding: $0.reply.firstLine, as: UTF8.self) } == top(timed + timed))
+    }
+
     @Test func spoolReturnsWhatWasAppendedInOrder() {
         let spool = SectionSpool()
         var expected: [UInt8] = []
