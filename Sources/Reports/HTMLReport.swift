@@ -63,7 +63,13 @@ public struct HTMLReport: Sendable {
     /// Renders each exchange's rows as the next begins and each session's timeline as it ends.
     public var sections: SectionRenderer {
         let report = self
-        return SectionRenderer(exchange: { e, _, _, parts in report.rows(e, into: &parts.text) },
+        return SectionRenderer(exchange: { e, _, _, parts in
+                                   var wireBytes = 0
+                                   for i in e.replies.indices { wireBytes += e.replies[i].reply.storage.count }
+                                   // About 250 bytes of markup, time, state and meaning a row.
+                                   parts.makeRoom(wireBytes + 288 * max(1, e.replies.count) + (e.argument?.utf8.count ?? 0))
+                                   report.rows(e, into: &parts.text)
+                               },
                                finish: { s, rows, _ in SectionRenderer.Section(text: report.timeline(s, rows: rows.text)) })
     }
 

@@ -48,7 +48,14 @@ public struct JUnitReport: Sendable {
         // `last` copied each event with its references.
         let replies = e.replies.indices
         var reasons: [String] = []
-        for i in replies { reasons += policy.violations(of: e.replies[i]) }
+        var wireBytes = 0
+        for i in replies {
+            reasons += policy.violations(of: e.replies[i])
+            wireBytes += e.replies[i].reply.storage.count
+        }
+        // The wire text (twice for a failure) and about 200 bytes of markup and names.
+        cases.makeRoom((reasons.isEmpty ? 1 : 2) * wireBytes + 224 + (e.argument?.utf8.count ?? 0)
+                       + reasons.reduce(0) { $0 + $1.utf8.count + 2 })
         if replies.isEmpty && policy.rules.contains(.anomaly) { reasons.append("no reply") }
         cases.tests += 1
         if !reasons.isEmpty { cases.failures += 1 }

@@ -1,6 +1,6 @@
 import FTPSession
 import PacketCapture
-import Reports
+@testable import Reports
 import TestSupport
 import Testing
 
@@ -194,6 +194,25 @@ import Testing
         merged.merge(one)
         merged.merge(one)
         #expect(merged.slowestReplies.map { String(decoding: $0.reply.firstLine, as: UTF8.self) } == top(timed + timed))
+    }
+
+    /// A session's parts grow by what each exchange needs while they are small (held for every
+    /// open session), and by doubling once they are large (a copy per exchange would be
+    /// quadratic).
+    @Test func partsGrowByWhatIsAskedUntilTheyAreLarge() {
+        var parts = SectionRenderer.Section()
+        let piece = [UInt8](repeating: 0x61, count: 450)
+        for _ in 0..<20 {
+            parts.makeRoom(piece.count)
+            parts.text += piece
+            #expect(parts.text.capacity - parts.text.count < 64, "\(parts.text.count) bytes in \(parts.text.capacity)")
+        }
+        var large = SectionRenderer.Section(text: [UInt8](repeating: 0x62, count: 20_000))
+        large.makeRoom(450)
+        #expect(large.text.capacity >= 40_000)
+        let before = large.text.capacity
+        large.makeRoom(450)
+        #expect(large.text.capacity == before, "room already there")
     }
 
     @Test func spoolReturnsWhatWasAppendedInOrder() {
