@@ -51,24 +51,52 @@ public struct HTMLReport: Sendable {
         writeUTF8("</body></html>\n", to: out)
     }
 
-    /// A session's row of the table of sessions.
+    /// A session's row of the table of sessions, as bytes (as strings, with the session's
+    /// fields decoded from its bytes, about 16,000 instructions a session).
     public static let sessionRows = SessionRows { s in
-        let transfers = s.transfers.map { "\($0.command) \($0.path ?? "") \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
-        var h = "<tr><td><a href=\"#\(s.session.id)\">\(Escape.html(s.session.id))</a></td><td>\(s.session.serverText)</td><td>\(s.session.clientText)</td>"
-        h += "<td>\(Escape.html(s.user ?? "-"))</td><td>\(s.login)</td><td>\(Escape.html(transfers))</td><td>\(s.errors)</td>"
-        h += "<td>\(s.finalState.rawValue)</td><td>\(fixed(s.durationMilliseconds / 1000, 3)) s</td></tr>\n"
-        return Array(h.utf8)
+        var h: [UInt8] = []
+        h.reserveCapacity(320)
+        s.session.withFields { id, server, client in
+            h.append(literal: "<tr><td><a href=\"#")
+            h.append(contentsOf: id)
+            h.append(literal: "\">")
+            h.append(html: id)
+            h.append(literal: "</a></td><td>")
+            h.append(contentsOf: server)
+            h.append(literal: "</td><td>")
+            h.append(contentsOf: client)
+        }
+        h.append(literal: "</td><td>")
+        h.append(text: Escape.html(s.user ?? "-"))
+        h.append(literal: "</td><td>")
+        h.append(text: s.login)
+        h.append(literal: "</td><td>")
+        if !s.transfers.isEmpty {
+            let transfers = s.transfers.map { "\($0.command) \($0.path ?? "") \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
+            h.append(text: Escape.html(transfers))
+        }
+        h.append(literal: "</td><td>")
+        h.append(text: String(s.errors))
+        h.append(literal: "</td><td>")
+        h.append(text: s.finalState.rawValue)
+        h.append(literal: "</td><td>")
+        h.append(fixed: s.durationMilliseconds / 1000, decimals: 3)
+        h.append(literal: " s</td></tr>\n")
+        return h
     }
 
     /// Renders each exchange's rows as the next begins and each session's timeline as it ends.
     public var sections: SectionRenderer {
         let report = self
+        // Each code's meaning escaped once: per reply, the catalog's text went through both
+        // escapers.
+        let meanings: [[UInt8]] = (0..<1000).map { Array(Escape.html(Catalog.ftp($0)?.meaning(language) ?? "").utf8) }
         return SectionRenderer(exchange: { e, _, _, parts in
                                    var wireBytes = 0
                                    for i in e.replies.indices { wireBytes += e.replies[i].reply.storage.count }
                                    // About 250 bytes of markup, time, state and meaning a row.
                                    parts.makeRoom(wireBytes + 288 * max(1, e.replies.count) + (e.argument?.utf8.count ?? 0))
-                                   report.rows(e, into: &parts.text)
+                                   report.rows(e, meanings: meanings, into: &parts.text)
                                },
                                finish: { s, rows, _ in SectionRenderer.Section(text: report.timeline(s, rows: rows.text)) })
     }
@@ -78,14 +106,19 @@ public struct HTMLReport: Sendable {
 
     /// An exchange's rows: one per reply, or one saying there was none. Built as bytes: a row
     /// per reply is most of an HTML report's rendering.
-    func rows(_ e: Exchange, into h: inout [UInt8]) {
-        let cmd = Escape.html(e.command.map { $0 + (e.argument.map { " " + $0 } ?? "") } ?? "(greeting)")
+    func rows(_ e: Exchange, meanings: [[UInt8]], into h: inout [UInt8]) {
+        // Verb and argument escaped apart: both escapers work character by character.
+        func command(_ h: inout [UInt8]) {
+            guard let command = e.command else { h.append(literal: "(greeting)"); return }
+            h.append(text: Escape.html(command))
+            if let argument = e.argument { h.append(literal: " "); h.append(text: Escape.html(argument)) }
+        }
         // Each reply read where it lies: `enumerated()` copied each event with its references.
         for i in e.replies.indices {
             h.append(literal: "<tr><td>")
             UTCTime.write(e.replies[i].timestamp.nanoseconds, date: false, to: &h)
             h.append(literal: "</td><td class=\"cmd\">")
-            if i == 0 { h.append(text: cmd) }
+            if i == 0 { command(&h) }
             h.append(literal: "</td><td class=\"")
             if let code = e.replies[i].reply.code { h.append(literal: "c"); h.append(digits: code / 100, width: 1) }
             h.append(literal: "\"><pre>")
@@ -100,7 +133,7 @@ public struct HTMLReport: Sendable {
             h.append(literal: "</td><td>")
             if let ms = e.replies[i].latencyMilliseconds { h.append(fixed: ms, decimals: 1); h.append(literal: " ms") }
             h.append(literal: "</td><td>")
-            h.append(text: Escape.html(e.replies[i].catalog?.meaning(language) ?? ""))
+            if let code = e.replies[i].reply.code { h.append(contentsOf: meanings[code]) }
             h.append(literal: "</td><td class=\"anom\">")
             if !e.replies[i].anomalies.isEmpty { h.append(text: Escape.html(e.replies[i].anomalies.joined(separator: "; "))) }
             h.append(literal: "</td></tr>\n")
@@ -109,16 +142,26 @@ public struct HTMLReport: Sendable {
             h.append(literal: "<tr><td>")
             UTCTime.write(e.timestamp.nanoseconds, date: false, to: &h)
             h.append(literal: "</td><td class=\"cmd\">")
-            h.append(text: cmd)
+            command(&h)
             h.append(literal: "</td><td colspan=\"5\">(no reply)</td></tr>\n")
         }
     }
 
     /// The session's heading and timeline table around its exchanges' rows.
     func timeline(_ s: SessionReport, rows: [UInt8]) -> [UInt8] {
-        var h = "<h2 id=\"\(Escape.html(s.summary.session.id))\">Session \(Escape.html(s.summary.session.id)): \(s.summary.session.clientText) → \(s.summary.session.serverText)</h2>\n"
-        h += "<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n"
-        var text = Array(h.utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(rows.count + 400)
+        s.summary.session.withFields { id, server, client in
+            text.append(literal: "<h2 id=\"")
+            text.append(html: id)
+            text.append(literal: "\">Session ")
+            text.append(html: id)
+            text.append(literal: ": ")
+            text.append(contentsOf: client)
+            text.append(literal: " → ")
+            text.append(contentsOf: server)
+        }
+        text.append(literal: "</h2>\n<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n")
         rows.withUnsafeBytes { text.append(contentsOf: $0) }
         if s.droppedExchanges > 0 { text.append(text: "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n") }
         text.append(literal: "</table>\n")

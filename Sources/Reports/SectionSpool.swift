@@ -79,11 +79,11 @@ public struct SectionRenderer: Sendable {
 
         /// Room for `bytes` more. A session's parts grow by an exchange at a time and are held
         /// until it ends; grown by doubling, they held a third more than their text, 95 MB with
-        /// 100,000 sessions open at once. Small parts grow by what is asked (a copy of a few
-        /// kilobytes per exchange), large ones still double.
+        /// 100,000 sessions open at once. Small parts grow by what is asked or a quarter, large
+        /// ones still double.
         mutating func makeRoom(_ bytes: Int) {
             guard text.capacity - text.count < bytes else { return }
-            text.reserveCapacity(text.count < 16_384 ? text.count + bytes : 2 * text.count + bytes)
+            text.reserveCapacity(text.count + (text.count < 16_384 ? Swift.max(bytes, text.count / 4) : text.count + bytes))
         }
 
         mutating func append(_ other: Section) {
