@@ -77,7 +77,11 @@ public struct JUnitReport: Sendable {
             first = false
         }
         cases.text.append(literal: "\" time=\"")
-        if let last = replies.last, let ms = e.replies[last].latencyMilliseconds { cases.text.append(fixed: ms / 1000, decimals: 6) } else { cases.text.append(literal: "0") }
+        if let last = replies.last, let ms = e.replies[last].latencyMilliseconds {
+            cases.text.append(fixed: ms / 1000, decimals: 6)
+        } else {
+            cases.text.append(literal: "0")
+        }
         cases.text.append(literal: "\">\n")
         // The replies' lines, joined by newlines and escaped line by line; written where they
         // go (twice for a failure), not gathered in a buffer of their own.

@@ -38,8 +38,7 @@ public struct MarkdownReport: Sendable {
         md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
         writeUTF8(md, to: out)
         c.writeSessionRows(Self.sessionRows, to: out)
-        md = ""
-        md += "\n## Replies by class\n\n| class | count | |\n| --- | ---: | --- |\n"
+        md = "\n## Replies by class\n\n| class | count | |\n| --- | ---: | --- |\n"
         let maxClass = max(1, c.classes.values.max() ?? 1)
         for k in c.classes.keys.sorted() {
             md += "| \(k) | \(c.classes[k]!) | \(String(repeating: "█", count: max(1, c.classes[k]! * 30 / maxClass))) |\n"

@@ -67,9 +67,8 @@ func writeUTF8(_ text: String, to out: (UnsafeRawBufferPointer) -> Void) {
 /// ends, around its exchanges' parts.
 public struct SectionRenderer: Sendable {
     /// Rendered text and what it counts (JUnit's tests and failures, which its root element
-    /// states before any section).
-    /// Rendered text as UTF-8: sections are only ever appended and written out, and as
-    /// strings each test case was validated again when it became one.
+    /// states before any section). The text is UTF-8 bytes: sections are only ever appended
+    /// and written out, and as strings each test case was validated again when it became one.
     public struct Section: Sendable {
         public var text: [UInt8]
         public var tests = 0
