@@ -36,13 +36,35 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         box.events.append(event)
     })
     box.count += grouper.flush().count
-    for e in box.events { collector.add(e) }
+    // The command line's collectors render each exchange as the next begins and spool each
+    // ended session (its row, its test suite or timeline); what they write must be what a
+    // collector keeping every exchange renders at the end.
+    let policy = collector.policy
+    var junit = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false,
+                                sections: JUnitReport.sections, rows: .countOnly)
+    var html = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false,
+                               sections: HTMLReport().sections, rows: HTMLReport.sessionRows)
+    var markdown = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false,
+                                   rows: MarkdownReport.sessionRows)
+    var json = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false, rows: JSONReport.sessionRows)
+    for e in box.events {
+        collector.add(e); junit.add(e); html.add(e); markdown.add(e); json.add(e)
+    }
     collector.summary = outcome.summary
-    _ = MarkdownReport().render(collector, policy: collector.policy, violations: collector.violations,
-                                violationCount: collector.violationCount)
-    _ = JUnitReport().render(collector, policy: Policy(rules: [.replyClass(5)]))
-    _ = HTMLReport().render(collector, violations: [])
-    _ = JSONReport().render(collector, violations: [])
+    for c in [junit, html, markdown, json] { precondition(c.sessions.isEmpty && c.sessionCount == collector.sessionCount) }
+    markdown.summary = outcome.summary
+    json.summary = outcome.summary
+    html.summary = outcome.summary
+    let kept = MarkdownReport().render(collector, policy: policy, violations: collector.violations,
+                                       violationCount: collector.violationCount)
+    precondition(kept == MarkdownReport().render(markdown, policy: policy, violations: markdown.violations,
+                                                 violationCount: markdown.violationCount), "spooled Markdown differs")
+    precondition(JUnitReport().render(collector, policy: policy) == JUnitReport().render(junit, policy: policy),
+                 "spooled JUnit differs")
+    precondition(HTMLReport().render(collector, violations: []) == HTMLReport().render(html, violations: []),
+                 "spooled HTML differs")
+    precondition(JSONReport().render(collector, violations: []) == JSONReport().render(json, violations: []),
+                 "spooled JSON differs")
     return 0
 }
 
