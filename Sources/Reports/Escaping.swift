@@ -94,18 +94,13 @@ public enum Escape {
 }
 
 extension Array where Element == UInt8 {
-    /// Wire bytes as XML text: what `Escape.xml` makes of them decoded (invalid UTF-8
-    /// repaired), copied as they are when they are printable ASCII without markup, as nearly
-    /// every reply line is (decoding each line into a string was a tenth of a JUnit report).
+    /// Wire bytes as XML text: what `Escape.xml` makes of them decoded.
     mutating func append(xml bytes: UnsafeRawBufferPointer) {
-        if PlainText.isPrintableASCII(bytes, except: Escape.isXMLMarkup) { append(contentsOf: bytes) }
-        else { append(text: Escape.xml(String(decoding: bytes, as: UTF8.self))) }
+        append(bytes, escapedBy: Escape.xml, changing: Escape.isXMLMarkup)
     }
 
-    /// Wire bytes as HTML text: what `Escape.html` makes of them decoded, copied as they are
-    /// when nothing in them needs escaping.
+    /// Wire bytes as HTML text: what `Escape.html` makes of them decoded.
     mutating func append(html bytes: UnsafeRawBufferPointer) {
-        if PlainText.isPrintableASCII(bytes, except: Escape.isHTMLSpecial) { append(contentsOf: bytes) }
-        else { append(text: Escape.html(String(decoding: bytes, as: UTF8.self))) }
+        append(bytes, escapedBy: Escape.html, changing: Escape.isHTMLSpecial)
     }
 }

@@ -64,10 +64,19 @@ extension Array where Element == UInt8 {
     /// Wire bytes as `TerminalText.escape` shows them: printable ASCII without a backslash is
     /// copied as it is, anything else goes through the escaper.
     mutating func appendTerminalSafe(_ wire: UnsafeRawBufferPointer) {
-        if PlainText.isPrintableASCII(wire, except: PlainText.isBackslash) {
+        append(wire, escapedBy: TerminalText.escape, changing: PlainText.isBackslash)
+    }
+
+    /// Wire bytes as `escape` makes them of their decoded text (invalid UTF-8 repaired),
+    /// copied as they are when they are printable ASCII with no byte `escape` changes, as
+    /// nearly every reply line is: decoding each line into a string was most of the cost.
+    @inline(__always)
+    mutating func append(_ wire: UnsafeRawBufferPointer, escapedBy escape: (String) -> String,
+                         changing special: (UInt8) -> Bool) {
+        if PlainText.isPrintableASCII(wire, except: special) {
             append(contentsOf: wire)
         } else {
-            append(text: TerminalText.escape(String(decoding: wire, as: UTF8.self)))
+            append(text: escape(String(decoding: wire, as: UTF8.self)))
         }
     }
 
