@@ -38,12 +38,14 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     box.count += grouper.flush().count
     // The command line's collectors render each exchange as the next begins and spool each
     // ended session (its row, its test suite or timeline); what they write must be what a
-    // collector keeping every exchange renders at the end.
+    // collector keeping every exchange renders at the end. JUnit's moves every open session's
+    // parts to its spill file after every exchange, HTML's now and then.
     let policy = collector.policy
     var junit = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false,
-                                sections: JUnitReport.sections, rows: .countOnly)
+                                sections: JUnitReport.sections, rows: .countOnly, heldPartsBudget: 0, minimumSpilledBytes: 0)
     var html = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false,
-                               sections: HTMLReport().sections, rows: HTMLReport.sessionRows)
+                               sections: HTMLReport().sections, rows: HTMLReport.sessionRows,
+                               heldPartsBudget: 512, minimumSpilledBytes: 128)
     var markdown = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false,
                                    rows: MarkdownReport.sessionRows)
     var json = ReportCollector(maxExchangesPerSession: 32, policy: policy, keepExchanges: false, rows: JSONReport.sessionRows)

@@ -98,7 +98,7 @@ public struct HTMLReport: Sendable {
                                    parts.makeRoom(wireBytes + 288 * max(1, e.replies.count) + (e.argument?.utf8.count ?? 0))
                                    report.rows(e, meanings: meanings, into: &parts.text)
                                },
-                               finish: { s, rows, _ in SectionRenderer.Section(text: report.timeline(s, rows: rows.text)) })
+                               frame: { s, _, _ in report.timeline(s) })
     }
 
     /// One session's timeline of commands and replies.
@@ -148,24 +148,24 @@ public struct HTMLReport: Sendable {
     }
 
     /// The session's heading and timeline table around its exchanges' rows.
-    func timeline(_ s: SessionReport, rows: [UInt8]) -> [UInt8] {
-        var text: [UInt8] = []
-        text.reserveCapacity(rows.count + 400)
+    func timeline(_ s: SessionReport) -> SectionRenderer.Frame {
+        var head: [UInt8] = []
+        head.reserveCapacity(400)
         s.summary.session.withFields { id, server, client in
-            text.append(literal: "<h2 id=\"")
-            text.append(html: id)
-            text.append(literal: "\">Session ")
-            text.append(html: id)
-            text.append(literal: ": ")
-            text.append(contentsOf: client)
-            text.append(literal: " → ")
-            text.append(contentsOf: server)
+            head.append(literal: "<h2 id=\"")
+            head.append(html: id)
+            head.append(literal: "\">Session ")
+            head.append(html: id)
+            head.append(literal: ": ")
+            head.append(contentsOf: client)
+            head.append(literal: " → ")
+            head.append(contentsOf: server)
         }
-        text.append(literal: "</h2>\n<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n")
-        rows.withUnsafeBytes { text.append(contentsOf: $0) }
-        if s.droppedExchanges > 0 { text.append(text: "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n") }
-        text.append(literal: "</table>\n")
-        return text
+        head.append(literal: "</h2>\n<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n")
+        var tail: [UInt8] = []
+        if s.droppedExchanges > 0 { tail.append(text: "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n") }
+        tail.append(literal: "</table>\n")
+        return SectionRenderer.Frame(head: head, tail: tail)
     }
 
     /// Stacked columns of replies per class over the capture's time span, as inline SVG.

@@ -32,7 +32,7 @@ public struct JUnitReport: Sendable {
     public typealias Section = SectionRenderer.Section
 
     /// Renders each exchange's test case as the next begins and each session's test suite as it ends.
-    public static let sections = SectionRenderer(exchange: testCase, finish: suite)
+    public static let sections = SectionRenderer(exchange: testCase, frame: suite)
 
     /// One session's test suite: a test case per exchange, and one for its gaps when the policy
     /// fails on them.
@@ -119,36 +119,36 @@ public struct JUnitReport: Sendable {
     }
 
     /// The session's test suite around its test cases, with a case for its gaps.
-    static func suite(_ s: SessionReport, _ cases: Section, _ policy: Policy) -> Section {
-        var cases = cases
+    static func suite(_ s: SessionReport, _ cases: (tests: Int, failures: Int, bytes: Int), _ policy: Policy) -> SectionRenderer.Frame {
+        var tests = cases.tests, failures = cases.failures
+        var tail: [UInt8] = []
         let gapFailures = s.gaps.flatMap { policy.violations(of: $0) }
         if !gapFailures.isEmpty {
-            cases.append(Section(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"
-                                 + "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n",
-                                 tests: 1, failures: 1))
+            tail.append(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"
+                        + "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n")
+            tests += 1; failures += 1
         }
+        tail.append(literal: "  </testsuite>\n")
         // As bytes, the name's pieces escaped apart (see `testCase`): as strings, with the
         // session's fields decoded from its bytes, a suite's heading cost about 20,000
         // instructions.
-        var text: [UInt8] = []
-        text.reserveCapacity(cases.text.count + 256)
-        text.append(literal: "  <testsuite name=\"")
+        var head: [UInt8] = []
+        head.reserveCapacity(256)
+        head.append(literal: "  <testsuite name=\"")
         s.summary.session.withFields { id, server, client in
-            text.append(xml: id); text.append(literal: " "); text.append(xml: client)
-            text.append(literal: " → "); text.append(xml: server)
+            head.append(xml: id); head.append(literal: " "); head.append(xml: client)
+            head.append(literal: " → "); head.append(xml: server)
         }
-        text.append(literal: "\" tests=\"")
-        text.append(digits: cases.tests, width: 1)
-        text.append(literal: "\" failures=\"")
-        text.append(digits: cases.failures, width: 1)
-        text.append(literal: "\" errors=\"0\" skipped=\"0\" time=\"")
-        text.append(fixed: s.summary.durationMilliseconds / 1000, decimals: 6)
-        text.append(literal: "\" timestamp=\"")
-        isoTime(s.summary.first.nanoseconds, to: &text)
-        text.append(literal: "\">\n")
-        cases.text.withUnsafeBytes { text.append(contentsOf: $0) }
-        text.append(literal: "  </testsuite>\n")
-        return Section(text: text, tests: cases.tests, failures: cases.failures)
+        head.append(literal: "\" tests=\"")
+        head.append(digits: tests, width: 1)
+        head.append(literal: "\" failures=\"")
+        head.append(digits: failures, width: 1)
+        head.append(literal: "\" errors=\"0\" skipped=\"0\" time=\"")
+        head.append(fixed: s.summary.durationMilliseconds / 1000, decimals: 6)
+        head.append(literal: "\" timestamp=\"")
+        isoTime(s.summary.first.nanoseconds, to: &head)
+        head.append(literal: "\">\n")
+        return SectionRenderer.Frame(head: head, tail: tail, tests: tests, failures: failures)
     }
 
     /// `YYYY-MM-DDThh:mm:ss`: the first 19 bytes of the capture's time format, the space a `T`.

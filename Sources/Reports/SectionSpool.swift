@@ -91,23 +91,47 @@ public struct SectionRenderer: Sendable {
         }
     }
 
+    /// What a section puts before and after its exchanges' parts, and the counts of the whole.
+    /// Apart from the parts, so that parts moved out of memory while the session was open
+    /// (`PartSpill`) are written between them without being read back into one buffer.
+    public struct Frame: Sendable {
+        public var head: [UInt8]
+        public var tail: [UInt8]
+        public var tests: Int
+        public var failures: Int
+        public init(head: [UInt8], tail: [UInt8], tests: Int = 0, failures: Int = 0) {
+            self.head = head; self.tail = tail; self.tests = tests; self.failures = failures
+        }
+    }
+
     /// Appends an exchange's part to the session's parts (written in place: a part of its own
     /// was an allocation and a copy per exchange).
     let exchange: @Sendable (Exchange, SessionIdentity, Policy, _ parts: inout Section) -> Void
-    /// The session (without exchanges: those are `parts`) and its exchanges' parts in order.
-    let finish: @Sendable (_ session: SessionReport, _ parts: Section, Policy) -> Section
+    /// The frame of the session (without exchanges: those are the parts), given the parts'
+    /// counts and how many bytes of text they hold.
+    let frame: @Sendable (_ session: SessionReport, _ parts: (tests: Int, failures: Int, bytes: Int), Policy) -> Frame
 
     public init(exchange: @escaping @Sendable (Exchange, SessionIdentity, Policy, _ parts: inout Section) -> Void,
-                finish: @escaping @Sendable (_ session: SessionReport, _ parts: Section, Policy) -> Section) {
-        self.exchange = exchange; self.finish = finish
+                frame: @escaping @Sendable (_ session: SessionReport, _ parts: (tests: Int, failures: Int, bytes: Int), Policy) -> Frame) {
+        self.exchange = exchange; self.frame = frame
+    }
+
+    /// Renders the exchanges the session still holds after `parts`, and returns the frame
+    /// around all of them; the exchanges are left to the caller.
+    func close(_ s: SessionReport, parts: inout Section, policy: Policy, spilledBytes: Int = 0) -> Frame {
+        for e in s.exchanges { exchange(e, s.summary.session, policy, &parts) }
+        var bare = s
+        bare.exchanges = []
+        return frame(bare, (parts.tests, parts.failures, spilledBytes + parts.text.count), policy)
     }
 
     /// A whole section: `parts` already rendered, then the exchanges the session still holds.
     public func render(_ s: SessionReport, after parts: Section = Section(), policy: Policy) -> Section {
         var parts = parts
-        for e in s.exchanges { exchange(e, s.summary.session, policy, &parts) }
-        var bare = s
-        bare.exchanges = []
-        return finish(bare, parts, policy)
+        let frame = close(s, parts: &parts, policy: policy)
+        var text: [UInt8] = []
+        text.reserveCapacity(frame.head.count + parts.text.count + frame.tail.count)
+        for piece in [frame.head, parts.text, frame.tail] { piece.withUnsafeBytes { text.append(contentsOf: $0) } }
+        return Section(text: text, tests: frame.tests, failures: frame.failures)
     }
 }

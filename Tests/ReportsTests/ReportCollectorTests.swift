@@ -114,6 +114,43 @@ import Testing
         #expect(JUnitReport().render(merged, policy: policy) == JUnitReport().render(keptTwice, policy: policy))
     }
 
+    /// Open sessions' rendered parts moved to the spill file whenever they outgrow the budget
+    /// (after every exchange, after a few, only the long session's, never) make the same JUnit
+    /// and HTML reports as every exchange kept; so do parts of a session left open in one
+    /// collector and finished in the one it was merged into.
+    @Test func spilledPartsMakeTheSameReports() throws {
+        let policy = Policy(rules: [.replyClass(5), .gap, .anomaly])
+        let kept = Self.collect(policy, keep: true)
+        let xml = JUnitReport().render(kept, policy: policy)
+        let page = HTMLReport().render(kept, violations: kept.violations)
+        // JUnit's collector counts sessions, HTML's keeps them for its table.
+        func collector(_ sections: SectionRenderer, budget: Int, minimum: Int = 0, rows: SessionRows? = .countOnly) -> ReportCollector {
+            ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows,
+                            heldPartsBudget: budget, minimumSpilledBytes: minimum)
+        }
+        // The first session's test cases are about 14 KB (its table rows about 9 KB), the
+        // second's under 1 KB.
+        for (budget, minimum, spills) in [(0, 0, 45...48), (1_000, 0, 2...12), (0, 4_096, 2...4), (1 << 30, 0, 0...0)] {
+            var junit = collector(JUnitReport.sections, budget: budget, minimum: minimum)
+            var html = collector(HTMLReport().sections, budget: budget, minimum: minimum, rows: nil)
+            for e in Self.events { junit.add(e); html.add(e) }
+            #expect(spills.contains(junit.spills) && spills.contains(html.spills),
+                    "budget \(budget), minimum \(minimum): \(junit.spills), \(html.spills) spills")
+            #expect(JUnitReport().render(junit, policy: policy) == xml)
+            #expect(HTMLReport().render(html, violations: html.violations) == page)
+        }
+        // Cut inside the first session: its spilled parts travel with it into the merged
+        // collector, which then sees the rest.
+        let cut = try #require(Self.events.firstIndex { if case .reply(let r) = $0 { r.reply.firstLine.starts(with: Array("550 f30:".utf8)) } else { false } })
+        var first = collector(JUnitReport.sections, budget: 0)
+        for e in Self.events[..<cut] { first.add(e) }
+        #expect(first.spills > 20)
+        var merged = collector(JUnitReport.sections, budget: 0)
+        merged.merge(first)
+        for e in Self.events[cut...] { merged.add(e) }
+        #expect(JUnitReport().render(merged, policy: policy) == xml)
+    }
+
     /// Markdown, HTML and JSON reports whose table of sessions was spooled row by row as
     /// sessions ended are the reports rendered from the sessions kept in memory, for one
     /// collector and for three merged (JSON's separator where two files' rows meet), and the
