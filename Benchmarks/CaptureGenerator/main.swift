@@ -8,10 +8,12 @@ import Foundation
 //   capture-generator control OUT.pcap SESSIONS CONCURRENT   short sessions, multi-line replies, pipelining
 //   capture-generator mixed OUT.pcap MEGABYTES       FTP transfers among HTTP and TLS connections
 //                                                    (two thirds of the bytes are not FTP)
+//   capture-generator long OUT.pcap SESSIONS EXCHANGES  sessions all open at once for hours,
+//                                                    polling (what a report holds per open session)
 
 let args = CommandLine.arguments
 guard args.count >= 4, let n = Int(args[3]) else {
-    print("usage: capture-generator data|mixed OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT]")
+    print("usage: capture-generator data|mixed OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT] | long OUT.pcap SESSIONS EXCHANGES")
     exit(64)
 }
 
@@ -144,6 +146,32 @@ func controlSession(_ id: Int, concurrent: Int) -> Conversation {
     return c
 }
 
+/// A client that stays logged in and polls: a status, a size and a listing check every few
+/// seconds, a few of them failing.
+func longSession(_ id: Int, exchanges: Int) -> Conversation {
+    let client = Endpoint(address(id, net: 0x0A20_0000), UInt16(30_000 + id % 30_000))
+    let server = Endpoint(address(id % 16, net: 0xC633_6500), 21)
+    var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 7919),
+                         serverISN: UInt32(truncatingIfNeeded: id &* 15_485_863), start: Int64(id) * 7_000_000)
+    c.step = 1_000_000_000
+    c.handshake()
+    c.server("220 ProFTPD Server (monitoring) ready.\r\n")
+    c.client("USER probe\(id)\r\n"); c.server("331 Password required for probe\(id)\r\n")
+    c.client("PASS secret\r\n"); c.server("230 User probe\(id) logged in\r\n")
+    for i in 0..<max(0, exchanges - 3) {
+        switch i % 4 {
+        case 0: c.client("NOOP\r\n"); c.server("200 NOOP command successful\r\n")
+        case 1: c.client("SIZE /data/feed-\(i % 97).csv\r\n")
+            c.server(i % 20 == 1 ? "550 /data/feed-\(i % 97).csv: No such file or directory\r\n" : "213 \(1_000 + i * 37 % 90_000)\r\n")
+        case 2: c.client("MDTM /data/feed-\(i % 97).csv\r\n"); c.server("213 20261124\(String(100_000 + i % 86_400).suffix(6))\r\n")
+        default: c.client("STAT\r\n"); c.server("211-Status of 'ProFTPD'\r\n Connected from 10.32.0.\(id % 250)\r\n Logged in as probe\(id)\r\n TYPE: BINARY, STRUcture: File, Mode: Stream\r\n211 End of status\r\n")
+        }
+    }
+    c.client("QUIT\r\n"); c.server("221 Goodbye.\r\n")
+    c.close()
+    return c
+}
+
 var g = try Generator(path: args[2])
 switch args[1] {
 case "data":
@@ -176,6 +204,9 @@ case "mixed":
         g.interleave(batch)
         id += 64
     }
+case "long":
+    guard args.count > 4, let exchanges = Int(args[4]) else { print("long needs SESSIONS EXCHANGES"); exit(64) }
+    g.interleave((0..<n).map { longSession($0, exchanges: exchanges) })
 default:
     print("unknown kind \(args[1])"); exit(64)
 }
