@@ -119,7 +119,7 @@ public struct JUnitReport: Sendable {
     }
 
     /// The session's test suite around its test cases, with a case for its gaps.
-    static func suite(_ s: SessionReport, _ cases: (tests: Int, failures: Int, bytes: Int), _ policy: Policy) -> SectionRenderer.Frame {
+    static func suite(_ s: SessionReport, _ cases: (tests: Int, failures: Int), _ policy: Policy) -> SectionRenderer.Frame {
         var tests = cases.tests, failures = cases.failures
         var tail: [UInt8] = []
         let gapFailures = s.gaps.flatMap { policy.violations(of: $0) }

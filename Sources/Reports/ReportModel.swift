@@ -80,8 +80,8 @@ public struct ReportCollector: Sendable {
     public let minimumSpilledBytes: Int
     /// Made at the first spill.
     private var spill: PartSpill?
-    /// Where the spilled parts of open sessions lie, in order, before those in their `parts`.
-    /// Apart from `open`: a field of every entry cost every exchange about 130 instructions.
+    /// Where the spilled parts of open sessions lie, in order, before those in their `parts`:
+    /// apart from `open`, since only long sessions ever have any.
     private var spilled: [ObjectIdentifier: (chunks: [PartSpill.Chunk], bytes: Int)] = [:]
     /// How many passes moved parts to `spill`.
     private(set) var spills = 0
@@ -201,7 +201,7 @@ public struct ReportCollector: Sendable {
                 heldPartBytes -= entry.parts.text.count
                 spillAt = max(heldPartsBudget, min(spillAt, heldPartBytes + heldPartsBudget))
                 var parts = entry.parts
-                let frame = sections.close(report, parts: &parts, policy: policy, spilledBytes: spilledParts?.bytes ?? 0)
+                let frame = sections.close(report, parts: &parts, policy: policy)
                 report.exchanges = []
                 if spools.isEmpty { spools.append(SectionSpool()) }
                 let spool = spools[0]
@@ -237,8 +237,7 @@ public struct ReportCollector: Sendable {
             found = open.index(forKey: key)
         }
         let sections = self.sections, policy = self.policy, cap = maxExchangesPerSession
-        // Returns how much the parts grew (counted out here: the closure changes the entry,
-        // and reaching into `self` from it as well cost about 200 instructions an exchange).
+        // Returns how much the parts grew.
         heldPartBytes += inPlace(&open.values[found!]) { o -> Int in
             guard o.rendered + o.exchanges.count < cap else { o.dropped += 1; return 0 }
             var grown = 0

@@ -108,21 +108,21 @@ public struct SectionRenderer: Sendable {
     /// was an allocation and a copy per exchange).
     let exchange: @Sendable (Exchange, SessionIdentity, Policy, _ parts: inout Section) -> Void
     /// The frame of the session (without exchanges: those are the parts), given the parts'
-    /// counts and how many bytes of text they hold.
-    let frame: @Sendable (_ session: SessionReport, _ parts: (tests: Int, failures: Int, bytes: Int), Policy) -> Frame
+    /// counts.
+    let frame: @Sendable (_ session: SessionReport, _ parts: (tests: Int, failures: Int), Policy) -> Frame
 
     public init(exchange: @escaping @Sendable (Exchange, SessionIdentity, Policy, _ parts: inout Section) -> Void,
-                frame: @escaping @Sendable (_ session: SessionReport, _ parts: (tests: Int, failures: Int, bytes: Int), Policy) -> Frame) {
+                frame: @escaping @Sendable (_ session: SessionReport, _ parts: (tests: Int, failures: Int), Policy) -> Frame) {
         self.exchange = exchange; self.frame = frame
     }
 
     /// Renders the exchanges the session still holds after `parts`, and returns the frame
     /// around all of them; the exchanges are left to the caller.
-    func close(_ s: SessionReport, parts: inout Section, policy: Policy, spilledBytes: Int = 0) -> Frame {
+    func close(_ s: SessionReport, parts: inout Section, policy: Policy) -> Frame {
         for e in s.exchanges { exchange(e, s.summary.session, policy, &parts) }
         var bare = s
         bare.exchanges = []
-        return frame(bare, (parts.tests, parts.failures, spilledBytes + parts.text.count), policy)
+        return frame(bare, (parts.tests, parts.failures), policy)
     }
 
     /// A whole section: `parts` already rendered, then the exchanges the session still holds.
