@@ -11,7 +11,7 @@ public final class SessionGrouper {
     public let sessionSummaries: Bool
 
     public init(formatter: TextFormatter, sessionSummaries: Bool = true, maxBufferedPerSession: Int = 10_000,
-                maxBufferedBytes: Int = 64 << 20) {
+                maxBufferedBytes: Int = 32 << 20) {
         self.formatter = formatter
         self.sessionSummaries = sessionSummaries
         blocks = TextBlocks(maxBufferedPerSession: maxBufferedPerSession, maxBufferedBytes: maxBufferedBytes)

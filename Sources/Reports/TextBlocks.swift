@@ -50,7 +50,7 @@ public final class TextBlocks<Key: Hashable> {
     /// sessions' text grows by doubling only a few times.
     static var initialCapacity: Int { 512 }
 
-    public init(maxBufferedPerSession: Int = 10_000, maxBufferedBytes: Int = 64 << 20) {
+    public init(maxBufferedPerSession: Int = 10_000, maxBufferedBytes: Int = 32 << 20) {
         self.maxBufferedPerSession = maxBufferedPerSession
         self.maxBufferedBytes = maxBufferedBytes
     }
