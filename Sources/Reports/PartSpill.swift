@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// Where the rendered parts of open sessions go when together they outgrow the collector's
-/// budget: an unnamed temporary file written at its end and read back chunk by chunk when each
-/// session ends. Without it a JUnit or HTML report held every open session's rendered
-/// exchanges, about 3 KB a session: 300 MB with 100,000 sessions open at once.
+/// Where the rendered parts of long open sessions go when together the open sessions' parts
+/// outgrow the collector's budget: an unnamed temporary file written at its end and read back
+/// chunk by chunk when each session ends. Without it a JUnit or HTML report held every open
+/// session's rendered exchanges until the session ended, up to 5,000 of them: 390 MB (JUnit)
+/// for 400 sessions that stayed open for 5,000 exchanges each.
 final class PartSpill: @unchecked Sendable {
     // Used by the one thread that fills the collector.
     /// Where one piece of a session's parts lies in the file.
