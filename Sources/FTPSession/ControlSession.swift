@@ -6,13 +6,15 @@ import TCPReassembly
 /// A command waiting for its reply, or the greeting the server owes on connect.
 /// Few reference-counted fields: a pending command is copied and destroyed once or twice per
 /// reply, and each reference is a retain and a release. Word-sized fields first and the flags
-/// packed at the end (Swift lays structs out in declaration order): 48 bytes a command, not 72.
+/// packed at the end (Swift lays structs out in declaration order): 56 bytes a command, not 80.
 struct PendingCommand {
     var verb: String?
     /// The argument as sent.
     var rawArgument: [UInt8]?
     var timestamp: Timestamp
     var transfer: TransferTracker?
+    /// The command's place among the session's commands (0 for the greeting).
+    var number = 0
     var kind: Verb = .other
     /// PASS without --show-passwords: the argument is shown as `****`.
     var masked = false
@@ -321,7 +323,7 @@ final class ControlSession {
             let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
                 ? PendingCommand.maskedArgument : command.argument
             sink.event(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
-                                       active: active, anomalies: anomalies)))
+                                       active: active, anomalies: anomalies, number: commandCount)))
         }
 
         var carried: CarriedAnomalies = []
@@ -358,7 +360,7 @@ final class ControlSession {
         // Built in the append: a pending command kept in a variable was copied into the queue,
         // a retain and a release for each of its references.
         queue.append(PendingCommand(verb: verb, rawArgument: command.argument, timestamp: ts, transfer: transfer,
-                                    kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
+                                    number: commandCount, kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
                                     abortAwaitingTransferReply: abortAwaitingTransferReply, carried: carried))
         if queue.count > 10_000 { queue.removeFirst() }  // a client that never gets answers
         noteQueueStorage()
@@ -441,7 +443,7 @@ final class ControlSession {
             command: greeting ? nil : answered?.verb,
             argument: greeting ? nil : answered?.takeArgument(),
             state: state, passive: passive, protected: protected, anomalies: anomalies,
-            latencyMilliseconds: latency))
+            latencyMilliseconds: latency, commandNumber: greeting ? nil : answered?.number))
     }
 
     /// The queue's buffer moves only when an append grows it.

@@ -97,6 +97,10 @@ public struct ReplyEvent: Sendable {
     public var protected: ProtectedReply?
     public var anomalies: [String]
     public var latencyMilliseconds: Double?
+    /// Which of its session's commands the reply answers (`CommandEvent.number`), nil for the
+    /// greeting and replies nothing asked for: a pipelining client has several commands
+    /// waiting, and a report pairs each reply with its own, not with the latest one.
+    public var commandNumber: Int? = nil
 
     /// The catalog's entry for the reply's code. Looked up when asked rather than stored: the
     /// entries are shared by every analyzer, and a stored reference was retained and released
@@ -116,6 +120,8 @@ public struct CommandEvent: Sendable {
     /// PORT/EPRT/LPRT decoded.
     public var active: AnnouncedAddress?
     public var anomalies: [String]
+    /// The command's place among its session's commands, from 1.
+    public var number: Int
 }
 
 /// Bytes of a control stream that were never captured.

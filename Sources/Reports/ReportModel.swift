@@ -8,6 +8,10 @@ public struct Exchange: Sendable {
     public var command: String?
     public var argument: String?
     public var replies: [ReplyEvent]
+    /// The command's number in its session (`CommandEvent.number`), or that of the command a
+    /// reply answered when the reply began the exchange; nil for the greeting and replies
+    /// nothing asked for.
+    var number: Int? = nil
 }
 
 /// What a report needs of one session: its summary and its exchanges in order.
@@ -95,16 +99,36 @@ public struct ReportCollector: Sendable {
     public static let maxViolationsKept = 10_000
     static let maxGapsPerSession = 100
 
+    /// Exchanges a session holds while they may still get replies, before the first is
+    /// rendered anyway: a client that sends commands nobody answers holds no more.
+    static let maxHeldExchanges = 32
+
     private struct OpenSession {
-        /// With `sections`, only the latest exchange (it may still get replies); earlier ones
-        /// are rendered into `parts`.
+        /// With `sections`, the exchanges that may still get replies and those after them;
+        /// earlier ones are rendered into `parts`.
         var exchanges: [Exchange] = []
+        /// The highest command number a reply answered. Replies answer commands in order, so
+        /// an exchange of a lower number gets no more.
+        var answered = 0
+        /// Without `sections`: how many exchanges at the front of `exchanges` get no more
+        /// replies (with `sections` those are rendered at once). Both settle the same ones, so
+        /// that the reports they make are the same.
+        var settled = 0
+        /// The first command whose exchange the cap dropped: its replies and those of every
+        /// later command are dropped with it, not counted again.
+        var droppedFrom: Int?
         var parts = SectionRenderer.Section()
         var rendered = 0
         var dropped = 0
         var violations: [String] = []
         var violationCount = 0
         var gaps: [GapEvent] = []
+
+        /// Where the exchange of command `n` is held while it may get replies: among the last
+        /// `maxHeldExchanges` at most, searched from the latest.
+        func heldExchange(number n: Int) -> Int? {
+            exchanges[settled...].lastIndex { $0.number == n }
+        }
     }
 
     /// With `sections`, each session's section is rendered when it ends and spooled
@@ -132,8 +156,10 @@ public struct ReportCollector: Sendable {
         switch event {
         case .command(let c):
             guard keepsExchanges else { return }
-            append(c.session, Exchange(timestamp: c.timestamp, command: c.command.verb ?? "?",
-                                       argument: c.argument.map { String(decoding: $0, as: UTF8.self) }, replies: []))
+            let exchange = Exchange(timestamp: c.timestamp, command: c.command.verb ?? "?",
+                                    argument: c.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [],
+                                    number: c.number)
+            hold(c.session) { _ in exchange }
         case .reply(let r):
             if let code = r.reply.code {
                 precondition(codeTally.indices.contains(code), "a reply code has three digits")
@@ -171,17 +197,17 @@ public struct ReportCollector: Sendable {
                 }
             }
             guard keepsExchanges else { return }
-            // A reply joins the exchange of the command it answers when that is the latest one
-            // (the entry found once and changed where it lies).
-            if r.command != nil, let i = open.index(forKey: key), inPlace(&open.values[i], { o in
-                guard let last = o.exchanges.indices.last, o.exchanges[last].command == r.command else { return false }
-                o.exchanges[last].replies.append(r)
-                return true
-            }) {
-                return
+            // A reply joins the exchange of the command it answers while that is held, however
+            // many commands a pipelining client sent after it; otherwise it begins one.
+            hold(r.session) { o in
+                if let n = r.commandNumber {
+                    o.answered = max(o.answered, n)
+                    if let i = o.heldExchange(number: n) { o.exchanges[i].replies.append(r); return nil }
+                }
+                return Exchange(timestamp: r.timestamp, command: r.command,
+                                argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r],
+                                number: r.commandNumber)
             }
-            append(r.session, Exchange(timestamp: r.timestamp, command: r.command,
-                                       argument: r.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [r]))
         case .gap(let g):
             let found = policy.violations(of: g)
             violationCount += found.count
@@ -225,8 +251,9 @@ public struct ReportCollector: Sendable {
         row.withUnsafeBytes { rowSpools[0].append(bytes: $0) }
     }
 
-    private mutating func append(_ session: SessionIdentity, _ exchange: Exchange) {
-        guard keepsExchanges else { return }
+    /// Changes the session's entry where it lies and holds the exchange `change` returns, if
+    /// any; with `sections`, renders the exchanges at the front that can get no more replies.
+    private mutating func hold(_ session: SessionIdentity, _ change: (inout OpenSession) -> Exchange?) {
         let key = ObjectIdentifier(session)
         // Changed where it lies, through the accessor that yields it in place: taking the entry
         // out and putting it back hashed twice and moved it per exchange, and reading a field
@@ -239,17 +266,34 @@ public struct ReportCollector: Sendable {
         let sections = self.sections, policy = self.policy, cap = maxExchangesPerSession
         // Returns how much the parts grew.
         heldPartBytes += inPlace(&open.values[found!]) { o -> Int in
-            guard o.rendered + o.exchanges.count < cap else { o.dropped += 1; return 0 }
-            var grown = 0
-            // The exchange before this one is complete: rendered now, its replies let go.
-            if let sections, let done = o.exchanges.popLast() {
-                let before = o.parts.text.count
-                sections.exchange(done, session, policy, &o.parts)
-                o.rendered += 1
-                grown = o.parts.text.count - before
+            let exchange = change(&o)
+            if let exchange {
+                if o.rendered + o.exchanges.count < cap {
+                    o.exchanges.append(exchange)
+                } else if let first = o.droppedFrom, let n = exchange.number, n >= first, !exchange.replies.isEmpty {
+                    // A reply to a command whose exchange was dropped: counted with it.
+                } else {
+                    o.dropped += 1
+                    if exchange.replies.isEmpty, o.droppedFrom == nil { o.droppedFrom = exchange.number }
+                }
             }
-            o.exchanges.append(exchange)
-            return grown
+            // Settled: the greeting and replies nothing asked for, exchanges of commands before
+            // the latest one answered, and, when a command comes, the oldest beyond the most
+            // held (counted only then: late replies to those let go must not let go more).
+            let command = exchange?.replies.isEmpty == true
+            var settled = o.settled
+            while settled < o.exchanges.count,
+                  o.exchanges[settled].number.map({ $0 < o.answered }) ?? true
+                    || command && o.exchanges.count - settled > Self.maxHeldExchanges {
+                settled += 1
+            }
+            guard let sections else { o.settled = settled; return 0 }
+            guard settled > 0 else { return 0 }
+            let before = o.parts.text.count
+            for e in o.exchanges[..<settled] { sections.exchange(e, session, policy, &o.parts) }
+            o.exchanges.removeFirst(settled)
+            o.rendered += settled
+            return o.parts.text.count - before
         }
         if heldPartBytes > spillAt { spillParts() }
     }

@@ -54,16 +54,88 @@ import Testing
         #expect(none.violations == all.violations && none.violationCount == all.violationCount)
         // What each keeps of the exchanges.
         let first = try #require(all.sessions.first { $0.summary.replies > 10 })
-        // The greeting, 44 commands, and the 200 that the lost 215 left to answer SYST (an
-        // exchange of its own: the latest was NOOP's).
-        #expect(first.exchanges.count == 46)
+        // The greeting and 44 commands; with the 215 lost, the session pairs the 200 with SYST,
+        // so SYST's exchange holds it and NOOP's has none.
+        #expect(first.exchanges.count == 45)
+        #expect(first.exchanges.first { $0.command == "SYST" }?.replies.map { $0.reply.code } == [200])
+        #expect(first.exchanges.last?.command == "NOOP" && first.exchanges.last?.replies.isEmpty == true)
         #expect(first.droppedExchanges == 0)
         #expect(first.gaps.map(\.bytes) == [15])
         let firstCapped = try #require(capped.sessions.first { $0.summary.replies > 10 })
         #expect(firstCapped.exchanges.count == 10)
-        #expect(firstCapped.droppedExchanges == 36)
+        #expect(firstCapped.droppedExchanges == 35)
         #expect(none.sessions.count == 2 && none.sessions.allSatisfy { $0.exchanges.isEmpty && $0.droppedExchanges == 0 })
         #expect(none.sessions.map { $0.gaps.count }.sorted() == [0, 1])
+    }
+
+    /// A pipelining client: commands sent before the banner and several at a time, a
+    /// transfer taken over by ABOR. Each reply joins the exchange of the command the session
+    /// paired it with, not the latest command's, and no command is shown twice or unanswered.
+    @Test func pipelinedCommandsKeepTheirOwnReplies() throws {
+        var a = Conversation()
+        a.handshake()
+        a.client("USER a\r\nPASS b\r\n")
+        a.server("220 Ready.\r\n")
+        a.server("331 p\r\n230 in\r\n")
+        a.client("TYPE I\r\nPASV\r\nSIZE f\r\n")
+        a.server("200 binary\r\n227 Entering Passive Mode (192,0,2,1,4,1)\r\n213 5\r\n")
+        a.client("RETR f\r\n"); a.server("150 opening\r\n")
+        a.client("ABOR\r\n"); a.server("426 aborted\r\n226 abort ok\r\n")
+        a.client("NOOP\r\nQUIT\r\n"); a.server("200 ok\r\n221 bye\r\n")
+        a.close()
+        let path = CaptureFile.temporaryPath("pipelined.pcap")
+        try CaptureFile.write([a], to: path)
+        let events = try AnalysisRun.of(path).events
+        let policy = Policy(rules: [.anomaly])
+        var kept = ReportCollector(policy: policy)
+        for e in events { kept.add(e) }
+        let session = try #require(kept.sessions.first)
+        // The exchanges in the order they began: the two commands sent before the banner
+        // came first, the greeting after them.
+        let shown = session.exchanges.map { e in
+            "\(e.command ?? "-") \(e.argument ?? "") → " + e.replies.map { String($0.reply.code ?? 0) }.joined(separator: ",")
+        }
+        #expect(shown == ["USER a → 331", "PASS **** → 230", "-  → 220", "TYPE I → 200", "PASV  → 227", "SIZE f → 213",
+                          "RETR f → 150", "ABOR  → 426,226", "NOOP  → 200", "QUIT  → 221"])
+        // JUnit and HTML rendered as exchanges settle are the same as rendered from them all,
+        // with a test case per exchange and none failed for want of a reply.
+        var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections, rows: .countOnly)
+        var html = ReportCollector(policy: policy, keepExchanges: false, sections: HTMLReport().sections)
+        for e in events { junit.add(e); html.add(e) }
+        let xml = JUnitReport().render(junit, policy: policy)
+        #expect(xml == JUnitReport().render(kept, policy: policy))
+        #expect(xml.contains("<testsuites name=\"ftpscope\" tests=\"10\" failures=\"0\""))
+        #expect(!xml.contains("no reply"))
+        #expect(HTMLReport().render(html, violations: html.violations) == HTMLReport().render(kept, violations: kept.violations))
+    }
+
+    /// A client that sends more commands than a session holds exchanges for before any is
+    /// answered: the oldest are let go unanswered, their late replies shown on their own, and
+    /// the reports rendered as exchanges settle are still those rendered from all of them.
+    @Test func unansweredCommandsBeyondWhatIsHeld() throws {
+        let held = ReportCollector.maxHeldExchanges, sent = ReportCollector.maxHeldExchanges + 8
+        var a = Conversation()
+        a.handshake()
+        a.server("220 Ready.\r\n")
+        a.client(String(repeating: "NOOP\r\n", count: sent))
+        a.server(String(repeating: "200 ok\r\n", count: sent))
+        a.close()
+        let path = CaptureFile.temporaryPath("unanswered.pcap")
+        try CaptureFile.write([a], to: path)
+        let events = try AnalysisRun.of(path).events
+        let policy = Policy(rules: [.anomaly])
+        var kept = ReportCollector(policy: policy)
+        var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections, rows: .countOnly)
+        for e in events { kept.add(e); junit.add(e) }
+        let exchanges = try #require(kept.sessions.first).exchanges
+        let replies = exchanges.map { $0.replies.count }
+        // The greeting; 8 commands let go; the 32 held, answered; the 8 late replies.
+        #expect(replies == [1] + Array(repeating: 0, count: sent - held) + Array(repeating: 1, count: held)
+                + Array(repeating: 1, count: sent - held))
+        #expect(exchanges.suffix(sent - held).allSatisfy { $0.command == "NOOP" })
+        let xml = JUnitReport().render(junit, policy: policy)
+        #expect(xml == JUnitReport().render(kept, policy: policy))
+        #expect(xml.components(separatedBy: "no reply").count - 1 == sent - held)
     }
 
     @Test func noPolicyNoViolations() {
@@ -96,9 +168,9 @@ import Testing
         #expect(html.sessions.count == 2 && html.sessions.allSatisfy { $0.exchanges.isEmpty })
         let xml = JUnitReport().render(junit, policy: policy)
         #expect(xml == JUnitReport().render(kept, policy: policy))
-        // 46 exchanges and the gap's case in the first session, 3 in the second; failing: 40 × 550,
-        // the SYST and NOOP exchanges left without a reply (the rule `anomaly`), the gap, the 530.
-        #expect(xml.contains("<testsuites name=\"ftpscope\" tests=\"50\" failures=\"44\""))
+        // 45 exchanges and the gap's case in the first session, 3 in the second; failing: 40 × 550,
+        // the NOOP exchange left without a reply (the rule `anomaly`), the gap, the 530.
+        #expect(xml.contains("<testsuites name=\"ftpscope\" tests=\"49\" failures=\"43\""))
         #expect(xml.contains("gap of 15 bytes from the server"))
         let page = HTMLReport().render(html, violations: html.violations)
         #expect(page == HTMLReport().render(kept, violations: kept.violations))
