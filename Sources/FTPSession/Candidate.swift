@@ -3,8 +3,8 @@ import PacketCapture
 import TCPReassembly
 
 /// A connection on no configured port whose first bytes are being watched to tell whether it
-/// is an FTP control connection: the server speaks first with 220, 120 or 421, and the client
-/// answers with an FTP verb. The bytes seen meanwhile are kept (bounded) and replayed into the
+/// is an FTP control connection: the server greets with 220, 120 or 421 and the client sends
+/// an FTP verb, whichever speaks first. The bytes seen meanwhile are kept (bounded) and replayed into the
 /// session once it is recognised, so the banner is not lost.
 final class Candidate {
     /// What arrived, in order: data as a range of `bytes` (all of it kept back to back, one
@@ -75,16 +75,29 @@ final class Candidate {
 
     func verdict(window: Int) -> Verdict {
         guard let lowFirst = firstSpeakerIsLow else { return .undecided }
-        let greeting = (lowFirst ? lowPrefix : highPrefix).withBytes(Self.looksLikeGreeting)
-        switch greeting {
-        case .no: return .notFTP
-        case .unknown: return buffered > window ? .notFTP : .undecided
-        case .yes: break
+        let first = lowFirst ? lowPrefix : highPrefix, other = lowFirst ? highPrefix : lowPrefix
+        // The server usually speaks first; a pipelining client (lftp without its sync mode)
+        // sends its first command before the banner, and the server is then the other side.
+        let serverIsLow: Bool, answer: Match
+        switch first.withBytes(Self.looksLikeGreeting) {
+        case .yes:
+            serverIsLow = lowFirst
+            answer = other.withBytes(Self.looksLikeCommand)
+        case .unknown:
+            return buffered > window ? .notFTP : .undecided
+        case .no:
+            switch first.withBytes(Self.looksLikeCommand) {
+            case .yes: break
+            case .unknown: return buffered > window ? .notFTP : .undecided
+            case .no: return .notFTP
+            }
+            serverIsLow = !lowFirst
+            answer = other.withBytes(Self.looksLikeGreeting)
         }
-        switch (lowFirst ? highPrefix : lowPrefix).withBytes(Self.looksLikeCommand) {
+        switch answer {
         case .no: return .notFTP
         case .unknown: return buffered > window ? .notFTP : .undecided
-        case .yes: return .ftp(serverIsLow: lowFirst)
+        case .yes: return .ftp(serverIsLow: serverIsLow)
         }
     }
 

@@ -36,6 +36,24 @@ import Testing
         #expect(!xml.unicodeScalars.contains { $0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value) })
     }
 
+    /// lftp without its sync mode pipelines (AUTH before the banner, five commands in one
+    /// segment): each command is one test case with the replies the session paired it with,
+    /// none left without a reply, and the gate on anomalies passes.
+    @Test func junitOfAPipeliningClientHasACaseForEachCommand() throws {
+        let r = try Fixtures.run(["report", "--format", "junit", "--fail-on", "anomaly",
+                                  Fixtures.path("vsftpd-lftp-pipelined.pcap")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let names = r.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard let a = line.range(of: " name=\""), line.contains("<testcase ") else { return nil }
+            return String(line[a.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(names == ["AUTH TLS → 530", "(greeting or unsolicited) → 220", "USER anonymous → 230", "PWD → 257",
+                          "PASV → 227", "LIST pub → 150, 226", "TYPE I → 200", "SIZE pub/hello.txt → 213",
+                          "MDTM pub/hello.txt → 213", "PASV → 227", "RETR pub/hello.txt → 150, 226", "NOOP → 200",
+                          "QUIT → 221"])
+        #expect(r.stdout.contains("<testsuites name=\"ftpscope\" tests=\"13\" failures=\"0\""))
+    }
+
     @Test func markdownNeutralisesMarkupAndGatesOnCodes() throws {
         let ok = try Fixtures.run(["report", Fixtures.path("vsftpd-lftp-active.pcap"), "--fail-on", "4xx", "--fail-on", "gap"])
         #expect(ok.status == 0)

@@ -42,10 +42,10 @@ func greetingShapes(_ text: String, _ match: Candidate.Match) {
 /// until the client's verb is complete and then recognised, and a look-alike never is.
 @Test(arguments: [1, 2, 3, 5, 64])
 func verdictAgreesHoweverSegmentsCutTheFirstBytes(_ piece: Int) {
-    func verdict(server: String, client: String) -> [String] {
+    func verdict(server: String, client: String, clientFirst: Bool = false) -> [String] {
         let c = Candidate(maxBuffered: 1 << 16, at: Timestamp(seconds: 0, nanoseconds: 0), midstream: false)
         var seen: [String] = []
-        for (text, fromLow) in [(server, false), (client, true)] {
+        for (text, fromLow) in clientFirst ? [(client, true), (server, false)] : [(server, false), (client, true)] {
             let bytes = Array(text.utf8)
             for start in stride(from: 0, to: bytes.count, by: piece) {
                 bytes[start..<min(start + piece, bytes.count)].withUnsafeBytes { c.record(.data($0), fromLow: fromLow, at: Timestamp(seconds: 0, nanoseconds: 0)) }
@@ -66,4 +66,11 @@ func verdictAgreesHoweverSegmentsCutTheFirstBytes(_ piece: Int) {
     #expect(verdict(server: "2200 not a reply\r\n", client: "USER x\r\n").allSatisfy { $0 == "not" || $0 == "undecided" })
     #expect(verdict(server: "2200 not a reply\r\n", client: "USER x\r\n").last == "not")
     #expect(verdict(server: "220 hello\r\n", client: "USERS bob\r\n").last == "not")
+    // A pipelining client's command before the banner: the server is the side that greets.
+    let early = verdict(server: "220 ProFTPD Server ready.\r\n", client: "AUTH TLS\r\n", clientFirst: true)
+    #expect(early.last == "ftp-high" && !early.contains("not"))
+    #expect(early.firstIndex(of: "ftp-high") == (10 + piece - 1) / piece + (4 + piece - 1) / piece - 1)
+    #expect(verdict(server: "HTTP/1.1 200 OK\r\n", client: "GET / HTTP/1.1\r\n", clientFirst: true).last == "not")
+    #expect(verdict(server: "250 ok\r\n", client: "HELP\r\n", clientFirst: true).last == "not")
+    #expect(verdict(server: "220 mail ESMTP\r\n", client: "EHLO me\r\n", clientFirst: true).last == "not")
 }
