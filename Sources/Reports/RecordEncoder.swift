@@ -234,7 +234,7 @@ public struct RecordEncoder: Sendable {
             return
         }
         let codes = s.codes
-        // Keys, punctuation, timestamps and numbers take under 600 bytes, a code and its class
+        // Keys, punctuation, timestamps and numbers take under 650 bytes, a code and its class
         // entry under 50 (counts have at most 15 digits); the rest is bounded by its length.
         let bound = 800 + s.session.utf8.count + 6 * (s.user?.utf8.count ?? 0) + 6 * s.login.utf8.count
             + 6 * s.endReason.utf8.count + 50 * codes.distinct
@@ -302,7 +302,8 @@ public struct RecordEncoder: Sendable {
         room.literal(",\"final_state\":")
         var state = s.finalState.rawValue
         state.withUTF8 { room.trusted(UnsafeRawBufferPointer($0)) }
-        room.literal(s.tls ? ",\"tls\":true" : ",\"tls\":false")
+        room.literal(s.tls ? ",\"tls\":true,\"tls_records\":" : ",\"tls\":false,\"tls_records\":")
+        room.digits(s.tlsRecords)
         room.literal(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
         room.literal(",\"end_reason\":")
         var reason = s.endReason
@@ -346,7 +347,8 @@ public struct RecordEncoder: Sendable {
         w.fragment(",")
         transfersAndAnomalies(s, &w)
         w.fragment(",\"final_state\":"); w.stringValue(s.finalState.rawValue)
-        w.fragment(s.tls ? ",\"tls\":true" : ",\"tls\":false")
+        w.fragment(s.tls ? ",\"tls\":true,\"tls_records\":" : ",\"tls\":false,\"tls_records\":")
+        w.intValue(s.tlsRecords)
         w.fragment(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
         w.fragment(",\"end_reason\":"); w.stringValue(s.endReason)
         w.fragment("}")

@@ -185,6 +185,9 @@ public struct TextFormatter: Sendable {
             if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
             out.append(text: line)
         }
+        // After AUTH TLS the control channel is records nobody on the wire can read: how many
+        // says how much of the session the replies above leave out.
+        if s.tls { out.append(text: "\n    tls: \(s.tlsRecords) records, not readable on the wire") }
         if !s.anomalies.isEmpty {
             out.append(text: "\n    anomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", "))
         }

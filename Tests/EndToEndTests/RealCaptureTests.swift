@@ -63,6 +63,17 @@ import Testing
         #expect(clientLines.count >= 10)
     }
 
+    /// vsftpd with explicit TLS: what is clear before AUTH TLS is reported, and the records
+    /// after it are counted as tshark counts them (`tshark -d tcp.port==2105,tls -T fields
+    /// -e tls.record.length` on the control connection: 40).
+    @Test func aTLSSessionCountsTheRecordsItCannotRead() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-lftp-tls.pcap"))
+        #expect(run.codes == [220, 211, 234])
+        #expect(run.replies.last?.command == "AUTH" && run.replies.last?.state == .tls)
+        let s = try #require(run.sessions.first)
+        #expect(run.sessions.count == 1 && s.tls && s.tlsRecords == 40)
+    }
+
     @Test func truncatingARealCaptureAtEveryOffsetLosesOnlyWhatFollowsTheCut() throws {
         let name = "pyftpdlib-ftplib-ipv6.pcap"
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
