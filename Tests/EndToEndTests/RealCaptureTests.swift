@@ -89,6 +89,21 @@ import Testing
         #expect(transfer.command == "RETR" && transfer.outcome == "aborted" && transfer.bytes > 0 && transfer.finalCode == 226)
     }
 
+    /// What an analyst looks for, from vsftpd: the third refused login from one address is
+    /// flagged, a bounce attempt (PORT and EPRT naming another host) is flagged on the command
+    /// and on the server's refusal, and the idle timeout's 421 closes the session unasked.
+    @Test func refusedLoginsABounceAttemptAndAnIdleTimeout() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-suspicious.pcap"))
+        #expect(run.sessions.count == 4)
+        let refused = run.replies.filter { $0.reply.code == 530 }
+        #expect(refused.map { $0.anomalies } == [[], [], ["repeated login failures"]])
+        let bounce = run.replies.filter { $0.reply.code == 500 }
+        #expect(bounce.map { $0.command ?? "-" } == ["PORT", "EPRT"])
+        #expect(bounce.allSatisfy { $0.anomalies == ["active address differs from client address"] })
+        let timeout = try #require(run.replies.last)
+        #expect(timeout.reply.code == 421 && timeout.command == nil && timeout.state == .closed && timeout.anomalies.isEmpty)
+    }
+
     @Test func truncatingARealCaptureAtEveryOffsetLosesOnlyWhatFollowsTheCut() throws {
         let name = "pyftpdlib-ftplib-ipv6.pcap"
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
