@@ -403,7 +403,14 @@ final class ControlSession {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
             }
         }
-        if let carried = answered?.carried, !carried.isEmpty { anomalies.append(contentsOf: carried.names) }
+        // The reply repeats its command's anomalies, which were counted with the command: a
+        // bounce attempt is one in the session's counts, not one for each record showing it.
+        var repeated = 0..<0
+        if let carried = answered?.carried, !carried.isEmpty {
+            let names = carried.names
+            repeated = anomalies.count..<anomalies.count + names.count
+            anomalies.append(contentsOf: names)
+        }
 
         // Passive addresses.
         var passive: AnnouncedAddress?
@@ -432,10 +439,12 @@ final class ControlSession {
 
         if let c = effective { applyState(code: c, answering: answered, reply: reply, at: ts, anomalies: &anomalies) }
 
-        for a in anomalies { count(a) }
+        for (i, a) in anomalies.enumerated() where !repeated.contains(i) {
+            count(a)
+            shared.anomalies[a, default: 0] += 1
+        }
         shared.replies += 1
         shared.byFirstDigit[code.map { min($0 / 100, 9) } ?? 10] += 1
-        if !anomalies.isEmpty { shared.count(anomalies: anomalies) }
         let greeting = answered?.isGreeting == true
         let latency = answered.map { ts.milliseconds(since: $0.timestamp) }
         sink.reply(ReplyEvent(

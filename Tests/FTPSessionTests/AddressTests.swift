@@ -78,5 +78,9 @@ import Testing
         #expect(run.commands[3].anomalies == ["active address differs from client address"])
         #expect(run.replies[4].anomalies == ["active address differs from client address"], "the bounce attempt shows on the reply too")
         #expect(run.commands[5].anomalies == ["invalid PORT/EPRT/LPRT argument"])
+        // Counted once per command, however many records show them.
+        let flagged = run.commands.flatMap(\.anomalies)
+        #expect(run.sessions[0].anomalies == Dictionary(flagged.map { ($0, 1) }, uniquingKeysWith: +))
+        #expect(run.summary.anomalies == run.sessions[0].anomalies)
     }
 }
