@@ -283,8 +283,8 @@ public struct ReportCollector: Sendable {
             let command = exchange?.replies.isEmpty == true
             var settled = o.settled
             while settled < o.exchanges.count,
-                  o.exchanges[settled].number.map({ $0 < o.answered }) ?? true
-                    || command && o.exchanges.count - settled > Self.maxHeldExchanges {
+                  (o.exchanges[settled].number.map { $0 < o.answered } ?? true)
+                    || (command && o.exchanges.count - settled > Self.maxHeldExchanges) {
                 settled += 1
             }
             guard let sections else { o.settled = settled; return 0 }
