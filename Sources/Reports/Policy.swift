@@ -1,24 +1,43 @@
+import FTPProtocol
 import FTPSession
 
-/// What makes a CI job fail: `--fail-on 5xx,530,anomaly,gap` and `--max-latency-ms`.
+/// What makes a CI job fail: `--fail-on 5xx,530,anomaly,gap`, `--fail-on anomaly:NAME`,
+/// `--allow-anomaly NAME` and `--max-latency-ms`.
 public struct Policy: Sendable, Equatable {
     public enum Rule: Sendable, Equatable {
         case replyClass(Int)     // 4 for 4xx
         case code(Int)
+        /// Any anomaly but the allowed ones.
         case anomaly
+        /// This anomaly, allowed or not.
+        case anomalyNamed(String)
         case gap
     }
 
     public var rules: [Rule] = []
     public var maxLatencyMilliseconds: Double?
+    /// Anomalies the rule `anomaly` lets pass: a CI job whose client uses EPSV (229, which the
+    /// catalog's sources do not list) can still fail on every other anomaly.
+    public var allowedAnomalies: Set<String> = []
 
-    public init(rules: [Rule] = [], maxLatencyMilliseconds: Double? = nil) {
+    public init(rules: [Rule] = [], maxLatencyMilliseconds: Double? = nil, allowedAnomalies: Set<String> = []) {
         self.rules = rules; self.maxLatencyMilliseconds = maxLatencyMilliseconds
+        self.allowedAnomalies = allowedAnomalies
     }
 
-    /// Parses `5xx`, `4xx`, `530`, `anomaly`, `gap`.
+    /// Every anomaly a record can carry, by the name records give it.
+    public static let anomalyNames: [String] = SessionAnomaly.allCases.map(\.rawValue) + ReplyAnomaly.allCases.map(\.rawValue)
+
+    /// The anomaly named `text`, in any case, as records spell it; nil for no anomaly.
+    public static func anomalyName(_ text: String) -> String? {
+        let t = text.lowercased()
+        return anomalyNames.first { $0.lowercased() == t }
+    }
+
+    /// Parses `5xx`, `4xx`, `530`, `anomaly`, `anomaly:NAME`, `gap`.
     public static func rule(_ text: String) -> Rule? {
         let t = text.lowercased()
+        if t.hasPrefix("anomaly:") { return anomalyName(String(text.dropFirst(8))).map { .anomalyNamed($0) } }
         if t == "anomaly" || t == "anomalies" { return .anomaly }
         if t == "gap" || t == "gaps" { return .gap }
         if t.count == 3, t.hasSuffix("xx"), let d = Int(t.prefix(1)), (1...6).contains(d) { return .replyClass(d) }
@@ -29,18 +48,33 @@ public struct Policy: Sendable, Equatable {
     /// Why a reply fails the policy, if it does.
     public func violations(of r: ReplyEvent) -> [String] {
         var out: [String] = []
+        var anyAnomaly = false
         for rule in rules {
             switch rule {
             case .replyClass(let d): if let c = r.reply.code, c / 100 == d { out.append("reply \(c) (\(d)xx)") }
             case .code(let c): if r.reply.code == c { out.append("reply \(c)") }
-            case .anomaly: out += r.anomalies.map { "anomaly: \($0)" }
+            case .anomaly, .anomalyNamed: anyAnomaly = true
             case .gap: break
             }
+        }
+        // Each anomaly once, in the record's order, however many rules name it.
+        if anyAnomaly {
+            for a in r.anomalies where fails(on: a) { out.append("anomaly: \(a)") }
         }
         if let max = maxLatencyMilliseconds, let l = r.latencyMilliseconds, l > max {
             out.append("latency \(fixed(l, 1)) ms over \(fixed(max, 1)) ms")
         }
         return out
+    }
+
+    private func fails(on anomaly: String) -> Bool {
+        rules.contains { rule in
+            switch rule {
+            case .anomaly: !allowedAnomalies.contains(anomaly)
+            case .anomalyNamed(let n): n == anomaly
+            default: false
+            }
+        }
     }
 
     public func violations(of g: GapEvent) -> [String] {

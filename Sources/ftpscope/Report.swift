@@ -30,8 +30,12 @@ struct Report: ParsableCommand {
     // One value per flag (a list takes commas): taking values up to the next option swallowed
     // the capture in `report --fail-on 5xx ftp.pcap`.
     @Option(name: .customLong("fail-on"),
-            help: "Fail on a reply class (5xx, 4xx), a code (530), 'anomaly' or 'gap'; comma-separated or repeated.")
+            help: "Fail on a reply class (5xx, 4xx), a code (530), 'anomaly', 'anomaly:NAME' or 'gap'; comma-separated or repeated.")
     var failOn: [String] = []
+
+    @Option(name: .customLong("allow-anomaly"),
+            help: "An anomaly --fail-on anomaly lets pass (e.g. 'code not in catalog'); repeated for several.")
+    var allowAnomaly: [String] = []
 
     @Option(name: .customLong("max-latency-ms"), help: "Fail when a reply takes longer than this after its command.")
     var maxLatencyMs: Double?
@@ -43,7 +47,13 @@ struct Report: ParsableCommand {
 
     func validate() throws {
         for r in failOn.flatMap({ $0.split(separator: ",") }) where Policy.rule(String(r)) == nil {
-            throw ValidationError("unknown --fail-on rule '\(r)': use a class (5xx), a code (530), anomaly or gap")
+            if r.lowercased().hasPrefix("anomaly:") {
+                throw ValidationError("unknown anomaly in --fail-on '\(r)': \(Self.anomalyList)")
+            }
+            throw ValidationError("unknown --fail-on rule '\(r)': use a class (5xx), a code (530), anomaly, anomaly:NAME or gap")
+        }
+        for a in allowAnomaly where Policy.anomalyName(a) == nil {
+            throw ValidationError("unknown anomaly in --allow-anomaly '\(a)': \(Self.anomalyList)")
         }
         guard jobs >= 0 else { throw ValidationError("--jobs takes a count, 0 for automatic") }
         // `nan` parses as a Double and would never be exceeded: a gate that silently never fails.
@@ -52,9 +62,12 @@ struct Report: ParsableCommand {
         }
     }
 
+    private static var anomalyList: String { "one of " + Policy.anomalyNames.map { "'\($0)'" }.joined(separator: ", ") }
+
     func run() throws {
         let policy = Policy(rules: failOn.flatMap { $0.split(separator: ",") }.compactMap { Policy.rule(String($0)) },
-                            maxLatencyMilliseconds: maxLatencyMs)
+                            maxLatencyMilliseconds: maxLatencyMs,
+                            allowedAnomalies: Set(allowAnomaly.compactMap(Policy.anomalyName)))
         let files = try InputFiles.expand(inputs)
         // Each session's parts are rendered when it ends and spooled to temporary files (its
         // row of the table of sessions; JUnit's test suite, HTML's timeline): a report's memory

@@ -54,6 +54,35 @@ import Testing
         #expect(r.stdout.contains("<testsuites name=\"ftpscope\" tests=\"13\" failures=\"0\""))
     }
 
+    /// Gating on anomalies by name: curl's EPSV gets 229, which the catalog's sources do not
+    /// list, so `--fail-on anomaly` fails every such job unless that anomaly is allowed; a
+    /// named anomaly fails whether allowed or not; an unknown name is a usage error.
+    @Test func anomaliesCanBeAllowedOrNamed() throws {
+        let epsv = Fixtures.path("vsftpd-curl-passive.pcap"), bounce = Fixtures.path("vsftpd-ftplib-suspicious.pcap")
+        let any = try Fixtures.run(["report", "--fail-on", "anomaly", epsv])
+        #expect(any.status == 1 && any.stderr.contains("anomaly: code not in catalog"))
+        let allowed = try Fixtures.run(["report", "--fail-on", "anomaly", "--allow-anomaly", "Code Not In Catalog", epsv])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stdout.contains("**Policy: passed.**"))
+        // The other anomalies still fail; each once, however many rules name it.
+        let others = try Fixtures.run(["report", "--fail-on", "anomaly,anomaly:repeated login failures",
+                                       "--allow-anomaly", "code not in catalog", bounce])
+        #expect(others.status == 1)
+        #expect(others.stderr.split(separator: "\n").filter { $0.hasPrefix("ftpscope: policy: ") }
+            == ["ftpscope: policy: s3: anomaly: repeated login failures",
+                "ftpscope: policy: s4: anomaly: active address differs from client address",
+                "ftpscope: policy: s4: anomaly: active address differs from client address"])
+        let named = try Fixtures.run(["report", "--fail-on", "anomaly:repeated login failures",
+                                      "--allow-anomaly", "repeated login failures", bounce])
+        #expect(named.status == 1 && named.stderr.contains("s3: anomaly: repeated login failures"))
+        #expect(!named.stderr.contains("active address"))
+        for bad in [["--fail-on", "anomaly:no such thing"], ["--fail-on", "anomaly", "--allow-anomaly", "nope"]] {
+            let r = try Fixtures.run(["report"] + bad + [epsv])
+            #expect(r.status == 64 && r.stderr.contains("unknown anomaly") && r.stderr.contains("'code not in catalog'"),
+                    "\(bad): \(r.stderr)")
+        }
+    }
+
     @Test func markdownNeutralisesMarkupAndGatesOnCodes() throws {
         let ok = try Fixtures.run(["report", Fixtures.path("vsftpd-lftp-active.pcap"), "--fail-on", "4xx", "--fail-on", "gap"])
         #expect(ok.status == 0)
