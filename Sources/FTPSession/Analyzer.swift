@@ -46,6 +46,8 @@ public final class Analyzer {
     /// `configuration.controlPorts` as one bit per port: every new connection asks about both
     /// of its ports, and a set lookup hashed each (0.3 % of the control-heavy benchmark's instructions).
     private let controlPortBits: [UInt64]
+    /// `configuration.implicitTLSPorts`, the same way.
+    private let implicitTLSPortBits: [UInt64]
     private let table: FlowTable<Flow>
     private var expectations: [Endpoint: Expectation] = [:]
     private var loginFailures: [IPAddress: Int] = [:]
@@ -75,6 +77,9 @@ public final class Analyzer {
         var bits = [UInt64](repeating: 0, count: 1024)
         for p in configuration.controlPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
         controlPortBits = bits
+        bits = [UInt64](repeating: 0, count: 1024)
+        for p in configuration.implicitTLSPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
+        implicitTLSPortBits = bits
         self.table = FlowTable(capacity: configuration.maxConnections)
         self.sink = sink
     }
@@ -344,30 +349,35 @@ public final class Analyzer {
             }
         }
         let midstream = !segment.flags.contains(.syn)
-        let dstIsServer = isControlPort(segment.destination.port)
-        let srcIsServer = isControlPort(segment.source.port)
+        var dstIsServer = isPort(segment.destination.port, in: controlPortBits)
+        var srcIsServer = isPort(segment.source.port, in: controlPortBits)
+        var implicitTLS = false
+        // A port that is both is clear-text FTP: TLS from the first byte only where no
+        // control port says otherwise.
+        if !dstIsServer && !srcIsServer {
+            dstIsServer = isPort(segment.destination.port, in: implicitTLSPortBits)
+            srcIsServer = isPort(segment.source.port, in: implicitTLSPortBits)
+            implicitTLS = dstIsServer || srcIsServer
+        }
         if dstIsServer || srcIsServer {
             // With both ends on a control port, the SYN's target is the server.
             let serverIsSource = srcIsServer && !(dstIsServer && segment.flags.contains(.syn) && !segment.flags.contains(.ack))
             let serverIsLow = serverIsSource == fromLow
-            return .control(.passRetained(newSession(serverIsLow: serverIsLow, key: ConnectionKey.of(source: segment.source, destination: segment.destination).key,
-                                                     at: ts, midstream: midstream)), serverIsLow: serverIsLow)
+            let limit = configuration.maxBufferedBytesPerStream
+            let session = newSession(serverIsLow: serverIsLow, key: ConnectionKey.of(source: segment.source, destination: segment.destination).key,
+                                     at: ts, midstream: midstream, implicitTLS: implicitTLS,
+                                     server: StreamReassembler(maxBufferedBytes: limit), client: StreamReassembler(maxBufferedBytes: limit))
+            return .control(.passRetained(session), serverIsLow: serverIsLow)
         }
         guard configuration.detect else { return .ignored(finLow: false, finHigh: false) }
         return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
     }
 
-    private func isControlPort(_ port: UInt16) -> Bool {
-        controlPortBits[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0
+    private func isPort(_ port: UInt16, in bits: [UInt64]) -> Bool {
+        bits[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0
     }
 
-    private func newSession(serverIsLow: Bool, key: ConnectionKey, at ts: Timestamp, midstream: Bool) -> ControlSession {
-        let limit = configuration.maxBufferedBytesPerStream
-        return newSession(serverIsLow: serverIsLow, key: key, at: ts, midstream: midstream,
-                          server: StreamReassembler(maxBufferedBytes: limit), client: StreamReassembler(maxBufferedBytes: limit))
-    }
-
-    private func newSession(serverIsLow: Bool, key: ConnectionKey, at ts: Timestamp, midstream: Bool,
+    private func newSession(serverIsLow: Bool, key: ConnectionKey, at ts: Timestamp, midstream: Bool, implicitTLS: Bool = false,
                             server: consuming StreamReassembler, client: consuming StreamReassembler) -> ControlSession {
         sessionCounter += 1
         summary.ftpSessions += 1
@@ -376,7 +386,7 @@ public final class Analyzer {
                                        client: serverIsLow ? key.high : key.low)
         sessionStarted?(identity)
         return ControlSession(identity: identity, config: configuration, host: self, shared: shared,
-                              at: ts, midstream: midstream,
+                              at: ts, midstream: midstream, implicitTLS: implicitTLS,
                               server: server, client: client)
     }
 

@@ -4,6 +4,10 @@ import PacketCapture
 public struct AnalyzerConfiguration: Sendable {
     /// Ports that always mean an FTP control connection.
     public var controlPorts: Set<UInt16> = [21]
+    /// Ports of FTP control connections that are TLS from their first byte (implicit FTPS,
+    /// 990): counted as TLS records, never parsed as replies, unless the server speaks clear
+    /// text from its first byte.
+    public var implicitTLSPorts: Set<UInt16> = [990]
     /// Recognise FTP on any port by how its first lines look.
     public var detect = true
     public var showPasswords = false

@@ -156,6 +156,8 @@ final class ControlSession {
     private var anomalyCounts: [String: Int] = [:]
     private var transfers: [TransferTracker] = []
     private var tlsUsed = false
+    /// On an implicit-TLS port (990): TLS from the first byte, no AUTH.
+    private let startedInTLS: Bool
 
     // Data-channel bookkeeping.
     private var lastDataMode: String?
@@ -167,7 +169,8 @@ final class ControlSession {
     /// owned by default, which copied the configuration and passed optional streams through the
     /// standard library's generic copy, about 300 instructions per session.
     init(identity: SessionIdentity, config: borrowing AnalyzerConfiguration, host: SessionHost, shared: SessionsShared,
-         at ts: Timestamp, midstream: Bool, server: consuming StreamReassembler, client: consuming StreamReassembler) {
+         at ts: Timestamp, midstream: Bool, implicitTLS: Bool = false,
+         server: consuming StreamReassembler, client: consuming StreamReassembler) {
         self.shared = shared
         self.identity = identity
         satellites = (UnsafeRawPointer(Unmanaged.passUnretained(identity).toOpaque()),
@@ -183,6 +186,11 @@ final class ControlSession {
         parser = ReplyParser(startMidstream: midstream, maxLinesPerReply: config.maxLinesPerReply)
         startedMidstream = midstream
         first = ts; last = ts
+        startedInTLS = implicitTLS
+        if implicitTLS {
+            tlsUsed = true
+            serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
+        }
         if !midstream {
             // Room for the greeting and the commands a client pipelines behind its login at
             // once, instead of growing 1, 2, 4.
@@ -547,7 +555,10 @@ final class ControlSession {
     }
 
     private func leaveTLS() {
-        tlsRecordsSeen += (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0)
+        let seen = (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0)
+        // A server on an implicit-TLS port that speaks clear text from its first byte never used TLS.
+        if startedInTLS && tlsRecordsSeen + seen == 0 { tlsUsed = false }
+        tlsRecordsSeen += seen
         serverTLS = nil; clientTLS = nil
     }
     private var tlsRecordsSeen = 0

@@ -16,6 +16,10 @@ struct AnalysisOptions: ParsableArguments {
     @Option(name: .long, help: "Also treat this port as FTP control (repeatable; 21 always is).")
     var port: [UInt16] = []
 
+    @Option(name: .customLong("implicit-tls-port"),
+            help: "Also treat this port as FTP control that is TLS from the first byte (repeatable; 990 always is).")
+    var implicitTLSPort: [UInt16] = []
+
     @Flag(name: .customLong("no-detect"), help: "Do not recognise FTP on other ports by its first lines.")
     var noDetect = false
 
@@ -58,6 +62,7 @@ struct AnalysisOptions: ParsableArguments {
         var c = AnalyzerConfiguration()
         c.emitCommands = commands
         c.controlPorts.formUnion(port)
+        c.implicitTLSPorts.formUnion(implicitTLSPort)
         c.detect = !noDetect
         c.showPasswords = showPasswords
         c.maxLineLength = maxLine

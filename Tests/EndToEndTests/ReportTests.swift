@@ -129,7 +129,7 @@ import Testing
                 let one = try Fixtures.run(args + ["--jobs", "1"])
                 let two = try Fixtures.run(args)
                 #expect(one.status == two.status && one.stdout == two.stdout && one.stderr == two.stderr, "\(file) \(format)")
-                #expect(one.stdout.contains(format == "junit" ? "<testcase" : "<tr><td>"))
+                #expect(one.stdout.contains(format == "junit" ? "<testsuite " : "<tr><td>"))
             }
         }
     }
