@@ -7,6 +7,26 @@ import Testing
 @Suite struct SecurityTests {
     private func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
 
+    /// On an implicit-TLS port the session counts TLS records from the first byte and parses
+    /// none; a server there that speaks clear text from its first byte is read as usual.
+    @Test func implicitTLSPortCountsRecordsOrReadsClearText() throws {
+        var tls = Conversation(server: Endpoint(IPAddress("192.0.2.1")!, 990))
+        tls.handshake()
+        tls.clientBytes([0x16, 0x03, 0x01, 0x00, 0x03, 0x01, 0x02, 0x03])
+        tls.serverBytes([0x16, 0x03, 0x03, 0x00, 0x02, 0x02, 0x00, 0x17, 0x03, 0x03, 0x00, 0x04] + Array("220 ".utf8))
+        tls.close()
+        let t = try tls.analyze("implicit.pcap")
+        #expect(t.replies.isEmpty && t.commands.isEmpty)
+        #expect(t.sessions.count == 1 && t.sessions[0].tls && t.sessions[0].tlsRecords == 3 && t.sessions[0].finalState == .closed)
+        var clear = Conversation(server: Endpoint(IPAddress("192.0.2.1")!, 990))
+        clear.handshake()
+        clear.server("220 Plain FTP on 990.\r\n")
+        clear.client("USER a\r\n"); clear.server("331 p\r\n")
+        let c = try clear.analyze("implicit-clear.pcap")
+        #expect(c.codes == [220, 331] && c.replies[1].command == "USER")
+        #expect(!c.sessions[0].tls && c.sessions[0].tlsRecords == 0)
+    }
+
     @Test func protectedRepliesSingleAndMultiLine() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n")
