@@ -98,6 +98,18 @@ import Testing
                 "without the port, TLS is not FTP to detection")
     }
 
+    /// proftpd with MasqueradeAddress announces 198.51.100.20 in its 227; the client connects
+    /// to the address it reached instead. The reply is flagged, and the data connection still
+    /// belongs to the RETR, with all 27,019 bytes the 150 announced.
+    @Test func aMasqueradedPassiveAddressIsFlaggedAndItsTransferStillMatched() throws {
+        let run = try AnalysisRun.of(Fixtures.path("proftpd-curl-masquerade.pcap"))
+        let pasv = try #require(run.replies.first { $0.reply.code == 227 })
+        #expect(pasv.passive?.host == "198.51.100.20" && pasv.anomalies == ["passive address differs from server address"])
+        let transfer = try #require(run.sessions.first?.transfers.first)
+        #expect(run.summary.dataConnections == 1)
+        #expect(transfer.command == "RETR" && transfer.bytes == 27019 && transfer.announcedSize == 27019 && transfer.outcome == "completed")
+    }
+
     /// ftplib's abort(): ABOR after Telnet IP and Synch (urgent data) during an active-mode
     /// download. pyftpdlib answers 426 then 226; ftplib reads only the 426 and sends NOOP and
     /// QUIT, so it takes the 226 for NOOP's reply and the 200 for QUIT's. The session pairs
