@@ -110,6 +110,18 @@ import Testing
         #expect(transfer.command == "RETR" && transfer.bytes == 27019 && transfer.announcedSize == 27019 && transfer.outcome == "completed")
     }
 
+    /// vsftpd with max_per_ip=1 refuses a second connection with a 421 greeting while the
+    /// first session goes on: two sessions, the refused one a greeting and nothing else, shown
+    /// as its greeting (it answered the connection), not as an unsolicited reply.
+    @Test func aConnectionRefusedWithA421Greeting() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-limit.pcap"))
+        #expect(run.sessions.count == 2)
+        let refused = try #require(run.replies.first { $0.reply.code == 421 })
+        #expect(refused.command == nil && refused.latencyMilliseconds != nil && refused.state == .closed && refused.anomalies.isEmpty)
+        let text = try Fixtures.run(["analyze", "--format", "text", Fixtures.path("vsftpd-ftplib-limit.pcap")], environment: ["NO_COLOR": "1"])
+        #expect(text.stdout.contains("  421  (greeting)  "))
+    }
+
     /// ftplib's abort(): ABOR after Telnet IP and Synch (urgent data) during an active-mode
     /// download. pyftpdlib answers 426 then 226; ftplib reads only the 426 and sends NOOP and
     /// QUIT, so it takes the 226 for NOOP's reply and the 200 for QUIT's. The session pairs
