@@ -83,9 +83,7 @@ import Testing
         a.client("ABOR\r\n"); a.server("426 aborted\r\n226 abort ok\r\n")
         a.client("NOOP\r\nQUIT\r\n"); a.server("200 ok\r\n221 bye\r\n")
         a.close()
-        let path = CaptureFile.temporaryPath("pipelined.pcap")
-        try CaptureFile.write([a], to: path)
-        let events = try AnalysisRun.of(path).events
+        let events = try a.analyze("pipelined.pcap").events
         let policy = Policy(rules: [.anomaly])
         var kept = ReportCollector(policy: policy)
         for e in events { kept.add(e) }
@@ -120,9 +118,7 @@ import Testing
         a.client(String(repeating: "NOOP\r\n", count: sent))
         a.server(String(repeating: "200 ok\r\n", count: sent))
         a.close()
-        let path = CaptureFile.temporaryPath("unanswered.pcap")
-        try CaptureFile.write([a], to: path)
-        let events = try AnalysisRun.of(path).events
+        let events = try a.analyze("unanswered.pcap").events
         let policy = Policy(rules: [.anomaly])
         var kept = ReportCollector(policy: policy)
         var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections, rows: .countOnly)
