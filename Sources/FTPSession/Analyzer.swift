@@ -74,12 +74,8 @@ public final class Analyzer {
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), sink: EventSink) {
         self.configuration = configuration
-        var bits = [UInt64](repeating: 0, count: 1024)
-        for p in configuration.controlPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
-        controlPortBits = bits
-        bits = [UInt64](repeating: 0, count: 1024)
-        for p in configuration.implicitTLSPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
-        implicitTLSPortBits = bits
+        controlPortBits = Self.bits(of: configuration.controlPorts)
+        implicitTLSPortBits = Self.bits(of: configuration.implicitTLSPorts)
         self.table = FlowTable(capacity: configuration.maxConnections)
         self.sink = sink
     }
@@ -371,6 +367,12 @@ public final class Analyzer {
         }
         guard configuration.detect else { return .ignored(finLow: false, finHigh: false) }
         return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
+    }
+
+    private static func bits(of ports: Set<UInt16>) -> [UInt64] {
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for p in ports { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
+        return bits
     }
 
     private func isPort(_ port: UInt16, in bits: [UInt64]) -> Bool {

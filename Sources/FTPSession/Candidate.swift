@@ -4,8 +4,8 @@ import TCPReassembly
 
 /// A connection on no configured port whose first bytes are being watched to tell whether it
 /// is an FTP control connection: the server greets with 220, 120 or 421 and the client sends
-/// an FTP verb, whichever speaks first. The bytes seen meanwhile are kept (bounded) and replayed into the
-/// session once it is recognised, so the banner is not lost.
+/// an FTP verb, whichever speaks first. The bytes seen meanwhile are kept (bounded) and
+/// replayed into the session once it is recognised, so the banner is not lost.
 final class Candidate {
     /// What arrived, in order: data as a range of `bytes` (all of it kept back to back, one
     /// buffer for the connection rather than an array per segment), or a gap.
