@@ -269,7 +269,14 @@ public struct ReportCollector: Sendable {
             let exchange = change(&o)
             if let exchange {
                 if o.rendered + o.exchanges.count < cap {
-                    o.exchanges.append(exchange)
+                    // A reply that begins an exchange (the greeting, a reply nothing asked for)
+                    // goes before the commands still waiting for their first reply, so that the
+                    // exchanges are in the order of their first replies, as their times show.
+                    var at = o.exchanges.endIndex
+                    if !exchange.replies.isEmpty {
+                        while at > o.settled, o.exchanges[at - 1].replies.isEmpty { at -= 1 }
+                    }
+                    o.exchanges.insert(exchange, at: at)
                 } else if let first = o.droppedFrom, let n = exchange.number, n >= first, !exchange.replies.isEmpty {
                     // A reply to a command whose exchange was dropped: counted with it.
                 } else {

@@ -47,7 +47,7 @@ import Testing
             guard let a = line.range(of: " name=\""), line.contains("<testcase ") else { return nil }
             return String(line[a.upperBound...].prefix { $0 != "\"" })
         }
-        #expect(names == ["AUTH TLS → 530", "(greeting or unsolicited) → 220", "USER anonymous → 230", "PWD → 257",
+        #expect(names == ["(greeting or unsolicited) → 220", "AUTH TLS → 530", "USER anonymous → 230", "PWD → 257",
                           "PASV → 227", "LIST pub → 150, 226", "TYPE I → 200", "SIZE pub/hello.txt → 213",
                           "MDTM pub/hello.txt → 213", "PASV → 227", "RETR pub/hello.txt → 150, 226", "NOOP → 200",
                           "QUIT → 221"])

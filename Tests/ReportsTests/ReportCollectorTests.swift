@@ -68,6 +68,16 @@ import Testing
         #expect(none.sessions.map { $0.gaps.count }.sorted() == [0, 1])
     }
 
+    /// Whether the exchanges that have replies are in the order of their first replies: by
+    /// time, and (replies in one segment share a time) by the commands they answer, which the
+    /// server answers in order.
+    static func firstRepliesInOrder(_ exchanges: [Exchange]) -> Bool {
+        let times = exchanges.compactMap { $0.replies.first?.timestamp }
+        let answered = exchanges.compactMap { $0.replies.first?.commandNumber }
+        return times.count > 1 && zip(times, times.dropFirst()).allSatisfy { $0 <= $1 }
+            && zip(answered, answered.dropFirst()).allSatisfy { $0 < $1 }
+    }
+
     /// A pipelining client: commands sent before the banner and several at a time, a
     /// transfer taken over by ABOR. Each reply joins the exchange of the command the session
     /// paired it with, not the latest command's, and no command is shown twice or unanswered.
@@ -88,13 +98,14 @@ import Testing
         var kept = ReportCollector(policy: policy)
         for e in events { kept.add(e) }
         let session = try #require(kept.sessions.first)
-        // The exchanges in the order they began: the two commands sent before the banner
-        // came first, the greeting after them.
+        // The exchanges in the order of their first replies: the greeting before the two
+        // commands sent ahead of it.
         let shown = session.exchanges.map { e in
             "\(e.command ?? "-") \(e.argument ?? "") → " + e.replies.map { String($0.reply.code ?? 0) }.joined(separator: ",")
         }
-        #expect(shown == ["USER a → 331", "PASS **** → 230", "-  → 220", "TYPE I → 200", "PASV  → 227", "SIZE f → 213",
+        #expect(shown == ["-  → 220", "USER a → 331", "PASS **** → 230", "TYPE I → 200", "PASV  → 227", "SIZE f → 213",
                           "RETR f → 150", "ABOR  → 426,226", "NOOP  → 200", "QUIT  → 221"])
+        #expect(Self.firstRepliesInOrder(session.exchanges))
         // JUnit and HTML rendered as exchanges settle are the same as rendered from them all,
         // with a test case per exchange and none failed for want of a reply.
         var junit = ReportCollector(policy: policy, keepExchanges: false, sections: JUnitReport.sections, rows: .countOnly)
@@ -125,10 +136,11 @@ import Testing
         for e in events { kept.add(e); junit.add(e) }
         let exchanges = try #require(kept.sessions.first).exchanges
         let replies = exchanges.map { $0.replies.count }
-        // The greeting; 8 commands let go; the 32 held, answered; the 8 late replies.
-        #expect(replies == [1] + Array(repeating: 0, count: sent - held) + Array(repeating: 1, count: held)
-                + Array(repeating: 1, count: sent - held))
-        #expect(exchanges.suffix(sent - held).allSatisfy { $0.command == "NOOP" })
+        // The greeting; 8 commands let go; their 8 late replies, each on its own; the 32 held,
+        // answered: in the order the replies came.
+        #expect(replies == [1] + Array(repeating: 0, count: sent - held) + Array(repeating: 1, count: sent))
+        #expect(exchanges.suffix(sent).allSatisfy { $0.command == "NOOP" })
+        #expect(Self.firstRepliesInOrder(exchanges))
         let xml = JUnitReport().render(junit, policy: policy)
         #expect(xml == JUnitReport().render(kept, policy: policy))
         #expect(xml.components(separatedBy: "no reply").count - 1 == sent - held)
