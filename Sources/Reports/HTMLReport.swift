@@ -164,6 +164,11 @@ public struct HTMLReport: Sendable {
         head.append(literal: "</h2>\n<table class=\"timeline\"><tr><th>time</th><th>command</th><th>reply</th><th>state</th><th>latency</th><th>meaning</th><th>anomalies</th></tr>\n")
         var tail: [UInt8] = []
         if s.droppedExchanges > 0 { tail.append(text: "<tr><td colspan=\"7\">… \(s.droppedExchanges) more exchanges not shown</td></tr>\n") }
+        // After AUTH TLS, or from the start on an implicit-TLS port, the timeline would end (or
+        // be empty) without saying why.
+        if s.summary.tls {
+            tail.append(text: "<tr><td colspan=\"7\">TLS: \(s.summary.tlsRecords) records, not readable on the wire</td></tr>\n")
+        }
         tail.append(literal: "</table>\n")
         return SectionRenderer.Frame(head: head, tail: tail)
     }

@@ -81,6 +81,9 @@ import Testing
         #expect(run.replies.last?.command == "AUTH" && run.replies.last?.state == .tls)
         let s = try #require(run.sessions.first)
         #expect(run.sessions.count == 1 && s.tls && s.tlsRecords == 40)
+        // The HTML timeline says why it ends at the 234.
+        let html = try Fixtures.run(["report", "--format", "html", Fixtures.path("vsftpd-lftp-tls.pcap")])
+        #expect(html.stdout.contains("<tr><td colspan=\"7\">TLS: 40 records, not readable on the wire</td></tr>\n</table>"))
     }
 
     /// Implicit TLS on port 990 (curl's ftps://): a session from the first byte, every byte of
