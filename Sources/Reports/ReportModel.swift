@@ -297,8 +297,9 @@ public struct ReportCollector: Sendable {
             guard let sections else { o.settled = settled; return 0 }
             guard settled > 0 else { return 0 }
             let before = o.parts.text.count
-            for e in o.exchanges[..<settled] { sections.exchange(e, session, policy, &o.parts) }
-            o.exchanges.removeFirst(settled)
+            // Moved out one by one (a handful at most): iterating a slice copied each exchange,
+            // a retain and a release for every reply and string it holds.
+            for _ in 0..<settled { sections.exchange(o.exchanges.removeFirst(), session, policy, &o.parts) }
             o.rendered += settled
             return o.parts.text.count - before
         }
