@@ -276,7 +276,9 @@ public struct ReportCollector: Sendable {
                     if !exchange.replies.isEmpty {
                         while at > o.settled, o.exchanges[at - 1].replies.isEmpty { at -= 1 }
                     }
-                    o.exchanges.insert(exchange, at: at)
+                    // Appending is the usual case, and insert(at:) goes through the generic
+                    // replaceSubrange even at the end.
+                    if at == o.exchanges.endIndex { o.exchanges.append(exchange) } else { o.exchanges.insert(exchange, at: at) }
                 } else if let first = o.droppedFrom, let n = exchange.number, n >= first, !exchange.replies.isEmpty {
                     // A reply to a command whose exchange was dropped: counted with it.
                 } else {
