@@ -112,7 +112,7 @@ private struct Collector {
     }
 
     @Test func flowTableEvictsOldestButGivesLiveSessionsASecondChance() {
-        var t = FlowTable<Bool>(capacity: 3)
+        let t = FlowTable<Bool>(capacity: 3)
         func key(_ p: UInt16) -> ConnectionKey { ConnectionKey.of(source: Endpoint(.v4(1), p), destination: Endpoint(.v4(2), 80)).key }
         var evicted: [UInt16] = []
         let now = Timestamp(nanoseconds: 1_000)
@@ -125,7 +125,7 @@ private struct Collector {
     /// The table's own index against a Dictionary model: random inserts and removals of
     /// IPv4 and IPv6 keys, with enough churn that probe runs wrap and shift back many times.
     @Test func flowTableFindsWhatADictionaryFinds() {
-        var t = FlowTable<Int>(capacity: 5_000)
+        let t = FlowTable<Int>(capacity: 5_000)
         var model: [ConnectionKey: Int] = [:]
         var slotOf: [ConnectionKey: Int] = [:]
         var rng = SystemRandomNumberGenerator()
