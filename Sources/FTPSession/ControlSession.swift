@@ -94,8 +94,10 @@ final class SessionsShared {
     var bufferCapHits = 0
 
     func count(anomalies found: [String]) {
-        for a in found { anomalies[a, default: 0] += 1 }
+        for a in found { count(anomaly: a) }
     }
+
+    func count(anomaly: String) { anomalies[anomaly, default: 0] += 1 }
 }
 
 /// One FTP control connection: both streams, reply and command parsing, pairing, state,
@@ -449,7 +451,7 @@ final class ControlSession {
 
         for (i, a) in anomalies.enumerated() where !repeated.contains(i) {
             count(a)
-            shared.anomalies[a, default: 0] += 1
+            shared.count(anomaly: a)
         }
         shared.replies += 1
         shared.byFirstDigit[code.map { min($0 / 100, 9) } ?? 10] += 1
