@@ -17,11 +17,14 @@ public struct Line {
     /// Telnet commands (RFC 854: IAC and what follows it, other than IAC IAC for a 0xFF data
     /// byte) were removed from the line or just before it: the line is not the bytes as sent.
     public let telnetRemoved: Bool
+    /// The line's end was lost in a gap (it is also `unterminated`): these bytes are how it
+    /// began, and the consumer decides whether that is enough to know what it was.
+    public let cutByGap: Bool
 
     public init(_ bytes: UnsafeRawBufferPointer, droppedBytes: Int = 0, unterminated: Bool = false, followsGap: Bool = false,
-                telnetRemoved: Bool = false) {
+                telnetRemoved: Bool = false, cutByGap: Bool = false) {
         self.bytes = bytes; self.droppedBytes = droppedBytes; self.unterminated = unterminated; self.followsGap = followsGap
-        self.telnetRemoved = telnetRemoved
+        self.telnetRemoved = telnetRemoved; self.cutByGap = cutByGap
     }
 }
 
@@ -29,8 +32,9 @@ public struct Line {
 /// commands (RFC 854) on the way, with a cap on line length.
 ///
 /// Fed bytes in whatever pieces TCP delivered them; produces the same lines however the
-/// stream was cut. After a gap the line in progress is dropped (it lost its middle) and the
-/// next line is marked, since the gap may or may not have ended at a line boundary.
+/// stream was cut. At a gap the line in progress is handed over as cut (its start is known,
+/// its end lost; a capture with a short snap length cuts every long line so) and the next
+/// line is marked, since the gap may or may not have ended at a line boundary.
 public struct LineFramer: Sendable {
     private enum Telnet: Sendable {
         case data
@@ -114,8 +118,14 @@ public struct LineFramer: Sendable {
         }
     }
 
-    /// Bytes were lost: drop the line in progress and mark the next one.
-    public mutating func gap() {
+    /// Bytes were lost: the line in progress is handed over as cut (and, if it began after an
+    /// earlier gap, marked as such too: then only its shape tells whether it began a line);
+    /// the next line is marked.
+    public mutating func gap(_ emit: (Line) -> Void) {
+        if hasPartialLine {
+            if current.last == 0x0D { current.removeLast() }
+            emitLine(unterminated: true, cutByGap: true, emit)
+        }
         current.removeAll(keepingCapacity: true)
         dropped = 0
         telnet = .data
@@ -133,7 +143,7 @@ public struct LineFramer: Sendable {
     }
 
     /// A line assembled across pieces (or with Telnet commands removed) from `current`.
-    private mutating func emitLine(unterminated: Bool, _ emit: (Line) -> Void) {
+    private mutating func emitLine(unterminated: Bool, cutByGap: Bool = false, _ emit: (Line) -> Void) {
         let line = current
         // Start empty: keeping capacity would give every later line a buffer as large as the
         // longest line ever seen, and an idle session should hold none.
@@ -144,7 +154,9 @@ public struct LineFramer: Sendable {
         afterGap = false
         let telnet = removedTelnet
         removedTelnet = false
-        line.withUnsafeBytes { emit(Line($0, droppedBytes: lost, unterminated: unterminated, followsGap: gap, telnetRemoved: telnet)) }
+        line.withUnsafeBytes {
+            emit(Line($0, droppedBytes: lost, unterminated: unterminated, followsGap: gap, telnetRemoved: telnet, cutByGap: cutByGap))
+        }
     }
 
     private mutating func emitView(_ bytes: UnsafeRawBufferPointer, dropped lost: Int, _ emit: (Line) -> Void) {

@@ -70,6 +70,9 @@ public struct ReplyParser: Sendable {
 
     public var isInsideMultilineReply: Bool { if case .multiline = state { true } else { false } }
 
+    /// Between replies, knowing where the next one begins (not after a gap or mid-stream).
+    public var isBetweenReplies: Bool { if case .idle = state { true } else { false } }
+
     /// Feeds one line; calls `emit` when it completes a reply.
     public mutating func feed(_ line: Line, _ emit: (consuming Reply) -> Void) {
         var spare = ReplyBuffers()
@@ -90,12 +93,14 @@ public struct ReplyParser: Sendable {
 
         case .idle:
             guard b.count >= 3, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]) else {
+                // What is left of a line cut by a gap says too little to be shown as a reply.
+                if line.cutByGap { return }
                 emit(Reply(code: nil, storage: Array(bytes: b), ends: [], anomalies: Self.anomalies(of: line) + [.malformedReplyLine]))
                 return
             }
             let code = Int(b[0] &- 48) &* 100 &+ Int(b[1] &- 48) &* 10 &+ Int(b[2] &- 48)
             let inGrammar = isInReplyGrammar(b[0], b[1])
-            if b.count > 3, b[3] == UInt8(ascii: "-"), !line.unterminated {
+            if b.count > 3, b[3] == UInt8(ascii: "-"), !line.unterminated || line.cutByGap {
                 state = .multiline(code: code, prefix: (b[0], b[1], b[2]))
                 // Room for a typical multi-line reply at once: growing line by line reallocated
                 // both buffers three or four times per reply.
@@ -129,8 +134,9 @@ public struct ReplyParser: Sendable {
             if flawed {
                 for a in Self.anomalies(of: line) where !anomalies.contains(a) { anomalies.append(a) }
             }
+            // A line cut right after the code may have gone on with `-`: not known to end it.
             let ends = b.count >= 3 && b[0] == p.0 && b[1] == p.1 && b[2] == p.2
-                && (b.count == 3 || b[3] == UInt8(ascii: " "))
+                && (b.count == 3 ? !line.cutByGap : b[3] == UInt8(ascii: " "))
             // Reserve the last slot for the closing line so a capped reply still shows how it ended.
             if self.ends.count < maxLinesPerReply - 1 || (ends && self.ends.count < maxLinesPerReply) {
                 appendLine(b)
@@ -144,7 +150,7 @@ public struct ReplyParser: Sendable {
                     appendLine(b)
                 }
             }
-            if ends || line.unterminated {
+            if ends || line.unterminated && !line.cutByGap {
                 if !ends { anomalies.append(.unterminatedMultiline) }
                 emitMultiline(code, &spare, emit)
             }
@@ -155,7 +161,7 @@ public struct ReplyParser: Sendable {
     private static func anomalies(of line: Line) -> [ReplyAnomaly] {
         var found: [ReplyAnomaly] = []
         if line.droppedBytes > 0 { found.append(.lineTooLong) }
-        if line.unterminated { found.append(.unterminatedLine) }
+        if line.cutByGap { found.append(.cutByGap) } else if line.unterminated { found.append(.unterminatedLine) }
         if line.telnetRemoved { found.append(.telnetCommandsRemoved) }
         return found
     }
@@ -186,6 +192,17 @@ public struct ReplyParser: Sendable {
             if !anomalies.contains(.cutByGap) { anomalies.append(.cutByGap) }
             return
         }
+        state = .seeking
+    }
+
+    /// A multi-line reply cut by a gap whose last line the caller has reason to think was lost
+    /// with it (the client sent its next command, and clients wait for a reply's last line):
+    /// it is handed over as it is, and the parser waits for a line that begins a reply.
+    /// Without this, every reply after the lost terminator would be taken for its lines.
+    public mutating func endReplyCutByGap(reusing spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
+        guard case .multiline(let code, _) = state, anomalies.contains(.cutByGap) else { return }
+        anomalies.append(.unterminatedMultiline)
+        emitMultiline(code, &spare, emit)
         state = .seeking
     }
 

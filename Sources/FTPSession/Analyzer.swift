@@ -404,6 +404,8 @@ public final class Analyzer {
                 }
             case .gap(let ts, let fromLow, let n):
                 session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, sink)
+            case .unseen(let fromLow):
+                if fromLow != serverIsLow { session.clientBytesUnseen() }
             }
         }
         return session
@@ -416,6 +418,11 @@ public final class Analyzer {
         if fromServer {
             if segment.flags.contains(.ack) {
                 session.clientStream.acknowledged(segment.acknowledgment) { session.deliver($0, .client, ts, sink) }
+                // The server answers what it received: a command the capture missed cannot be paired.
+                // Asked only when a reply may follow.
+                if !segment.payload.isEmpty, session.clientStream.isBehind(acknowledged: segment.acknowledgment) {
+                    session.clientBytesUnseen()
+                }
             }
             session.serverStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
                                          missing: segment.missingPayload) { session.deliver($0, .server, ts, sink) }
@@ -430,6 +437,17 @@ public final class Analyzer {
 
     private func feedCandidate(_ c: Candidate, _ segment: TCPSegment, fromLow: Bool, at ts: Timestamp) {
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
+        // As for a session: an acknowledgment past a hole in the other direction makes it a
+        // gap now, where it happened, not when that side sends again after it.
+        if segment.flags.contains(.ack) {
+            if fromLow {
+                c.high.acknowledged(segment.acknowledgment) { c.record($0, fromLow: false, at: ts) }
+                if c.high.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: false) }
+            } else {
+                c.low.acknowledged(segment.acknowledgment) { c.record($0, fromLow: true, at: ts) }
+                if c.low.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: true) }
+            }
+        }
         if fromLow {
             c.low.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
                           missing: segment.missingPayload) { c.record($0, fromLow: true, at: ts) }

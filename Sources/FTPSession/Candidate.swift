@@ -12,6 +12,8 @@ final class Candidate {
     enum Chunk {
         case data(Timestamp, fromLow: Bool, Range<Int>)
         case gap(Timestamp, fromLow: Bool, Int)
+        /// The other side acknowledged bytes of this direction the capture has not shown.
+        case unseen(fromLow: Bool)
     }
 
     enum Verdict { case undecided, ftp(serverIsLow: Bool), notFTP }
@@ -66,6 +68,12 @@ final class Candidate {
         case .gap(let n):
             chunks.append(.gap(ts, fromLow: fromLow, n))
         }
+    }
+
+    /// Called for every acknowledgment of `fromLow`'s bytes; recorded once until shown.
+    func noteUnseen(fromLow: Bool) {
+        if case .unseen(fromLow)? = chunks.last { return }
+        chunks.append(.unseen(fromLow: fromLow))
     }
 
     /// The recorded data of one chunk.

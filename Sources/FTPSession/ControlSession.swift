@@ -125,6 +125,8 @@ final class ControlSession {
     private var parser: ReplyParser
     // Usually one to three entries: a plain array is smaller per session than a Deque.
     private var queue: [PendingCommand] = []
+    /// Set only after bytes were lost: which replies may then not answer the queue's head.
+    private var lost = LostExchanges()
     var last: Timestamp
     private var replyCount = 0
     private var commandCount = 0
@@ -246,10 +248,29 @@ final class ControlSession {
         sink.event(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
         switch direction {
         case .server:
-            serverFramer.gap()
+            // Lost from a reply's first byte on: the head's reply, or its start, was in them.
+            let atBoundary = !serverFramer.hasPartialLine && parser.isBetweenReplies
+            if atBoundary, bytes >= 4, !queue.isEmpty { lost.headReply = true }
+            serverFramer.gap { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) } }
             parser.gap { handleReply($0, at: ts, sink) }
+            if parser.isInsideMultilineReply {
+                // A client that sent a command while the reply was open saw its last line (clients
+                // wait for it): that line was lost. Otherwise the next command will tell.
+                if lost.commandInsideReply {
+                    parser.endReplyCutByGap(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
+                } else {
+                    lost.replyEnd = true
+                }
+            }
+            // Every command waiting now may have had its reply in the lost bytes; one sent
+            // later cannot, its reply would come after them.
+            lost.repliesOfWaiting = max(lost.repliesOfWaiting, queue.count)
         case .client:
-            clientFramer.gap()
+            clientFramer.gap { line in handleCommandLine(line, at: ts, sink) }
+            // The lost commands' replies come after those of the commands waiting now (and
+            // those of commands lost in an earlier gap before those: they are not told apart).
+            lost.commands = true
+            lost.answersBeforeLostCommands = queue.count
         }
     }
 
@@ -288,11 +309,20 @@ final class ControlSession {
 
     private func handleCommandLine(_ line: Line, at ts: Timestamp, _ sink: EventSink) {
         let command = Command.parse(line.bytes)
-        // After lost bytes, only a line that starts like a command is one.
-        if line.followsGap, command.verb.map({ !Candidate.knownVerbs.contains($0) }) ?? true { return }
+        // After lost bytes, only a line that starts like a command is one; the same for a line
+        // whose end was lost.
+        if line.followsGap || line.cutByGap, command.verb.map({ !Candidate.knownVerbs.contains($0) }) ?? true { return }
+        if lost.replyEnd {
+            // The client went on, so it saw the end of the reply the gap cut: that end was lost.
+            lost.replyEnd = false
+            parser.endReplyCutByGap(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
+        }
+        lost.commandInsideReply = parser.isInsideMultilineReply
         var anomalies: [String] = []
         if line.droppedBytes > 0 { anomalies.append(SessionAnomaly.commandLineTooLong.rawValue) }
-        if line.unterminated { anomalies.append(SessionAnomaly.unterminatedCommand.rawValue) }
+        if line.unterminated {
+            anomalies.append((line.cutByGap ? SessionAnomaly.commandCutByGap : .unterminatedCommand).rawValue)
+        }
         if command.verb == nil {
             if line.bytes.isEmpty && !line.unterminated { return }
             anomalies.append(SessionAnomaly.malformedCommand.rawValue)
@@ -348,7 +378,9 @@ final class ControlSession {
             user = command.argument.map { String(decoding: $0, as: UTF8.self) }
         case .abor:
             // ABOR takes over a transfer that is under way: its closing reply answers ABOR.
-            if let i = queue.firstIndex(where: { $0.transfer != nil && $0.gotPreliminary }) {
+            // Under way: its preliminary reply was seen, or may have been in lost server bytes.
+            let preliminaryMayBeLost = lost.repliesOfWaiting > 0 || lost.headReply
+            if let i = queue.firstIndex(where: { $0.transfer != nil && ($0.gotPreliminary || preliminaryMayBeLost) }) {
                 let taken = queue.remove(at: i)
                 taken.transfer?.summary.outcome = "aborted"
                 transfer = taken.transfer
@@ -380,6 +412,7 @@ final class ControlSession {
 
     private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ sink: EventSink) {
         replyCount += 1
+        if lost.commandInsideReply { lost.commandInsideReply = false }
         var anomalies = reply.anomalies.map(\.rawValue)
         let code = reply.code
         let protected = ProtectedReply.decode(reply)
@@ -395,7 +428,9 @@ final class ControlSession {
 
         // Pair with the command it answers.
         var answered: PendingCommand?
-        if let c = effective {
+        var unpaired = false
+        if lost.isSet, let c = effective { unpaired = pairAfterLoss(c, &anomalies) }
+        if let c = effective, !unpaired {
             let preliminary = c / 100 == 1
             // In place: copying the head out and back costs a retain and release per field.
             if !queue.isEmpty {
@@ -463,6 +498,89 @@ final class ControlSession {
             argument: greeting ? nil : answered?.takeArgument(),
             state: state, passive: passive, protected: protected, anomalies: anomalies,
             latencyMilliseconds: latency, commandNumber: greeting ? nil : answered?.number))
+    }
+
+    // MARK: Pairing after lost bytes
+
+    /// Before pairing a reply once bytes were lost: drops the waiting commands whose replies
+    /// were lost, says whether the reply answers a lost command (true: it answers none the
+    /// capture holds), and counts the head as answered if the pairing will take it.
+    private func pairAfterLoss(_ code: Int, _ anomalies: inout [String]) -> Bool {
+        if skipHeadWithLostReply(before: code) + skipCommandsWithLostReplies(before: code) > 0 {
+            anomalies.append(SessionAnomaly.repliesLostInGap.rawValue)
+        }
+        if answersLostCommand(code) {
+            anomalies.append(SessionAnomaly.commandLostInGap.rawValue)
+            return true
+        }
+        // What the pairing does next: a final reply takes the head, but not a preliminary one
+        // nor the transfer's own reply to an ABOR that took it over.
+        if let head = queue.first, code / 100 != 1, !(head.abortAwaitingTransferReply && code != 225) {
+            lost.headAnswered(waiting: queue.count - 1)
+        }
+        return false
+    }
+
+    /// Whole replies were lost from a reply's start on. A client waits for a reply before its
+    /// next command, so a command waiting behind the head that this reply fits says the head's
+    /// reply was among the lost ones (not only the start of this one). Returns 1 if dropped.
+    private func skipHeadWithLostReply(before code: Int) -> Int {
+        guard lost.headReply else { return 0 }
+        lost.headReply = false
+        guard queue.count >= 2, queue[1].fit(code) != .unexpected else { return 0 }
+        dropWaiting(1)
+        return 1
+    }
+
+    /// Drops the first `n` waiting commands, whose replies were lost. A transfer whose lost
+    /// reply was its preliminary one and that ABOR, waiting next, interrupted is handed to the
+    /// ABOR, as when the preliminary reply is seen.
+    private func dropWaiting(_ n: Int) {
+        let lastDropped = queue[n - 1]
+        lost.dropped(n, waiting: queue.count)
+        queue.removeFirst(n)
+        if let t = lastDropped.transfer, !lastDropped.gotPreliminary, queue.first?.kind == .abor, queue[0].transfer == nil {
+            t.summary.outcome = "aborted"
+            queue[0].transfer = t
+            queue[0].abortAwaitingTransferReply = true
+        }
+    }
+
+    /// The server acknowledged client bytes the capture has not shown: if they are never
+    /// shown, the replies to the commands in them answer nothing the capture holds.
+    func clientBytesUnseen() {
+        guard !lost.commands else { return }
+        lost.commands = true
+        lost.answersBeforeLostCommands = queue.count
+    }
+
+    /// After server bytes were lost, a reply that fits a later command better than the head
+    /// answers that one: the commands before it, all waiting when the bytes were lost, had
+    /// their replies in the gap. Returns how many were dropped. Without a later command that
+    /// fits better, the head takes the reply, as in an intact stream.
+    private func skipCommandsWithLostReplies(before code: Int) -> Int {
+        let window = min(lost.repliesOfWaiting, queue.count)
+        // Candidates: the rest of the window and the first command sent after the loss.
+        let last = min(window, queue.count - 1)
+        guard last >= 1 else { return 0 }
+        let head = queue[0].fit(code)
+        guard head != .expected else { return 0 }
+        let better = (1...last).first { queue[$0].fit(code) == .expected }
+            ?? (head == .unexpected ? (1...last).first { queue[$0].fit(code) == .possible } : nil)
+        guard let i = better else { return 0 }
+        dropWaiting(i)
+        return i
+    }
+
+    /// After client bytes were lost, once the commands waiting then are answered, a reply the
+    /// next waiting command cannot get answers one of the lost commands.
+    private func answersLostCommand(_ code: Int) -> Bool {
+        guard lost.commands, lost.answersBeforeLostCommands == 0 else { return false }
+        if let head = queue.first, head.fit(code) != .unexpected {
+            lost.commands = false
+            return false
+        }
+        return true
     }
 
     /// The queue's buffer moves only when an append grows it.

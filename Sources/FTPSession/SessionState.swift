@@ -33,4 +33,10 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case commandLineTooLong = "command line too long"
     case sessionEvicted = "session evicted from full connection table"
     case streamBufferFull = "out-of-order buffer full"
+    /// Paired past commands waiting when server bytes were lost: their replies were in the gap.
+    case repliesLostInGap = "replies lost in gap"
+    /// Answers a command in client bytes that were lost: shown without a command.
+    case commandLostInGap = "command lost in gap"
+    /// The command's line lost its end (and perhaps part of its argument) in a gap.
+    case commandCutByGap = "command cut by gap"
 }

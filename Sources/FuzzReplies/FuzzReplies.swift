@@ -30,7 +30,7 @@ public func fuzzReplies(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 _ = ProtectedReply.decode(reply)
             }
         }
-        if i % 97 == 0 { framer.gap(); parser.gap { _ in } }
+        if i % 97 == 0 { framer.gap { _ in }; parser.gap { _ in } }
         i += chunk
     }
     framer.finish { parser.feed($0) { _ in } }

@@ -202,8 +202,12 @@ public struct TextFormatter: Sendable {
             out += "\nanomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
         }
         let malformed = s.malformed.values.reduce(0, +)
-        if malformed + s.ipFragments + s.truncatedPackets > 0 {
-            out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragments) IP fragments, \(s.truncatedPackets) cut by snap length"
+        if malformed + s.ipFragments > 0 {
+            out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragments) IP fragments"
+        }
+        // Their headers were read and what the snap length kept was analyzed; the rest is in the gaps.
+        if s.truncatedPackets > 0 {
+            out += "\npackets cut by the capture's snap length: \(s.truncatedPackets) (the bytes not captured are counted as gaps)"
         }
         return out
     }

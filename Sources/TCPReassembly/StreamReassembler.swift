@@ -61,6 +61,17 @@ public struct StreamReassembler {
 
     public var bufferedBytes: Int { pendingBytes }
 
+    /// Whether the peer acknowledged bytes this stream has not delivered: they were sent, and
+    /// the capture lost them or has not shown them yet.
+    public func isBehind(acknowledged ack: UInt32) -> Bool {
+        guard case .synchronized(let next) = state else { return false }
+        var limit = ack
+        // The FIN takes a sequence number of its own, which its acknowledgment covers.
+        if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
+        let ahead = SequenceNumber.distance(from: next, to: limit)
+        return ahead > 0 && ahead < 1 << 30
+    }
+
     /// Feeds one segment of this direction.
     public mutating func receive(sequence: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer,
                                  missing: Int = 0, _ deliver: (StreamEvent) -> Void) {

@@ -24,6 +24,22 @@ func parse(_ bytes: [UInt8], chunks: [Int] = [], midstream: Bool = false, maxLin
 func parse(_ s: String, chunks: [Int] = [], midstream: Bool = false) -> [Reply] { parse(Array(s.utf8), chunks: chunks, midstream: midstream) }
 func texts(_ r: Reply) -> [String] { r.lines.map { String(decoding: $0, as: UTF8.self) } }
 
+/// A framer and parser fed pieces with gaps between them, as a session feeds them.
+struct GapFeeder {
+    var framer = LineFramer()
+    var parser = ReplyParser()
+    var out: [Reply] = []
+
+    mutating func feed(_ s: String) {
+        Array(s.utf8).withUnsafeBytes { raw in framer.feed(raw) { line in parser.feed(line) { out.append($0) } } }
+    }
+
+    mutating func gap() {
+        framer.gap { line in parser.feed(line) { out.append($0) } }
+        parser.gap { out.append($0) }
+    }
+}
+
 @Suite struct ReplyParserTests {
     let stream = "220-Welcome\r\n230 not the end\r\n 220 leading space\r\n2200 no\r\n\r\n220-still\r\n220 Ready\r\n"
         + "214-Help\n200 bare LF lines\n214 End\n" + "211 single\r\n"
@@ -128,17 +144,76 @@ func texts(_ r: Reply) -> [String] { r.lines.map { String(decoding: $0, as: UTF8
         #expect(r.map(\.code) == [250])
     }
 
-    @Test func gapInsideAMultiLineReply() {
-        var framer = LineFramer()
-        var parser = ReplyParser()
-        var out: [Reply] = []
-        func feed(_ s: String) { Array(s.utf8).withUnsafeBytes { framer.feed($0) { parser.feed($0) { out.append($0) } } } }
-        feed("211-one\r\n two")
-        framer.gap(); parser.gap { out.append($0) }
-        feed("ee lost half\r\n211 end\r\n200 next\r\n")
-        #expect(out.map(\.code) == [211, 200])
-        #expect(out[0].anomalies == [.cutByGap])
-        #expect(texts(out[0]) == ["211-one", "211 end"])
+    @Test func gapInsideAMultiLineReply() throws {
+        var g = GapFeeder()
+        g.feed("211-one\r\n two")
+        g.gap()
+        g.feed("ee lost half\r\n211 end\r\n200 next\r\n")
+        try #require(g.out.map(\.code) == [211, 200])
+        #expect(g.out[0].anomalies == [.cutByGap])
+        // The cut line is kept as far as it was captured; the tail after the gap is not a line.
+        #expect(texts(g.out[0]) == ["211-one", " two", "211 end"])
+    }
+
+    /// A short snap length cuts every reply longer than what it keeps: the code and the start
+    /// of the text are known, and the reply is reported with them.
+    @Test func aReplyCutByAGapKeepsItsCodeAndStart() throws {
+        var g = GapFeeder()
+        g.feed("220 Ready\r\n331 Password requ")
+        g.gap()
+        g.feed("230 ok\r\n")
+        try #require(g.out.map(\.code) == [220, 331, 230])
+        #expect(texts(g.out[1]) == ["331 Password requ"])
+        #expect(g.out[1].anomalies == [.cutByGap])
+        #expect(g.out[0].anomalies.isEmpty && g.out[2].anomalies.isEmpty)
+    }
+
+    @Test func aFragmentTooShortToNameACodeIsNotAReply() {
+        var g = GapFeeder()
+        g.feed("22")
+        g.gap()
+        g.feed("0 the rest\r\n230 ok\r\n")
+        #expect(g.out.map(\.code) == [230])
+    }
+
+    /// `211` cut right after its code may have gone on `211-`: it does not end the reply.
+    @Test func aLineCutAfterTheCodeDoesNotEndAMultiLineReply() throws {
+        var g = GapFeeder()
+        g.feed("211-Features:\r\n211")
+        g.gap()
+        g.feed("-more\r\n MDTM\r\n211 End\r\n")
+        try #require(g.out.count == 1)
+        #expect(texts(g.out[0]) == ["211-Features:", "211", " MDTM", "211 End"])
+        #expect(g.out[0].anomalies == [.cutByGap])
+    }
+
+    @Test func aMultiLineReplyStartCutByAGapStaysOpenForItsEnd() throws {
+        var g = GapFeeder()
+        g.feed("211-Feat")
+        g.gap()
+        g.feed("ures:\r\n SIZE\r\n211 End\r\n200 ok\r\n")
+        try #require(g.out.map(\.code) == [211, 200])
+        #expect(texts(g.out[0]) == ["211-Feat", " SIZE", "211 End"])
+    }
+
+    /// When the caller knows the end of a cut reply was lost (its client went on), the reply
+    /// is handed over and the lines after are read as new replies, not as its lines.
+    @Test func endingAReplyWhoseLastLineWasLost() throws {
+        var g = GapFeeder()
+        g.feed("211-Features:\r\n MDTM\r\n")
+        g.gap()
+        var spare = ReplyBuffers()
+        g.parser.endReplyCutByGap(reusing: &spare) { g.out.append($0) }
+        g.feed(" SIZE\r\n215 UNIX Type: L8\r\n")
+        try #require(g.out.map(\.code) == [211, 215])
+        #expect(texts(g.out[0]) == ["211-Features:", " MDTM"])
+        #expect(g.out[0].anomalies == [.cutByGap, .unterminatedMultiline])
+        // Nothing to end when no gap cut the open reply.
+        var intact = GapFeeder()
+        intact.feed("211-Features:\r\n MDTM\r\n")
+        intact.parser.endReplyCutByGap(reusing: &spare) { intact.out.append($0) }
+        intact.feed("211 End\r\n")
+        #expect(intact.out.map { texts($0) } == [["211-Features:", " MDTM", "211 End"]])
     }
 
     @Test func megabyteSingleLineReplyIsBounded() {
@@ -154,6 +229,25 @@ func texts(_ r: Reply) -> [String] { r.lines.map { String(decoding: $0, as: UTF8
         bytes += Array("214 end\r\n".utf8)
         let r = parse(bytes, chunks: [1448])
         #expect(r.count == 1 && r[0].droppedLines == 100_002 - 10_000 && r[0].anomalies == [.tooManyLines])
+    }
+}
+
+@Suite struct ReplyFitTests {
+    @Test func positiveRepliesTellCommandsApart() {
+        #expect(Verb.retr.fit(150) == .expected && Verb.retr.fit(226) == .expected)
+        #expect(Verb.retr.fit(200) == .unexpected && Verb.type.fit(150) == .unexpected)
+        #expect(Verb.pass.fit(230) == .expected && Verb.user.fit(331) == .expected && Verb.pass.fit(331) == .unexpected)
+        #expect(Verb.quit.fit(221) == .expected && Verb.noop.fit(221) == .unexpected)
+        #expect(Verb.epsv.fit(229) == .expected && Verb.pasv.fit(229) == .unexpected && Verb.lpsv.fit(228) == .expected)
+    }
+
+    @Test func refusalsFitEveryCommandAndServerHabitsAreOnlyPossible() {
+        for verb in [Verb.user, .retr, .cwd, .quit, .feat, .other] {
+            #expect(verb.fit(530) == .possible && verb.fit(421) == .possible && verb.fit(550) == .possible)
+        }
+        #expect(Verb.cwd.fit(250) == .expected && Verb.cwd.fit(200) == .possible)
+        #expect(Verb.site.fit(200) == .possible && Verb.other.fit(215) == .possible)
+        #expect(Verb.greetingFit(220) == .expected && Verb.greetingFit(421) == .possible && Verb.greetingFit(230) == .unexpected)
     }
 }
 

@@ -11,6 +11,8 @@ public struct Conversation {
         public var timestamp: Timestamp
         public var fromClient: Bool
         public var payload: [UInt8]
+        /// The frame's length on the wire when the capture kept less (a short snap length).
+        public var wireLength: Int? = nil
     }
 
     public let client: Endpoint
@@ -75,6 +77,13 @@ public struct Conversation {
     public mutating func reset(fromClient: Bool) { add(fromClient: fromClient, flags: [.rst, .ack], payload: []) }
 
     public mutating func remove(at i: Int) { packets.remove(at: i) }
+    /// Keeps only the first `kept` payload bytes of packet `i`, as a short snap length would.
+    public mutating func cutPayload(at i: Int, keeping kept: Int) {
+        let cut = packets[i].payload.count - kept
+        precondition(cut > 0)
+        packets[i].wireLength = packets[i].frame.count
+        packets[i].frame.removeLast(cut)
+    }
     public mutating func swapAt(_ i: Int, _ j: Int) { packets.swapAt(i, j) }
     public mutating func duplicate(_ i: Int) { packets.insert(packets[i], at: i + 1) }
 
@@ -108,13 +117,13 @@ public enum CaptureFile {
             ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset)
         }.map(\.element)
         let writer = try PcapFileWriter(path: path, linkType: conversations[0].linkType, nanosecond: nanosecond)
-        for p in all { writer.write(p.frame, at: p.timestamp) }
+        for p in all { writer.write(p.frame, at: p.timestamp, wireLength: p.wireLength) }
     }
 
     /// Packets in the order given (keeps a test's reordering).
     public static func write(packets: [Conversation.Packet], linkType: LinkType, to path: String) throws {
         let writer = try PcapFileWriter(path: path, linkType: linkType)
-        for p in packets { writer.write(p.frame, at: p.timestamp) }
+        for p in packets { writer.write(p.frame, at: p.timestamp, wireLength: p.wireLength) }
     }
 
     /// A minimal pcapng file: section header, one interface (nanosecond resolution), enhanced packets.

@@ -1,0 +1,45 @@
+import FTPProtocol
+
+/// Pairing once bytes were lost. In an intact stream replies answer commands in order
+/// (RFC 959: one reply, or a preliminary and a final one, per command); when the capture lost
+/// replies or commands, that order alone would hand every later reply to the wrong command.
+/// A session then weighs what it knows: which commands were waiting when the bytes went,
+/// whether the loss began at a reply's start, which replies fit which commands.
+
+extension PendingCommand {
+    /// How well a reply with `code` fits this command (or the greeting).
+    func fit(_ code: Int) -> ReplyFit {
+        isGreeting ? Verb.greetingFit(code) : kind.fit(code)
+    }
+}
+
+/// What a session knows about exchanges whose bytes were lost; all zero in an intact session.
+struct LostExchanges {
+    /// How many commands at the head of the queue were waiting when server bytes were lost.
+    var repliesOfWaiting = 0
+    /// Client bytes were lost: commands the server answers that the capture never showed.
+    var commands = false
+    /// How many commands waiting when client bytes were lost are still to be answered: their
+    /// replies come before any lost command's.
+    var answersBeforeLostCommands = 0
+    /// Server bytes were lost inside a multi-line reply, which may have lost its last line.
+    var replyEnd = false
+    /// The latest command came while a multi-line reply was open and none has ended since.
+    var commandInsideReply = false
+    /// Server bytes were lost from the start of a reply on, with commands waiting.
+    var headReply = false
+
+    var isSet: Bool { repliesOfWaiting > 0 || commands || headReply }
+
+    /// The head of the queue took a final reply.
+    mutating func headAnswered(waiting: Int) {
+        repliesOfWaiting = min(max(0, repliesOfWaiting - 1), waiting)
+        if commands, answersBeforeLostCommands > 0 { answersBeforeLostCommands -= 1 }
+    }
+
+    /// The first `n` of `waiting` commands were dropped: their replies were lost.
+    mutating func dropped(_ n: Int, waiting: Int) {
+        repliesOfWaiting = max(0, min(repliesOfWaiting, waiting) - n)
+        if commands { answersBeforeLostCommands = max(0, answersBeforeLostCommands - n) }
+    }
+}

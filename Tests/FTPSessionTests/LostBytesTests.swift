@@ -1,0 +1,164 @@
+import FTPSession
+import PacketCapture
+import TestSupport
+import Testing
+
+/// Replies and commands the capture lost: which command a reply answers once bytes are
+/// missing. In an intact stream replies answer commands in order; after a loss, a reply that
+/// kept answering the oldest waiting command would shift every pairing after it.
+@Suite struct LostBytesTests {
+    /// The server's 331 is lost; the client sent PASS only after reading it, so the 530 that
+    /// follows answers PASS, not USER.
+    @Test func aLostReplyIsNotGivenToTheNextReply() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n")
+        let lost = c.packets.count
+        c.server("331 Password please.\r\n")
+        c.client("PASS x\r\n"); c.server("530 Login incorrect.\r\n"); c.ack(fromClient: true)
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n")
+        c.close()
+        c.remove(at: lost)
+        let run = try c.analyze("lost-331.pcap")
+        #expect(run.gaps.map(\.bytes) == [22])
+        try #require(run.codes == [220, 530, 221])
+        #expect(run.replies.map(\.command) == [nil, "PASS", "QUIT"])
+        #expect(run.replies[1].anomalies == ["replies lost in gap"])
+        #expect(run.replies[2].anomalies.isEmpty)
+        #expect(run.sessions[0].anomalies["replies lost in gap"] == 1)
+    }
+
+    /// A pipelining client sent three commands; the first two replies are lost. The 215 fits
+    /// only SYST, so the two before it are the ones whose replies were lost.
+    @Test func aReplyThatFitsALaterCommandSkipsThoseWhoseRepliesWereLost() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER a\r\nPASS b\r\nSYST\r\n")
+        let lost = c.packets.count
+        c.server("331 p\r\n"); c.server("230 in\r\n")
+        c.server("215 UNIX Type: L8\r\n"); c.ack(fromClient: true)
+        c.client("NOOP\r\n"); c.server("200 ok\r\n")
+        c.remove(at: lost); c.remove(at: lost)
+        let run = try c.analyze("lost-pipelined.pcap")
+        try #require(run.codes == [220, 215, 200])
+        #expect(run.replies.map(\.command) == [nil, "SYST", "NOOP"])
+        #expect(run.replies[1].anomalies == ["replies lost in gap"])
+        #expect(run.replies[2].anomalies.isEmpty)
+    }
+
+    /// The loss took the start of the head's own reply: its last line still answers it.
+    @Test func aReplyWhoseStartWasLostStillAnswersItsCommand() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("FEAT\r\n")
+        let lost = c.packets.count
+        c.server("211-Features:\r\n MDTM\r\n")
+        c.server(" SIZE\r\n211 End\r\n"); c.ack(fromClient: true)
+        c.client("SYST\r\n"); c.server("215 UNIX\r\n")
+        c.remove(at: lost)
+        let run = try c.analyze("lost-start.pcap")
+        try #require(run.codes == [220, 211, 215])
+        #expect(run.replies.map(\.command) == [nil, "FEAT", "SYST"])
+        #expect(run.replies.allSatisfy { !$0.anomalies.contains("replies lost in gap") })
+    }
+
+    /// The last line of a multi-line reply is lost. The client sent its next command, so it
+    /// had read that line: the reply ends there instead of swallowing every later reply.
+    @Test func aMultiLineReplyWhoseLastLineWasLostEndsWhenTheClientGoesOn() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("FEAT\r\n"); c.server("211-Features:\r\n MDTM\r\n")
+        let lost = c.packets.count
+        c.server("211 End\r\n")
+        c.client("SYST\r\n"); c.server("215 UNIX\r\n"); c.ack(fromClient: true)
+        c.client("PWD\r\n"); c.server("257 \"/\"\r\n")
+        c.remove(at: lost)
+        let run = try c.analyze("lost-end.pcap")
+        try #require(run.codes == [220, 211, 215, 257])
+        #expect(run.replies.map(\.command) == [nil, "FEAT", "SYST", "PWD"])
+        #expect(run.replies[1].anomalies == ["reply cut by gap", "unterminated multi-line reply"])
+        #expect(run.replies[1].reply.lines.map { String(decoding: $0, as: UTF8.self) } == ["211-Features:", " MDTM"])
+    }
+
+    /// A short snap length cut the reply's segment: the loss is known before the client's
+    /// next command, which then shows the client had read the reply's end.
+    @Test func aMultiLineReplyCutBySnapLengthEndsAtTheNextCommand() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("FEAT\r\n")
+        c.server("211-Features:\r\n MDTM\r\n SIZE\r\n211 End\r\n")
+        c.cutPayload(at: c.packets.count - 1, keeping: 20)
+        c.client("SYST\r\n"); c.server("215 UNIX\r\n")
+        let run = try c.analyze("snap-cut.pcap")
+        #expect(run.gaps.map(\.bytes) == [18])
+        try #require(run.codes == [220, 211, 215])
+        #expect(run.replies.map(\.command) == [nil, "FEAT", "SYST"])
+        #expect(run.replies[1].reply.lines.map { String(decoding: $0, as: UTF8.self) } == ["211-Features:", " MDTM"])
+        #expect(run.replies[1].anomalies == ["reply cut by gap", "unterminated multi-line reply"])
+        #expect(run.summary.truncatedPackets == 1)
+    }
+
+    /// The client's CWD is lost. The server acknowledged it, so the 250 answers a command the
+    /// capture does not hold: it is shown without one, and PWD still gets its own reply.
+    @Test func aReplyToALostCommandIsNamedAndPairsNothing() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        let lost = c.packets.count
+        c.client("CWD /x\r\n"); c.server("250 ok\r\n")
+        c.client("PWD\r\n"); c.server("257 \"/x\"\r\n")
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n")
+        c.remove(at: lost)
+        let run = try c.analyze("lost-cwd.pcap")
+        try #require(run.codes == [220, 250, 257, 221])
+        #expect(run.replies.map(\.command) == [nil, nil, "PWD", "QUIT"])
+        #expect(run.replies[1].anomalies == ["command lost in gap"])
+        #expect(run.replies[2].anomalies.isEmpty && run.replies[3].anomalies.isEmpty)
+    }
+
+    /// A transfer's 150 is lost and the client aborts: the 426 and the 226 both answer ABOR,
+    /// as when the 150 is seen (RFC 959, 4.1.3).
+    @Test func anAbortAfterALostPreliminaryReplyTakesOverTheTransfer() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("RETR big.iso\r\n")
+        let lost = c.packets.count
+        c.server("150 Opening data connection.\r\n")
+        c.client("ABOR\r\n")
+        c.server("426 Transfer aborted.\r\n"); c.server("226 ABOR successful.\r\n"); c.ack(fromClient: true)
+        c.client("NOOP\r\n"); c.server("200 ok\r\n")
+        c.remove(at: lost)
+        let run = try c.analyze("lost-150.pcap")
+        try #require(run.codes == [220, 426, 226, 200])
+        #expect(run.replies.map(\.command) == [nil, "ABOR", "ABOR", "NOOP"])
+        #expect(run.sessions[0].transfers.map(\.outcome) == ["aborted"])
+    }
+
+    /// A command whose line lost its end in a gap is still the command it began as.
+    @Test func aCommandCutByAGapIsKeptAndAnswered() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("RETR some.bin\r\n", segment: 7)  // "RETR so", "me.bin\r", "\n"
+        let lost = c.packets.count - 2
+        c.server("150 Opening.\r\n"); c.server("226 Done.\r\n")
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n")
+        c.remove(at: lost)
+        let run = try c.analyze("cut-command.pcap")
+        try #require(run.commands.map { $0.command.verb } == ["RETR", "QUIT"])
+        #expect(run.commands[0].argument == Array("so".utf8))
+        #expect(run.commands[0].anomalies == ["command cut by gap"])
+        #expect(run.replies.map(\.command) == [nil, "RETR", "RETR", "QUIT"])
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty || $0.anomalies == ["226 without data connection"] })
+    }
+
+    /// In an intact session nothing is guessed: a reply that fits a later command better still
+    /// answers the oldest (a server answering PASV with 200 is wrong, not a sign of loss).
+    @Test func withoutLossRepliesAnswerCommandsInOrder() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("PASV\r\nTYPE I\r\n")
+        c.server("200 odd\r\n200 Type set\r\n")
+        let run = try c.analyze("intact.pcap")
+        #expect(run.replies.map(\.command) == [nil, "PASV", "TYPE"])
+        #expect(run.replies.allSatisfy { !$0.anomalies.contains("replies lost in gap") })
+    }
+}
