@@ -580,7 +580,8 @@ final class ControlSession {
             lost.commands = false
             return false
         }
-        return true
+        // A 421 with nothing waiting is what a server sends unasked before it closes.
+        return !(queue.isEmpty && code == 421)
     }
 
     /// The queue's buffer moves only when an append grows it.

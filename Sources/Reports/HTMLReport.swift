@@ -109,7 +109,10 @@ public struct HTMLReport: Sendable {
     func rows(_ e: Exchange, meanings: [[UInt8]], into h: inout [UInt8]) {
         // Verb and argument escaped apart: both escapers work character by character.
         func command(_ h: inout [UInt8]) {
-            guard let command = e.command else { h.append(literal: "(greeting)"); return }
+            guard let command = e.command else {
+                h.append(literal: e.replies.first.map(UnaskedReply.label) ?? "(greeting)")
+                return
+            }
             h.append(text: Escape.html(command))
             if let argument = e.argument { h.append(literal: " "); h.append(text: Escape.html(argument)) }
         }

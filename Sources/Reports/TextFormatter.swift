@@ -118,12 +118,8 @@ public struct TextFormatter: Sendable {
                 out.append(literal: " ")
                 a.withUnsafeBytes { out.appendTerminalSafe($0) }
             }
-        } else if r.latencyMilliseconds == nil && r.reply.code != 220 && r.reply.code != 120 {
-            out.append(literal: "(unsolicited)")
         } else {
-            // A latency without a command: the reply answered the connection itself, the
-            // greeting, whatever its code (421 from a server refusing the connection).
-            out.append(literal: "(greeting)")
+            out.append(literal: UnaskedReply.label(r))
         }
         out.padColumn(from: asked, width: 28, leadingArrow: arrow)
         out.append(literal: "  ")

@@ -49,4 +49,33 @@ import TestSupport
         #expect(TextFormatter(grouped: true).write(.reply(Self.replies[5]), to: &bytes))
         #expect(String(decoding: bytes, as: UTF8.self) == text)
     }
+
+    /// A reply without a command says why: the greeting, an answer to a command the capture
+    /// lost, or a reply nothing asked for; in text and in the HTML timeline alike.
+    @Test func repliesWithoutACommandSayWhy() throws {
+        var a = Conversation()
+        a.handshake(); a.server("220 Ready.\r\n")
+        let lost = a.packets.count
+        a.client("CWD /x\r\n"); a.server("250 ok\r\n")
+        a.server("421 Timeout.\r\n")
+        a.close()
+        a.remove(at: lost)
+        let path = CaptureFile.temporaryPath("unasked.pcap")
+        try CaptureFile.write([a], to: path)
+        let events = try AnalysisRun.of(path).events
+        let f = TextFormatter(grouped: true)
+        let heads = events.compactMap { e -> String? in
+            guard case .reply = e else { return nil }
+            return f.format(e)?.split(separator: "\n").first.map(String.init)
+        }
+        try #require(heads.count == 3)
+        #expect(heads[0].contains("220  (greeting)  "))
+        #expect(heads[1].contains("250  (command lost)  ") && heads[1].contains("command lost in gap"))
+        #expect(heads[2].contains("421  (unsolicited)  "))
+        var html = ReportCollector(policy: Policy(), keepExchanges: true)
+        for e in events { html.add(e) }
+        let page = HTMLReport().render(html, violations: [])
+        #expect(page.components(separatedBy: "(greeting)").count == 2)
+        #expect(page.contains("(command lost)") && page.contains("(unsolicited)"))
+    }
 }
