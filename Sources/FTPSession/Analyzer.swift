@@ -131,7 +131,18 @@ public final class Analyzer {
         }
         let key = probe.table.key, fromLow = probe.fromLow
         let slot: Int
-        if let s = table.slot(of: probe.table) {
+        var existing = table.slot(of: probe.table)
+        if let s = existing, segment.flags.contains(.syn), !segment.flags.contains(.ack),
+           opensAnotherConnection(table[s].value, segment, fromLow: fromLow) {
+            // The port pair used again while the table still holds the old connection (its
+            // close was not captured, or came too fast): that one ends here.
+            if case .control(let ref, _) = table[s].value {
+                ref._withUnsafeGuaranteedRef { $0.finish(reason: "port reused", at: ts, sink) }
+            }
+            removeFlow(s)
+            existing = nil
+        }
+        if let s = existing {
             slot = s
             table[slot].lastSeen = ts
         } else {
@@ -202,6 +213,21 @@ public final class Analyzer {
     }
 
     /// Takes a connection out of the table and gives back the table's reference to its object.
+    /// Whether a SYN (without ACK) starts a connection other than the one `flow` follows.
+    private func opensAnotherConnection(_ flow: Flow, _ segment: TCPSegment, fromLow: Bool) -> Bool {
+        switch flow {
+        case .control(let ref, let serverIsLow):
+            return ref._withUnsafeGuaranteedRef { s in
+                (fromLow == serverIsLow ? s.serverStream : s.clientStream).isNewConnection(syn: segment.sequence)
+            }
+        case .candidate(let ref):
+            return ref._withUnsafeGuaranteedRef { c in (fromLow ? c.low : c.high).isNewConnection(syn: segment.sequence) }
+        case .data, .ignored:
+            // No sequence numbers kept: they end at their FINs, RST or idle time.
+            return false
+        }
+    }
+
     private func removeFlow(_ slot: Int) {
         table.remove(slot: slot).value.release()
     }

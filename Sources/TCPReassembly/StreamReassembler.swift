@@ -61,6 +61,13 @@ public struct StreamReassembler {
 
     public var bufferedBytes: Int { pendingBytes }
 
+    /// Whether a SYN with sequence number `sequence` opens another connection than the one this
+    /// stream follows: one sent again before any data has the number it had.
+    public func isNewConnection(syn sequence: UInt32) -> Bool {
+        guard case .synchronized(let next) = state else { return false }
+        return SequenceNumber.advance(sequence, by: 1) != next
+    }
+
     /// Whether the peer acknowledged bytes this stream has not delivered: they were sent, and
     /// the capture lost them or has not shown them yet.
     public func isBehind(acknowledged ack: UInt32) -> Bool {

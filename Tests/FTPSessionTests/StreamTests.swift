@@ -207,3 +207,41 @@ import Testing
         #expect(run.codes.first == 220)
     }
 }
+
+/// A client port used again for a new connection while the capture still holds the old one
+/// (its close was not captured): the new SYN starts a new session.
+@Suite struct PortReuseTests {
+    @Test func aNewSYNOnTheSameFourTupleStartsANewSession() throws {
+        var first = Conversation(clientISN: 1000, serverISN: 5000)
+        first.handshake(); first.server("220 Ready.\r\n")
+        first.client("USER a\r\n"); first.server("331 p\r\n")
+        // Its close is not in the capture.
+        var second = Conversation(clientISN: 900_000, serverISN: 77_000, start: first.clock + 5_000_000_000)
+        second.handshake(); second.server("220 Again.\r\n")
+        second.client("USER b\r\n"); second.server("331 q\r\n")
+        second.client("QUIT\r\n"); second.server("221 Bye.\r\n")
+        second.close()
+        let path = CaptureFile.temporaryPath("reuse.pcap")
+        try CaptureFile.write([first, second], to: path)
+        let run = try AnalysisRun.of(path)
+        try #require(run.sessions.count == 2)
+        #expect(run.sessions.map(\.endReason) == ["port reused", "fin"])
+        #expect(run.sessions.map(\.user) == ["a", "b"])
+        #expect(run.codes == [220, 331, 220, 331, 221])
+        #expect(run.replies.map(\.command) == [nil, "USER", nil, "USER", "QUIT"])
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
+        #expect(run.gaps.isEmpty)
+    }
+
+    /// A SYN sent again before the server answered is the same connection.
+    @Test func aRetransmittedSYNIsTheSameConnection() throws {
+        var c = Conversation()
+        c.handshake()
+        c.duplicate(0)
+        c.server("220 Ready.\r\n"); c.client("QUIT\r\n"); c.server("221 Bye.\r\n")
+        c.close()
+        let run = try c.analyze("syn-again.pcap")
+        #expect(run.sessions.count == 1 && run.sessions[0].endReason == "fin")
+        #expect(run.codes == [220, 221])
+    }
+}
