@@ -131,28 +131,18 @@ public final class Analyzer {
         }
         let key = probe.table.key, fromLow = probe.fromLow
         let slot: Int
-        var existing = table.slot(of: probe.table)
-        if let s = existing, segment.flags.contains(.syn), !segment.flags.contains(.ack),
-           opensAnotherConnection(table[s].value, segment, fromLow: fromLow) {
-            // The port pair used again while the table still holds the old connection (its
-            // close was not captured, or came too fast): that one ends here.
-            if case .control(let ref, _) = table[s].value {
-                ref._withUnsafeGuaranteedRef { $0.finish(reason: "port reused", at: ts, sink) }
+        if let s = table.slot(of: probe.table) {
+            if segment.flags.contains(.syn) && !segment.flags.contains(.ack) {
+                slot = reopened(s, by: segment, key: key, fromLow: fromLow, at: ts)
+            } else {
+                slot = s
+                table[slot].lastSeen = ts
             }
-            removeFlow(s)
-            existing = nil
-        }
-        if let s = existing {
-            slot = s
-            table[slot].lastSeen = ts
         } else {
             // A bare ACK, FIN or RST of a connection we never saw (often the last packet of one
             // that just closed) carries nothing to analyze and is not worth a table entry.
             if !segment.flags.contains(.syn) && segment.payload.isEmpty && segment.missingPayload == 0 { return }
-            slot = table.insert(key, classify(segment, fromLow: fromLow, at: ts), at: ts, serial: packetIndex,
-                                keep: { if case .control(let s, _) = $0 { s._withUnsafeGuaranteedRef { $0.isActive } } else { false } },
-                                evicted: { [unowned self] in self.evicted($0) })
-            summary.connections += 1
+            slot = insertFlow(key, segment, fromLow: fromLow, at: ts)
         }
 
         switch table[slot].value {
@@ -213,6 +203,29 @@ public final class Analyzer {
     }
 
     /// Takes a connection out of the table and gives back the table's reference to its object.
+    private func insertFlow(_ key: ConnectionKey, _ segment: TCPSegment, fromLow: Bool, at ts: Timestamp) -> Int {
+        summary.connections += 1
+        return table.insert(key, classify(segment, fromLow: fromLow, at: ts), at: ts, serial: packetIndex,
+                            keep: { if case .control(let s, _) = $0 { s._withUnsafeGuaranteedRef { $0.isActive } } else { false } },
+                            evicted: { [unowned self] in self.evicted($0) })
+    }
+
+    /// A SYN on a connection the table holds: the same connection (a SYN sent again), or the
+    /// port pair used again while the old one is still held (its close was not captured, or
+    /// came too fast), which then ends here. Returns the slot the packet belongs to.
+    @inline(never)
+    private func reopened(_ slot: Int, by segment: TCPSegment, key: ConnectionKey, fromLow: Bool, at ts: Timestamp) -> Int {
+        guard opensAnotherConnection(table[slot].value, segment, fromLow: fromLow) else {
+            table[slot].lastSeen = ts
+            return slot
+        }
+        if case .control(let ref, _) = table[slot].value {
+            ref._withUnsafeGuaranteedRef { $0.finish(reason: "port reused", at: ts, sink) }
+        }
+        removeFlow(slot)
+        return insertFlow(key, segment, fromLow: fromLow, at: ts)
+    }
+
     /// Whether a SYN (without ACK) starts a connection other than the one `flow` follows.
     private func opensAnotherConnection(_ flow: Flow, _ segment: TCPSegment, fromLow: Bool) -> Bool {
         switch flow {
