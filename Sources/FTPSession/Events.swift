@@ -178,7 +178,7 @@ public struct SessionSummary: Sendable {
     public var tls: Bool
     public var tlsRecords: Int
     public var startedMidstream: Bool
-    public var endReason: String          // fin, rst, idle, evicted, end of input
+    public var endReason: String          // fin, rst, idle, evicted, end of input, port reused
     public var durationMilliseconds: Double { last.milliseconds(since: first) }
 }
 

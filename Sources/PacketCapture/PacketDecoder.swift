@@ -83,14 +83,14 @@ public struct PacketDecoder: Sendable {
         }
 
         switch etherType {
-        case 0x0800: return decodeIPv4(frame, offset)
-        case 0x86DD: return decodeIPv6(frame, offset)
-        default: return .failure(.notIP)
+        case 0x0800: return decodeIPv4(frame, offset, depth: 0)
+        case 0x86DD: return decodeIPv6(frame, offset, depth: 0)
+        default: return Tunnels.below(etherType: etherType, frame, offset, depth: 0, self)
         }
     }
 
     @inline(__always)
-    private func decodeIPv4(_ f: UnsafeRawBufferPointer, _ start: Int) -> Result<TCPSegment, DecodeOutcome> {
+    func decodeIPv4(_ f: UnsafeRawBufferPointer, _ start: Int, depth: Int) -> Result<TCPSegment, DecodeOutcome> {
         let n = f.count
         guard n >= start + 20 else { return .failure(.malformed(.truncatedIPHeader)) }
         guard f[start] >> 4 == 4 else { return .failure(.malformed(.badIPVersion)) }
@@ -103,13 +103,15 @@ public struct PacketDecoder: Sendable {
         guard totalLength >= ihl else { return .failure(.malformed(.badIPHeaderLength)) }
         let fragment = f.be16(start + 6)
         if fragment & 0x3FFF != 0 { return .failure(.ipFragment) }
-        guard f[start + 9] == 6 else { return .failure(.notTCP) }
+        guard f[start + 9] == 6 else {
+            return Tunnels.inside(protocol: f[start + 9], f, start + ihl, end: start + totalLength, depth: depth, self)
+        }
         let src = IPAddress.v4(f.be32(start + 12))
         let dst = IPAddress.v4(f.be32(start + 16))
         return decodeTCP(f, start + ihl, declaredLength: totalLength - ihl, src, dst)
     }
 
-    private func decodeIPv6(_ f: UnsafeRawBufferPointer, _ start: Int) -> Result<TCPSegment, DecodeOutcome> {
+    func decodeIPv6(_ f: UnsafeRawBufferPointer, _ start: Int, depth: Int) -> Result<TCPSegment, DecodeOutcome> {
         let n = f.count
         guard n >= start + 40 else { return .failure(.malformed(.truncatedIPHeader)) }
         guard f[start] >> 4 == 6 else { return .failure(.malformed(.badIPVersion)) }
@@ -141,7 +143,7 @@ public struct PacketDecoder: Sendable {
                 if fragOffsetAndM & 0xFFF9 != 0 { return .failure(.ipFragment) }
                 next = f[offset]; offset += 8; remaining -= 8
             default:
-                return .failure(.notTCP)
+                return Tunnels.inside(protocol: next, f, offset, end: offset + remaining, depth: depth, self)
             }
         }
     }

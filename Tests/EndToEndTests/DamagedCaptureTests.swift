@@ -84,7 +84,7 @@ import Testing
                 // The text summary says how many were cut, not that they were left out.
                 let text = try Fixtures.run(["analyze", "--format", "text", path]).stdout
                 #expect(text.contains("packets cut by the capture's snap length: \(cut) (") == (cut > 0))
-                #expect(!text.contains("packets not analyzed"))
+                #expect(!text.contains("packets not analyzed") || damaged.summary.malformed.values.reduce(0, +) > 0)
             }
         }
     }

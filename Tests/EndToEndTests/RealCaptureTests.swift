@@ -153,6 +153,19 @@ import Testing
         #expect(timeout.reply.code == 421 && timeout.command == nil && timeout.state == .closed && timeout.anomalies.isEmpty)
     }
 
+    /// Mirrored traffic as AWS traffic mirroring delivers it: every packet inside VXLAN. The
+    /// sessions, their transfers and their data connections are found by the inner addresses.
+    @Test func aSessionMirroredInsideVXLAN() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-curl-vxlan.pcap"))
+        #expect(run.sessions.count == 2)
+        #expect(run.sessions.allSatisfy { "\($0.session.server)" == "10.42.0.2:21" && "\($0.session.client)".hasPrefix("10.42.0.1:") })
+        #expect(run.sessions.flatMap(\.transfers).map { "\($0.command) \($0.outcome) \($0.bytes)" }.first == "RETR completed 27019")
+        #expect(run.summary.dataConnections == 2)
+        #expect(run.summary.gaps == 0)
+        // The capture holds the tunnel's own chatter too (ARP, IPv6 neighbour discovery), not TCP.
+        #expect(run.summary.notIP + run.summary.notTCP > 0)
+    }
+
     @Test func truncatingARealCaptureAtEveryOffsetLosesOnlyWhatFollowsTheCut() throws {
         let name = "pyftpdlib-ftplib-ipv6.pcap"
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))

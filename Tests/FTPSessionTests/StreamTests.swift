@@ -41,6 +41,19 @@ import Testing
         #expect(run.codes == expectedCodes)
     }
 
+    /// The same session inside each tunnel a mirror or carrier delivers: the same replies,
+    /// with the inner addresses, and the tunnel's own endpoints nowhere.
+    @Test(arguments: Encapsulation.allCases)
+    func everyTunnel(_ tunnel: Encapsulation) throws {
+        var c = standard(link: tunnel.carriesEthernet ? .ethernet(vlans: [7]) : .raw)
+        c.encapsulate(tunnel)
+        let run = try c.analyze("tunnel.pcap")
+        #expect(run.codes == expectedCodes)
+        #expect(run.replyTexts == (try standard().analyze("plain.pcap")).replyTexts)
+        #expect(run.sessions.map { "\($0.session.client) \($0.session.server)" } == ["10.0.0.5:40312 192.0.2.1:21"])
+        #expect(run.summary.notTCP == 0 && run.summary.notIP == 0)
+    }
+
     @Test func pcapngAndNanosecondTimestamps() throws {
         let c = standard()
         let ng = CaptureFile.temporaryPath("ftp.pcapng")

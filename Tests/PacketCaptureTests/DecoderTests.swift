@@ -108,3 +108,59 @@ import Testing
         }
     }
 }
+
+/// Mirrored and carrier traffic: the TCP segment inside each tunnel is decoded as if it came
+/// bare, and nesting past the limit or a tunnel cut short is refused, never read out of bounds.
+@Suite struct TunnelTests {
+    let src = Endpoint(IPAddress("10.0.0.5")!, 40000)
+    let dst = Endpoint(IPAddress("192.0.2.1")!, 21)
+
+    private func inner(_ tunnel: Encapsulation, v6: Bool = false) -> [UInt8] {
+        let s = v6 ? Endpoint(IPAddress("2001:db8::5")!, 40000) : src
+        let d = v6 ? Endpoint(IPAddress("2001:db8::1")!, 21) : dst
+        return FrameBuilder.tcp(src: s, dst: d, seq: 7, ack: 9, flags: [.ack, .psh], payload: Array("USER a\r\n".utf8),
+                                link: tunnel.carriesEthernet ? .ethernet(vlans: [100]) : .raw)
+    }
+
+    private func decoded(_ frame: [UInt8]) -> (Endpoint, Endpoint, String)? {
+        frame.withUnsafeBytes { raw in
+            guard case .success(let s) = PacketDecoder(linkType: .ethernet).decode(raw) else { return nil }
+            return (s.source, s.destination, String(decoding: s.payload, as: UTF8.self))
+        }
+    }
+
+    @Test(arguments: Encapsulation.allCases)
+    func theSegmentInsideEachTunnel(_ tunnel: Encapsulation) throws {
+        let got = try #require(decoded(tunnel.wrap(inner(tunnel))))
+        #expect(got.0 == src && got.1 == dst && got.2 == "USER a\r\n")
+        if !tunnel.carriesEthernet {
+            let v6 = try #require(decoded(tunnel.wrap(inner(tunnel, v6: true))))
+            #expect(v6.0.port == 40000 && v6.0.address == IPAddress("2001:db8::5")! && v6.2 == "USER a\r\n")
+        }
+    }
+
+    @Test func everyCutOfATunnelledFrameIsRefusedOrDecodedWithinIt() {
+        for tunnel in Encapsulation.allCases {
+            let frame = tunnel.wrap(inner(tunnel))
+            for cut in 0..<frame.count {
+                // Copied to a buffer of exactly this length: a read past it is caught by ASan.
+                let piece = Array(frame[0..<cut])
+                let result = piece.withUnsafeBytes { PacketDecoder(linkType: .ethernet).decode($0).map { $0.payload.count } }
+                if case .success(let n) = result { #expect(n <= cut) }
+            }
+        }
+    }
+
+    @Test func nestingStopsAtItsLimit() {
+        var frame = FrameBuilder.tcp(src: src, dst: dst, seq: 1, ack: 1, flags: [.ack], link: .raw)
+        // IP in IP five times over: four layers are followed, the fifth is not.
+        for _ in 0..<4 { frame = Array(Encapsulation.ipInIP.wrap(frame).dropFirst(14)) }
+        #expect(decoded([0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00] + frame) != nil)
+        frame = Encapsulation.ipInIP.wrap(frame)
+        let refused = frame.withUnsafeBytes { raw -> DecodeOutcome? in
+            if case .failure(let f) = PacketDecoder(linkType: .ethernet).decode(raw) { return f }
+            return nil
+        }
+        #expect(refused == .notTCP)
+    }
+}

@@ -77,6 +77,7 @@ public struct Conversation {
     public mutating func reset(fromClient: Bool) { add(fromClient: fromClient, flags: [.rst, .ack], payload: []) }
 
     public mutating func remove(at i: Int) { packets.remove(at: i) }
+    public mutating func setFrame(_ i: Int, _ frame: [UInt8]) { packets[i].frame = frame }
     /// Keeps only the first `kept` payload bytes of packet `i`, as a short snap length would.
     public mutating func cutPayload(at i: Int, keeping kept: Int) {
         let cut = packets[i].payload.count - kept
