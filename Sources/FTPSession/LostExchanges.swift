@@ -14,14 +14,24 @@ extension PendingCommand {
 }
 
 /// What a session knows about exchanges whose bytes were lost; all zero in an intact session.
+/// Eight bytes, since every open session holds one (the queue it counts is capped at 10,000).
 struct LostExchanges {
+    private var waitingAtLoss: UInt16 = 0
+    private var waitingBeforeLostCommands: UInt16 = 0
+
     /// How many commands at the head of the queue were waiting when server bytes were lost.
-    var repliesOfWaiting = 0
-    /// Client bytes were lost: commands the server answers that the capture never showed.
-    var commands = false
+    var repliesOfWaiting: Int {
+        get { Int(waitingAtLoss) }
+        set { waitingAtLoss = UInt16(clamping: newValue) }
+    }
     /// How many commands waiting when client bytes were lost are still to be answered: their
     /// replies come before any lost command's.
-    var answersBeforeLostCommands = 0
+    var answersBeforeLostCommands: Int {
+        get { Int(waitingBeforeLostCommands) }
+        set { waitingBeforeLostCommands = UInt16(clamping: newValue) }
+    }
+    /// Client bytes were lost: commands the server answers that the capture never showed.
+    var commands = false
     /// Server bytes were lost inside a multi-line reply, which may have lost its last line.
     var replyEnd = false
     /// The latest command came while a multi-line reply was open and none has ended since.
