@@ -477,8 +477,11 @@ final class ControlSession {
                 }
                 host.expectDataConnection(at: Endpoint(identity.server.address, hp.port), session: self, mode: "passive", at: ts)
             case .failure(let e):
-                anomalies.append((e == .invalid227Tuple ? SessionAnomaly.invalid227Tuple
-                                  : e == .invalid228 ? .invalid228 : .invalid229).rawValue)
+                // A reply whose end was lost says so already; its address is not the server's fault.
+                if !reply.anomalies.contains(.cutByGap) {
+                    anomalies.append((e == .invalid227Tuple ? SessionAnomaly.invalid227Tuple
+                                      : e == .invalid228 ? .invalid228 : .invalid229).rawValue)
+                }
             }
         }
 

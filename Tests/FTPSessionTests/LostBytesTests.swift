@@ -161,4 +161,18 @@ import Testing
         #expect(run.replies.map(\.command) == [nil, "PASV", "TYPE"])
         #expect(run.replies.allSatisfy { !$0.anomalies.contains("replies lost in gap") })
     }
+
+    /// A 227 whose end was lost has no address to read: it is a cut reply, not an invalid one.
+    @Test func aPassiveReplyCutByTheSnapLengthIsNotCalledInvalid() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
+        c.cutPayload(at: c.packets.count - 1, keeping: 30)
+        c.client("LIST\r\n"); c.server("150 Here.\r\n"); c.server("226 Done.\r\n")
+        let run = try c.analyze("cut-227.pcap")
+        try #require(run.codes == [220, 227, 150, 226])
+        #expect(run.replies[1].anomalies == ["reply cut by gap"])
+        #expect(run.replies[1].passive == nil)
+        #expect(run.replies.map(\.command) == [nil, "PASV", "LIST", "LIST"])
+    }
 }
