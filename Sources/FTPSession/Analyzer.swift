@@ -219,8 +219,10 @@ public final class Analyzer {
             table[slot].lastSeen = ts
             return slot
         }
-        if case .control(let ref, _) = table[slot].value {
-            ref._withUnsafeGuaranteedRef { $0.finish(reason: "port reused", at: ts, sink) }
+        switch table[slot].value {
+        case .control(let ref, _): ref._withUnsafeGuaranteedRef { $0.finish(reason: "port reused", at: ts, sink) }
+        case .data(let ref, _, _): ref._withUnsafeGuaranteedRef { $0.closed = true }
+        case .candidate, .ignored: break
         }
         removeFlow(slot)
         return insertFlow(key, segment, fromLow: fromLow, at: ts)
@@ -235,8 +237,10 @@ public final class Analyzer {
             }
         case .candidate(let ref):
             return ref._withUnsafeGuaranteedRef { c in (fromLow ? c.low : c.high).isNewConnection(syn: segment.sequence) }
-        case .data, .ignored:
-            // No sequence numbers kept: they end at their FINs, RST or idle time.
+        case .data(let ref, _, _):
+            return ref._withUnsafeGuaranteedRef { $0.isNewConnection(syn: segment) }
+        case .ignored:
+            // No sequence numbers kept: it ends at its FINs, RST or idle time.
             return false
         }
     }

@@ -33,6 +33,14 @@ final class DataChannel {
         first = ts; last = ts
     }
 
+    /// Whether a SYN (without ACK) opens another connection on this one's ports: one sent
+    /// again before any data has the number the first had.
+    func isNewConnection(syn segment: TCPSegment) -> Bool {
+        let start = SequenceNumber.advance(segment.sequence, by: 1)
+        let highest = segment.source == ftpClientSide ? highestFromClient : highestFromServer
+        return highest.map { $0 != start } ?? false
+    }
+
     func receive(_ segment: TCPSegment, at ts: Timestamp) {
         last = ts
         let fromClient = segment.source == ftpClientSide

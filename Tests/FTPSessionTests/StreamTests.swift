@@ -246,6 +246,38 @@ import Testing
         #expect(run.gaps.isEmpty)
     }
 
+    /// A server that hands out the same passive port to a client that binds the same local
+    /// port: the second data connection, on the ports of the first (whose close the capture
+    /// missed), counts its own bytes for its own transfer.
+    @Test func aDataConnectionOnTheSamePortsCountsForItsOwnTransfer() throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
+        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        var data: [Conversation] = []
+        for (i, size) in [3000, 1000].enumerated() {
+            ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+            var d = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001),
+                                 clientISN: UInt32(70_000 + 900_000 * i), serverISN: UInt32(3_000_000 + 800_000 * i), start: ctl.clock)
+            d.handshake()
+            ctl.clock = d.clock
+            ctl.client("RETR f\(i)\r\n"); ctl.server("150 Opening (\(size) bytes).\r\n")
+            d.clock = ctl.clock
+            d.serverBytes([UInt8](repeating: 7, count: size))
+            ctl.clock = d.clock
+            ctl.server("226 Transfer complete.\r\n")
+            data.append(d)  // its close is not in the capture
+        }
+        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("data-reuse.pcap")
+        try CaptureFile.write([ctl] + data, to: path)
+        let run = try AnalysisRun.of(path)
+        let transfers = try #require(run.sessions.first?.transfers)
+        #expect(transfers.map(\.bytesToClient) == [3000, 1000])
+        #expect(transfers.map(\.sizeMatches) == [true, true])
+        #expect(run.summary.dataConnections == 2)
+    }
+
     /// A SYN sent again before the server answered is the same connection.
     @Test func aRetransmittedSYNIsTheSameConnection() throws {
         var c = Conversation()
