@@ -160,6 +160,8 @@ final class ControlSession {
     private var anomalyCounts: [String: Int] = [:]
     private var transfers: [TransferTracker] = []
     private var tlsUsed = false
+    /// The latest SIZE answered with a size: a RETR of the same file expects it.
+    private var lastSize: (path: [UInt8], size: Int)?
     /// On an implicit-TLS port (990): TLS from the first byte, no AUTH.
     private let startedInTLS: Bool
 
@@ -392,7 +394,8 @@ final class ControlSession {
         if command.isTransfer {
             let path = command.argument.map { String(decoding: $0, as: UTF8.self) }
             let tracker = TransferTracker(TransferSummary(command: verb ?? "?", path: path, requested: ts, mode: lastDataMode))
-            tracker.restartOffset = restartOffset
+            tracker.summary.restartOffset = restartOffset
+            if kind == .retr, let known = lastSize, known.path == command.argument { tracker.sizeFromSIZE = known.size }
             transfers.append(tracker)
             transfer = tracker
             if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
@@ -631,6 +634,8 @@ final class ControlSession {
             serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
         case (.rein, 220): login = .ready; loginOutcome = "none"
         case (.rnfr, 350): renamePending = true
+        case (.size, 213):
+            lastSize = pending?.rawArgument.flatMap { path in sizeInReply(reply).map { (path, $0) } }
         case (.rest, 350):
             restartOffset = pending?.rawArgument.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
         default: break
@@ -639,7 +644,7 @@ final class ControlSession {
         if let t = pending?.transfer {
             if c / 100 == 1 {
                 transferInProgress = true
-                if t.summary.announcedSize == nil { t.summary.announcedSize = announcedSize(in: reply) }
+                if t.summary.announcedSize == nil { t.summary.announcedSize = announcedSize(in: reply) ?? t.sizeFromSIZE }
             } else {
                 transferInProgress = false
                 restartOffset = nil
@@ -651,16 +656,19 @@ final class ControlSession {
                 if c == 226 || c == 250, verb != .abor {
                     if t.channel == nil {
                         anomalies.append(SessionAnomaly.transferWithoutDataConnection.rawValue)
-                    } else if let size = t.summary.announcedSize {
-                        let seen = t.summary.bytes
-                        let offset = t.restartOffset ?? 0
-                        if seen != size && seen != size - offset {
-                            anomalies.append(SessionAnomaly.transferSizeMismatch.rawValue)
-                        }
+                    } else if t.summary.sizeMatches == false {
+                        anomalies.append(SessionAnomaly.transferSizeMismatch.rawValue)
                     }
                 }
             }
         }
+    }
+
+    /// The number of a 213 to SIZE (RFC 3659: "213 27019").
+    private func sizeInReply(_ reply: Reply) -> Int? {
+        let t = reply.text.drop { $0 == 0x20 }
+        guard !t.isEmpty, t.count <= 18, t.allSatisfy(isDigitByte) else { return nil }
+        return t.reduce(0) { $0 * 10 + Int($1 - 48) }
     }
 
     /// "(12345 bytes)" or "12345 bytes" in a 150 reply.

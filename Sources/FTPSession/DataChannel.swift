@@ -6,7 +6,9 @@ import TCPReassembly
 final class TransferTracker {
     var summary: TransferSummary
     var channel: DataChannel?
-    var restartOffset: Int?
+    /// What a SIZE reply just before said of the same file: the size to expect when the 150
+    /// announces none (pure-ftpd's does not).
+    var sizeFromSIZE: Int?
     init(_ summary: TransferSummary) { self.summary = summary }
 }
 

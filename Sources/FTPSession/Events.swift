@@ -143,7 +143,11 @@ public struct TransferSummary: Sendable {
     public var bytesToClient = 0
     public var dataStart: Timestamp?
     public var dataEnd: Timestamp?
+    /// The size the server gave: in its 150 ("(27019 bytes)"), or else in its 213 to a SIZE
+    /// of the same file just before a RETR.
     public var announcedSize: Int?
+    /// REST's offset when the transfer resumed one: the bytes expected are the size less it.
+    public var restartOffset: Int?
     public var finalCode: Int?
     public var outcome: String = "pending"  // completed, failed, aborted, pending
 
@@ -152,7 +156,11 @@ public struct TransferSummary: Sendable {
         guard let s = dataStart, let e = dataEnd else { return nil }
         return e.milliseconds(since: s)
     }
-    public var sizeMatches: Bool? { announcedSize.map { $0 == bytes } }
+    /// Whether the bytes seen are the announced size (or, resumed, the size less the offset:
+    /// servers announce either).
+    public var sizeMatches: Bool? {
+        announcedSize.map { size in size == bytes || restartOffset.map { size - $0 == bytes } == true }
+    }
 }
 
 /// What a session amounted to, written when it ends.

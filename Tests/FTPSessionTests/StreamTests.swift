@@ -179,6 +179,55 @@ import Testing
         #expect(run.summary.dataConnections == 1)
     }
 
+    /// One passive download of `size` bytes after the control lines `before` (and `restart`
+    /// after PASV, where clients send REST), its 150 `preliminary`.
+    private func download(before: [(String, String)], restart: Int? = nil, preliminary: String, size: Int) throws -> AnalysisRun {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
+        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        for (command, reply) in before { ctl.client(command + "\r\n"); ctl.server(reply + "\r\n") }
+        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
+        data.handshake()
+        ctl.clock = data.clock
+        if let restart { ctl.client("REST \(restart)\r\n"); ctl.server("350 Restarting at \(restart).\r\n") }
+        ctl.client("RETR f.bin\r\n"); ctl.server(preliminary + "\r\n")
+        data.clock = ctl.clock
+        data.serverBytes([UInt8](repeating: 7, count: size))
+        data.close()
+        ctl.clock = data.clock
+        ctl.server("226 Transfer complete.\r\n")
+        let path = CaptureFile.temporaryPath("download.pcap")
+        try CaptureFile.write([ctl, data], to: path)
+        return try AnalysisRun.of(path)
+    }
+
+    /// pure-ftpd's 150 gives no size; curl asked SIZE of the same file just before.
+    @Test func aSizeReplyIsTheSizeToExpectWhenThe150GivesNone() throws {
+        let run = try download(before: [("SIZE f.bin", "213 3000")], preliminary: "150 Accepted data connection", size: 3000)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.announcedSize == 3000 && t.sizeMatches == true)
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
+        let short = try download(before: [("SIZE f.bin", "213 3000")], preliminary: "150 Accepted data connection", size: 2000)
+        #expect(short.sessions.first?.transfers.first?.sizeMatches == false)
+        #expect(short.replies.last?.anomalies == ["transfer size differs from 150 announcement"])
+        // The 150's own size wins; a SIZE of another file says nothing of this one.
+        let own = try download(before: [("SIZE f.bin", "213 9999")], preliminary: "150 Opening (3000 bytes)", size: 3000)
+        #expect(own.sessions.first?.transfers.first?.announcedSize == 3000)
+        let other = try download(before: [("SIZE g.bin", "213 3000")], preliminary: "150 Accepted data connection", size: 3000)
+        #expect(other.sessions.first?.transfers.first?.announcedSize == nil)
+    }
+
+    /// A resumed download carries the size less the offset, and servers announce the whole
+    /// size or the rest: either matches, in the summary and in the anomaly alike.
+    @Test func aResumedDownloadMatchesItsAnnouncedSizeLessTheOffset() throws {
+        let run = try download(before: [("TYPE I", "200 ok")], restart: 1000, preliminary: "150 Opening (3000 bytes)", size: 2000)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.restartOffset == 1000 && t.announcedSize == 3000 && t.bytes == 2000 && t.sizeMatches == true)
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
+    }
+
     @Test func floodOfSYNsStaysWithinTheConnectionCap() throws {
         var config = AnalyzerConfiguration(); config.maxConnections = 1000
         let path = CaptureFile.temporaryPath("flood.pcap")
