@@ -160,6 +160,8 @@ final class ControlSession {
     private var anomalyCounts: [String: Int] = [:]
     private var transfers: [TransferTracker] = []
     private var tlsUsed = false
+    /// The working directory, absolute, once PWD's 257 or a CWD from a known one told it.
+    private var directory: [UInt8]?
     /// The latest SIZE answered with a size: a RETR of the same file expects it.
     private var lastSize: (path: [UInt8], size: Int)?
     /// On an implicit-TLS port (990): TLS from the first byte, no AUTH.
@@ -395,6 +397,7 @@ final class ControlSession {
             let path = command.argument.map { String(decoding: $0, as: UTF8.self) }
             let tracker = TransferTracker(TransferSummary(command: verb ?? "?", path: path, requested: ts, mode: lastDataMode))
             tracker.summary.restartOffset = restartOffset
+            tracker.summary.absolutePath = transferPath(kind, command.argument).map { String(decoding: $0, as: UTF8.self) }
             if kind == .retr, let known = lastSize, known.path == command.argument { tracker.sizeFromSIZE = known.size }
             transfers.append(tracker)
             transfer = tracker
@@ -632,7 +635,13 @@ final class ControlSession {
         case (.auth, 234):
             tlsUsed = true
             serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
-        case (.rein, 220): login = .ready; loginOutcome = "none"
+        case (.rein, 220): login = .ready; loginOutcome = "none"; directory = nil
+        case (.pwd, 257), (.xpwd, 257):
+            if let name = PathName.quoted(in: reply.text) { directory = PathName.resolve(name, against: nil) }
+        case (.cwd, 250), (.cwd, 200), (.xcwd, 250), (.xcwd, 200):
+            directory = pending?.rawArgument.flatMap { PathName.resolve($0, against: directory) }
+        case (.cdup, 200), (.cdup, 250):
+            directory = PathName.resolve(Array("..".utf8), against: directory)
         case (.rnfr, 350): renamePending = true
         case (.size, 213):
             lastSize = pending?.rawArgument.flatMap { path in sizeInReply(reply).map { (path, $0) } }
@@ -662,6 +671,20 @@ final class ControlSession {
                 }
             }
         }
+    }
+
+    /// The file or directory a transfer names, made absolute; a listing without a name (or
+    /// with only `ls` options such as `-la`, which many servers accept) lists the working
+    /// directory.
+    private func transferPath(_ kind: Verb, _ argument: [UInt8]?) -> [UInt8]? {
+        var name = argument ?? []
+        if kind == .list || kind == .nlst || kind == .mlsd {
+            while name.first == UInt8(ascii: "-") {
+                name = Array(name.drop { $0 != 0x20 }.drop { $0 == 0x20 })
+            }
+            if name.isEmpty { return directory }
+        }
+        return name.isEmpty ? nil : PathName.resolve(name, against: directory)
     }
 
     /// The number of a 213 to SIZE (RFC 3659: "213 27019").

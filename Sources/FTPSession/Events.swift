@@ -136,6 +136,9 @@ public struct GapEvent: Sendable {
 public struct TransferSummary: Sendable {
     public var command: String
     public var path: String?
+    /// `path` resolved against the working directory the server named (PWD, then CWDs), or
+    /// absolute as sent; nil when the directory is not known.
+    public var absolutePath: String?
     public var requested: Timestamp
     public var mode: String?            // passive / active
     public var dataConnection: (client: Endpoint, server: Endpoint)?

@@ -362,6 +362,7 @@ public struct RecordEncoder: Sendable {
             w.beginObject()
             w.key("command"); w.string(t.command)
             w.key("path"); w.string(t.path)
+            w.key("absolute_path"); w.string(t.absolutePath)
             w.key("mode"); w.string(t.mode)
             w.key("data_client"); w.string(t.dataConnection.map { $0.client.description })
             w.key("data_server"); w.string(t.dataConnection.map { $0.server.description })

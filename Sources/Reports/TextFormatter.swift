@@ -178,7 +178,9 @@ public struct TextFormatter: Sendable {
         out.append(literal: ", "); out.append(fixed: s.durationMilliseconds / 1000, decimals: 3)
         out.append(literal: " s, ended by "); out.append(text: s.endReason)
         for t in s.transfers {
-            var line = "\n    transfer \(t.command) \(t.path.map(TerminalText.escape) ?? "")  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
+            // The file as the server knows it when the working directory is known.
+            let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
+            var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
             if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
             out.append(text: line)

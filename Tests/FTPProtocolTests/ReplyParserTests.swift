@@ -284,3 +284,27 @@ struct GapFeeder {
         #expect(s.records == 2)
     }
 }
+
+@Suite struct PathNameTests {
+    func b(_ s: String) -> [UInt8] { Array(s.utf8) }
+    func s(_ b: [UInt8]?) -> String? { b.map { String(decoding: $0, as: UTF8.self) } }
+
+    @Test func theQuotedNameOfA257() {
+        #expect(s(PathName.quoted(in: b("\"/pub\" is the current directory"))) == "/pub")
+        #expect(s(PathName.quoted(in: b("\"/a \"\"b\"\" c\" created"))) == "/a \"b\" c")
+        #expect(s(PathName.quoted(in: b("\"/\""))) == "/")
+        #expect(PathName.quoted(in: b("no quotes")) == nil)
+        #expect(PathName.quoted(in: b("\"/never closed")) == nil)
+        #expect(PathName.quoted(in: b("\"" + String(repeating: "a", count: 5000) + "\"")) == nil)
+    }
+
+    @Test func namesResolvedAgainstTheWorkingDirectory() {
+        #expect(s(PathName.resolve(b("hello.txt"), against: b("/pub"))) == "/pub/hello.txt")
+        #expect(s(PathName.resolve(b("/etc//passwd"), against: nil)) == "/etc/passwd")
+        #expect(s(PathName.resolve(b("../../x/./y/"), against: b("/a/b/c"))) == "/a/x/y")
+        #expect(s(PathName.resolve(b("../../.."), against: b("/a"))) == "/")
+        #expect(s(PathName.resolve(b(".."), against: b("/"))) == "/")
+        #expect(PathName.resolve(b("hello.txt"), against: nil) == nil)
+        #expect(PathName.resolve(b("x"), against: b("C:\\ftp")) == nil)
+    }
+}

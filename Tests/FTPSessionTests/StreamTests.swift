@@ -219,6 +219,20 @@ import Testing
         #expect(other.sessions.first?.transfers.first?.announcedSize == nil)
     }
 
+    /// Which file a transfer moved, as the server names it: its working directory from PWD's
+    /// 257 and the CWDs and CDUPs after it, a listing without a name being of that directory.
+    @Test func transfersNameTheFileAgainstTheWorkingDirectory() throws {
+        let run = try download(before: [("PWD", "257 \"/home/bob\" is the current directory"), ("CWD pub/../data", "250 ok"),
+                                        ("CWD sub", "250 ok"), ("CDUP", "200 ok"), ("CWD missing", "550 no")],
+                               preliminary: "150 Opening (10 bytes)", size: 10)
+        #expect(run.sessions.first?.transfers.first?.absolutePath == "/home/bob/data/f.bin")
+        // Before any PWD the directory is unknown, unless the name is absolute.
+        let unknown = try download(before: [("CWD pub", "250 ok")], preliminary: "150 Opening (10 bytes)", size: 10)
+        #expect(unknown.sessions.first?.transfers.first?.absolutePath == nil)
+        let absolute = try download(before: [("CWD /srv/ftp", "250 ok")], preliminary: "150 Opening (10 bytes)", size: 10)
+        #expect(absolute.sessions.first?.transfers.first?.absolutePath == "/srv/ftp/f.bin")
+    }
+
     /// A resumed download carries the size less the offset, and servers announce the whole
     /// size or the rest: either matches, in the summary and in the anomaly alike.
     @Test func aResumedDownloadMatchesItsAnnouncedSizeLessTheOffset() throws {
