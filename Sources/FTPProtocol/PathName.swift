@@ -1,22 +1,35 @@
+import NetworkAddress
+
 /// Directory names as FTP servers give them (RFC 959 §4.1.3: PWD and MKD answer 257 with the
 /// name in double quotes, a quote inside doubled) and file names resolved against them, so a
 /// transfer can say which file it was (`/pub/hello.txt`) and not only what the client typed
 /// (`hello.txt`), as Zeek's ftp.log does. Only Unix-style absolute names are resolved; a
-/// server that names directories otherwise leaves them unknown.
+/// server that names directories otherwise leaves them unknown. Each call allocates at most
+/// the name it returns: sessions name their directory once or twice each.
 public enum PathName {
     /// Longest name kept: a session holds its working directory for as long as it lasts.
     public static let maxLength = 4096
+    private static let slash = UInt8(ascii: "/"), dot = UInt8(ascii: "."), quote = UInt8(ascii: "\"")
+    /// One `/` for every session whose directory is the root.
+    private static let root: [UInt8] = [UInt8(ascii: "/")]
 
     /// The quoted name in a 257 reply's text: `"/pub" is the current directory` → `/pub`.
-    public static func quoted(in text: [UInt8]) -> [UInt8]? {
-        guard let open = text.firstIndex(of: 0x22) else { return nil }
+    public static func quoted(in text: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let open = text.firstIndex(of: quote) else { return nil }
+        let rest = UnsafeRawBufferPointer(rebasing: text[(open + 1)...])
+        // Usually no quote inside: the name is copied in one piece, and the root (anonymous
+        // and chrooted sessions) not at all.
+        if let close = rest.firstIndex(of: quote), close + 1 == rest.count || rest[close + 1] != quote {
+            if close == 1 && rest[0] == slash { return root }
+            return close <= maxLength ? Array(bytes: UnsafeRawBufferPointer(rebasing: rest[..<close])) : nil
+        }
         var name: [UInt8] = []
         var i = open + 1
         while i < text.count {
-            if text[i] == 0x22 {
+            if text[i] == quote {
                 // A doubled quote is a quote in the name; a single one ends it.
-                guard i + 1 < text.count, text[i + 1] == 0x22 else { return name }
-                name.append(0x22)
+                guard i + 1 < text.count, text[i + 1] == quote else { return name }
+                name.append(quote)
                 i += 2
             } else {
                 name.append(text[i])
@@ -27,29 +40,53 @@ public enum PathName {
         return nil  // no closing quote
     }
 
-    /// `path` made absolute against `directory` (itself absolute) and normalised: `.` and
-    /// empty segments dropped, `..` taken back (never above the root). Nil when neither is
-    /// absolute or the result is too long.
+    /// `path` made absolute against `directory` (itself absolute and normalised) and
+    /// normalised: `.` and empty segments dropped, `..` taken back (never above the root).
+    /// Nil when neither is absolute or the result is too long. An absolute name already in
+    /// that form is returned as it is, without a copy.
     public static func resolve(_ path: [UInt8], against directory: [UInt8]?) -> [UInt8]? {
-        let slash = UInt8(ascii: "/")
-        let joined: [UInt8]
+        var out: [UInt8]
         if path.first == slash {
-            joined = path
+            if isNormal(path) { return path.count <= maxLength ? path : nil }
+            out = []
         } else if let directory, directory.first == slash {
-            joined = directory + [slash] + path
+            out = directory
+            if out.count == 1 { out.removeAll(keepingCapacity: true) }  // the root: segments follow
         } else {
             return nil
         }
-        guard joined.count <= maxLength * 2 else { return nil }
-        var segments: [ArraySlice<UInt8>] = []
-        for segment in joined.split(separator: slash, omittingEmptySubsequences: true) {
-            if segment.elementsEqual([UInt8(ascii: ".")]) { continue }
-            if segment.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) { _ = segments.popLast(); continue }
-            segments.append(segment)
+        out.reserveCapacity(out.count + path.count + 1)
+        // `out` is a normalised absolute name without its trailing slash ("" for the root).
+        var i = 0
+        while i < path.count {
+            while i < path.count && path[i] == slash { i += 1 }
+            let start = i
+            while i < path.count && path[i] != slash { i += 1 }
+            let length = i - start
+            if length == 0 || length == 1 && path[start] == dot { continue }
+            if length == 2 && path[start] == dot && path[start + 1] == dot {
+                out.removeSubrange((out.lastIndex(of: slash) ?? 0)...)
+                continue
+            }
+            out.append(slash)
+            out.append(contentsOf: path[start..<i])
+            if out.count > maxLength { return nil }
         }
-        var out: [UInt8] = []
-        for s in segments { out.append(slash); out.append(contentsOf: s) }
-        if out.isEmpty { out = [slash] }
-        return out.count <= maxLength ? out : nil
+        if out.isEmpty { out.append(slash) }
+        return out
+    }
+
+    /// Absolute, without empty, `.` or `..` segments and without a trailing slash (but `/`).
+    private static func isNormal(_ p: [UInt8]) -> Bool {
+        var segmentStart = 1
+        for i in 1...p.count {
+            guard i == p.count || p[i] == slash else { continue }
+            let length = i - segmentStart
+            if length == 0 { return p.count == 1 }
+            if length == 1 && p[segmentStart] == dot { return false }
+            if length == 2 && p[segmentStart] == dot && p[segmentStart + 1] == dot { return false }
+            segmentStart = i + 1
+        }
+        return true
     }
 }

@@ -78,6 +78,15 @@ public struct Reply: Sendable, Equatable {
 
     public var firstLine: [UInt8] { Array(storage[0..<(ends.first ?? storage.count)]) }
 
+    /// The first line's text after its code and separator, without copying.
+    public func withFirstLineText<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        storage.withUnsafeBytes { raw in
+            let end = ends.first ?? raw.count
+            let start = end >= 4 && code != nil ? 4 : min(end, 3)
+            return body(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+        }
+    }
+
     public var isMultiline: Bool {
         let first = ends.first ?? storage.count
         return first > 3 && storage[3] == UInt8(ascii: "-")

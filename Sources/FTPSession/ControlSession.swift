@@ -163,7 +163,7 @@ final class ControlSession {
     /// The working directory, absolute, once PWD's 257 or a CWD from a known one told it.
     private var directory: [UInt8]?
     /// The latest SIZE answered with a size: a RETR of the same file expects it.
-    private var lastSize: (path: [UInt8], size: Int)?
+    private var lastSize: (path: UInt64, size: Int)?
     /// On an implicit-TLS port (990): TLS from the first byte, no AUTH.
     private let startedInTLS: Bool
 
@@ -398,7 +398,9 @@ final class ControlSession {
             let tracker = TransferTracker(TransferSummary(command: verb ?? "?", path: path, requested: ts, mode: lastDataMode))
             tracker.summary.restartOffset = restartOffset
             tracker.summary.absolutePath = transferPath(kind, command.argument).map { String(decoding: $0, as: UTF8.self) }
-            if kind == .retr, let known = lastSize, known.path == command.argument { tracker.sizeFromSIZE = known.size }
+            if kind == .retr, let known = lastSize, let name = command.argument, known.path == Self.fingerprint(name) {
+                tracker.sizeFromSIZE = known.size
+            }
             transfers.append(tracker)
             transfer = tracker
             if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
@@ -637,14 +639,14 @@ final class ControlSession {
             serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
         case (.rein, 220): login = .ready; loginOutcome = "none"; directory = nil
         case (.pwd, 257), (.xpwd, 257):
-            if let name = PathName.quoted(in: reply.text) { directory = PathName.resolve(name, against: nil) }
+            if let name = reply.withFirstLineText({ PathName.quoted(in: $0) }) { directory = PathName.resolve(name, against: nil) }
         case (.cwd, 250), (.cwd, 200), (.xcwd, 250), (.xcwd, 200):
             directory = pending?.rawArgument.flatMap { PathName.resolve($0, against: directory) }
         case (.cdup, 200), (.cdup, 250):
             directory = PathName.resolve(Array("..".utf8), against: directory)
         case (.rnfr, 350): renamePending = true
         case (.size, 213):
-            lastSize = pending?.rawArgument.flatMap { path in sizeInReply(reply).map { (path, $0) } }
+            lastSize = pending?.rawArgument.flatMap { path in sizeInReply(reply).map { (Self.fingerprint(path), $0) } }
         case (.rest, 350):
             restartOffset = pending?.rawArgument.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
         default: break
@@ -689,9 +691,17 @@ final class ControlSession {
 
     /// The number of a 213 to SIZE (RFC 3659: "213 27019").
     private func sizeInReply(_ reply: Reply) -> Int? {
-        let t = reply.text.drop { $0 == 0x20 }
-        guard !t.isEmpty, t.count <= 18, t.allSatisfy(isDigitByte) else { return nil }
-        return t.reduce(0) { $0 * 10 + Int($1 - 48) }
+        reply.withFirstLineText { text in
+            let digits = text.drop { $0 == 0x20 }
+            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy(isDigitByte) else { return nil }
+            return digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+        }
+    }
+
+    /// A file name's FNV-1a hash: what the session keeps of a SIZE's name (the name itself
+    /// would keep an allocation alive in every open session that asked one).
+    private static func fingerprint(_ name: [UInt8]) -> UInt64 {
+        name.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
     }
 
     /// "(12345 bytes)" or "12345 bytes" in a 150 reply.

@@ -288,14 +288,15 @@ struct GapFeeder {
 @Suite struct PathNameTests {
     func b(_ s: String) -> [UInt8] { Array(s.utf8) }
     func s(_ b: [UInt8]?) -> String? { b.map { String(decoding: $0, as: UTF8.self) } }
+    func quoted(_ text: String) -> [UInt8]? { Array(text.utf8).withUnsafeBytes { PathName.quoted(in: $0) } }
 
     @Test func theQuotedNameOfA257() {
-        #expect(s(PathName.quoted(in: b("\"/pub\" is the current directory"))) == "/pub")
-        #expect(s(PathName.quoted(in: b("\"/a \"\"b\"\" c\" created"))) == "/a \"b\" c")
-        #expect(s(PathName.quoted(in: b("\"/\""))) == "/")
-        #expect(PathName.quoted(in: b("no quotes")) == nil)
-        #expect(PathName.quoted(in: b("\"/never closed")) == nil)
-        #expect(PathName.quoted(in: b("\"" + String(repeating: "a", count: 5000) + "\"")) == nil)
+        #expect(s(quoted("\"/pub\" is the current directory")) == "/pub")
+        #expect(s(quoted("\"/a \"\"b\"\" c\" created")) == "/a \"b\" c")
+        #expect(s(quoted("\"/\"")) == "/")
+        #expect(quoted("no quotes") == nil)
+        #expect(quoted("\"/never closed") == nil)
+        #expect(quoted("\"" + String(repeating: "a", count: 5000) + "\"") == nil)
     }
 
     @Test func namesResolvedAgainstTheWorkingDirectory() {
@@ -304,6 +305,10 @@ struct GapFeeder {
         #expect(s(PathName.resolve(b("../../x/./y/"), against: b("/a/b/c"))) == "/a/x/y")
         #expect(s(PathName.resolve(b("../../.."), against: b("/a"))) == "/")
         #expect(s(PathName.resolve(b(".."), against: b("/"))) == "/")
+        #expect(s(PathName.resolve(b("x"), against: b("/"))) == "/x")
+        #expect(s(PathName.resolve(b("/a/b"), against: b("/c"))) == "/a/b")
+        #expect(s(PathName.resolve(b("/a/"), against: nil)) == "/a" && s(PathName.resolve(b("/"), against: nil)) == "/")
+        #expect(s(PathName.resolve(b("/a/.."), against: nil)) == "/" && s(PathName.resolve(b("a/..b"), against: b("/"))) == "/a/..b")
         #expect(PathName.resolve(b("hello.txt"), against: nil) == nil)
         #expect(PathName.resolve(b("x"), against: b("C:\\ftp")) == nil)
     }
