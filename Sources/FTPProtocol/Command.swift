@@ -142,6 +142,20 @@ public enum Verb: UInt8, Sendable {
         default: false
         }
     }
+
+    /// Commands a server carries out only for a user logged in (it answers 530 before): a
+    /// positive reply to one says the session is logged in. Those some servers answer before
+    /// a login (SYST, FEAT, HELP, STAT, NOOP, OPTS, the security and session commands) are not.
+    public var requiresLogin: Bool {
+        switch self {
+        case .cwd, .xcwd, .cdup, .pwd, .xpwd, .mkd, .xmkd, .rmd, .xrmd, .dele, .rnfr, .rnto, .size, .mdtm,
+             .type, .mode, .stru, .pasv, .epsv, .lpsv, .port, .eprt, .lprt, .rest, .allo, .mlst,
+             .retr, .stor, .stou, .appe, .list, .nlst, .mlsd:
+            true
+        default:
+            false
+        }
+    }
 }
 
 /// One client command (RFC 959 §5.3): a verb and an optional argument.

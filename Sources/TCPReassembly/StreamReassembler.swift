@@ -46,6 +46,8 @@ public struct StreamReassembler {
     public private(set) var statistics = StreamStatistics()
     /// True when the first segment seen was not a SYN: the capture began mid-stream.
     public private(set) var startedMidstream = false
+    /// Before this direction's first segment, how far the peer first said it had received.
+    private var peerAcknowledged: UInt32?
 
     public init(maxBufferedBytes: Int = 1 << 20) {
         self.maxBufferedBytes = maxBufferedBytes
@@ -90,7 +92,14 @@ public struct StreamReassembler {
         guard case .synchronized(var next) = state else {
             guard payload.count + missing > 0 || fin else { return }
             startedMidstream = true
-            state = .synchronized(next: seq)
+            // The peer had acknowledged up to an earlier number: the bytes from there to this
+            // segment were sent after it and the capture does not have them (a lost first
+            // reply); they are a hole, not the stream's start.
+            var start = seq
+            if let a = peerAcknowledged, case let d = SequenceNumber.distance(from: a, to: seq), d > 0, d < 1 << 20 {
+                start = a
+            }
+            state = .synchronized(next: start)
             return receive(sequence: seq, syn: false, fin: fin, payload: payload, missing: missing, deliver)
         }
         if fin { finSequence = SequenceNumber.advance(seq, by: payload.count + missing) }
@@ -143,7 +152,13 @@ public struct StreamReassembler {
     /// reorders an ACK before the data it acknowledges must not turn that data into a gap.
     /// A hole at the very end is declared on flush.
     public mutating func acknowledged(_ ack: UInt32, _ deliver: (StreamEvent) -> Void) {
-        guard case .synchronized(var next) = state, !pending.isEmpty else { return }
+        guard case .synchronized(var next) = state else {
+            // The first acknowledgment marks a point in this stream the capture saw: what
+            // follows it is all in the capture or lost from it.
+            if peerAcknowledged == nil { peerAcknowledged = ack }
+            return
+        }
+        guard !pending.isEmpty else { return }
         var limit = ack
         if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
         let ahead = SequenceNumber.distance(from: next, to: limit)

@@ -166,6 +166,19 @@ import Testing
         #expect(run.summary.notIP + run.summary.notTCP > 0)
     }
 
+    /// A capture switched on after the login: the session is known on port 21 without its
+    /// greeting, its replies answer the commands the capture shows, and a command only a
+    /// logged-in user may give, carried out, shows the session logged in.
+    @Test func aCaptureStartedInTheMiddleOfASession() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-lftp-midsession.pcap"))
+        let s = try #require(run.sessions.first)
+        #expect(run.sessions.count == 1 && s.startedMidstream && s.user == nil && s.login == "none")
+        #expect(run.replies.first?.command == "TYPE" && run.replies.allSatisfy { $0.command != nil })
+        #expect(run.replies.dropLast().allSatisfy { $0.state == .authenticated || $0.state == .transfer })
+        #expect(s.transfers.map { "\($0.command) \($0.outcome) \($0.bytes)" } == ["RETR completed 27019"])
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
+    }
+
     @Test func truncatingARealCaptureAtEveryOffsetLosesOnlyWhatFollowsTheCut() throws {
         let name = "pyftpdlib-ftplib-ipv6.pcap"
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))

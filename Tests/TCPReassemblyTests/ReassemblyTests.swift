@@ -150,3 +150,37 @@ private struct Collector {
         for (k, v) in model { #expect(t.slot(of: k).map { t[$0].value } == v) }
     }
 }
+
+/// A capture that joins a connection: the other side's first acknowledgment says where this
+/// direction stood, so a first segment the capture lost is a hole, not the stream's start.
+@Suite struct MidstreamStartTests {
+    private func run(_ steps: (inout StreamReassembler, (StreamEvent) -> Void) -> Void) -> [String] {
+        var r = StreamReassembler()
+        var out: [String] = []
+        steps(&r) { e in
+            switch e {
+            case .data(let b): out.append(String(decoding: b, as: UTF8.self))
+            case .gap(let n): out.append("gap \(n)")
+            }
+        }
+        return out
+    }
+
+    @Test func aLostFirstSegmentAfterTheJoinIsAGap() {
+        let got = run { r, deliver in
+            r.acknowledged(1000, deliver)  // the client's command acknowledges up to 1000
+            r.acknowledged(1031, deliver)  // and its next one past a reply the capture lost
+            Array("213 27019\r\n".utf8).withUnsafeBytes { r.receive(sequence: 1031, syn: false, fin: false, payload: $0, deliver) }
+            r.acknowledged(1042, deliver)
+        }
+        #expect(got == ["gap 31", "213 27019\r\n"])
+    }
+
+    @Test func aFirstSegmentWhereThePeerStoodIsTheStart() {
+        let got = run { r, deliver in
+            r.acknowledged(1000, deliver)
+            Array("200 ok\r\n".utf8).withUnsafeBytes { r.receive(sequence: 1000, syn: false, fin: false, payload: $0, deliver) }
+        }
+        #expect(got == ["200 ok\r\n"])
+    }
+}
