@@ -24,13 +24,28 @@ public func fuzzReplies(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             _ = AddressDecoder.decodeEPRT(copy)
             parser.feed(line) { reply in
                 let text = reply.text
+                if let name = text.withUnsafeBytes({ PathName.quoted(in: $0) }) {
+                    _ = PathName.resolve(name, against: copy.first == 0x2F ? copy : nil)
+                }
                 _ = AddressDecoder.decode227(text)
                 _ = AddressDecoder.decode228(text)
                 _ = AddressDecoder.decode229(text)
                 _ = ProtectedReply.decode(reply)
             }
         }
-        if i % 97 == 0 { framer.gap { _ in }; parser.gap { _ in } }
+        if i % 97 == 0 {
+            // As a session does at a gap: the cut line to the parser, and sometimes the open
+            // reply ended as one whose last line was lost.
+            framer.gap { line in
+                _ = Command.parse(line.bytes)
+                parser.feed(line) { reply in _ = reply.withFirstLineText { PathName.quoted(in: $0) } }
+            }
+            parser.gap { _ in }
+            if first & 0x40 != 0 {
+                var spare = ReplyBuffers()
+                parser.endReplyCutByGap(reusing: &spare) { _ in }
+            }
+        }
         i += chunk
     }
     framer.finish { parser.feed($0) { _ in } }
