@@ -620,7 +620,10 @@ final class ControlSession {
         }
         // A capture that began after the login shows none: a command only a logged-in user
         // may give, carried out, says the session is logged in.
-        if startedMidstream, login == .connected, c < 400, verb.requiresLogin { login = .authenticated }
+        if startedMidstream, login == .connected, c < 400, verb.requiresLogin {
+            login = .authenticated
+            if loginOutcome == "none" { loginOutcome = "success" }
+        }
         // RNFR/REST are answered by 350 and consumed by the next command's reply.
         renamePending = false
         if verb != .rest, pending?.transfer == nil { restartOffset = nil }
