@@ -38,6 +38,12 @@ public struct TLSRecordScanner: Sendable {
         return .consumed
     }
 
+    /// Whether `data` begins with a TLS handshake record's header (type 22, version 3.x): what a
+    /// ClientHello or ServerHello starts with, and no FTP line does.
+    public static func startsHandshake(_ data: UnsafeRawBufferPointer) -> Bool {
+        data.count >= 3 && data[0] == 22 && data[1] == 3 && data[2] <= 4
+    }
+
     /// Content types 20–24: change_cipher_spec, alert, handshake, application_data, heartbeat.
     private static func canStartRecord(_ b: UInt8) -> Bool { b >= 20 && b <= 24 }
 }

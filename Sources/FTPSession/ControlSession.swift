@@ -138,6 +138,8 @@ final class ControlSession {
     private var restartOffset: Int?
     private var transferInProgress = false
     private var closed = false
+    /// An AUTH waits for its reply: TLS may begin even if the capture lost the 234.
+    private var authWaiting = false
     private var sawServerBytes = false
     private var sawCommand = false
     let startedMidstream: Bool
@@ -233,6 +235,7 @@ final class ControlSession {
     /// While TLS is on, bytes are TLS records (nil: nothing to parse); once a direction goes
     /// back to clear text (CCC), the rest of the buffer is parsed again.
     private func clearText(_ bytes: UnsafeRawBufferPointer, server: Bool) -> UnsafeRawBufferPointer? {
+        if authWaiting, serverTLS == nil, TLSRecordScanner.startsHandshake(bytes) { authAnsweredUnseen() }
         let outcome: TLSRecordScanner.Outcome?
         if server { outcome = serverTLS?.feed(bytes) } else { outcome = clientTLS?.feed(bytes) }
         switch outcome {
@@ -380,6 +383,8 @@ final class ControlSession {
         switch kind {
         case .user:
             user = command.argument.map { String(decoding: $0, as: UTF8.self) }
+        case .auth:
+            authWaiting = true
         case .abor:
             // ABOR takes over a transfer that is under way: its closing reply answers ABOR.
             // Under way: its preliminary reply was seen, or may have been in lost server bytes.
@@ -613,6 +618,7 @@ final class ControlSession {
     private func applyState(code c: Int, answering pending: PendingCommand?, reply: Reply, at ts: Timestamp,
                             anomalies: inout [String]) {
         let verb = pending?.kind ?? .other
+        if verb == .auth { authWaiting = false }
         if c == 421 || c == 221 { closed = true; transferInProgress = false; return }
         if pending?.isGreeting == true || pending == nil && login == .connected {
             if c == 120 { login = .delayed } else if c == 220 { login = .ready }
@@ -641,8 +647,10 @@ final class ControlSession {
                 anomalies.append(SessionAnomaly.repeatedLoginFailures.rawValue)
             }
         case (.auth, 234):
-            tlsUsed = true
-            serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
+            enterTLS()
+        case (.other, 234) where pending == nil:
+            // Only AUTH is answered so (RFC 2228): the AUTH itself was lost.
+            enterTLS()
         case (.rein, 220): login = .ready; loginOutcome = "none"; directory = nil
         case (.pwd, 257), (.xpwd, 257):
             if let name = reply.withFirstLineText({ PathName.quoted(in: $0) }) { directory = PathName.resolve(name, against: nil) }
@@ -679,6 +687,24 @@ final class ControlSession {
                 }
             }
         }
+    }
+
+    private func enterTLS() {
+        tlsUsed = true
+        authWaiting = false
+        serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
+    }
+
+    /// A TLS handshake began while an AUTH waited: the server accepted it with a 234 the
+    /// capture lost. The AUTH is answered, and the rest is TLS records as after a 234 seen.
+    private func authAnsweredUnseen() {
+        if let i = queue.firstIndex(where: { $0.kind == .auth }) {
+            lost.dropped(i + 1, waiting: queue.count)
+            queue.removeFirst(i + 1)
+        }
+        count(SessionAnomaly.repliesLostInGap.rawValue)
+        shared.count(anomaly: SessionAnomaly.repliesLostInGap.rawValue)
+        enterTLS()
     }
 
     /// The file or directory a transfer names, made absolute; a listing without a name (or

@@ -74,6 +74,21 @@ import Testing
         #expect(lostReplies <= copies * 2, "\(lostReplies) replies lost over \(copies) copies")
     }
 
+    /// Explicit TLS with any one packet lost, the AUTH TLS and its 234 included: the session
+    /// still goes over to TLS when the handshake begins, and no TLS record is read as a reply.
+    @Test func losingAnyPacketOfAnExplicitTLSSessionReadsNoRecordAsAReply() throws {
+        let name = "vsftpd-lftp-tls.pcap"
+        let records = try PcapRecords(contentsOf: Fixtures.path(name))
+        let path = CaptureFile.temporaryPath("tls-dropped.pcap")
+        for i in records.records.indices {
+            #expect(records.removing(i).write(to: path))
+            let run = try AnalysisRun.of(path)
+            #expect(run.replies.allSatisfy { $0.reply.code != nil && !$0.anomalies.contains("malformed reply line") },
+                    "\(name) without packet \(i + 1)")
+            #expect(run.sessions.map(\.tls) == [true], "\(name) without packet \(i + 1)")
+        }
+    }
+
     /// `tcpdump -s N` cuts every packet longer than N: replies are reported from the bytes
     /// kept, pairings stay right, and from 120 bytes on every reply is there.
     @Test(arguments: Fixtures.captureNames)
