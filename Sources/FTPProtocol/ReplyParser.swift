@@ -47,7 +47,10 @@ public struct ReplyBuffers: Sendable {
 public struct ReplyParser: Sendable {
     private enum State: Sendable {
         /// Joined mid-stream or after a gap: wait for a line that begins a reply.
-        case seeking
+        case seeking(afterGap: Bool)
+        /// After a gap, lines that begin no reply were passed over: the middle of a reply whose
+        /// first lines were lost. A single line that ends a reply next is that reply's tail.
+        case skippingCutReply
         case idle
         /// Inside a multi-line reply; its lines so far are in `storage` and `ends`.
         case multiline(code: Int, prefix: (UInt8, UInt8, UInt8))
@@ -64,7 +67,7 @@ public struct ReplyParser: Sendable {
 
     public init(startMidstream: Bool = false, maxLinesPerReply: Int = 10_000) {
         precondition(maxLinesPerReply > 0)
-        state = startMidstream ? .seeking : .idle
+        state = startMidstream ? .seeking(afterGap: false) : .idle
         self.maxLinesPerReply = maxLinesPerReply
     }
 
@@ -86,10 +89,25 @@ public struct ReplyParser: Sendable {
         let flawed = line.droppedBytes > 0 || line.unterminated || line.telnetRemoved
 
         switch state {
-        case .seeking:
-            guard startsReply(b) else { return }
+        case .seeking(let afterGap):
+            guard startsReply(b) else {
+                // A whole line (not the tail of one the gap cut) that begins no reply.
+                if afterGap && !line.followsGap { state = .skippingCutReply }
+                return
+            }
             state = .idle
             feed(line, reusing: &spare, emit)
+
+        case .skippingCutReply:
+            guard startsReply(b) else { return }
+            state = .idle
+            // A reply's last line after its lost start is not a whole reply: it is shown for
+            // what it is, cut by the gap. A line opening a multi-line reply begins a new one.
+            feed(line, reusing: &spare) { (r: consuming Reply) in
+                var tail = r
+                if tail.lineCount == 1 && !tail.anomalies.contains(.cutByGap) { tail.anomalies.append(.cutByGap) }
+                emit(tail)
+            }
 
         case .idle:
             guard b.count >= 3, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]) else {
@@ -192,7 +210,8 @@ public struct ReplyParser: Sendable {
             if !anomalies.contains(.cutByGap) { anomalies.append(.cutByGap) }
             return
         }
-        state = .seeking
+        if case .skippingCutReply = state { return }
+        state = .seeking(afterGap: true)
     }
 
     /// A multi-line reply cut by a gap whose last line the caller has reason to think was lost
@@ -203,7 +222,7 @@ public struct ReplyParser: Sendable {
         guard case .multiline(let code, _) = state, anomalies.contains(.cutByGap) else { return }
         anomalies.append(.unterminatedMultiline)
         emitMultiline(code, &spare, emit)
-        state = .seeking
+        state = .seeking(afterGap: true)
     }
 
     /// The stream ended: a multi-line reply still open is reported as unterminated.

@@ -196,6 +196,36 @@ struct GapFeeder {
         #expect(texts(g.out[0]) == ["211-Feat", " SIZE", "211 End"])
     }
 
+    /// A gap that took a multi-line reply's start: its remaining lines begin no reply, and the
+    /// single line that ends it is its tail, cut by the gap, not a whole reply. The tail of a
+    /// line the gap cut is not such a line, and a reply opening after the gap is whole.
+    @Test func theLastLineOfAReplyWhoseStartWasLost() throws {
+        var g = GapFeeder()
+        g.feed("230 ok\r\n")
+        g.gap()
+        g.feed("-rw-r--r-- 1 0 0 0 a.txt\r\n-rw-r--r-- 1 0 0 0 b.txt\r\n213 End of status\r\n200 next\r\n")
+        try #require(g.out.map(\.code) == [230, 213, 200])
+        #expect(texts(g.out[1]) == ["213 End of status"] && g.out[1].anomalies == [.cutByGap])
+        #expect(g.out[0].anomalies.isEmpty && g.out[2].anomalies.isEmpty)
+
+        var tail = GapFeeder()
+        tail.feed("230 ok\r\n213 End of st")
+        tail.gap()
+        tail.feed("atus\r\n200 next\r\n")
+        #expect(tail.out.map(\.code) == [230, 213, 200])
+        #expect(tail.out.map(\.anomalies) == [[], [.cutByGap], []])
+
+        var opening = GapFeeder()
+        opening.feed("230 ok\r\n")
+        opening.gap()
+        opening.feed(" stray\r\n211-Features:\r\n SIZE\r\n211 End\r\n")
+        #expect(opening.out.map(\.code) == [230, 211] && opening.out[1].anomalies.isEmpty)
+
+        // Joined mid-stream, lines before the first reply are not counted as lost.
+        let mid = parse("-rw-r--r-- a.txt\r\n213 End of status\r\n", midstream: true)
+        #expect(mid.map(\.code) == [213] && mid[0].anomalies.isEmpty)
+    }
+
     /// When the caller knows the end of a cut reply was lost (its client went on), the reply
     /// is handed over and the lines after are read as new replies, not as its lines.
     @Test func endingAReplyWhoseLastLineWasLost() throws {
