@@ -107,7 +107,7 @@ public final class Analyzer {
             switch outcome {
             case .notIP: summary.notIP += 1
             case .notTCP: summary.notTCP += 1
-            case .ipFragment: summary.ipFragments += 1
+            case .ipFragment: break  // counted by the driver's reassembler, which held it
             case .unsupportedLinkType: summary.unsupportedLinkType += 1
             case .malformed(let why): summary.malformed[why.rawValue, default: 0] += 1
             }

@@ -36,6 +36,7 @@ public enum CaptureDriver {
                            sink: EventSink) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, sink: sink)
         let decoder = PacketDecoder(linkType: source.linkType)
+        let fragments = FragmentReassembler()
         let window = readAheadFrom.map { _ in PacketWindow() }
         let aheadFrom = readAheadFrom ?? .max
         var damage: CaptureError?
@@ -48,14 +49,16 @@ public enum CaptureDriver {
         loop: while !shouldStop() {
             do {
                 switch try source.next() {
-                case .packet(let p):
+                case .packet(var p):
+                    var decoded = decoder.decode(p.bytes)
+                    fragments.resolve(&p, &decoded, decoder: decoder)
                     if let window, analyzer.openConnections >= aheadFrom {
                         if window.isFull { window.processOldest(analyzer) }
-                        window.push(p, decoder: decoder, analyzer: analyzer)
+                        window.push(p, decoded: decoded, analyzer: analyzer)
                     } else {
                         // Packets held back go first: the order never changes.
                         while let window, window.count > 0 { window.processOldest(analyzer) }
-                        analyzer.process(p, decoder: decoder)
+                        analyzer.process(p, decoded: decoded)
                     }
                     count += 1
                     if let progress, count & 0x3FFF == 0, let off = source.fileOffset, let size = source.fileSize {
@@ -89,10 +92,12 @@ public enum CaptureDriver {
             var drained = 0, breaks = 0
             drain: while drained < 1_000_000 {
                 switch try? source.next() {
-                case .packet(let p)?:
+                case .packet(var p)?:
                     // The first packet after the stop is the last: `--write` has saved it
                     // already, and the file must give the same records.
-                    analyzer.process(p, decoder: decoder)
+                    var decoded = decoder.decode(p.bytes)
+                    fragments.resolve(&p, &decoded, decoder: decoder)
+                    analyzer.process(p, decoded: decoded)
                     afterEach?()
                     drained += 1
                     if p.timestamp > stoppedAt { break drain }
@@ -106,7 +111,10 @@ public enum CaptureDriver {
                 }
             }
         }
-        return InputOutcome(summary: analyzer.finish(), damage: damage)
+        fragments.finish()
+        var summary = analyzer.finish()
+        summary.add(fragments.counts)
+        return InputOutcome(summary: summary, damage: damage)
     }
 
     private static func wallClock() -> Timestamp {
@@ -121,10 +129,20 @@ import Glibc
 #endif
 
 extension CaptureSummary {
+    /// Adds what the input's reassembler did: its fragments, and the bytes of the datagrams
+    /// that replaced them taken back out, so that `bytes` stays what the capture holds.
+    public mutating func add(_ c: FragmentReassembler.Counts) {
+        ipFragments += c.fragments; ipDatagramsReassembled += c.datagrams
+        ipFragmentsUnreassembled += c.unreassembled; ipFragmentConflicts += c.conflicts
+        bytes -= c.addedBytes
+    }
+
     /// Adds another input's totals (several files in one run).
     public mutating func merge(_ o: CaptureSummary) {
         packets += o.packets; bytes += o.bytes; tcpSegments += o.tcpSegments
         notIP += o.notIP; notTCP += o.notTCP; ipFragments += o.ipFragments
+        ipDatagramsReassembled += o.ipDatagramsReassembled; ipFragmentsUnreassembled += o.ipFragmentsUnreassembled
+        ipFragmentConflicts += o.ipFragmentConflicts
         unsupportedLinkType += o.unsupportedLinkType; truncatedPackets += o.truncatedPackets
         connections += o.connections; ftpSessions += o.ftpSessions; dataConnections += o.dataConnections
         replies += o.replies; commands += o.commands; gaps += o.gaps; gapBytes += o.gapBytes

@@ -200,7 +200,11 @@ public struct CaptureSummary: Sendable {
     public var tcpSegments = 0
     public var notIP = 0
     public var notTCP = 0
+    /// IP fragments read, and what became of them (see `FragmentReassembler.Counts`).
     public var ipFragments = 0
+    public var ipDatagramsReassembled = 0
+    public var ipFragmentsUnreassembled = 0
+    public var ipFragmentConflicts = 0
     public var malformed: [String: Int] = [:]
     public var unsupportedLinkType = 0
     public var truncatedPackets = 0

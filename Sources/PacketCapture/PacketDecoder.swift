@@ -2,7 +2,8 @@
 public enum DecodeOutcome: Error, Sendable, Equatable {
     case notIP
     case notTCP
-    case ipFragment
+    /// A piece of an IP datagram: `FragmentReassembler` puts the datagram together.
+    case ipFragment(FragmentSite)
     case malformed(MalformedPacket)
     case unsupportedLinkType
 }
@@ -21,13 +22,13 @@ public enum MalformedPacket: String, Sendable, Equatable, CaseIterable {
 /// Big-endian fields read as whole words (callers check the length first): one load and a
 /// byte swap instead of a load, shift and or per byte.
 extension UnsafeRawBufferPointer {
-    @inline(__always) fileprivate func be16(_ i: Int) -> UInt16 {
+    @inline(__always) func be16(_ i: Int) -> UInt16 {
         UInt16(bigEndian: baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt16.self))
     }
-    @inline(__always) fileprivate func be32(_ i: Int) -> UInt32 {
+    @inline(__always) func be32(_ i: Int) -> UInt32 {
         UInt32(bigEndian: baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt32.self))
     }
-    @inline(__always) fileprivate func be64(_ i: Int) -> UInt64 {
+    @inline(__always) func be64(_ i: Int) -> UInt64 {
         UInt64(bigEndian: baseAddress!.loadUnaligned(fromByteOffset: i, as: UInt64.self))
     }
 }
@@ -89,6 +90,13 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    /// A datagram put together from fragments, decoded from its IP header on: the layers above
+    /// it were read from the fragments already, and count towards the tunnel depth.
+    func decodeDatagram(_ d: UnsafeRawBufferPointer, depth: Int) -> Result<TCPSegment, DecodeOutcome> {
+        guard d.count >= 1 else { return .failure(.malformed(.truncatedIPHeader)) }
+        return d[0] >> 4 == 6 ? decodeIPv6(d, 0, depth: depth) : decodeIPv4(d, 0, depth: depth)
+    }
+
     @inline(__always)
     func decodeIPv4(_ f: UnsafeRawBufferPointer, _ start: Int, depth: Int) -> Result<TCPSegment, DecodeOutcome> {
         let n = f.count
@@ -102,7 +110,10 @@ public struct PacketDecoder: Sendable {
         if totalLength == 0 { totalLength = n - start }
         guard totalLength >= ihl else { return .failure(.malformed(.badIPHeaderLength)) }
         let fragment = f.be16(start + 6)
-        if fragment & 0x3FFF != 0 { return .failure(.ipFragment) }
+        if fragment & 0x3FFF != 0 {
+            return .failure(.ipFragment(FragmentSite(ipHeader: start, fragmentHeader: start + 6, payload: start + ihl,
+                                                     end: start + totalLength, depth: depth)))
+        }
         guard f[start + 9] == 6 else {
             return Tunnels.inside(protocol: f[start + 9], f, start + ihl, end: start + totalLength, depth: depth, self)
         }
@@ -140,7 +151,10 @@ public struct PacketDecoder: Sendable {
                 guard n >= offset + 8 else { return .failure(.malformed(.badExtensionHeader)) }
                 let fragOffsetAndM = f.be16(offset + 2)
                 // An atomic fragment (offset 0, no more fragments) carries the whole datagram.
-                if fragOffsetAndM & 0xFFF9 != 0 { return .failure(.ipFragment) }
+                if fragOffsetAndM & 0xFFF9 != 0 {
+                    return .failure(.ipFragment(FragmentSite(ipHeader: start, fragmentHeader: offset, payload: offset + 8,
+                                                             end: offset + remaining, depth: depth)))
+                }
                 next = f[offset]; offset += 8; remaining -= 8
             default:
                 return Tunnels.inside(protocol: next, f, offset, end: offset + remaining, depth: depth, self)

@@ -200,8 +200,12 @@ public struct TextFormatter: Sendable {
             out += "\nanomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
         }
         let malformed = s.malformed.values.reduce(0, +)
-        if malformed + s.ipFragments > 0 {
-            out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragments) IP fragments"
+        if malformed + s.ipFragmentsUnreassembled > 0 {
+            out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragmentsUnreassembled) IP fragments of datagrams never completed"
+        }
+        if s.ipFragments > 0 {
+            out += "\nIP fragments: \(s.ipFragments), put together into \(s.ipDatagramsReassembled) datagrams"
+            if s.ipFragmentConflicts > 0 { out += "; \(s.ipFragmentConflicts) overlapped held bytes with others (the first kept)" }
         }
         // Their headers were read and what the snap length kept was analyzed; the rest is in the gaps.
         if s.truncatedPackets > 0 {

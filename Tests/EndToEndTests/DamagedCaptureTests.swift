@@ -90,17 +90,20 @@ import Testing
     }
 
     /// `tcpdump -s N` cuts every packet longer than N: replies are reported from the bytes
-    /// kept, pairings stay right, and from 120 bytes on every reply is there.
+    /// kept, pairings stay right, and from 120 bytes on every reply is there. Captures of a
+    /// tunnel are cut 70 bytes further on, the most their outer headers take (Ethernet, IPv6,
+    /// UDP, VXLAN): cut shorter, the inner TCP header itself is gone.
     @Test(arguments: Fixtures.captureNames)
     func aShortSnapLengthMisPairsNoReply(_ name: String) throws {
         let full = try AnalysisRun.of(Fixtures.path(name))
         let records = try PcapRecords(contentsOf: Fixtures.path(name))
         let path = CaptureFile.temporaryPath("snap-" + name)
-        for snap in [70, 80, 90, 100, 120] {
+        let tunnel = name.contains("vxlan") || name.contains("fragments") ? 70 : 0
+        for snap in [70, 80, 90, 100, 120].map({ $0 + tunnel }) {
             #expect(records.cut(snapLength: snap).write(to: path))
             let damaged = try AnalysisRun.of(path)
             #expect(Self.misPairings(damaged, full) == [], "\(name) cut to \(snap) bytes")
-            if snap == 120 {
+            if snap == 120 + tunnel {
                 #expect(damaged.replies.count == full.replies.count, "\(name) cut to 120 bytes")
                 let cut = records.records.filter { $0.frame.count > snap }.count
                 #expect(damaged.summary.truncatedPackets == cut)

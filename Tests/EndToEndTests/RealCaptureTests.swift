@@ -166,6 +166,22 @@ import Testing
         #expect(run.summary.notIP + run.summary.notTCP > 0)
     }
 
+    /// A VXLAN tunnel with a 1,500-byte MTU over a 1,500-byte underlay: the STAT listing's
+    /// segments leave as two IP fragments each, only the first with the TCP header. The
+    /// listing arrives whole (before reassembly: four gaps, 8,688 bytes, and the reply cut).
+    @Test func aTunnelThatFragmentsItsPackets() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-fragments.pcap"))
+        #expect(run.summary.ipFragments == 12 && run.summary.ipDatagramsReassembled == 6)
+        #expect(run.summary.ipFragmentsUnreassembled == 0 && run.summary.ipFragmentConflicts == 0 && run.summary.gaps == 0)
+        let stats = run.replies.filter { $0.command == "STAT" }
+        #expect(stats.count == 2)
+        // 213-Status follows, the directory and its parent, 80 files, 213 End of status: 84 lines.
+        #expect(stats.allSatisfy { $0.reply.lines.count == 84 && $0.anomalies.isEmpty })
+        #expect(run.sessions.map { "\($0.session.server)" } == ["10.44.0.2:21", "10.46.0.2:21"])
+        #expect(run.sessions.flatMap(\.transfers).map { "\($0.command) \($0.outcome) \($0.bytes)" }
+            == ["RETR completed 27019", "STOR completed 20000", "RETR completed 27019", "STOR completed 20000"])
+    }
+
     /// A capture switched on after the login: the session is known on port 21 without its
     /// greeting, its replies answer the commands the capture shows, and a command only a
     /// logged-in user may give, carried out, shows the session logged in.

@@ -48,7 +48,7 @@ import Testing
         var tcpLie = f; tcpLie[14 + 20 + 12] = 0xF0    // TCP header claims 60 bytes
         #expect(failure(tcpLie, .ethernet) == (.malformed(.badTCPHeaderLength)))
         var frag = f; frag[14 + 6] = 0x20              // more fragments
-        #expect(failure(frag, .ethernet) == (.ipFragment))
+        #expect({ if case .ipFragment = failure(frag, .ethernet) { true } else { false } }())
         #expect(failure(Array(f.prefix(20)), .ethernet) == .malformed(.truncatedIPHeader))
         #expect(failure([], .ethernet) == (.malformed(.truncatedLinkHeader)))
         f[12] = 0x08; f[13] = 0x06                     // ARP

@@ -78,6 +78,14 @@ public struct Conversation {
 
     public mutating func remove(at i: Int) { packets.remove(at: i) }
     public mutating func setFrame(_ i: Int, _ frame: [UInt8]) { packets[i].frame = frame }
+    /// Packet `i` replaced by several frames (its fragments), a nanosecond apart.
+    public mutating func replace(_ i: Int, with frames: [[UInt8]]) {
+        let p = packets[i]
+        packets.replaceSubrange(i...i, with: frames.enumerated().map { k, f in
+            Packet(frame: f, timestamp: Timestamp(nanoseconds: p.timestamp.nanoseconds + Int64(k)),
+                   fromClient: p.fromClient, payload: k == 0 ? p.payload : [])
+        })
+    }
     /// Keeps only the first `kept` payload bytes of packet `i`, as a short snap length would.
     public mutating func cutPayload(at i: Int, keeping kept: Int) {
         let cut = packets[i].payload.count - kept

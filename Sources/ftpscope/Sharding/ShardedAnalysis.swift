@@ -42,6 +42,7 @@ enum ShardedAnalysis {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
         let decoder = PacketDecoder(linkType: source.linkType)
+        let fragments = FragmentReassembler()
         var config = configuration
         config.externalSweeps = true
         config.maxConnections = max(1, configuration.maxConnections / shards)
@@ -78,10 +79,11 @@ enum ShardedAnalysis {
         read: while true {
             let result: ReadResult
             do { result = try source.next() } catch { damage = error; break read }
-            guard case .packet(let p) = result else { break read }
+            guard case .packet(var p) = result else { break read }
             clock.note(p.timestamp)
             var shard = 0
-            let decoded = decoder.decode(p.bytes)
+            var decoded = decoder.decode(p.bytes)
+            fragments.resolve(&p, &decoded, decoder: decoder)
             if case .success(let segment) = decoded {
                 shard = Int(AddressPair.hash(segment.source.address, segment.destination.address) % UInt64(shards))
                 // The same instants a single analyzer would sweep at: on TCP segments only.
@@ -108,6 +110,8 @@ enum ShardedAnalysis {
         var summary = CaptureSummary()
         for w in workers { summary.merge(w.join()) }
         summary.peakConnections = peak
+        fragments.finish()
+        summary.add(fragments.counts)
         return InputOutcome(summary: summary, damage: damage)
     }
 }
