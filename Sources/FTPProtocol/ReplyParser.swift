@@ -46,8 +46,10 @@ public struct ReplyBuffers: Sendable {
 /// like (other codes, `2200`, blank lines, leading spaces). Caps bound what one reply can hold.
 public struct ReplyParser: Sendable {
     private enum State: Sendable {
-        /// Joined mid-stream or after a gap: wait for a line that begins a reply.
-        case seeking(afterGap: Bool)
+        /// Joined mid-stream: wait for a line that begins a reply.
+        case seeking
+        /// After a gap: the same, noting lines that begin none.
+        case seekingAfterGap
         /// After a gap, lines that begin no reply were passed over: the middle of a reply whose
         /// first lines were lost. A single line that ends a reply next is that reply's tail.
         case skippingCutReply
@@ -67,7 +69,7 @@ public struct ReplyParser: Sendable {
 
     public init(startMidstream: Bool = false, maxLinesPerReply: Int = 10_000) {
         precondition(maxLinesPerReply > 0)
-        state = startMidstream ? .seeking(afterGap: false) : .idle
+        state = startMidstream ? .seeking : .idle
         self.maxLinesPerReply = maxLinesPerReply
     }
 
@@ -89,10 +91,10 @@ public struct ReplyParser: Sendable {
         let flawed = line.droppedBytes > 0 || line.unterminated || line.telnetRemoved
 
         switch state {
-        case .seeking(let afterGap):
+        case .seeking, .seekingAfterGap:
             guard startsReply(b) else {
                 // A whole line (not the tail of one the gap cut) that begins no reply.
-                if afterGap && !line.followsGap { state = .skippingCutReply }
+                if case .seekingAfterGap = state, !line.followsGap { state = .skippingCutReply }
                 return
             }
             state = .idle
@@ -100,14 +102,7 @@ public struct ReplyParser: Sendable {
 
         case .skippingCutReply:
             guard startsReply(b) else { return }
-            state = .idle
-            // A reply's last line after its lost start is not a whole reply: it is shown for
-            // what it is, cut by the gap. A line opening a multi-line reply begins a new one.
-            feed(line, reusing: &spare) { (r: consuming Reply) in
-                var tail = r
-                if tail.lineCount == 1 && !tail.anomalies.contains(.cutByGap) { tail.anomalies.append(.cutByGap) }
-                emit(tail)
-            }
+            feedAfterCutReply(line, reusing: &spare, emit)
 
         case .idle:
             guard b.count >= 3, isDigit(b[0]), isDigit(b[1]), isDigit(b[2]) else {
@@ -175,6 +170,19 @@ public struct ReplyParser: Sendable {
         }
     }
 
+    /// The first line to begin a reply after the middle of a cut one. Its last line is not a
+    /// whole reply: it is shown for what it is, cut by the gap; a line opening a multi-line
+    /// reply begins a new one. Out of line: `feed` stays the size the common path wants.
+    @inline(never)
+    private mutating func feedAfterCutReply(_ line: Line, reusing spare: inout ReplyBuffers, _ emit: (consuming Reply) -> Void) {
+        state = .idle
+        feed(line, reusing: &spare) { (r: consuming Reply) in
+            var tail = r
+            if tail.lineCount == 1 && !tail.anomalies.contains(.cutByGap) { tail.anomalies.append(.cutByGap) }
+            emit(tail)
+        }
+    }
+
     /// What a line itself is flagged with, in the order records list them.
     private static func anomalies(of line: Line) -> [ReplyAnomaly] {
         var found: [ReplyAnomaly] = []
@@ -211,7 +219,7 @@ public struct ReplyParser: Sendable {
             return
         }
         if case .skippingCutReply = state { return }
-        state = .seeking(afterGap: true)
+        state = .seekingAfterGap
     }
 
     /// A multi-line reply cut by a gap whose last line the caller has reason to think was lost
@@ -222,7 +230,7 @@ public struct ReplyParser: Sendable {
         guard case .multiline(let code, _) = state, anomalies.contains(.cutByGap) else { return }
         anomalies.append(.unterminatedMultiline)
         emitMultiline(code, &spare, emit)
-        state = .seeking(afterGap: true)
+        state = .seekingAfterGap
     }
 
     /// The stream ended: a multi-line reply still open is reported as unterminated.

@@ -72,7 +72,11 @@ public final class Analyzer {
     /// activity and creating packet: what orders such records across analyzers.
     public var closing: ((Timestamp, UInt64) -> Void)?
 
+    /// IP fragments waiting for the rest of their datagram (nil when the driver reassembles).
+    private let fragments: FragmentReassembler?
+
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), sink: EventSink) {
+        fragments = configuration.reassemblesFragments ? FragmentReassembler() : nil
         self.configuration = configuration
         controlPortBits = Self.bits(of: configuration.controlPorts)
         implicitTLSPortBits = Self.bits(of: configuration.implicitTLSPorts)
@@ -102,15 +106,35 @@ public final class Analyzer {
         switch decoded {
         case .success(let segment):
             process(segment, at: packet.timestamp, probe: probe)
+        case .failure(.ipFragment) where fragments != nil:
+            note(packet.timestamp)
+            reassemble(packet, decoded, fragments!)
         case .failure(let outcome):
             note(packet.timestamp)
-            switch outcome {
-            case .notIP: summary.notIP += 1
-            case .notTCP: summary.notTCP += 1
-            case .ipFragment: break  // counted by the driver's reassembler, which held it
-            case .unsupportedLinkType: summary.unsupportedLinkType += 1
-            case .malformed(let why): summary.malformed[why.rawValue, default: 0] += 1
-            }
+            count(outcome)
+        }
+    }
+
+    /// A frame that gave no TCP segment. Fragments are counted by the reassembler that held them.
+    private func count(_ outcome: DecodeOutcome) {
+        switch outcome {
+        case .notIP: summary.notIP += 1
+        case .notTCP: summary.notTCP += 1
+        case .ipFragment: break
+        case .unsupportedLinkType: summary.unsupportedLinkType += 1
+        case .malformed(let why): summary.malformed[why.rawValue, default: 0] += 1
+        }
+    }
+
+    /// A fragment, off the path of whole packets: held, or the last of its datagram, which is
+    /// then analyzed in its place (the frame was counted; its datagram is not a packet more).
+    @inline(never)
+    private func reassemble(_ frame: RawPacket, _ decoded: Result<TCPSegment, DecodeOutcome>, _ fragments: FragmentReassembler) {
+        var packet = frame, result = decoded
+        fragments.resolve(&packet, &result, decoder: PacketDecoder(linkType: .raw))
+        switch result {
+        case .success(let segment): process(segment, at: packet.timestamp)
+        case .failure(let outcome): count(outcome)
         }
     }
 
@@ -325,6 +349,10 @@ public final class Analyzer {
                 s.takeUnretainedValue().finish(reason: "end of input", at: now, sink)
             }
             entry.value.release()
+        }
+        if let fragments {
+            fragments.finish()
+            summary.add(fragments.counts)
         }
         summary.evictions = table.evictions
         summary.peakConnections = table.peakCount

@@ -33,6 +33,9 @@ public struct AnalyzerConfiguration: Sendable {
     /// Idle sweeps are run by the caller (`expireIdle(now:)`) instead of by the analyzer's own
     /// clock: analyzers that each see part of a capture must sweep at the same instants.
     public var externalSweeps = false
+    /// Put IP fragments together. Off where the driver does it before the analyzer (a split
+    /// capture's reader), which alone sees every fragment of a datagram.
+    public var reassemblesFragments = true
 
     public init() {}
 }

@@ -36,7 +36,6 @@ public enum CaptureDriver {
                            sink: EventSink) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, sink: sink)
         let decoder = PacketDecoder(linkType: source.linkType)
-        let fragments = FragmentReassembler()
         let window = readAheadFrom.map { _ in PacketWindow() }
         let aheadFrom = readAheadFrom ?? .max
         var damage: CaptureError?
@@ -49,16 +48,14 @@ public enum CaptureDriver {
         loop: while !shouldStop() {
             do {
                 switch try source.next() {
-                case .packet(var p):
-                    var decoded = decoder.decode(p.bytes)
-                    fragments.resolve(&p, &decoded, decoder: decoder)
+                case .packet(let p):
                     if let window, analyzer.openConnections >= aheadFrom {
                         if window.isFull { window.processOldest(analyzer) }
-                        window.push(p, decoded: decoded, analyzer: analyzer)
+                        window.push(p, decoder: decoder, analyzer: analyzer)
                     } else {
                         // Packets held back go first: the order never changes.
                         while let window, window.count > 0 { window.processOldest(analyzer) }
-                        analyzer.process(p, decoded: decoded)
+                        analyzer.process(p, decoder: decoder)
                     }
                     count += 1
                     if let progress, count & 0x3FFF == 0, let off = source.fileOffset, let size = source.fileSize {
@@ -92,12 +89,10 @@ public enum CaptureDriver {
             var drained = 0, breaks = 0
             drain: while drained < 1_000_000 {
                 switch try? source.next() {
-                case .packet(var p)?:
+                case .packet(let p)?:
                     // The first packet after the stop is the last: `--write` has saved it
                     // already, and the file must give the same records.
-                    var decoded = decoder.decode(p.bytes)
-                    fragments.resolve(&p, &decoded, decoder: decoder)
-                    analyzer.process(p, decoded: decoded)
+                    analyzer.process(p, decoder: decoder)
                     afterEach?()
                     drained += 1
                     if p.timestamp > stoppedAt { break drain }
@@ -111,10 +106,7 @@ public enum CaptureDriver {
                 }
             }
         }
-        fragments.finish()
-        var summary = analyzer.finish()
-        summary.add(fragments.counts)
-        return InputOutcome(summary: summary, damage: damage)
+        return InputOutcome(summary: analyzer.finish(), damage: damage)
     }
 
     private static func wallClock() -> Timestamp {
@@ -129,12 +121,10 @@ import Glibc
 #endif
 
 extension CaptureSummary {
-    /// Adds what the input's reassembler did: its fragments, and the bytes of the datagrams
-    /// that replaced them taken back out, so that `bytes` stays what the capture holds.
+    /// Adds what a reassembler did with the input's fragments.
     public mutating func add(_ c: FragmentReassembler.Counts) {
         ipFragments += c.fragments; ipDatagramsReassembled += c.datagrams
         ipFragmentsUnreassembled += c.unreassembled; ipFragmentConflicts += c.conflicts
-        bytes -= c.addedBytes
     }
 
     /// Adds another input's totals (several files in one run).

@@ -42,8 +42,8 @@ public final class PacketWindow {
 
     var isFull: Bool { count == Self.size }
 
-    /// Copies a decoded packet, its payload found again in the copy, and asks for its index bucket.
-    func push(_ packet: RawPacket, decoded: Result<TCPSegment, DecodeOutcome>, analyzer: Analyzer) {
+    /// Copies and decodes a packet, and asks for its index bucket.
+    func push(_ packet: RawPacket, decoder: PacketDecoder, analyzer: Analyzer) {
         precondition(!isFull, "the window is processed before it overflows")
         let i = (oldest + count) % Self.size
         let n = packet.bytes.count
@@ -56,16 +56,9 @@ public final class PacketWindow {
         slots[i].length = n
         slots[i].timestamp = packet.timestamp
         slots[i].wireLength = packet.wireLength
-        if case .success(var segment) = decoded {
-            if let payload = segment.payload.baseAddress, let base = packet.bytes.baseAddress {
-                segment.payload = UnsafeRawBufferPointer(start: slots[i].buffer + (payload - base), count: segment.payload.count)
-            }
-            slots[i].decoded = .success(segment)
-            slots[i].probe = analyzer.probe(segment)
-        } else {
-            slots[i].decoded = decoded
-            slots[i].probe = nil
-        }
+        let decoded = decoder.decode(UnsafeRawBufferPointer(start: slots[i].buffer, count: n))
+        slots[i].decoded = decoded
+        if case .success(let segment) = decoded { slots[i].probe = analyzer.probe(segment) } else { slots[i].probe = nil }
         count += 1
     }
 

@@ -90,6 +90,12 @@ public struct PacketDecoder: Sendable {
         }
     }
 
+    /// Kept out of line: the plain path stays the size it was, and inlined into `decode`.
+    @inline(never)
+    private func fragmentFound(ipHeader: Int, fragmentHeader: Int, payload: Int, end: Int, depth: Int) -> Result<TCPSegment, DecodeOutcome> {
+        .failure(.ipFragment(FragmentSite(ipHeader: ipHeader, fragmentHeader: fragmentHeader, payload: payload, end: end, depth: depth)))
+    }
+
     /// A datagram put together from fragments, decoded from its IP header on: the layers above
     /// it were read from the fragments already, and count towards the tunnel depth.
     func decodeDatagram(_ d: UnsafeRawBufferPointer, depth: Int) -> Result<TCPSegment, DecodeOutcome> {
@@ -111,8 +117,7 @@ public struct PacketDecoder: Sendable {
         guard totalLength >= ihl else { return .failure(.malformed(.badIPHeaderLength)) }
         let fragment = f.be16(start + 6)
         if fragment & 0x3FFF != 0 {
-            return .failure(.ipFragment(FragmentSite(ipHeader: start, fragmentHeader: start + 6, payload: start + ihl,
-                                                     end: start + totalLength, depth: depth)))
+            return fragmentFound(ipHeader: start, fragmentHeader: start + 6, payload: start + ihl, end: start + totalLength, depth: depth)
         }
         guard f[start + 9] == 6 else {
             return Tunnels.inside(protocol: f[start + 9], f, start + ihl, end: start + totalLength, depth: depth, self)
@@ -152,8 +157,7 @@ public struct PacketDecoder: Sendable {
                 let fragOffsetAndM = f.be16(offset + 2)
                 // An atomic fragment (offset 0, no more fragments) carries the whole datagram.
                 if fragOffsetAndM & 0xFFF9 != 0 {
-                    return .failure(.ipFragment(FragmentSite(ipHeader: start, fragmentHeader: offset, payload: offset + 8,
-                                                             end: offset + remaining, depth: depth)))
+                    return fragmentFound(ipHeader: start, fragmentHeader: offset, payload: offset + 8, end: offset + remaining, depth: depth)
                 }
                 next = f[offset]; offset += 8; remaining -= 8
             default:

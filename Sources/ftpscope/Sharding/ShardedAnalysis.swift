@@ -45,6 +45,8 @@ enum ShardedAnalysis {
         let fragments = FragmentReassembler()
         var config = configuration
         config.externalSweeps = true
+        // Put together here, before the split: only a datagram's first fragment says its connection.
+        config.reassemblesFragments = false
         config.maxConnections = max(1, configuration.maxConnections / shards)
         let renderers = (0..<shards).map { _ in renderer() }
         let workers = renderers.map { ShardWorker(configuration: config, render: $0) }
@@ -112,6 +114,8 @@ enum ShardedAnalysis {
         summary.peakConnections = peak
         fragments.finish()
         summary.add(fragments.counts)
+        // Each datagram was counted in place of the frame it replaced: `bytes` stays the capture's.
+        summary.bytes -= fragments.counts.addedBytes
         return InputOutcome(summary: summary, damage: damage)
     }
 }
