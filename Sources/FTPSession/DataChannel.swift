@@ -25,6 +25,9 @@ final class DataChannel {
     private var highestFromServer: UInt32?
     var bytesFromClient = 0
     var bytesFromServer = 0
+    /// Each direction's first bytes, to tell what was transferred.
+    private var headFromClient = StreamHead()
+    private var headFromServer = StreamHead()
     var first: Timestamp
     var last: Timestamp
     var closed = false
@@ -48,7 +51,13 @@ final class DataChannel {
         let fromClient = segment.source == ftpClientSide
         let length = segment.payload.count + segment.missingPayload
         var start = segment.sequence
-        if segment.flags.contains(.syn) { start &+= 1 }
+        if segment.flags.contains(.syn) {
+            start &+= 1
+            if fromClient { headFromClient.starts(at: start) } else { headFromServer.starts(at: start) }
+        }
+        if !segment.payload.isEmpty {
+            if fromClient { headFromClient.take(segment.payload, at: start) } else { headFromServer.take(segment.payload, at: start) }
+        }
         let end = SequenceNumber.advance(start, by: length)
         if fromClient {
             let base = highestFromClient ?? start
@@ -67,6 +76,33 @@ final class DataChannel {
         }
         if length > 0 { tracker?.note(self, at: ts) }
     }
+
+    func releaseHeads() { headFromClient = StreamHead(); headFromServer = StreamHead() }
+
+    /// What the transfer carried: told from the direction that carried more.
+    var contentType: String? {
+        ContentType.of(bytesFromServer >= bytesFromClient ? headFromServer.bytes : headFromClient.bytes)
+    }
+}
+
+/// The first bytes of one direction of a data connection, in order from the byte after its SYN:
+/// the start of the file. Without the SYN nothing is kept (the capture may have joined in the
+/// middle of the file); a segment that comes early waits for nothing, so after a reordering
+/// the head may end where the first missing segment began.
+struct StreamHead {
+    private(set) var bytes: [UInt8] = []
+    /// The sequence number of the next byte wanted; nil before the SYN and once enough is kept.
+    private var next: UInt32?
+
+    mutating func starts(at sequence: UInt32) {
+        if bytes.isEmpty { next = sequence }
+    }
+
+    mutating func take(_ payload: UnsafeRawBufferPointer, at sequence: UInt32) {
+        guard let n = next, n == sequence else { return }
+        bytes.append(contentsOf: payload.prefix(ContentType.sniffLength - bytes.count))
+        next = bytes.count < ContentType.sniffLength ? SequenceNumber.advance(n, by: payload.count) : nil
+    }
 }
 
 extension TransferTracker {
@@ -75,6 +111,14 @@ extension TransferTracker {
         summary.bytesToClient = channel.bytesFromServer
         if summary.dataStart == nil { summary.dataStart = channel.first }
         summary.dataEnd = ts
+    }
+
+    /// Sets the transfer's content type from its data connection's first bytes, once some were
+    /// seen, and lets the bytes go: a session that moves ten thousand files keeps no heads.
+    func settleContentType() {
+        guard summary.mimeType == nil, let channel else { return }
+        summary.mimeType = channel.contentType
+        if summary.mimeType != nil { channel.releaseHeads() }
     }
 
     func attach(_ channel: DataChannel) {

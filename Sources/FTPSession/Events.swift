@@ -153,6 +153,9 @@ public struct TransferSummary: Sendable {
     public var restartOffset: Int?
     public var finalCode: Int?
     public var outcome: String = "pending"  // completed, failed, aborted, pending
+    /// What the data connection carried, told by its first bytes with Zeek's names
+    /// (`application/x-dosexec`, `text/plain`, …); nil when no byte of it was seen.
+    public var mimeType: String?
 
     public var bytes: Int { bytesToServer + bytesToClient }
     public var durationMilliseconds: Double? {

@@ -376,6 +376,7 @@ public struct RecordEncoder: Sendable {
             w.key("size_matches"); if let m = t.sizeMatches { w.bool(m) } else { w.null() }
             w.key("final_code"); w.int(t.finalCode)
             w.key("outcome"); w.string(t.outcome)
+            w.key("mime_type"); w.string(t.mimeType)
             w.endObject()
         }
         w.endArray()

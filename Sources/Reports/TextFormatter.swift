@@ -182,6 +182,7 @@ public struct TextFormatter: Sendable {
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
             var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
+            if let m = t.mimeType { line += "  \(m)" }
             if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
             out.append(text: line)
         }

@@ -182,6 +182,19 @@ import Testing
             == ["RETR completed 27019", "STOR completed 20000", "RETR completed 27019", "STOR completed 20000"])
     }
 
+    /// Zeek's ftp.log names what each transfer carried; so do the session records, from the
+    /// first bytes of each data connection: downloads of eight kinds and an uploaded program.
+    @Test func whatEachTransferCarried() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-filetypes.pcap"))
+        let transfers = try #require(run.sessions.first?.transfers)
+        #expect(transfers.map { "\($0.command) \($0.path ?? "-") \($0.mimeType ?? "-")" } == [
+            "LIST - text/plain", "RETR hello.txt.gz application/x-gzip", "RETR tool application/x-sharedlib",
+            "RETR image.png image/png", "RETR report.pdf application/pdf", "RETR bundle.tar application/x-tar",
+            "RETR bundle.zip application/zip", "RETR index.html text/html",
+            "STOR incoming/setup.exe application/x-dosexec"])
+        #expect(transfers.allSatisfy { $0.outcome == "completed" && $0.bytes > 0 })
+    }
+
     /// A capture switched on after the login: the session is known on port 21 without its
     /// greeting, its replies answer the commands the capture shows, and a command only a
     /// logged-in user may give, carried out, shows the session logged in.

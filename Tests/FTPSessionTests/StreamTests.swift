@@ -179,6 +179,36 @@ import Testing
         #expect(run.summary.dataConnections == 1)
     }
 
+    /// A transfer's type comes from the first bytes of the file: in order after the data
+    /// connection's SYN, whatever order the segments arrive in, and not at all when the
+    /// capture missed the SYN (it may have joined in the middle of the file).
+    @Test(arguments: ["in order", "first two swapped", "no SYN"])
+    func aTransferIsToldByItsFirstBytes(_ order: String) throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
+        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
+        data.handshake()
+        ctl.clock = data.clock
+        ctl.client("RETR logs.tar.gz\r\n"); ctl.server("150 Opening BINARY mode data connection.\r\n")
+        data.clock = ctl.clock
+        data.serverBytes([0x1F, 0x8B, 0x08, 0x00] + [UInt8](repeating: 0x41, count: 2996), segment: 1000)
+        let first = try #require(data.dataIndices(fromClient: false).first)
+        if order == "first two swapped" { data.swapAt(first, first + 1) }
+        if order == "no SYN" { data.remove(at: 1); data.remove(at: 0) }
+        data.close()
+        ctl.clock = data.clock
+        ctl.server("226 Transfer complete.\r\n")
+        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("typed-\(order).pcap")
+        try CaptureFile.write([ctl, data], to: path)
+        let t = try #require(try AnalysisRun.of(path).sessions.first?.transfers.first)
+        #expect(t.bytesToClient == 3000)
+        #expect(t.mimeType == (order == "no SYN" ? nil : "application/x-gzip"))
+    }
+
     /// One passive download of `size` bytes after the control lines `before` (and `restart`
     /// after PASV, where clients send REST), its 150 `preliminary`.
     private func download(before: [(String, String)], restart: Int? = nil, preliminary: String, size: Int) throws -> AnalysisRun {
