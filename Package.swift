@@ -19,6 +19,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        // MD5, SHA-1 and SHA-256 of transferred files (`--hash`), as Zeek's files.log gives them.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -37,6 +39,7 @@ let package = Package(
         .target(name: "FTPSession", dependencies: [
             "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
             .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: hot),
         .target(name: "Reports", dependencies: [
             "FTPSession", "FTPProtocol", "ReplyCatalog", .product(name: "DequeModule", package: "swift-collections"),
@@ -50,7 +53,7 @@ let package = Package(
         .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketCapture"]),
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
-        .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport"]),
+        .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope"]),
         .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],

@@ -180,10 +180,10 @@ public final class Analyzer {
         case .data(let ref, var finLow, var finHigh):
             let channel = ref.takeUnretainedValue()
             channel.receive(segment, at: ts)
-            if segment.flags.contains(.rst) { channel.closed = true; removeFlow(slot); return }
+            if segment.flags.contains(.rst) { channel.close(); removeFlow(slot); return }
             if segment.flags.contains(.fin) {
                 if fromLow { finLow = true } else { finHigh = true }
-                if finLow && finHigh { channel.closed = true; removeFlow(slot) }
+                if finLow && finHigh { channel.close(); removeFlow(slot) }
                 else { table[slot].value = .data(ref, finLow: finLow, finHigh: finHigh) }
             }
 
@@ -245,7 +245,7 @@ public final class Analyzer {
         }
         switch table[slot].value {
         case .control(let ref, _): ref._withUnsafeGuaranteedRef { $0.finish(reason: "port reused", at: ts, sink) }
-        case .data(let ref, _, _): ref._withUnsafeGuaranteedRef { $0.closed = true }
+        case .data(let ref, _, _): ref._withUnsafeGuaranteedRef { $0.close() }
         case .candidate, .ignored: break
         }
         removeFlow(slot)
@@ -409,7 +409,9 @@ public final class Analyzer {
                 let passive = e.mode == "passive"
                 let channel = DataChannel(session: session, mode: e.mode,
                                           ftpClientSide: passive ? initiator : listener,
-                                          ftpServerSide: passive ? listener : initiator, at: ts)
+                                          ftpServerSide: passive ? listener : initiator, at: ts,
+                                          hashes: configuration.transferHashes,
+                                          maxBufferedBytes: configuration.maxBufferedBytesPerStream)
                 session.dataChannelOpened(channel)
                 summary.dataConnections += 1
                 return .data(.passRetained(channel), finLow: false, finHigh: false)

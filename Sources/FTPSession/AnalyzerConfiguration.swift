@@ -36,6 +36,9 @@ public struct AnalyzerConfiguration: Sendable {
     /// Put IP fragments together. Off where the driver does it before the analyzer (a split
     /// capture's reader), which alone sees every fragment of a datagram.
     public var reassemblesFragments = true
+    /// Digests of transferred files to compute (`--hash`); none by default, since hashing
+    /// reads every byte of every transfer.
+    public var transferHashes: TransferHashes = []
 
     public init() {}
 }

@@ -795,7 +795,7 @@ final class ControlSession {
             anonymous: user.map(Self.isAnonymousName) ?? false,
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
             codes: codeCounts, gaps: gaps, gapBytes: gapBytes,
-            transfers: transfers.map { $0.settleContentType(); return $0.summary }, errors: errors, anomalies: anomalyCounts,
+            transfers: transfers.map { $0.settleContentType(); $0.settleDigests(); return $0.summary }, errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason)

@@ -28,14 +28,38 @@ final class DataChannel {
     /// Each direction's first bytes, to tell what was transferred.
     private var headFromClient = StreamHead()
     private var headFromServer = StreamHead()
+    /// Each direction hashed in order when `--hash` asks (nil otherwise, and once finished).
+    private var digestFromClient: StreamDigest?
+    private var digestFromServer: StreamDigest?
+    /// The digests of the direction that carried the file, once the connection ended.
+    private(set) var digests: TransferDigests?
     var first: Timestamp
     var last: Timestamp
     var closed = false
 
-    init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp) {
+    init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
+         hashes: TransferHashes = [], maxBufferedBytes: Int = 1 << 20) {
         self.session = session; self.mode = mode
         self.ftpClientSide = ftpClientSide; self.ftpServerSide = ftpServerSide
         first = ts; last = ts
+        if !hashes.isEmpty {
+            digestFromClient = StreamDigest(hashes, maxBufferedBytes: maxBufferedBytes)
+            digestFromServer = StreamDigest(hashes, maxBufferedBytes: maxBufferedBytes)
+        }
+    }
+
+    /// The connection ended (FIN both ways, RST, idle, eviction): what its digests will be.
+    func close() {
+        closed = true
+        finishDigests()
+    }
+
+    /// Settles the digests with what was received; a hole still open makes them none.
+    func finishDigests() {
+        guard digestFromClient != nil else { return }
+        let client = digestFromClient?.finish(), server = digestFromServer?.finish()
+        digests = bytesFromServer >= bytesFromClient ? server : client
+        digestFromClient = nil; digestFromServer = nil
     }
 
     /// Whether a SYN (without ACK) opens another connection on this one's ports: one sent
@@ -49,6 +73,7 @@ final class DataChannel {
     func receive(_ segment: TCPSegment, at ts: Timestamp) {
         last = ts
         let fromClient = segment.source == ftpClientSide
+        if digestFromClient != nil { hash(segment, fromClient: fromClient) }
         let length = segment.payload.count + segment.missingPayload
         var start = segment.sequence
         if segment.flags.contains(.syn) {
@@ -75,6 +100,16 @@ final class DataChannel {
             }
         }
         if length > 0 { tracker?.note(self, at: ts) }
+    }
+
+    private func hash(_ segment: TCPSegment, fromClient: Bool) {
+        if fromClient {
+            digestFromClient?.receive(segment)
+            if segment.flags.contains(.ack) { digestFromServer?.acknowledged(segment.acknowledgment) }
+        } else {
+            digestFromServer?.receive(segment)
+            if segment.flags.contains(.ack) { digestFromClient?.acknowledged(segment.acknowledgment) }
+        }
     }
 
     func releaseHeads() { headFromClient = StreamHead(); headFromServer = StreamHead() }
@@ -119,6 +154,13 @@ extension TransferTracker {
         guard summary.mimeType == nil, let channel else { return }
         summary.mimeType = channel.contentType
         if summary.mimeType != nil { channel.releaseHeads() }
+    }
+
+    /// The session ends: the transfer's digests, its connection finished first if it is still open.
+    func settleDigests() {
+        guard let channel else { return }
+        channel.finishDigests()
+        summary.digests = channel.digests
     }
 
     func attach(_ channel: DataChannel) {

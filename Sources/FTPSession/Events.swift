@@ -156,6 +156,8 @@ public struct TransferSummary: Sendable {
     /// What the data connection carried, told by its first bytes with Zeek's names
     /// (`application/x-dosexec`, `text/plain`, …); nil when no byte of it was seen.
     public var mimeType: String?
+    /// The file's digests (`--hash`), when its data connection was seen whole.
+    public var digests: TransferDigests?
 
     public var bytes: Int { bytesToServer + bytesToClient }
     public var durationMilliseconds: Double? {

@@ -377,6 +377,9 @@ public struct RecordEncoder: Sendable {
             w.key("final_code"); w.int(t.finalCode)
             w.key("outcome"); w.string(t.outcome)
             w.key("mime_type"); w.string(t.mimeType)
+            w.key("md5"); w.string(t.digests?.md5)
+            w.key("sha1"); w.string(t.digests?.sha1)
+            w.key("sha256"); w.string(t.digests?.sha256)
             w.endObject()
         }
         w.endArray()

@@ -183,6 +183,11 @@ public struct TextFormatter: Sendable {
             var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
             if let m = t.mimeType { line += "  \(m)" }
+            if let d = t.digests {
+                for (name, value) in [("md5", d.md5), ("sha1", d.sha1), ("sha256", d.sha256)] {
+                    if let value { line += "  \(name) \(value)" }
+                }
+            }
             if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
             out.append(text: line)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import FTPSession
 import ReplyCatalog
 
@@ -44,7 +45,28 @@ struct AnalysisOptions: ParsableArguments {
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed and reported.")
     var idleTimeout = 900
 
+    @Option(name: .customLong("hash"),
+            help: "Digests of each transferred file: md5, sha1, sha256, or a comma-separated list (repeatable).")
+    var hash: [String] = []
+
+    /// The digests `--hash` names.
+    var transferHashes: TransferHashes {
+        get throws {
+            var kinds: TransferHashes = []
+            for name in hash.flatMap({ $0.split(separator: ",") }) {
+                switch name.trimmingCharacters(in: .whitespaces).lowercased() {
+                case "md5": kinds.insert(.md5)
+                case "sha1": kinds.insert(.sha1)
+                case "sha256": kinds.insert(.sha256)
+                default: throw ValidationError("--hash takes md5, sha1 or sha256, not '\(name)'")
+                }
+            }
+            return kinds
+        }
+    }
+
     func validate() throws {
+        _ = try transferHashes
         guard maxLine > 0, maxReplyLines > 1, maxStreamBuffer >= 0, maxConnections > 0, idleTimeout > 0 else {
             throw ValidationError("limits must be positive")
         }
@@ -71,6 +93,7 @@ struct AnalysisOptions: ParsableArguments {
         c.maxConnections = maxConnections
         c.idleTimeout = Int64(idleTimeout) * 1_000_000_000
         c.sessionPrefix = prefix
+        c.transferHashes = (try? transferHashes) ?? []
         return c
     }
 }

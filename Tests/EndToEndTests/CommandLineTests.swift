@@ -42,6 +42,24 @@ import Testing
         #expect(ok.status == 0 && ok.stdout.contains("\"type\":\"summary\""))
     }
 
+    /// `--hash` takes md5, sha1 and sha256, as a list or repeated; anything else is a usage
+    /// error. Asked for, the digests reach the session records (split over analyzers too).
+    @Test func hashOption() throws {
+        let capture = Fixtures.path("vsftpd-ftplib-filetypes.pcap")
+        let bad = try Fixtures.run(["analyze", "--hash", "sha3", capture])
+        #expect(bad.status == 64 && bad.stderr.contains("--hash takes md5, sha1 or sha256, not 'sha3'"), "\(bad.stderr)")
+        let log = try String(contentsOfFile: Fixtures.path("vsftpd-ftplib-filetypes.client.log"), encoding: .utf8)
+        let exe = try #require(log.split(separator: "\n").first { $0.hasPrefix("# sha256 ") && $0.hasSuffix("setup.exe") })
+        let digest = String(exe.split(separator: " ")[2])
+        for args in [["--hash", "md5,sha256"], ["--hash", "sha1", "--hash", "sha256", "--shards", "2"]] {
+            let r = try Fixtures.run(["analyze", "--format", "jsonl"] + args + [capture])
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("\"sha256\":\"\(digest)\"}"), "\(args)")
+        }
+        let none = try Fixtures.run(["analyze", "--format", "jsonl", capture])
+        #expect(!none.stdout.contains(digest) && none.stdout.contains("\"md5\":null,\"sha1\":null,\"sha256\":null"))
+    }
+
     @Test func filterIsHandedToLibpcap() throws {
         let r = try Fixtures.run(["analyze", "--format", "jsonl", "--filter", "tcp port 9", Fixtures.path("vsftpd-lftp-active.pcap")])
         #expect(r.status == 0)

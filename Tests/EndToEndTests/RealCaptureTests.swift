@@ -195,6 +195,30 @@ import Testing
         #expect(transfers.allSatisfy { $0.outcome == "completed" && $0.bytes > 0 })
     }
 
+    /// `--hash`: each file's MD5 and SHA-256 from the bytes on the wire, against the digests
+    /// the recording took of the files on disk (the client log's `#` lines).
+    @Test func filesHashAsTheirBytesOnDisk() throws {
+        let log = try String(contentsOfFile: Fixtures.path("vsftpd-ftplib-filetypes.client.log"), encoding: .utf8)
+        var onDisk: [String: String] = [:]  // "sha256 name" → hex
+        for line in log.split(separator: "\n") where line.hasPrefix("# ") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            if f.count == 4 { onDisk["\(f[1]) \(f[3])"] = String(f[2]) }
+        }
+        #expect(onDisk.count == 16)
+        var config = AnalyzerConfiguration()
+        config.transferHashes = [.md5, .sha256]
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-filetypes.pcap"), configuration: config)
+        let files = try #require(run.sessions.first?.transfers).filter { $0.command != "LIST" }
+        #expect(files.count == 8)
+        for t in files {
+            let name = String(t.path!.split(separator: "/").last!)
+            #expect(t.digests?.md5 == onDisk["md5 \(name)"] && t.digests?.sha256 == onDisk["sha256 \(name)"], "\(name)")
+            #expect(t.digests?.sha1 == nil)
+        }
+        // Not asked for, not computed.
+        #expect(try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-filetypes.pcap")).sessions.first?.transfers.allSatisfy { $0.digests == nil } == true)
+    }
+
     /// A capture switched on after the login: the session is known on port 21 without its
     /// greeting, its replies answer the commands the capture shows, and a command only a
     /// logged-in user may give, carried out, shows the session logged in.

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import FTPSession
 import PacketCapture
 import TestSupport
@@ -207,6 +209,49 @@ import Testing
         let t = try #require(try AnalysisRun.of(path).sessions.first?.transfers.first)
         #expect(t.bytesToClient == 3000)
         #expect(t.mimeType == (order == "no SYN" ? nil : "application/x-gzip"))
+    }
+
+    /// `--hash`: a file's digests from its bytes put in order, whatever the capture did to
+    /// the segments; none when a byte of it or its SYN is missing.
+    @Test(arguments: ["in order", "reordered", "retransmitted", "segment lost", "no SYN"])
+    func aTransferIsHashedWhole(_ damage: String) throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
+        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
+        data.handshake()
+        ctl.clock = data.clock
+        ctl.client("STOR upload.bin\r\n"); ctl.server("150 Ok to send data.\r\n")
+        data.clock = ctl.clock
+        let file = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        data.clientBytes(file, segment: 700)
+        let first = try #require(data.dataIndices(fromClient: true).first)
+        switch damage {
+        case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
+        case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
+        case "segment lost": data.remove(at: first + 4)
+        case "no SYN": data.remove(at: 1); data.remove(at: 0)
+        default: break
+        }
+        data.close()
+        ctl.clock = data.clock
+        ctl.server("226 Transfer complete.\r\n")
+        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("hashed-\(damage).pcap")
+        try CaptureFile.write([ctl, data], to: path)
+        var config = AnalyzerConfiguration()
+        config.transferHashes = [.md5, .sha1, .sha256]
+        let t = try #require(try AnalysisRun.of(path, configuration: config).sessions.first?.transfers.first)
+        #expect(t.bytesToServer == 5000 || damage == "segment lost")
+        if damage == "segment lost" || damage == "no SYN" {
+            #expect(t.digests == nil)
+        } else {
+            func hex<D: Digest>(_ d: D) -> String { d.map { String(format: "%02x", $0) }.joined() }
+            #expect(t.digests == TransferDigests(md5: hex(Insecure.MD5.hash(data: file)), sha1: hex(Insecure.SHA1.hash(data: file)),
+                                                 sha256: hex(SHA256.hash(data: file))))
+        }
     }
 
     /// One passive download of `size` bytes after the control lines `before` (and `restart`
