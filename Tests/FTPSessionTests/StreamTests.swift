@@ -186,27 +186,12 @@ import Testing
     /// capture missed the SYN (it may have joined in the middle of the file).
     @Test(arguments: ["in order", "first two swapped", "no SYN"])
     func aTransferIsToldByItsFirstBytes(_ order: String) throws {
-        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
-        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
-        var ctl = Conversation(client: client, server: server)
-        ctl.handshake(); ctl.server("220 Ready.\r\n")
-        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
-        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
-        data.handshake()
-        ctl.clock = data.clock
-        ctl.client("RETR logs.tar.gz\r\n"); ctl.server("150 Opening BINARY mode data connection.\r\n")
-        data.clock = ctl.clock
-        data.serverBytes([0x1F, 0x8B, 0x08, 0x00] + [UInt8](repeating: 0x41, count: 2996), segment: 1000)
-        let first = try #require(data.dataIndices(fromClient: false).first)
-        if order == "first two swapped" { data.swapAt(first, first + 1) }
-        if order == "no SYN" { data.remove(at: 1); data.remove(at: 0) }
-        data.close()
-        ctl.clock = data.clock
-        ctl.server("226 Transfer complete.\r\n")
-        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
-        let path = CaptureFile.temporaryPath("typed-\(order).pcap")
-        try CaptureFile.write([ctl, data], to: path)
-        let t = try #require(try AnalysisRun.of(path).sessions.first?.transfers.first)
+        let run = try passiveTransfer(command: "RETR logs.tar.gz", file: [0x1F, 0x8B, 0x08, 0x00] + [UInt8](repeating: 0x41, count: 2996),
+                                      segment: 1000) { data, first in
+            if order == "first two swapped" { data.swapAt(first, first + 1) }
+            if order == "no SYN" { data.remove(at: 1); data.remove(at: 0) }
+        }
+        let t = try #require(run.sessions.first?.transfers.first)
         #expect(t.bytesToClient == 3000)
         #expect(t.mimeType == (order == "no SYN" ? nil : "application/x-gzip"))
     }
@@ -215,35 +200,20 @@ import Testing
     /// the segments; none when a byte of it or its SYN is missing.
     @Test(arguments: ["in order", "reordered", "retransmitted", "segment lost", "no SYN"])
     func aTransferIsHashedWhole(_ damage: String) throws {
-        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
-        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
-        var ctl = Conversation(client: client, server: server)
-        ctl.handshake(); ctl.server("220 Ready.\r\n")
-        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
-        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
-        data.handshake()
-        ctl.clock = data.clock
-        ctl.client("STOR upload.bin\r\n"); ctl.server("150 Ok to send data.\r\n")
-        data.clock = ctl.clock
         let file = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        data.clientBytes(file, segment: 700)
-        let first = try #require(data.dataIndices(fromClient: true).first)
-        switch damage {
-        case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
-        case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
-        case "segment lost": data.remove(at: first + 4)
-        case "no SYN": data.remove(at: 1); data.remove(at: 0)
-        default: break
-        }
-        data.close()
-        ctl.clock = data.clock
-        ctl.server("226 Transfer complete.\r\n")
-        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
-        let path = CaptureFile.temporaryPath("hashed-\(damage).pcap")
-        try CaptureFile.write([ctl, data], to: path)
         var config = AnalyzerConfiguration()
         config.transferHashes = [.md5, .sha1, .sha256]
-        let t = try #require(try AnalysisRun.of(path, configuration: config).sessions.first?.transfers.first)
+        let run = try passiveTransfer(command: "STOR upload.bin", preliminary: "150 Ok to send data.", file: file, upload: true,
+                                      segment: 700, configuration: config) { data, first in
+            switch damage {
+            case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
+            case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
+            case "segment lost": data.remove(at: first + 4)
+            case "no SYN": data.remove(at: 1); data.remove(at: 0)
+            default: break
+            }
+        }
+        let t = try #require(run.sessions.first?.transfers.first)
         #expect(t.bytesToServer == 5000 || damage == "segment lost")
         if damage == "segment lost" || damage == "no SYN" {
             #expect(t.digests == nil)
@@ -257,6 +227,18 @@ import Testing
     /// One passive download of `size` bytes after the control lines `before` (and `restart`
     /// after PASV, where clients send REST), its 150 `preliminary`.
     private func download(before: [(String, String)], restart: Int? = nil, preliminary: String, size: Int) throws -> AnalysisRun {
+        try passiveTransfer(before: before, restart: restart, preliminary: preliminary, file: [UInt8](repeating: 7, count: size))
+    }
+
+    /// One passive transfer after the control lines `before` (and `restart` after PASV, where
+    /// clients send REST): `command`, its 150 `preliminary`, `file` sent by the server (by the
+    /// client when `upload`) in segments of `segment` bytes, `damage` done to the data
+    /// connection's packets (given the index of its first one with data), then 226.
+    private func passiveTransfer(before: [(String, String)] = [], restart: Int? = nil, command: String = "RETR f.bin",
+                                 preliminary: String = "150 Opening BINARY mode data connection.", file: [UInt8],
+                                 upload: Bool = false, segment: Int = 1448,
+                                 configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
+                                 damage: (inout Conversation, Int) -> Void = { _, _ in }) throws -> AnalysisRun {
         let server = Endpoint(IPAddress("192.0.2.1")!, 21)
         let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
         var ctl = Conversation(client: client, server: server)
@@ -267,15 +249,16 @@ import Testing
         data.handshake()
         ctl.clock = data.clock
         if let restart { ctl.client("REST \(restart)\r\n"); ctl.server("350 Restarting at \(restart).\r\n") }
-        ctl.client("RETR f.bin\r\n"); ctl.server(preliminary + "\r\n")
+        ctl.client(command + "\r\n"); ctl.server(preliminary + "\r\n")
         data.clock = ctl.clock
-        data.serverBytes([UInt8](repeating: 7, count: size))
+        if upload { data.clientBytes(file, segment: segment) } else { data.serverBytes(file, segment: segment) }
+        if let first = data.dataIndices(fromClient: upload).first { damage(&data, first) }
         data.close()
         ctl.clock = data.clock
         ctl.server("226 Transfer complete.\r\n")
-        let path = CaptureFile.temporaryPath("download.pcap")
+        let path = CaptureFile.temporaryPath("transfer.pcap")
         try CaptureFile.write([ctl, data], to: path)
-        return try AnalysisRun.of(path)
+        return try AnalysisRun.of(path, configuration: configuration)
     }
 
     /// pure-ftpd's 150 gives no size; curl asked SIZE of the same file just before.
