@@ -27,17 +27,12 @@ import Testing
         }
     }
 
+    /// The records and summary through one analyzer (`readAhead` as `ReadAheadTests` takes it):
+    /// every datagram whole, no gap.
     static func records(_ path: String, readAhead: Int?) throws -> [String] {
-        let source = try PcapSource.openFile(path)
-        let encoder = RecordEncoder()
-        var lines: [String] = []
-        var config = AnalyzerConfiguration()
-        config.emitCommands = true
-        let outcome = CaptureDriver.run(source, configuration: config, readAheadFrom: readAhead, sink: EventSink { event in
-            lines.append(String(decoding: encoder.encode(event), as: UTF8.self))
-        })
-        #expect(outcome.summary.gaps == 0 && outcome.summary.ipFragmentsUnreassembled == 0)
-        return lines
+        let (lines, summary) = try ReadAheadTests.records(path, from: readAhead)
+        #expect(summary.gaps == 0 && summary.ipFragmentsUnreassembled == 0)
+        return lines.dropLast().map { $0 }  // the summary line counts the fragments
     }
 
     @Test(arguments: [false, true])
