@@ -72,7 +72,7 @@ public struct HTMLReport: Sendable {
         h.append(text: s.login)
         h.append(literal: "</td><td>")
         if !s.transfers.isEmpty {
-            let transfers = s.transfers.map { "\($0.command) \($0.path ?? "") \($0.bytes) B \($0.outcome)" }.joined(separator: "; ")
+            let transfers = s.transfers.map(\.reportText).joined(separator: "; ")
             h.append(text: Escape.html(transfers))
         }
         h.append(literal: "</td><td>")

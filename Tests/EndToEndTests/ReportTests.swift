@@ -106,6 +106,17 @@ import Testing
         }
     }
 
+    /// The table of sessions names each transfer's file and what it carried, in both formats.
+    @Test func reportsSayWhatEachTransferCarried() throws {
+        let capture = Fixtures.path("vsftpd-ftplib-filetypes.pcap")
+        for format in ["markdown", "html"] {
+            let r = try Fixtures.run(["report", "--format", format, capture])
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("RETR tool 35664 B completed application/x-sharedlib; RETR image.png 221 B completed image/png"), "\(format)")
+            #expect(r.stdout.contains("STOR incoming/setup.exe 512 B completed application/x-dosexec"), "\(format)")
+        }
+    }
+
     /// A report that cannot be written all the way (a full disk) fails with one line, not silently.
     @Test func unwritableReportFails() throws {
         let r = try Fixtures.run(["report", Fixtures.path("proftpd-ftplib.pcap"), "--format", "junit", "-o", "/dev/full"])
