@@ -600,6 +600,13 @@ final class ControlSession {
         return !(queue.isEmpty && code == 421)
     }
 
+    /// `SITE EXEC …`, in any case: a command line the server runs.
+    private static func isSiteExec(_ command: PendingCommand) -> Bool {
+        guard let a = command.rawArgument else { return false }
+        let word = a.drop { $0 == 0x20 }.prefix { $0 != 0x20 }
+        return word.count == 4 && zip(word, "EXEC".utf8).allSatisfy { $0 & 0xDF == $1 }
+    }
+
     /// The queue's buffer moves only when an append grows it.
     private func noteQueueStorage() {
         satellites.queue = queue.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
@@ -659,6 +666,8 @@ final class ControlSession {
         case (.cdup, 200), (.cdup, 250):
             directory = PathName.resolve(Array("..".utf8), against: directory)
         case (.rnfr, 350): renamePending = true
+        case (.site, 200...299) where pending.map(Self.isSiteExec) == true:
+            anomalies.append(SessionAnomaly.siteExecSucceeded.rawValue)
         case (.size, 213):
             lastSize = pending?.rawArgument.flatMap { path in sizeInReply(reply).map { (Self.fingerprint(path), $0) } }
         case (.rest, 350):

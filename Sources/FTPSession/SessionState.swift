@@ -25,6 +25,8 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case commandBeforeBanner = "command before banner"
     case replyWithoutCommand = "reply without command"
     case repeatedLoginFailures = "repeated login failures"
+    /// A server ran a client's command line for it (Zeek's FTP::Site_Exec_Success notice).
+    case siteExecSucceeded = "SITE EXEC succeeded"
     case transferWithoutDataConnection = "226 without data connection"
     case transferSizeMismatch = "transfer size differs from 150 announcement"
     case malformedCommand = "malformed command"

@@ -27,6 +27,23 @@ import Testing
         #expect(!c.sessions[0].tls && c.sessions[0].tlsRecords == 0)
     }
 
+    /// A server that ran a client's command line (`SITE EXEC`, as wu-ftpd allowed) is flagged
+    /// on the reply that says so, as Zeek's FTP::Site_Exec_Success notice does; a refusal and
+    /// other SITE commands are not.
+    @Test func siteExecThatSucceededIsFlagged() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n"); c.server("331 Password.\r\n")
+        c.client("PASS x\r\n"); c.server("230 Logged in.\r\n")
+        c.client("SITE exec /bin/id\r\n"); c.server("200-uid=0(root) gid=0(root)\r\n200 (end of 'id')\r\n")
+        c.client("SITE EXEC rm -rf /\r\n"); c.server("500 SITE EXEC is disabled.\r\n")
+        c.client("SITE CHMOD 644 f\r\n"); c.server("200 SITE CHMOD command ok.\r\n")
+        c.client("SITE  EXECUTE x\r\n"); c.server("200 ok\r\n")
+        let run = try c.analyze("site-exec.pcap")
+        #expect(run.replies.map(\.anomalies) == [[], [], [], ["SITE EXEC succeeded"], [], [], []])
+        #expect(run.sessions.first?.anomalies == ["SITE EXEC succeeded": 1])
+    }
+
     @Test func protectedRepliesSingleAndMultiLine() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n")
