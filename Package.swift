@@ -28,7 +28,9 @@ let package = Package(
         .systemLibrary(name: "CGlibc"),
         // Address value types shared by the capture layer and the protocol decoders.
         .target(name: "NetworkAddress", swiftSettings: hot),
-        .target(name: "PacketCapture", dependencies: ["CPcap", "CGlibc", "NetworkAddress"], swiftSettings: hot),
+        .target(name: "PacketCapture", dependencies: [
+            "CPcap", "CGlibc", "NetworkAddress", .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: hot),
         // One inline C function: a cache prefetch hint for the flow table's lookahead.
         .target(name: "CPrefetch"),
         .target(name: "TCPReassembly", dependencies: [

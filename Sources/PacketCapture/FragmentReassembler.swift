@@ -1,3 +1,5 @@
+import DequeModule
+
 /// Where the decoder found a fragment in its frame: enough for `FragmentReassembler` to read
 /// it without walking the headers again. Offsets into the frame, held small so that a decode
 /// result stays the size it was.
@@ -77,9 +79,15 @@ public final class FragmentReassembler {
         var fragments = 0
         var started: Timestamp
         var depth: Int
+        /// Which arrival this is, to tell it from a later datagram of the same key.
+        var serial: UInt64
     }
 
     private var waiting: [Key: Datagram] = [:]
+    /// Datagrams in the order their first fragment came, oldest first: what the bounds and the
+    /// timeout give up, found without a scan (entries of datagrams already gone are skipped).
+    private var arrivals = Deque<(key: Key, serial: UInt64)>()
+    private var nextSerial: UInt64 = 0
     private var waitingBytes = 0
     private var lastSweep = Timestamp.zero
     /// The last datagram handed on; the packet returned points into it until the next call.
@@ -105,6 +113,7 @@ public final class FragmentReassembler {
     public func finish() {
         for d in waiting.values { counts.unreassembled += d.fragments }
         waiting.removeAll()
+        arrivals.removeAll()
         waitingBytes = 0
     }
 
@@ -156,7 +165,17 @@ public final class FragmentReassembler {
         // Its length field could not state the datagram (the "ping of death").
         guard headerLength + fragmentEnd <= 65_535 + (v6 ? 40 : 0) else { counts.unreassembled += 1; return nil }
 
-        var d = waiting.removeValue(forKey: key) ?? Datagram(started: now, depth: Int(site.depth))
+        var d: Datagram
+        if let held = waiting.removeValue(forKey: key) { d = held } else {
+            d = Datagram(started: now, depth: Int(site.depth), serial: nextSerial)
+            arrivals.append((key, nextSerial))
+            nextSerial += 1
+            // Completed datagrams leave their entries behind: keep the queue near the live count.
+            if arrivals.count > 2 * waiting.count + 1_024 {
+                let new = d.serial
+                arrivals.removeAll { waiting[$0.key]?.serial != $0.serial && $0.serial != new }
+            }
+        }
         let before = d.data.count
         d.fragments += 1
         if !more {
@@ -253,14 +272,23 @@ public final class FragmentReassembler {
     private func sweep(_ now: Timestamp) {
         guard now.nanoseconds - lastSweep.nanoseconds >= 1_000_000_000 else { return }
         lastSweep = now
-        guard !waiting.isEmpty else { return }
-        let expired = waiting.compactMap { now.nanoseconds - $0.value.started.nanoseconds > Self.timeoutNanoseconds ? $0.key : nil }
-        for k in expired { give(up: k) }
+        while let oldest = oldestWaiting(), now.nanoseconds - oldest.started.nanoseconds > Self.timeoutNanoseconds {
+            dropOldest()
+        }
+    }
+
+    /// The datagram waiting longest, the queue's stale entries before it dropped.
+    private func oldestWaiting() -> Datagram? {
+        while let first = arrivals.first {
+            if let d = waiting[first.key], d.serial == first.serial { return d }
+            arrivals.removeFirst()
+        }
+        return nil
     }
 
     private func dropOldest() {
-        guard let oldest = waiting.min(by: { $0.value.started < $1.value.started })?.key else { return }
-        give(up: oldest)
+        guard oldestWaiting() != nil, let first = arrivals.popFirst() else { return }
+        give(up: first.key)
     }
 
     private func give(up key: Key) {

@@ -123,14 +123,35 @@ import Testing
     /// Memory stays bounded however many datagrams never complete.
     @Test func waitingDatagramsAreBounded() {
         let r = FragmentReassembler()
-        var frames: [[UInt8]] = []
-        for i in 0..<(FragmentReassembler.maxDatagrams + 100) {
-            frames.append(Fragmentation.fragments(of: frame(v4, text), size: 1016, id: UInt32(i))[0])
-        }
-        #expect(run(frames, r).isEmpty)
-        #expect(r.counts.unreassembled == 100 && r.counts.fragments == FragmentReassembler.maxDatagrams + 100)
+        let n = FragmentReassembler.maxDatagrams + 100
+        let pieces = (0..<n).map { Fragmentation.fragments(of: frame(v4, text), size: 1016, id: UInt32($0)) }
+        #expect(run(pieces.map { $0[0] }, r).isEmpty)
+        #expect(r.counts.unreassembled == 100 && r.counts.fragments == n)
+        // The oldest were given up: the rest of the first datagram completes nothing, the rest
+        // of the last one completes it.
+        #expect(run([pieces[0][1], pieces[0][2]], r).isEmpty)
+        #expect(run([pieces[n - 1][1], pieces[n - 1][2]], r).map(\.payload) == [text])
         r.finish()
-        #expect(r.counts.unreassembled == FragmentReassembler.maxDatagrams + 100)
+        #expect(r.counts.unreassembled == n - 1 + 2 && r.counts.datagrams == 1)
+    }
+
+    /// Datagrams that complete while an old one waits leave nothing behind: a long capture
+    /// of fragments runs in the same memory, and the old one still times out.
+    @Test func completedDatagramsDoNotPileUpBehindAWaitingOne() {
+        let r = FragmentReassembler()
+        let stuck = Fragmentation.fragments(of: frame(v4, text), size: 1016, id: 60_000)
+        let second: Int64 = 1_000_000_000
+        #expect(run([stuck[0]], r, times: [0]).isEmpty)
+        var frames: [[UInt8]] = [], times: [Int64] = []
+        for i in 0..<5_000 {
+            for f in Fragmentation.fragments(of: frame(v4, Array(text.prefix(1500))), size: 1016, id: UInt32(i)) {
+                frames.append(f); times.append(Int64(i) * (20 * second / 5_000))
+            }
+        }
+        // A fragment after the old one's 30 s is what gives it up.
+        frames.append(Fragmentation.fragments(of: frame(v4, text), size: 1016, id: 60_001)[0]); times.append(31 * second)
+        #expect(run(frames, r, times: times).count == 5_000)
+        #expect(r.counts.datagrams == 5_000 && r.counts.unreassembled == 1)
     }
 
     /// Fragments whose offsets put the datagram past 65,535 bytes (the "ping of death") are
