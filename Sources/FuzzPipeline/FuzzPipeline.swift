@@ -18,6 +18,8 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     config.maxLinesPerReply = 16
     config.maxBufferedBytesPerStream = 4096
     config.controlPorts.insert(2121)
+    // Every other input hashes its transfers, so that data connections go through reassembly too.
+    if size % 4 < 2 { config.transferHashes = [.md5, .sha256] }
     let encoder = RecordEncoder()
     let text = TextFormatter(color: true, showCommands: true)
     let lines = TextLines(formatter: text)
