@@ -15,7 +15,8 @@ public final class Analyzer {
         case control(Unmanaged<ControlSession>, serverIsLow: Bool)
         case data(Unmanaged<DataChannel>, finLow: Bool, finHigh: Bool)
         case candidate(Unmanaged<Candidate>)
-        case ignored(finLow: Bool, finHigh: Bool)
+        /// Not FTP: from its first packet (detection off), or `ruledOut` by its first bytes.
+        case ignored(finLow: Bool, finHigh: Bool, ruledOut: Bool)
 
         func release() {
             switch self {
@@ -170,11 +171,11 @@ public final class Analyzer {
         }
 
         switch table[slot].value {
-        case .ignored(var finLow, var finHigh):
+        case .ignored(var finLow, var finHigh, let ruledOut):
             if segment.flags.contains(.rst) { removeFlow(slot); return }
             if segment.flags.contains(.fin) {
                 if fromLow { finLow = true } else { finHigh = true }
-                if finLow && finHigh { removeFlow(slot) } else { table[slot].value = .ignored(finLow: finLow, finHigh: finHigh) }
+                if finLow && finHigh { removeFlow(slot) } else { table[slot].value = .ignored(finLow: finLow, finHigh: finHigh, ruledOut: ruledOut) }
             }
 
         case .data(let ref, var finLow, var finHigh):
@@ -211,7 +212,7 @@ public final class Analyzer {
             case .undecided:
                 if segment.flags.contains(.rst) { removeFlow(slot) }
             case .notFTP:
-                table[slot].value = .ignored(finLow: false, finHigh: false)
+                table[slot].value = .ignored(finLow: false, finHigh: false, ruledOut: true)
                 ref.release()
                 if segment.flags.contains(.rst) { removeFlow(slot) }
             case .ftp(let serverIsLow):
@@ -263,9 +264,12 @@ public final class Analyzer {
             return ref._withUnsafeGuaranteedRef { c in (fromLow ? c.low : c.high).isNewConnection(syn: segment.sequence) }
         case .data(let ref, _, _):
             return ref._withUnsafeGuaranteedRef { $0.isNewConnection(syn: segment) }
-        case .ignored:
-            // No sequence numbers kept: it ends at its FINs, RST or idle time.
-            return false
+        case .ignored(_, _, let ruledOut):
+            // No sequence numbers kept. One ruled out by its bytes had data flowing, after which
+            // a SYN is never part of it: another connection took its ports (perhaps FTP). One
+            // ignored from its first packet may be seeing its own SYN again: it ends at its
+            // FINs, RST or idle time.
+            return ruledOut
         }
     }
 
@@ -438,7 +442,7 @@ public final class Analyzer {
                                      server: StreamReassembler(maxBufferedBytes: limit), client: StreamReassembler(maxBufferedBytes: limit))
             return .control(.passRetained(session), serverIsLow: serverIsLow)
         }
-        guard configuration.detect else { return .ignored(finLow: false, finHigh: false) }
+        guard configuration.detect else { return .ignored(finLow: false, finHigh: false, ruledOut: false) }
         return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
     }
 

@@ -399,6 +399,26 @@ import Testing
         #expect(run.summary.dataConnections == 2)
     }
 
+    /// A connection ruled out as FTP by its first bytes (HTTP on port 8080) whose close the
+    /// capture missed, then FTP on the same addresses and ports: the FTP session is found.
+    @Test func aConnectionRuledOutDoesNotHideTheNextOnItsPorts() throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 8080)
+        var web = Conversation(server: server, clientISN: 1000, serverISN: 5000)
+        web.handshake()
+        web.client("GET / HTTP/1.1\r\nHost: x\r\n\r\n"); web.server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        var ftp = Conversation(server: server, clientISN: 900_000, serverISN: 77_000, start: web.clock + 5_000_000_000)
+        ftp.handshake(); ftp.server("220 FTP on 8080.\r\n")
+        ftp.client("USER a\r\n"); ftp.server("331 p\r\n")
+        ftp.client("QUIT\r\n"); ftp.server("221 Bye.\r\n")
+        ftp.close()
+        let path = CaptureFile.temporaryPath("ruled-out-reuse.pcap")
+        try CaptureFile.write([web, ftp], to: path)
+        let run = try AnalysisRun.of(path)
+        #expect(run.sessions.count == 1 && run.sessions.first?.user == "a")
+        #expect(run.codes == [220, 331, 221])
+        #expect(run.summary.connections == 2)
+    }
+
     /// A SYN sent again before the server answered is the same connection.
     @Test func aRetransmittedSYNIsTheSameConnection() throws {
         var c = Conversation()
