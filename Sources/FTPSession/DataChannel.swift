@@ -151,7 +151,7 @@ extension TransferTracker {
     /// Sets the transfer's content type from its data connection's first bytes, once some were
     /// seen, and lets the bytes go: a session that moves ten thousand files keeps no heads.
     func settleContentType() {
-        guard summary.mimeType == nil, let channel else { return }
+        guard summary.mimeType == nil, !isResumed, let channel else { return }
         summary.mimeType = channel.contentType
         if summary.mimeType != nil { channel.releaseHeads() }
     }
@@ -160,8 +160,12 @@ extension TransferTracker {
     func settleDigests() {
         guard let channel else { return }
         channel.finishDigests()
-        summary.digests = channel.digests
+        summary.digests = isResumed ? nil : channel.digests
     }
+
+    /// A transfer after REST moves the file from an offset: its first bytes are not the
+    /// file's, and a digest of its bytes is of part of the file.
+    private var isResumed: Bool { (summary.restartOffset ?? 0) > 0 }
 
     func attach(_ channel: DataChannel) {
         self.channel = channel

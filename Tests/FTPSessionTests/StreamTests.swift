@@ -300,6 +300,20 @@ import Testing
         #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
     }
 
+    /// A resumed transfer starts inside the file: its first bytes are not the file's, and a
+    /// digest of them is of part of it, so it has neither a type nor digests; the same
+    /// transfer from the start has both.
+    @Test(arguments: [0, 1000])
+    func aResumedTransferHasNoTypeOrDigests(_ offset: Int) throws {
+        var config = AnalyzerConfiguration()
+        config.transferHashes = [.sha256]
+        let run = try passiveTransfer(restart: offset, file: Array("%PDF-1.7\n".utf8) + [UInt8](repeating: 0x20, count: 2000),
+                                      configuration: config)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.restartOffset == offset)
+        #expect((t.mimeType, t.digests?.sha256 == nil) == (offset == 0 ? ("application/pdf", false) : (nil, true)))
+    }
+
     @Test func floodOfSYNsStaysWithinTheConnectionCap() throws {
         var config = AnalyzerConfiguration(); config.maxConnections = 1000
         let path = CaptureFile.temporaryPath("flood.pcap")
