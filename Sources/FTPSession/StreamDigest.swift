@@ -49,11 +49,12 @@ struct StreamDigest {
     }
 
     /// The digests of everything received, the holes still open declared lost; nil unless the
-    /// stream was seen whole from its SYN.
+    /// stream was seen whole from its SYN to its FIN (a reset, or a capture that ended first,
+    /// leaves the file's end unknown).
     mutating func finish() -> TransferDigests? {
         let h = hashers
         stream.flush { h.consume($0) }
-        guard h.whole, !stream.startedMidstream, stream.isSynchronized else { return nil }
+        guard h.whole, !stream.startedMidstream, stream.isFinished else { return nil }
         return h.digests()
     }
 }

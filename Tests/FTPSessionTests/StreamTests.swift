@@ -198,13 +198,13 @@ import Testing
 
     /// `--hash`: a file's digests from its bytes put in order, whatever the capture did to
     /// the segments; none when a byte of it or its SYN is missing.
-    @Test(arguments: ["in order", "reordered", "retransmitted", "segment lost", "no SYN"])
+    @Test(arguments: ["in order", "reordered", "retransmitted", "segment lost", "no SYN", "reset"])
     func aTransferIsHashedWhole(_ damage: String) throws {
         let file = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         var config = AnalyzerConfiguration()
         config.transferHashes = [.md5, .sha1, .sha256]
         let run = try passiveTransfer(command: "STOR upload.bin", preliminary: "150 Ok to send data.", file: file, upload: true,
-                                      segment: 700, configuration: config) { data, first in
+                                      segment: 700, reset: damage == "reset", configuration: config) { data, first in
             switch damage {
             case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
             case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
@@ -215,7 +215,7 @@ import Testing
         }
         let t = try #require(run.sessions.first?.transfers.first)
         #expect(t.bytesToServer == 5000 || damage == "segment lost")
-        if damage == "segment lost" || damage == "no SYN" {
+        if damage == "segment lost" || damage == "no SYN" || damage == "reset" {
             #expect(t.digests == nil)
         } else {
             func hex<D: Digest>(_ d: D) -> String { d.map { String(format: "%02x", $0) }.joined() }
@@ -233,10 +233,11 @@ import Testing
     /// One passive transfer after the control lines `before` (and `restart` after PASV, where
     /// clients send REST): `command`, its 150 `preliminary`, `file` sent by the server (by the
     /// client when `upload`) in segments of `segment` bytes, `damage` done to the data
-    /// connection's packets (given the index of its first one with data), then 226.
+    /// connection's packets (given the index of its first one with data), its close (or the
+    /// sender's reset), then 226.
     private func passiveTransfer(before: [(String, String)] = [], restart: Int? = nil, command: String = "RETR f.bin",
                                  preliminary: String = "150 Opening BINARY mode data connection.", file: [UInt8],
-                                 upload: Bool = false, segment: Int = 1448,
+                                 upload: Bool = false, segment: Int = 1448, reset: Bool = false,
                                  configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
                                  damage: (inout Conversation, Int) -> Void = { _, _ in }) throws -> AnalysisRun {
         let server = Endpoint(IPAddress("192.0.2.1")!, 21)
@@ -253,7 +254,7 @@ import Testing
         data.clock = ctl.clock
         if upload { data.clientBytes(file, segment: segment) } else { data.serverBytes(file, segment: segment) }
         if let first = data.dataIndices(fromClient: upload).first { damage(&data, first) }
-        data.close()
+        if reset { data.reset(fromClient: upload) } else { data.close() }
         ctl.clock = data.clock
         ctl.server("226 Transfer complete.\r\n")
         let path = CaptureFile.temporaryPath("transfer.pcap")
