@@ -48,7 +48,7 @@ final class DataChannel {
         }
     }
 
-    /// The connection ended (FIN both ways, RST, idle, eviction): what its digests will be.
+    /// The connection ended (FIN both ways, RST, its ports taken by another): its digests are settled.
     func close() {
         closed = true
         finishDigests()
