@@ -35,7 +35,6 @@ final class DataChannel {
     private(set) var digests: TransferDigests?
     var first: Timestamp
     var last: Timestamp
-    var closed = false
 
     init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
          hashes: TransferHashes = [], maxBufferedBytes: Int = 1 << 20) {
@@ -50,7 +49,6 @@ final class DataChannel {
 
     /// The connection ended (FIN both ways, RST, its ports taken by another): its digests are settled.
     func close() {
-        closed = true
         finishDigests()
     }
 

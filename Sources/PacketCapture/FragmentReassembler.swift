@@ -78,7 +78,6 @@ public final class FragmentReassembler {
         var total: Int?
         var fragments = 0
         var started: Timestamp
-        var depth: Int
         /// Which arrival this is, to tell it from a later datagram of the same key.
         var serial: UInt64
     }
@@ -167,7 +166,7 @@ public final class FragmentReassembler {
 
         var d: Datagram
         if let held = waiting.removeValue(forKey: key) { d = held } else {
-            d = Datagram(started: now, depth: Int(site.depth), serial: nextSerial)
+            d = Datagram(started: now, serial: nextSerial)
             arrivals.append((key, nextSerial))
             nextSerial += 1
             // Completed datagrams leave their entries behind: keep the queue near the live count.
