@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],
                           path: "Benchmarks/CaptureGenerator"),
         // libFuzzer targets: built only by scripts/fuzz (with -sanitize=fuzzer,address).

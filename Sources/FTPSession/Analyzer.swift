@@ -75,9 +75,12 @@ public final class Analyzer {
 
     /// IP fragments waiting for the rest of their datagram (nil when the driver reassembles).
     private let fragments: FragmentReassembler?
+    /// Where transferred files are written (`--extract`), nil when they are not.
+    private let extractor: FileExtractor?
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration(), sink: EventSink) {
         fragments = configuration.reassemblesFragments ? FragmentReassembler() : nil
+        extractor = configuration.extractDirectory.map(FileExtractor.init(directory:))
         self.configuration = configuration
         controlPortBits = Self.bits(of: configuration.controlPorts)
         implicitTLSPortBits = Self.bits(of: configuration.implicitTLSPorts)
@@ -365,6 +368,10 @@ public final class Analyzer {
         summary.gaps = shared.gaps
         summary.gapBytes = shared.gapBytes
         summary.bufferCapHits = shared.bufferCapHits
+        if let extractor {
+            summary.filesExtracted = extractor.filesKept
+            summary.extractionFailures = extractor.failures
+        }
         summary.repliesByClass = classLabels(Array(shared.byFirstDigit[0..<10]))
         summary.anomalies.merge(shared.anomalies, uniquingKeysWith: +)
         return summary
@@ -414,7 +421,7 @@ public final class Analyzer {
                 let channel = DataChannel(session: session, mode: e.mode,
                                           ftpClientSide: passive ? initiator : listener,
                                           ftpServerSide: passive ? listener : initiator, at: ts,
-                                          hashes: configuration.transferHashes,
+                                          hashes: configuration.transferHashes, extractor: extractor,
                                           maxBufferedBytes: configuration.maxBufferedBytesPerStream)
                 session.dataChannelOpened(channel)
                 summary.dataConnections += 1

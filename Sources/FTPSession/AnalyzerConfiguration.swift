@@ -39,6 +39,8 @@ public struct AnalyzerConfiguration: Sendable {
     /// Digests of transferred files to compute (`--hash`); none by default, since hashing
     /// reads every byte of every transfer.
     public var transferHashes: TransferHashes = []
+    /// A directory to write each transferred file into (`--extract`); nil writes none.
+    public var extractDirectory: String?
 
     public init() {}
 }

@@ -138,6 +138,8 @@ extension CaptureSummary {
         replies += o.replies; commands += o.commands; gaps += o.gaps; gapBytes += o.gapBytes
         evictions += o.evictions; idleExpirations += o.idleExpirations; bufferCapHits += o.bufferCapHits
         peakConnections = max(peakConnections, o.peakConnections)
+        filesExtracted += o.filesExtracted
+        for (k, v) in o.extractionFailures { extractionFailures[k, default: 0] += v }
         for (k, v) in o.malformed { malformed[k, default: 0] += v }
         for (k, v) in o.anomalies { anomalies[k, default: 0] += v }
         for (k, v) in o.repliesByClass { repliesByClass[k, default: 0] += v }

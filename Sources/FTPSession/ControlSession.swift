@@ -785,6 +785,17 @@ final class ControlSession {
 
     func noteAnomaly(_ a: SessionAnomaly) { count(a.rawValue) }
 
+    /// The transfers with what their data connections carried settled; a connection no
+    /// command claimed still has its file kept, named without one.
+    private func settledTransfers() -> [TransferSummary] {
+        let settled = transfers.map { $0.settleContentType(); $0.settleStreams(); return $0.summary }
+        for channel in channels where channel.tracker == nil {
+            channel.finishStreams()
+            _ = channel.keepFile(command: nil, path: nil)
+        }
+        return settled
+    }
+
     /// `anonymous` or `ftp` in any case (RFC 1635), compared on the bytes.
     static func isAnonymousName(_ user: String) -> Bool {
         var name = user
@@ -804,7 +815,7 @@ final class ControlSession {
             anonymous: user.map(Self.isAnonymousName) ?? false,
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
             codes: codeCounts, gaps: gaps, gapBytes: gapBytes,
-            transfers: transfers.map { $0.settleContentType(); $0.settleDigests(); return $0.summary }, errors: errors, anomalies: anomalyCounts,
+            transfers: settledTransfers(), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason)

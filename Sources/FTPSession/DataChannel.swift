@@ -28,36 +28,57 @@ final class DataChannel {
     /// Each direction's first bytes, to tell what was transferred.
     private var headFromClient = StreamHead()
     private var headFromServer = StreamHead()
-    /// Each direction hashed in order when `--hash` asks (nil otherwise, and once finished).
-    private var digestFromClient: StreamDigest?
-    private var digestFromServer: StreamDigest?
+    /// Each direction put in order when `--hash` or `--extract` asks (nil otherwise, and once finished).
+    private var streamFromClient: TransferStream?
+    private var streamFromServer: TransferStream?
     /// The digests of the direction that carried the file, once the connection ended.
     private(set) var digests: TransferDigests?
+    private let extractor: FileExtractor?
+    /// The file the connection carried, written and waiting for its transfer's name, and
+    /// whether it holds every byte from the SYN to the FIN.
+    private var written: (file: ExtractionFile, whole: Bool)?
     var first: Timestamp
     var last: Timestamp
 
     init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
-         hashes: TransferHashes = [], maxBufferedBytes: Int = 1 << 20) {
+         hashes: TransferHashes = [], extractor: FileExtractor? = nil, maxBufferedBytes: Int = 1 << 20) {
         self.session = session; self.mode = mode
         self.ftpClientSide = ftpClientSide; self.ftpServerSide = ftpServerSide
+        self.extractor = extractor
         first = ts; last = ts
-        if !hashes.isEmpty {
-            digestFromClient = StreamDigest(hashes, maxBufferedBytes: maxBufferedBytes)
-            digestFromServer = StreamDigest(hashes, maxBufferedBytes: maxBufferedBytes)
+        if !hashes.isEmpty || extractor != nil {
+            streamFromClient = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes)
+            streamFromServer = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes)
         }
     }
 
-    /// The connection ended (FIN both ways, RST, its ports taken by another): its digests are settled.
+    /// The connection ended (FIN both ways, RST, its ports taken by another): its digests are
+    /// settled and its file named, once a transfer claimed it.
     func close() {
-        finishDigests()
+        finishStreams()
+        tracker?.settleFile()
     }
 
-    /// Settles the digests with what was received; a hole still open makes them none.
-    func finishDigests() {
-        guard digestFromClient != nil else { return }
-        let client = digestFromClient?.finish(), server = digestFromServer?.finish()
-        digests = bytesFromServer >= bytesFromClient ? server : client
-        digestFromClient = nil; digestFromServer = nil
+    /// Settles the digests and the file with what was received; a hole still open makes the
+    /// digests none and leaves a hole in the file.
+    func finishStreams() {
+        guard var client = streamFromClient, var server = streamFromServer else { return }
+        streamFromClient = nil; streamFromServer = nil
+        let fromClient = client.finish(), fromServer = server.finish()
+        let serverCarried = bytesFromServer >= bytesFromClient
+        digests = serverCarried ? fromServer.digests : fromClient.digests
+        guard let extractor, let clientFile = client.file, let serverFile = server.file else { return }
+        extractor.discard(serverCarried ? clientFile : serverFile)
+        written = serverCarried ? (serverFile, fromServer.whole) : (clientFile, fromClient.whole)
+    }
+
+    /// Gives the written file its name, once: after the transfer that claimed the connection,
+    /// or with `command` nil for one no command claimed. Nil when nothing was written.
+    func keepFile(command: String?, path: String?) -> (path: String, whole: Bool)? {
+        guard let extractor, let (file, whole) = written else { return nil }
+        written = nil
+        let name = FileExtractor.name(opened: first, client: ftpClientSide, server: ftpServerSide, command: command, path: path)
+        return extractor.keep(file, as: name).map { ($0, whole) }
     }
 
     /// Whether a SYN (without ACK) opens another connection on this one's ports: one sent
@@ -71,7 +92,7 @@ final class DataChannel {
     func receive(_ segment: TCPSegment, at ts: Timestamp) {
         last = ts
         let fromClient = segment.source == ftpClientSide
-        if digestFromClient != nil { hash(segment, fromClient: fromClient) }
+        if streamFromClient != nil { order(segment, fromClient: fromClient) }
         let length = segment.payload.count + segment.missingPayload
         var start = segment.sequence
         if segment.flags.contains(.syn) {
@@ -100,13 +121,13 @@ final class DataChannel {
         if length > 0 { tracker?.note(self, at: ts) }
     }
 
-    private func hash(_ segment: TCPSegment, fromClient: Bool) {
+    private func order(_ segment: TCPSegment, fromClient: Bool) {
         if fromClient {
-            digestFromClient?.receive(segment)
-            if segment.flags.contains(.ack) { digestFromServer?.acknowledged(segment.acknowledgment) }
+            streamFromClient?.receive(segment)
+            if segment.flags.contains(.ack) { streamFromServer?.acknowledged(segment.acknowledgment) }
         } else {
-            digestFromServer?.receive(segment)
-            if segment.flags.contains(.ack) { digestFromClient?.acknowledged(segment.acknowledgment) }
+            streamFromServer?.receive(segment)
+            if segment.flags.contains(.ack) { streamFromClient?.acknowledged(segment.acknowledgment) }
         }
     }
 
@@ -154,11 +175,21 @@ extension TransferTracker {
         if summary.mimeType != nil { channel.releaseHeads() }
     }
 
-    /// The session ends: the transfer's digests, its connection finished first if it is still open.
-    func settleDigests() {
+    /// The session ends: the transfer's digests and file, its connection finished first if it
+    /// is still open.
+    func settleStreams() {
         guard let channel else { return }
-        channel.finishDigests()
+        channel.finishStreams()
         summary.digests = isResumed ? nil : channel.digests
+        settleFile()
+    }
+
+    /// Names the file the data connection carried after this transfer, once it has ended.
+    /// A resumed transfer's file is a part of one, never whole.
+    func settleFile() {
+        guard let channel, let kept = channel.keepFile(command: summary.command, path: summary.path) else { return }
+        summary.extractedPath = kept.path
+        summary.extractedWhole = kept.whole && !isResumed
     }
 
     /// A transfer after REST moves the file from an offset: its first bytes are not the

@@ -158,6 +158,10 @@ public struct TransferSummary: Sendable {
     public var mimeType: String?
     /// The file's digests (`--hash`), when its data connection was seen whole.
     public var digests: TransferDigests?
+    /// Where `--extract` wrote the file, and whether it holds all of it: every byte from the
+    /// data connection's SYN to its FIN, not resumed after REST.
+    public var extractedPath: String?
+    public var extractedWhole: Bool?
 
     public var bytes: Int { bytesToServer + bytesToClient }
     public var durationMilliseconds: Double? {
@@ -224,6 +228,9 @@ public struct CaptureSummary: Sendable {
     public var idleExpirations = 0
     /// Times a stream's out-of-order buffer hit its cap and a hole was given up as a gap.
     public var bufferCapHits = 0
+    /// Files `--extract` wrote, and the writes that failed by reason (`No space left on device`).
+    public var filesExtracted = 0
+    public var extractionFailures: [String: Int] = [:]
     public var anomalies: [String: Int] = [:]
     public var repliesByClass: [String: Int] = [:]
     public var peakConnections = 0

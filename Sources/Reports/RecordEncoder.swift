@@ -380,6 +380,8 @@ public struct RecordEncoder: Sendable {
             w.key("md5"); w.string(t.digests?.md5)
             w.key("sha1"); w.string(t.digests?.sha1)
             w.key("sha256"); w.string(t.digests?.sha256)
+            w.key("extracted"); w.string(t.extractedPath)
+            w.key("extracted_whole"); if let whole = t.extractedWhole { w.bool(whole) } else { w.null() }
             w.endObject()
         }
         w.endArray()
@@ -407,6 +409,8 @@ public struct RecordEncoder: Sendable {
         w.key("evictions"); w.int(s.evictions)
         w.key("idle_expirations"); w.int(s.idleExpirations)
         w.key("buffer_cap_hits"); w.int(s.bufferCapHits)
+        w.key("files_extracted"); w.int(s.filesExtracted)
+        w.key("extraction_failures"); counts(s.extractionFailures, &w)
         w.key("peak_connections"); w.int(s.peakConnections)
         w.key("anomalies"); counts(s.anomalies, &w)
         w.key("not_ip"); w.int(s.notIP)

@@ -189,6 +189,9 @@ public struct TextFormatter: Sendable {
                 }
             }
             if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
+            if let saved = t.extractedPath {
+                line += "\n      saved \(TerminalText.escape(saved))" + (t.extractedWhole == true ? "" : " (part: bytes missing)")
+            }
             out.append(text: line)
         }
         // After AUTH TLS the control channel is records nobody on the wire can read: how many
@@ -212,6 +215,12 @@ public struct TextFormatter: Sendable {
         if s.ipFragments > 0 {
             out += "\nIP fragments: \(s.ipFragments), put together into \(s.ipDatagramsReassembled) datagrams"
             if s.ipFragmentConflicts > 0 { out += "; \(s.ipFragmentConflicts) overlapped held bytes with others (the first kept)" }
+        }
+        if s.filesExtracted > 0 || !s.extractionFailures.isEmpty {
+            out += "\nfiles extracted: \(s.filesExtracted)"
+            if !s.extractionFailures.isEmpty {
+                out += "; not written: " + s.extractionFailures.keys.sorted().map { "\($0) ×\(s.extractionFailures[$0]!)" }.joined(separator: ", ")
+            }
         }
         // Their headers were read and what the snap length kept was analyzed; the rest is in the gaps.
         if s.truncatedPackets > 0 {

@@ -49,6 +49,10 @@ struct AnalysisOptions: ParsableArguments {
             help: "Digests of each transferred file: md5, sha1, sha256, or a comma-separated list (repeatable).")
     var hash: [String] = []
 
+    @Option(name: .customLong("extract"),
+            help: ArgumentHelp("Write each transferred file into this directory (created if missing).", valueName: "directory"))
+    var extract: String?
+
     /// The digests `--hash` names.
     var transferHashes: TransferHashes {
         get throws {
@@ -76,6 +80,25 @@ struct AnalysisOptions: ParsableArguments {
         }
     }
 
+    /// Makes the `--extract` directory if it is missing and checks that files can be made in
+    /// it, before any packet is read: one line on stderr and exit 3 otherwise.
+    func prepareExtraction() throws {
+        guard let directory = extract else { return }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            warn("cannot create --extract directory \(directory): \(String(cString: strerror(errno)))")
+            throw Exit.inputUnreadable
+        }
+        var info = stat()
+        guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            warn("--extract \(directory) is not a directory")
+            throw Exit.inputUnreadable
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            warn("cannot write into --extract directory \(directory): \(String(cString: strerror(errno)))")
+            throw Exit.inputUnreadable
+        }
+    }
+
     /// A hundred years in seconds: the longest idle timeout and the longest live --duration,
     /// far past any capture and well inside nanoseconds in 64 bits.
     static let hundredYears = 3_153_600_000
@@ -94,6 +117,7 @@ struct AnalysisOptions: ParsableArguments {
         c.idleTimeout = Int64(idleTimeout) * 1_000_000_000
         c.sessionPrefix = prefix
         c.transferHashes = (try? transferHashes) ?? []
+        c.extractDirectory = extract
         return c
     }
 }

@@ -23,7 +23,8 @@ struct FTPScope: ParsableCommand {
         discussion: """
         Exit codes: 0 success; 1 a --fail-on policy was triggered (report); 2 input damaged \
         but read (everything before the damage was analyzed); 3 input could not be read \
-        (missing file, not a capture, unknown interface, no permission to capture); \
+        (missing file, not a capture, unknown interface, no permission to capture, an \
+        --extract directory that cannot be written); \
         64 usage error (bad option, bad filter).
         """,
         version: "0.1.0",

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PacketCapture
 import TestSupport
@@ -54,10 +55,45 @@ import Testing
         for args in [["--hash", "md5,sha256"], ["--hash", "sha1", "--hash", "sha256", "--shards", "2"]] {
             let r = try Fixtures.run(["analyze", "--format", "jsonl"] + args + [capture])
             #expect(r.status == 0)
-            #expect(r.stdout.contains("\"sha256\":\"\(digest)\"}"), "\(args)")
+            #expect(r.stdout.contains("\"sha256\":\"\(digest)\","), "\(args)")
         }
         let none = try Fixtures.run(["analyze", "--format", "jsonl", capture])
         #expect(!none.stdout.contains(digest) && none.stdout.contains("\"md5\":null,\"sha1\":null,\"sha256\":null"))
+    }
+
+    /// `--extract DIR` writes every file the real recording moved: each equal, byte for byte,
+    /// to the file on the client's or server's disk (the MD5s the recording's client log took),
+    /// with one analyzer and split over two. A directory that cannot be made is one line and exit 3.
+    @Test func extractOption() throws {
+        let capture = Fixtures.path("vsftpd-ftplib-filetypes.pcap")
+        let log = try String(contentsOfFile: Fixtures.path("vsftpd-ftplib-filetypes.client.log"), encoding: .utf8)
+        let md5s = log.split(separator: "\n").filter { $0.hasPrefix("# md5 ") }.map { line in
+            let parts = line.split(separator: " ")
+            return (name: String(parts[3]), md5: String(parts[2]))
+        }
+        #expect(md5s.count == 8)
+        for shards in ["1", "2"] {
+            let dir = CaptureFile.temporaryPath("extracted")
+            let r = try Fixtures.run(["analyze", "--format", "jsonl", "--shards", shards, "--extract", dir, capture])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains("\"files_extracted\":9,"))
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            #expect(names.count == 9, "the eight files and the listing: \(names)")
+            for (name, md5) in md5s {
+                let found = names.filter { $0.hasSuffix("-" + name) }
+                #expect(found.count == 1, "\(name): \(names)")
+                guard let file = found.first else { continue }
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file))
+                #expect(Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined() == md5, "\(name)")
+                #expect(r.stdout.contains("\"extracted\":\"\(dir)/\(file)\",\"extracted_whole\":true"), "\(name)")
+            }
+        }
+        let missingParent = "/nonexistent-\(getpid())/files"
+        let bad = try Fixtures.run(["analyze", "--extract", missingParent, capture])
+        #expect(bad.status == 3 && bad.stdout.isEmpty)
+        #expect(bad.stderr == "ftpscope: cannot create --extract directory \(missingParent): No such file or directory\n", "\(bad.stderr)")
+        let notDirectory = try Fixtures.run(["analyze", "--extract", capture, capture])
+        #expect(notDirectory.status == 3 && notDirectory.stderr.contains("is not a directory"), "\(notDirectory.stderr)")
     }
 
     @Test func filterIsHandedToLibpcap() throws {

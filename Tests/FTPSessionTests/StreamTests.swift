@@ -235,7 +235,7 @@ import Testing
     /// client when `upload`) in segments of `segment` bytes, `damage` done to the data
     /// connection's packets (given the index of its first one with data), its close (or the
     /// sender's reset), then 226.
-    private func passiveTransfer(before: [(String, String)] = [], restart: Int? = nil, command: String = "RETR f.bin",
+    func passiveTransfer(before: [(String, String)] = [], restart: Int? = nil, command: String = "RETR f.bin",
                                  preliminary: String = "150 Opening BINARY mode data connection.", file: [UInt8],
                                  upload: Bool = false, segment: Int = 1448, reset: Bool = false,
                                  configuration: AnalyzerConfiguration = AnalyzerConfiguration(),

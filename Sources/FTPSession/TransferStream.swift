@@ -22,40 +22,63 @@ public struct TransferDigests: Sendable, Equatable {
     }
 }
 
-/// The digests of one direction of a data connection: its bytes put in order (retransmitted,
-/// reordered, overlapping segments) and hashed as they come. A file is hashed only whole: a
-/// capture that missed the SYN, a byte of the stream, or a byte the snap length cut has no
-/// digest, since a hash of part of a file matches nothing.
-struct StreamDigest {
+/// One direction of a data connection put in order (retransmitted, reordered, overlapping
+/// segments) for what reads a transfer's bytes: the digests `--hash` asks for and the file
+/// `--extract` writes. A file is hashed only whole: a capture that missed the SYN, a byte of
+/// the stream, or a byte the snap length cut has no digest, since a hash of part of a file
+/// matches nothing; the extracted file keeps what was captured, holes where bytes were lost.
+struct TransferStream {
     private var stream: StreamReassembler
     /// A reference, so that the reassembler's callback can feed it while the stream is borrowed.
-    private let hashers: Hashers
+    private let reader: TransferReader
 
-    init(_ kinds: TransferHashes, maxBufferedBytes: Int) {
+    init(hashes: TransferHashes, file: ExtractionFile?, maxBufferedBytes: Int) {
         stream = StreamReassembler(maxBufferedBytes: maxBufferedBytes)
-        hashers = Hashers(kinds)
+        reader = TransferReader(hashes: hashes.isEmpty ? nil : Hashers(hashes), file: file)
     }
 
     mutating func receive(_ segment: TCPSegment) {
-        let h = hashers
+        let r = reader
         stream.receive(sequence: segment.sequence, syn: segment.flags.contains(.syn), fin: segment.flags.contains(.fin),
-                       payload: segment.payload, missing: segment.missingPayload) { h.consume($0) }
+                       payload: segment.payload, missing: segment.missingPayload) { r.consume($0) }
     }
 
     /// The peer acknowledged this far: a hole behind it will never be filled.
     mutating func acknowledged(_ ack: UInt32) {
-        let h = hashers
-        stream.acknowledged(ack) { h.consume($0) }
+        let r = reader
+        stream.acknowledged(ack) { r.consume($0) }
     }
 
-    /// The digests of everything received, the holes still open declared lost; nil unless the
+    /// Everything received, the holes still open declared lost: the digests, nil unless the
     /// stream was seen whole from its SYN to its FIN (a reset, or a capture that ended first,
-    /// leaves the file's end unknown).
-    mutating func finish() -> TransferDigests? {
-        let h = hashers
-        stream.flush { h.consume($0) }
-        guard h.whole, !stream.startedMidstream, stream.isFinished else { return nil }
-        return h.digests()
+    /// leaves the file's end unknown), and whether the file written is that whole stream.
+    mutating func finish() -> (digests: TransferDigests?, whole: Bool) {
+        let r = reader
+        stream.flush { r.consume($0) }
+        let whole = r.whole && !stream.startedMidstream && stream.isFinished
+        return (whole ? r.hashers?.digests() : nil, whole)
+    }
+
+    var file: ExtractionFile? { reader.file }
+}
+
+/// What reads a data stream's bytes in order.
+private final class TransferReader {
+    let hashers: Hashers?
+    let file: ExtractionFile?
+    private(set) var whole = true
+
+    init(hashes: Hashers?, file: ExtractionFile?) { self.hashers = hashes; self.file = file }
+
+    func consume(_ event: StreamEvent) {
+        switch event {
+        case .data(let bytes):
+            file?.append(bytes)
+            if whole { hashers?.update(bytes) }
+        case .gap(let count):
+            whole = false
+            file?.skip(count)
+        }
     }
 }
 
@@ -63,7 +86,6 @@ private final class Hashers {
     private var md5: Insecure.MD5?
     private var sha1: Insecure.SHA1?
     private var sha256: SHA256?
-    private(set) var whole = true
 
     init(_ kinds: TransferHashes) {
         if kinds.contains(.md5) { md5 = Insecure.MD5() }
@@ -71,16 +93,10 @@ private final class Hashers {
         if kinds.contains(.sha256) { sha256 = SHA256() }
     }
 
-    func consume(_ event: StreamEvent) {
-        switch event {
-        case .data(let bytes):
-            guard whole else { return }
-            md5?.update(bufferPointer: bytes)
-            sha1?.update(bufferPointer: bytes)
-            sha256?.update(bufferPointer: bytes)
-        case .gap:
-            whole = false
-        }
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        md5?.update(bufferPointer: bytes)
+        sha1?.update(bufferPointer: bytes)
+        sha256?.update(bufferPointer: bytes)
     }
 
     func digests() -> TransferDigests {
