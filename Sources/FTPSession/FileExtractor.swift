@@ -71,20 +71,25 @@ public final class FileExtractor {
     /// kept. An empty file is removed: a direction that carried nothing.
     func keep(_ file: ExtractionFile, as name: String) -> String? {
         guard file.finish(), let temporary = file.path else { discard(file); return nil }
-        var attempt = 0
-        while attempt < 1000 {
+        var failure = EEXIST
+        for attempt in 0..<1000 where failure == EEXIST {
             let path = "\(directory)/\(name)\(attempt == 0 ? "" : "~\(attempt)")"
-            if link(temporary, path) == 0 {
-                unlink(temporary)
-                filesKept += 1
-                return path
-            }
-            guard errno == EEXIST else { break }
-            attempt += 1
+            failure = place(temporary, at: path)
+            if failure == 0 { file.path = nil; filesKept += 1; return path }
         }
-        fail(errno)
+        fail(failure)
         discard(file)
         return nil
+    }
+
+    /// Moves `temporary` to `path` unless a file is there; 0, or the error. A hard link refuses
+    /// a name that exists by itself; a file system without hard links gets a rename after a check.
+    private func place(_ temporary: String, at path: String) -> Int32 {
+        if link(temporary, path) == 0 { unlink(temporary); return 0 }
+        let linkError = errno
+        guard linkError == EPERM || linkError == ENOTSUP else { return linkError }
+        if access(path, F_OK) == 0 { return EEXIST }
+        return rename(temporary, path) == 0 ? 0 : errno
     }
 
     /// Removes a file nobody will keep (the direction that did not carry the transfer).
@@ -109,7 +114,8 @@ public final class FileExtractor {
             while cleaned.hasPrefix(".") { cleaned.removeFirst() }
             if !cleaned.isEmpty { name += "-" + String(cleaned.utf8.prefix(120))! }
         }
-        return name
+        // NAME_MAX is 255 bytes, with room left for `~N`: two IPv6 ends and a long name reach it.
+        return String(name.utf8.prefix(240))!
     }
 
     private static func safe(_ text: String) -> String {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import FTPSession
 import Reports
@@ -217,6 +218,33 @@ import Testing
         }
         // Not asked for, not computed.
         #expect(try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-filetypes.pcap")).sessions.first?.transfers.allSatisfy { $0.digests == nil } == true)
+    }
+
+    /// `--extract` on every real capture: a file for each data connection that carried bytes,
+    /// as long as the bytes the transfer counted in the direction that carried them, equal to
+    /// what `--hash` digests whenever the transfer was seen whole, and nothing left behind.
+    @Test(arguments: Fixtures.captureNames)
+    func extractedFilesAgreeWithTheirTransfers(_ name: String) throws {
+        let dir = CaptureFile.temporaryPath("extract")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        var config = AnalyzerConfiguration()
+        config.transferHashes = [.sha256]
+        config.extractDirectory = dir
+        let run = try AnalysisRun.of(Fixtures.path(name), configuration: config)
+        let transfers = run.sessions.flatMap(\.transfers)
+        let written = transfers.filter { $0.extractedPath != nil }
+        #expect(written.count == transfers.filter { $0.bytes > 0 }.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == written.count)
+        #expect(run.summary.filesExtracted == written.count && run.summary.extractionFailures.isEmpty)
+        for t in written {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: t.extractedPath!))
+            #expect(bytes.count == max(t.bytesToClient, t.bytesToServer), "\(t.command) \(t.path ?? "")")
+            if t.extractedWhole == true, t.restartOffset == nil {
+                #expect(t.digests?.sha256 == SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined())
+            } else {
+                #expect(t.digests == nil)
+            }
+        }
     }
 
     /// A capture switched on after the login: the session is known on port 21 without its
