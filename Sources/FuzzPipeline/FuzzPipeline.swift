@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FTPSession
 import PacketCapture
 import Reports
@@ -20,6 +23,14 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     config.controlPorts.insert(2121)
     // Every other input hashes its transfers, so that data connections go through reassembly too.
     if size % 4 < 2 { config.transferHashes = [.md5, .sha256] }
+    // One input in eight writes its transfers out: what is kept must be every file the
+    // records name, and nothing else (no temporary file) may be left.
+    let extracting = size % 8 == 1
+    let directory = "/tmp/ftpscope-fuzz-extract-\(getpid())"
+    if extracting {
+        mkdir(directory, 0o755)
+        config.extractDirectory = directory
+    }
     let encoder = RecordEncoder()
     let text = TextFormatter(color: true, showCommands: true)
     let lines = TextLines(formatter: text)
@@ -38,6 +49,7 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         box.events.append(event)
     })
     box.count += grouper.flush().count
+    if extracting { checkExtracted(directory, box.events, outcome.summary) }
     // The command line's collectors render each exchange as the next begins and spool each
     // ended session (its row, its test suite or timeline); what they write must be what a
     // collector keeping every exchange renders at the end. JUnit's moves every open session's
@@ -70,6 +82,24 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     precondition(JSONReport().render(collector, violations: []) == JSONReport().render(json, violations: []),
                  "spooled JSON differs")
     return 0
+}
+
+/// The directory holds exactly the files the session records name, then is emptied.
+private func checkExtracted(_ directory: String, _ events: [AnalysisEvent], _ summary: CaptureSummary) {
+    var named = Set<String>()
+    for case .session(let s) in events { for t in s.transfers { if let p = t.extractedPath { named.insert(p) } } }
+    var found = Set<String>()
+    if let dir = opendir(directory) {
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { found.insert(directory + "/" + name) }
+        }
+        closedir(dir)
+    }
+    precondition(named.isSubset(of: found), "a record names a file that is not there")
+    precondition(found.count == summary.filesExtracted, "files in the directory: \(found.count), counted \(summary.filesExtracted)")
+    precondition(!found.contains { $0.hasSuffix(".part") }, "a temporary file was left behind")
+    for path in found { unlink(path) }
 }
 
 private final class Box {
