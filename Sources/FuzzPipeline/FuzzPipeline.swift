@@ -21,11 +21,12 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     config.maxLinesPerReply = 16
     config.maxBufferedBytesPerStream = 4096
     config.controlPorts.insert(2121)
-    // Every other input hashes its transfers, so that data connections go through reassembly too.
-    if size % 4 < 2 { config.transferHashes = [.md5, .sha256] }
-    // One input in eight writes its transfers out: what is kept must be every file the
-    // records name, and nothing else (no temporary file) may be left.
-    let extracting = size % 8 == 1
+    // Every other input hashes its transfers and writes them out (seeds longer than -max_len
+    // are cut to it, a multiple of four, and do both), so that data connections go through
+    // reassembly too; what is kept must be every file the records name, and nothing else (no
+    // temporary file) may be left.
+    let extracting = size % 4 < 2
+    if extracting { config.transferHashes = [.md5, .sha256] }
     let directory = "/tmp/ftpscope-fuzz-extract-\(getpid())"
     if extracting {
         mkdir(directory, 0o755)
