@@ -21,8 +21,13 @@ public final class FileExtractor {
     private(set) var filesKept = 0
     private(set) var failures: [String: Int] = [:]
     private var open: [ExtractionFile] = []
+    /// Bytes waiting in all files' buffers. Past `bufferBudget` a file writes what it holds at
+    /// once: a capture with a hundred thousand transfers open must not hold a buffer for each.
+    fileprivate(set) var buffered = 0
+    static let bufferBudget = 16 << 20
     private var random = SystemRandomNumberGenerator()
     static let maxOpenFiles = 32
+    var openFiles: Int { open.count }
 
     public init(directory: String) {
         self.directory = directory
@@ -94,6 +99,7 @@ public final class FileExtractor {
 
     /// Removes a file nobody will keep (the direction that did not carry the transfer).
     func discard(_ file: ExtractionFile) {
+        file.drop()
         close(file)
         if let path = file.path { unlink(path); file.path = nil }
     }
@@ -150,12 +156,14 @@ final class ExtractionFile {
 
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard !failed else { return }
-        if buffer.count + bytes.count > Self.bufferSize { flush() }
-        if bytes.count >= Self.bufferSize {
+        if buffer.count + bytes.count > Self.bufferSize || extractor.buffered + bytes.count > FileExtractor.bufferBudget {
+            flush()
+        }
+        if bytes.count >= Self.bufferSize || extractor.buffered + bytes.count > FileExtractor.bufferBudget {
             write(bytes)
         } else {
-            if buffer.capacity == 0 { buffer.reserveCapacity(Self.bufferSize) }
             buffer.append(contentsOf: bytes)
+            extractor.buffered += bytes.count
         }
     }
 
@@ -170,6 +178,7 @@ final class ExtractionFile {
     /// carried nothing.
     fileprivate func finish() -> Bool {
         flush()
+        buffer = []
         guard !failed, offset > 0 else { return false }
         // A trailing hole leaves no bytes to write: give the file its length.
         if let fd = extractor.descriptor(for: self) {
@@ -178,14 +187,21 @@ final class ExtractionFile {
             failed = true
         }
         extractor.close(self)
-        buffer = []
         return !failed
     }
 
+    /// Lets the buffered bytes go unwritten: the file will not be kept.
+    fileprivate func drop() {
+        extractor.buffered -= buffer.count
+        buffer = []
+        failed = true
+    }
+
     private func flush() {
-        guard !buffer.isEmpty, !failed else { return }
-        buffer.withUnsafeBytes { write($0) }
-        buffer.removeAll(keepingCapacity: true)
+        guard !buffer.isEmpty else { return }
+        if !failed { buffer.withUnsafeBytes { write($0) } }
+        extractor.buffered -= buffer.count
+        buffer.removeAll(keepingCapacity: !failed)
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) {

@@ -1,5 +1,5 @@
 import Foundation
-import FTPSession
+@testable import FTPSession
 import PacketCapture
 import TestSupport
 import Testing
@@ -140,6 +140,36 @@ import Testing
         #expect(kept.count == 1)
         #expect(try String(contentsOfFile: dir + "/" + kept[0], encoding: .utf8) == "unclaimed")
         #expect(try contents(dir).allSatisfy { !$0.hasPrefix(".") }, "no temporary file left behind")
+    }
+
+    /// Four hundred files filling at once, 60 KB each: what waits in buffers stays within the
+    /// extractor's budget (beyond it a file writes through), descriptors within the pool, and
+    /// every file comes out whole, in order, holes where bytes were skipped.
+    @Test func buffersAndDescriptorsStayBoundedWhateverIsOpen() throws {
+        let dir = directory()
+        let extractor = FileExtractor(directory: dir)
+        let files = (0..<400).map { _ in extractor.newFile() }
+        var highest = 0
+        for round in 0..<60 {
+            for (i, file) in files.enumerated() {
+                var chunk = [UInt8](repeating: UInt8(truncatingIfNeeded: i &+ round), count: 1000)
+                if round == 30 && i % 2 == 0 { file.skip(1000); continue }
+                chunk.withUnsafeBytes { file.append($0) }
+                highest = max(highest, extractor.buffered)
+                #expect(extractor.openFiles <= FileExtractor.maxOpenFiles)
+            }
+        }
+        #expect(highest <= FileExtractor.bufferBudget && highest > FileExtractor.bufferBudget - 2000)
+        for (i, file) in files.enumerated() {
+            let path = try #require(extractor.keep(file, as: "f\(i)"))
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(bytes.count == 60_000)
+            let expected = (0..<60).flatMap { round in
+                [UInt8](repeating: round == 30 && i % 2 == 0 ? 0 : UInt8(truncatingIfNeeded: i &+ round), count: 1000)
+            }
+            #expect(bytes == expected, "file \(i)")
+        }
+        #expect(extractor.buffered == 0 && extractor.filesKept == 400 && extractor.failures.isEmpty)
     }
 
     /// A directory that cannot take the files (here one removed under the run) costs the files,
