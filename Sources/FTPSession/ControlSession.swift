@@ -255,6 +255,7 @@ final class ControlSession {
         sink.event(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
         switch direction {
         case .server:
+            lastServerGap = ts
             // Lost from a reply's first byte on: the head's reply, or its start, was in them.
             let atBoundary = !serverFramer.hasPartialLine && parser.isBetweenReplies
             if atBoundary, bytes >= 4, !queue.isEmpty { lost.headReply = true }
@@ -296,6 +297,7 @@ final class ControlSession {
             shared.anomalies[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits
             shared.bufferCapHits += capHits
         }
+        noteUnanswered()
         // The capture ending or the table evicting us says nothing about the connection.
         if reason == "fin" || reason == "rst" { closed = true }
         closedSummaryEmitted = true
@@ -303,6 +305,30 @@ final class ControlSession {
         host.sessionEnded(identity)
     }
     private var closedSummaryEmitted = false
+    private var unanswered: [UnansweredCommand] = []
+
+    /// What still waits for a reply as the session ends. The server never answered it when the
+    /// connection closed, reset or went idle — unless the server had said it was closing (421,
+    /// or 221 to a QUIT, leaving the session closed), the command was QUIT (clients close
+    /// without waiting), or a gap in the server's bytes after the command may have held the reply.
+    /// Listed whatever the end: a capture that ended first shows what it had not seen answered.
+    private func noteUnanswered() {
+        // Inside TLS the replies cannot be seen: nothing can be said of what waits.
+        guard !queue.isEmpty, serverTLS == nil else { return }
+        let ended = endReason == "fin" || endReason == "rst" || endReason == "idle" || endReason == "port reused"
+        for pending in queue {
+            if unanswered.count < UnansweredCommand.listed {
+                unanswered.append(UnansweredCommand(timestamp: pending.timestamp, verb: pending.isGreeting ? nil : pending.verb,
+                                                    argument: pending.argument.map { String(decoding: $0, as: UTF8.self) }))
+            }
+            guard ended, state != .closed, pending.kind != .quit else { continue }
+            if let gap = lastServerGap, gap >= pending.timestamp { continue }
+            count(SessionAnomaly.commandNeverAnswered.rawValue)
+            shared.count(anomaly: SessionAnomaly.commandNeverAnswered.rawValue)
+        }
+    }
+    /// When bytes from the server were last found lost.
+    private var lastServerGap: Timestamp?
 
     func deliver(_ event: StreamEvent, _ direction: Direction, _ ts: Timestamp, _ sink: EventSink) {
         switch (event, direction) {
@@ -818,7 +844,7 @@ final class ControlSession {
             transfers: settledTransfers(), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
-            startedMidstream: startedMidstream, endReason: endReason)
+            startedMidstream: startedMidstream, endReason: endReason, unanswered: unanswered)
     }
 }
 

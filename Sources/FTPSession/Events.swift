@@ -175,6 +175,20 @@ public struct TransferSummary: Sendable {
     }
 }
 
+/// A command the server never answered, as far as the capture shows: sent at `timestamp`;
+/// `verb` nil for the greeting a connection waited for.
+public struct UnansweredCommand: Sendable, Equatable {
+    public var timestamp: Timestamp
+    public var verb: String?
+    public var argument: String?
+    public init(timestamp: Timestamp, verb: String?, argument: String?) {
+        self.timestamp = timestamp; self.verb = verb; self.argument = argument
+    }
+    /// At most this many are listed per session (a client that never gets answers may have
+    /// thousands waiting).
+    public static let listed = 100
+}
+
 /// What a session amounted to, written when it ends.
 public struct SessionSummary: Sendable {
     public var session: SessionIdentity
@@ -199,6 +213,9 @@ public struct SessionSummary: Sendable {
     public var tlsRecords: Int
     public var startedMidstream: Bool
     public var endReason: String          // fin, rst, idle, evicted, end of input, port reused
+    /// Commands (and a greeting) still waiting for their reply when the session ended, the
+    /// first `UnansweredCommand.listed` of them.
+    public var unanswered: [UnansweredCommand] = []
     public var durationMilliseconds: Double { last.milliseconds(since: first) }
 }
 

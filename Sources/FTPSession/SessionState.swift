@@ -27,6 +27,7 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case repeatedLoginFailures = "repeated login failures"
     /// A server ran a client's command line for it (Zeek's FTP::Site_Exec_Success notice).
     case siteExecSucceeded = "SITE EXEC succeeded"
+    case commandNeverAnswered = "command never answered"
     case transferWithoutDataConnection = "226 without data connection"
     case transferSizeMismatch = "transfer size differs from 150 announcement"
     case malformedCommand = "malformed command"
@@ -41,4 +42,8 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case commandLostInGap = "command lost in gap"
     /// The command's line lost its end (and perhaps part of its argument) in a gap.
     case commandCutByGap = "command cut by gap"
+
+    /// Anomalies no reply carries, found of the session as a whole (how it ended, its streams):
+    /// only its record shows them, so a policy on anomalies must read that record.
+    public static let ofSessionOnly: [SessionAnomaly] = [.commandNeverAnswered, .streamBufferFull, .sessionEvicted]
 }

@@ -118,7 +118,8 @@ public struct JUnitReport: Sendable {
         cases.text.append(literal: "    </testcase>\n")
     }
 
-    /// The session's test suite around its test cases, with a case for its gaps.
+    /// The session's test suite around its test cases, with a case for its gaps and one for
+    /// what the policy finds in the session's own record.
     static func suite(_ s: SessionReport, _ cases: (tests: Int, failures: Int), _ policy: Policy) -> SectionRenderer.Frame {
         var tests = cases.tests, failures = cases.failures
         var tail: [UInt8] = []
@@ -126,6 +127,13 @@ public struct JUnitReport: Sendable {
         if !gapFailures.isEmpty {
             tail.append(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"
                         + "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n")
+            tests += 1; failures += 1
+        }
+        // What only the session's record shows: commands never answered, streams that overflowed.
+        let sessionFailures = policy.violations(of: s.summary)
+        if !sessionFailures.isEmpty {
+            tail.append(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"session\" time=\"0\">\n"
+                        + "      <failure message=\"\(Escape.xml(sessionFailures.joined(separator: "; ")))\" type=\"anomaly\"/>\n    </testcase>\n")
             tests += 1; failures += 1
         }
         tail.append(literal: "  </testsuite>\n")

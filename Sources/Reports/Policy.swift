@@ -77,6 +77,15 @@ public struct Policy: Sendable, Equatable {
         }
     }
 
+    /// Why a session fails the policy for what only its record shows (`command never
+    /// answered`, …): each such anomaly once, with its count.
+    public func violations(of s: SessionSummary) -> [String] {
+        SessionAnomaly.ofSessionOnly.compactMap { a in
+            guard let n = s.anomalies[a.rawValue], n > 0, fails(on: a.rawValue) else { return nil }
+            return "anomaly: \(a.rawValue)" + (n > 1 ? " ×\(n)" : "")
+        }
+    }
+
     public func violations(of g: GapEvent) -> [String] {
         rules.contains(.gap) ? ["gap of \(g.bytes) bytes from the \(g.direction.rawValue)"] : []
     }

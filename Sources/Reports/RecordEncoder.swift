@@ -239,7 +239,7 @@ public struct RecordEncoder: Sendable {
         let bound = 800 + s.session.utf8.count + 6 * (s.user?.utf8.count ?? 0) + 6 * s.login.utf8.count
             + 6 * s.endReason.utf8.count + 50 * codes.distinct
         let start = w.byteCount
-        let plain = s.transfers.isEmpty && s.anomalies.isEmpty
+        let plain = s.transfers.isEmpty && s.anomalies.isEmpty && s.unanswered.isEmpty
         let mark = w.withRoom(bound) { room -> Int in
             room.literal("{\"type\":\"session\"")
             let mark = identity(s.session, &room)
@@ -270,7 +270,7 @@ public struct RecordEncoder: Sendable {
             room.literal(",\"gaps\":"); room.digits(s.gaps)
             room.literal(",\"gap_bytes\":"); room.digits(s.gapBytes)
             if plain {
-                room.literal(",\"transfers\":[],\"anomalies\":{}")
+                room.literal(",\"transfers\":[],\"anomalies\":{},\"unanswered\":[]")
                 sessionTail(s, &room)
             } else {
                 room.byte(0x2C)
@@ -354,7 +354,7 @@ public struct RecordEncoder: Sendable {
         w.fragment("}")
     }
 
-    /// `"transfers":[…],"anomalies":{…}`, written by key.
+    /// `"transfers":[…],"anomalies":{…},"unanswered":[…]`, written by key.
     private func transfersAndAnomalies(_ s: SessionSummary, _ w: inout JSONWriter) {
         w.beginRecord()
         w.key("transfers"); w.beginArray()
@@ -386,6 +386,15 @@ public struct RecordEncoder: Sendable {
         }
         w.endArray()
         w.key("anomalies"); counts(s.anomalies, &w)
+        w.key("unanswered"); w.beginArray()
+        for u in s.unanswered {
+            w.beginObject()
+            w.key("ts"); w.timestamp(u.timestamp.nanoseconds)
+            w.key("command"); w.string(u.verb)
+            w.key("argument"); w.string(u.argument)
+            w.endObject()
+        }
+        w.endArray()
     }
 
     /// The closing totals record.

@@ -219,6 +219,9 @@ public struct ReportCollector: Sendable {
             let spilledParts = spilled.isEmpty ? nil : spilled.removeValue(forKey: ObjectIdentifier(s.session))
             violationCount += entry.violationCount
             replyViolations += entry.violations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
+            let ofSession = policy.violations(of: s)
+            violationCount += ofSession.count
+            for v in ofSession where replyViolations.count < Self.maxViolationsKept { replyViolations.append("\(s.session.id): \(v)") }
             var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
                                        gaps: entry.gaps)
             sessionCount += 1

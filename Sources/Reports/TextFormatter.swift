@@ -200,6 +200,14 @@ public struct TextFormatter: Sendable {
         if !s.anomalies.isEmpty {
             out.append(text: "\n    anomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", "))
         }
+        // What the server left waiting: the first five, then how many more were listed.
+        if !s.unanswered.isEmpty {
+            let shown = s.unanswered.prefix(5).map { u in
+                u.verb.map { v in u.argument.map { TerminalText.escape(v + " " + $0) } ?? TerminalText.escape(v) } ?? "(greeting)"
+            }
+            let more = s.unanswered.count > 5 ? ", … \(s.unanswered.count - 5) more" : ""
+            out.append(text: "\n    unanswered: " + shown.joined(separator: ", ") + more)
+        }
     }
 
     public func formatSummary(_ s: CaptureSummary, files: Int) -> String {

@@ -54,6 +54,34 @@ import Testing
         #expect(r.stdout.contains("<testsuites name=\"ftpscope\" tests=\"13\" failures=\"0\""))
     }
 
+    /// A server that took a command and closed without answering fails a CI job gating on
+    /// anomalies: the session record is where it shows (no reply carries it), in the policy's
+    /// list, in JUnit as a failing case of the session (beside each exchange's own "no reply"),
+    /// and it can be allowed like any other.
+    @Test func aCommandNeverAnsweredFailsTheGate() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER a\r\n"); c.server("331 Password.\r\n")
+        c.client("PASS b\r\n"); c.server("230 In.\r\n")
+        c.client("RETR big.iso\r\n"); c.client("NOOP\r\n")
+        c.close()
+        let path = CaptureFile.temporaryPath("hung.pcap")
+        try CaptureFile.write([c], to: path)
+        let r = try Fixtures.run(["report", "--format", "junit", "--fail-on", "anomaly", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("ftpscope: policy: ") }
+            == ["ftpscope: policy: s1: anomaly: command never answered ×2"], "\(r.stderr)")
+        #expect(r.stdout.contains("<testcase classname=\"s1\" name=\"session\" time=\"0\">\n"
+                                  + "      <failure message=\"anomaly: command never answered ×2\" type=\"anomaly\"/>"), "\(r.stdout)")
+        #expect(r.stdout.contains("<testsuites name=\"ftpscope\" tests=\"6\" failures=\"3\""), "\(r.stdout)")
+        let allowed = try Fixtures.run(["report", "--fail-on", "anomaly", "--allow-anomaly", "command never answered", path])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        let jsonl = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        #expect(jsonl.stdout.contains("\"anomalies\":{\"command never answered\":2},\"unanswered\":[{\"ts\":1763800000.008000,"
+                                      + "\"command\":\"RETR\",\"argument\":\"big.iso\"},{\"ts\":1763800000.009000,\"command\":\"NOOP\",\"argument\":null}]"),
+                "\(jsonl.stdout)")
+    }
+
     /// Gating on anomalies by name: curl's EPSV gets 229, which the catalog's sources do not
     /// list, so `--fail-on anomaly` fails every such job unless that anomaly is allowed; a
     /// named anomaly fails whether allowed or not; an unknown name is a usage error.

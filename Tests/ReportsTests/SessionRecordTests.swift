@@ -34,13 +34,29 @@ import Testing
                                 gapBytes: n * 100, transfers: transfers, errors: n % 7, anomalies: anomalies,
                                 finalState: SessionState.allCases[k % SessionState.allCases.count], tls: k % 2 == 1,
                                 tlsRecords: 0, startedMidstream: k % 5 == 0,
-                                endReason: ["fin", "rst", "idle", "evicted", "end of input"][k % 5]))
+                                endReason: ["fin", "rst", "idle", "evicted", "end of input"][k % 5],
+                                unanswered: k % 4 == 1 ? [
+                                    UnansweredCommand(timestamp: Timestamp(nanoseconds: last), verb: nil, argument: nil),
+                                    UnansweredCommand(timestamp: Timestamp(nanoseconds: first), verb: "RETR", argument: "a \"b\"\u{1}"),
+                                ] : []))
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// The text output names what the server left waiting, wire text escaped.
+    @Test func textListsWhatWasLeftUnanswered() throws {
+        var s = try #require(Self.summaries().first { !$0.unanswered.isEmpty })
+        let text = try #require(TextFormatter(showCommands: true, grouped: true).format(.session(s)))
+        #expect(text.contains("\n    unanswered: (greeting), RETR a \"b\"\\x01"), "\(text)")
+        s.unanswered = (0..<8).map { _ in UnansweredCommand(timestamp: Timestamp(nanoseconds: 0), verb: "NOOP", argument: nil) }
+        let many = try #require(TextFormatter(showCommands: true, grouped: true).format(.session(s)))
+        #expect(many.contains("\n    unanswered: NOOP, NOOP, NOOP, NOOP, NOOP, … 3 more"), "\(many)")
+        s.unanswered = []
+        #expect(try #require(TextFormatter(showCommands: true, grouped: true).format(.session(s))).contains("unanswered") == false)
     }
 
     @Test func roomAndFieldWritersAgree() throws {
@@ -53,6 +69,9 @@ import Testing
             #expect(object["session"] as? String == "s3")
             #expect(object["user"] as? String == s.user)
             #expect((object["replies_by_code"] as? [String: Int])?.count == s.codes.distinct)
+            let unanswered = try #require(object["unanswered"] as? [[String: Any]])
+            #expect(unanswered.map { $0["command"] as? String } == s.unanswered.map(\.verb))
+            #expect(unanswered.map { $0["argument"] as? String } == s.unanswered.map(\.argument))
         }
     }
 }
