@@ -148,8 +148,9 @@ public struct StreamReassembler {
 
     /// The other direction acknowledged up to `ack`: any hole before it was lost by the capture.
     ///
-    /// Only a hole with data already waiting behind it is given up here: a capture that
-    /// reorders an ACK before the data it acknowledges must not turn that data into a gap.
+    /// Only a hole with data (or the FIN, acknowledged) already waiting behind it is given up
+    /// here: a capture that reorders an ACK before the data it acknowledges must not turn that
+    /// data into a gap.
     /// A hole at the very end is declared on flush.
     public mutating func acknowledged(_ ack: UInt32, _ deliver: (StreamEvent) -> Void) {
         guard case .synchronized(var next) = state else {
@@ -158,7 +159,11 @@ public struct StreamReassembler {
             if peerAcknowledged == nil { peerAcknowledged = ack }
             return
         }
-        guard !pending.isEmpty else { return }
+        // A FIN waiting behind the hole is held like data: the peer acknowledging it had every
+        // byte before it, so the hole was lost by the capture, and the stream can end now
+        // instead of when the connection is swept as idle.
+        let finAcknowledged = finSequence.map { SequenceNumber.distance(from: $0, to: ack) > 0 } ?? false
+        guard !pending.isEmpty || finAcknowledged else { return }
         var limit = ack
         if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
         let ahead = SequenceNumber.distance(from: next, to: limit)

@@ -43,8 +43,8 @@ import Testing
 
     /// Listed, not flagged: QUIT (clients close without waiting for 221), commands after the
     /// server said it was closing (421), a capture that ended first, and a command whose reply
-    /// may have been in bytes the capture lost.
-    @Test(arguments: ["quit", "421", "end of input", "server gap"])
+    /// may have been in bytes the capture lost (also when they were the last before the close).
+    @Test(arguments: ["quit", "421", "end of input", "server gap", "reply lost before the close"])
     func listedButNotFlagged(_ case_: String) throws {
         var c = loggedIn()
         switch case_ {
@@ -54,6 +54,13 @@ import Testing
             c.client("NOOP\r\nNOOP\r\n"); c.server("421 Shutting down.\r\n"); c.close()
         case "end of input":
             c.client("LIST\r\n")
+        case "reply lost before the close":
+            // The server's last reply lost, then the FINs: the client's acknowledgment of the
+            // server's FIN says the hole was lost, and the session ends at the close.
+            c.client("RETR x\r\n"); c.server("550 No such file.\r\n")
+            let reply = c.packets.count - 1
+            c.close()
+            c.remove(at: reply)
         default:
             // The server's first line lost, a line of the reply's middle seen, then the
             // connection closed: the rest of the reply may have been lost too.

@@ -83,6 +83,20 @@ private struct Collector {
         #expect(c.text == "abcdefghi")
     }
 
+    /// The last bytes before a FIN lost: the peer acknowledging the FIN had them, so the hole
+    /// is a gap then and the stream ends there; an ACK short of the FIN says nothing yet.
+    @Test func aHoleBeforeAnAcknowledgedFINIsAGapAndTheStreamEnds() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.seg(10, "", fin: true)  // bytes 4 to 9 never captured
+        c.ack(10)
+        #expect(c.gaps.isEmpty && !c.r.isFinished)
+        c.ack(11)
+        #expect(c.gaps == [6] && c.r.isFinished)
+        #expect(c.text == "abc")
+    }
+
     @Test func bufferCapDeclaresTheHoleLost() {
         var c = Collector(cap: 4)
         c.seg(0, "", syn: true)
