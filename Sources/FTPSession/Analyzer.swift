@@ -96,7 +96,7 @@ public final class Analyzer {
 
     /// Decodes and processes one captured frame.
     public func process(_ packet: RawPacket, decoder: PacketDecoder, index: UInt64? = nil) {
-        process(packet, decoded: decoder.decode(packet.bytes), index: index)
+        process(packet, decoded: decoder.decode(packet), index: index)
     }
 
     /// Processes one frame that was already decoded (by a thread that read it first), with its

@@ -39,6 +39,13 @@ public struct PacketDecoder: Sendable {
     public let linkType: LinkType
     public init(linkType: LinkType) { self.linkType = linkType }
 
+    /// A packet with a link type of its own (a pcapng file whose interfaces differ) is read as that.
+    @inline(__always)
+    public func decode(_ packet: RawPacket) -> Result<TCPSegment, DecodeOutcome> {
+        if let own = packet.linkType, own != linkType { return PacketDecoder(linkType: own).decode(packet.bytes) }
+        return decode(packet.bytes)
+    }
+
     public func decode(_ frame: UnsafeRawBufferPointer) -> Result<TCPSegment, DecodeOutcome> {
         var offset = 0
         let n = frame.count

@@ -9,8 +9,11 @@ public struct RawPacket {
     public var timestamp: Timestamp
     public var wireLength: Int
     public var bytes: UnsafeRawBufferPointer
-    public init(timestamp: Timestamp, wireLength: Int, bytes: UnsafeRawBufferPointer) {
-        self.timestamp = timestamp; self.wireLength = wireLength; self.bytes = bytes
+    /// The packet's own link type where it differs from the source's: a pcapng file whose
+    /// interfaces differ (see `PcapngReader`); nil for all others.
+    public var linkType: LinkType?
+    public init(timestamp: Timestamp, wireLength: Int, bytes: UnsafeRawBufferPointer, linkType: LinkType? = nil) {
+        self.timestamp = timestamp; self.wireLength = wireLength; self.bytes = bytes; self.linkType = linkType
     }
 }
 
@@ -55,8 +58,22 @@ public final class PcapSource {
     deinit {
         if let d = dumper { pcap_dump_close(d) }
         pcap_close(handle)
+        fallback = nil
+        for (_, var program) in fallbackFilters { pcap_freecode(&program) }
         ownedBuffer?.deallocate()
     }
+
+    /// Where libpcap gave up on a pcapng file whose interfaces differ: the rest is read by a
+    /// reader of our own, from the packet after the last one libpcap handed over.
+    private var fallback: PcapngReader?
+    /// Read from `ownedBuffer` (`openBuffer`) rather than from the file `name`.
+    private var inMemory = false
+    /// Packets libpcap handed over (those the filter passed).
+    private var delivered = 0
+    private var filterExpression: String?
+    /// The filter compiled for each link type the fallback meets (nil: it cannot apply there).
+    private var fallbackFilters: [Int32: bpf_program] = [:]
+    private var fallbackFilterFailed: Set<Int32> = []
 
     /// Opens a capture file. Timestamps are read at nanosecond precision whatever the file holds.
     public static func openFile(_ path: String) throws(CaptureError) -> PcapSource {
@@ -110,6 +127,7 @@ public final class PcapSource {
         }
         let source = PcapSource(handle: h, name: name, isLive: false, fileSize: Int64(bytes.count))
         source.ownedBuffer = copy
+        source.inMemory = true
         return source
     }
 
@@ -210,10 +228,12 @@ public final class PcapSource {
         guard pcap_setfilter(handle, &program) == 0 else {
             throw .badFilter(expression: expression, reason: String(cString: pcap_geterr(handle)))
         }
+        filterExpression = expression
     }
 
     /// Reads the next packet. A damaged file ends with `.truncated`; packets before it stand.
     public func next() throws(CaptureError) -> ReadResult {
+        if let fallback { return try next(from: fallback) }
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         switch pcap_next_ex(handle, &header, &data) {
@@ -223,6 +243,7 @@ public final class PcapSource {
             // Opened with nanosecond precision, tv_usec holds nanoseconds.
             let ts = Timestamp(seconds: Int64(hdr.ts.tv_sec), nanoseconds: Int64(hdr.ts.tv_usec))
             if let dumper { pcap_dump(UnsafeMutableRawPointer(dumper), h, d) }
+            delivered += 1
             return .packet(RawPacket(timestamp: ts, wireLength: Int(hdr.len),
                                      bytes: UnsafeRawBufferPointer(start: d, count: Int(hdr.caplen))))
         case 0:
@@ -231,13 +252,76 @@ public final class PcapSource {
             return .end
         default:
             let reason = String(cString: pcap_geterr(handle))
+            // "an interface has a type (or a snapshot length) … different from … the first interface"
+            if !isLive, reason.contains("different from the"), let reader = reopenAsPcapng() {
+                try skip(delivered, in: reader)
+                fallback = reader
+                return try next(from: reader)
+            }
             if reason.contains("truncated") { throw .truncated(path: name, reason: reason) }
             throw .readFailed(path: name, reason: reason)
         }
     }
 
+    /// The same file (or buffer) from its start, for `PcapngReader`.
+    private func reopenAsPcapng() -> PcapngReader? {
+        let f = inMemory ? ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") } : fopen(name, "rb")
+        return f.map(PcapngReader.init(file:))
+    }
+
+    private func skip(_ count: Int, in reader: PcapngReader) throws(CaptureError) {
+        var passed = 0
+        while passed < count {
+            guard case .packet = try next(from: reader) else { return }
+            passed += 1
+        }
+    }
+
+    /// The fallback's next packet that passes the filter, each compiled for the packet's own link type.
+    private func next(from reader: PcapngReader) throws(CaptureError) -> ReadResult {
+        while true {
+            let packet: RawPacket?
+            do { packet = try reader.next() } catch {
+                switch error {
+                case .truncated(let why): throw .truncated(path: name, reason: why)
+                case .corrupt(let why): throw .readFailed(path: name, reason: why)
+                }
+            }
+            guard let packet else { return .end }
+            if filterExpression == nil || passes(packet) { return .packet(packet) }
+        }
+    }
+
+    private func passes(_ packet: RawPacket) -> Bool {
+        guard let expression = filterExpression, var dlt = packet.linkType?.dlt else { return true }
+        // pcapng names link types by LINKTYPE_ value; the filter compiler wants the DLT_ one,
+        // which differs for bare IP (LINKTYPE_RAW 101 is DLT_RAW 12 or 14).
+        if dlt == 101 { dlt = Int32(DLT_RAW) }
+        if fallbackFilterFailed.contains(dlt) { return false }
+        if fallbackFilters[dlt] == nil {
+            guard let dead = pcap_open_dead_with_tstamp_precision(dlt, 262_144, UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
+                fallbackFilterFailed.insert(dlt); return false
+            }
+            defer { pcap_close(dead) }
+            var program = bpf_program()
+            // A filter that cannot apply to this link type ("ether host" on bare IP) passes none of it.
+            guard pcap_compile(dead, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+                fallbackFilterFailed.insert(dlt); return false
+            }
+            fallbackFilters[dlt] = program
+        }
+        var header = pcap_pkthdr()
+        header.caplen = UInt32(packet.bytes.count)
+        header.len = UInt32(clamping: packet.wireLength)
+        guard let base = packet.bytes.baseAddress else { return false }
+        return withUnsafePointer(to: &fallbackFilters[dlt]!) { program in
+            pcap_offline_filter(program, &header, base.assumingMemoryBound(to: UInt8.self)) != 0
+        }
+    }
+
     /// Bytes of the file consumed so far (offline only).
     public var fileOffset: Int64? {
+        if let fallback { return fallback.offset }
         guard !isLive, let f = pcap_file(handle) else { return nil }
         return Int64(ftell(f))
     }

@@ -96,6 +96,19 @@ import Testing
         #expect(notDirectory.status == 3 && notDirectory.stderr.contains("is not a directory"), "\(notDirectory.stderr)")
     }
 
+    /// A pcapng file whose interfaces differ in link type (the fuzzing seed: one session over
+    /// Ethernet, bare IP, Linux cooked v1 and v2): libpcap stops at the second interface, ftpscope
+    /// reads it whole, the same with one analyzer or split over two.
+    @Test func pcapngWithInterfacesOfSeveralLinkTypes() throws {
+        let path = Fixtures.root.appendingPathComponent("Tests/Fuzz/pipeline/seed-mixed-link-types.pcapng").path
+        let one = try Fixtures.run(["analyze", "--format", "jsonl", "--shards", "1", path])
+        let two = try Fixtures.run(["analyze", "--format", "jsonl", "--shards", "2", path])
+        #expect(one.status == 0 && one.stderr.isEmpty, "\(one.stderr)")
+        #expect(one.stdout == two.stdout)
+        #expect(one.stdout.split(separator: "\n").map { $0.contains("\"type\":\"reply\"") }.filter { $0 }.count == 6)
+        #expect(one.stdout.contains("\"unsupported_link_type\":0"))
+    }
+
     @Test func filterIsHandedToLibpcap() throws {
         let r = try Fixtures.run(["analyze", "--format", "jsonl", "--filter", "tcp port 9", Fixtures.path("vsftpd-lftp-active.pcap")])
         #expect(r.status == 0)

@@ -135,6 +135,58 @@ public enum CaptureFile {
         for p in packets { writer.write(p.frame, at: p.timestamp, wireLength: p.wireLength) }
     }
 
+    /// One interface of a pcapng file: its link type and the `if_tsresol` byte of its
+    /// timestamps (9: nanoseconds; 6: microseconds; 0x80 | n: 2^-n seconds).
+    public struct PcapngInterface {
+        public var linkType: LinkType
+        public var resolution: UInt8
+        public var snapLength: UInt32
+        public init(_ linkType: LinkType, resolution: UInt8 = 9, snapLength: UInt32 = 262_144) {
+            self.linkType = linkType; self.resolution = resolution; self.snapLength = snapLength
+        }
+    }
+
+    /// A pcapng file with several interfaces, each packet on the one given: the first
+    /// `upFront` interfaces described at the start, the others just before packet `restBefore`;
+    /// enhanced packet blocks with the packet's time in its interface's units.
+    public static func writePcapng(_ packets: [(interface: Int, packet: Conversation.Packet)], interfaces: [PcapngInterface],
+                                   upFront: Int? = nil, restBefore: Int = 0, bigEndian: Bool = false, to path: String) {
+        var out: [UInt8] = []
+        func w32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: bigEndian ? v.bigEndian : v.littleEndian) { Array($0) } }
+        func w16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: bigEndian ? v.bigEndian : v.littleEndian) { Array($0) } }
+        func block(_ type: UInt32, _ body: [UInt8]) {
+            var b = body
+            while b.count % 4 != 0 { b.append(0) }
+            let len = UInt32(12 + b.count)
+            out += w32(type) + w32(len) + b + w32(len)
+        }
+        func describe(_ i: PcapngInterface) {
+            block(1, w16(UInt16(i.linkType.dlt)) + w16(0) + w32(i.snapLength) + w16(9) + w16(1) + [i.resolution, 0, 0, 0] + w16(0) + w16(0))
+        }
+        block(0x0A0D0D0A, w32(0x1A2B3C4D) + w16(1) + w16(0) + [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        let described = upFront ?? interfaces.count
+        for i in interfaces.prefix(described) { describe(i) }
+        for (k, (interface, p)) in packets.enumerated() {
+            if k == restBefore { for i in interfaces.dropFirst(described) { describe(i) } }
+            let r = interfaces[interface].resolution
+            let ns = UInt64(bitPattern: p.timestamp.nanoseconds)
+            let units: UInt64
+            if r & 0x80 != 0 {
+                let b = UInt64(r & 0x7F)
+                units = (ns / 1_000_000_000) << b + ((ns % 1_000_000_000) << b) / 1_000_000_000
+            } else {
+                var scale: UInt64 = 1
+                for _ in 0..<(9 - Int(r)) { scale *= 10 }
+                units = ns / scale
+            }
+            block(6, w32(UInt32(interface)) + w32(UInt32(units >> 32)) + w32(UInt32(units & 0xFFFF_FFFF))
+                + w32(UInt32(p.frame.count)) + w32(UInt32(p.frame.count)) + p.frame)
+        }
+        let f = fopen(path, "wb")!
+        fwrite(out, 1, out.count, f)
+        fclose(f)
+    }
+
     /// A minimal pcapng file: section header, one interface (nanosecond resolution), enhanced packets.
     public static func writePcapng(_ packets: [Conversation.Packet], linkType: LinkType, to path: String) {
         var out: [UInt8] = []

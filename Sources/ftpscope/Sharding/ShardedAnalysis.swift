@@ -84,7 +84,7 @@ enum ShardedAnalysis {
             guard case .packet(var p) = result else { break read }
             clock.note(p.timestamp)
             var shard = 0
-            var decoded = decoder.decode(p.bytes)
+            var decoded = decoder.decode(p)
             fragments.resolve(&p, &decoded, decoder: decoder)
             if case .success(let segment) = decoded {
                 shard = Int(AddressPair.hash(segment.source.address, segment.destination.address) % UInt64(shards))
