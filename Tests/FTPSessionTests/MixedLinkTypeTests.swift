@@ -69,6 +69,21 @@ import Testing
         #expect(run.replies.map(\.reply.code) == expected.replies.map(\.reply.code))
     }
 
+    /// Two captures of different snap lengths merged (mergecap): one link type, two interfaces
+    /// libpcap also refuses.
+    @Test func interfacesOfDifferentSnapLengths() throws {
+        let c = session(.ethernet())
+        let packets = c.packets.indices.map { k in (interface: k % 2, packet: c.packets[k]) }
+        let path = CaptureFile.temporaryPath("snaplens.pcapng")
+        CaptureFile.writePcapng(packets, interfaces: [CaptureFile.PcapngInterface(.ethernet, snapLength: 262_144),
+                                                      CaptureFile.PcapngInterface(.ethernet, snapLength: 65_535)], to: path)
+        let reference = CaptureFile.temporaryPath("reference.pcap")
+        try CaptureFile.write([c], to: reference, nanosecond: true)
+        let run = try AnalysisRun.of(path)
+        #expect(run.outcome?.damage == nil, "\(String(describing: run.outcome?.damage))")
+        #expect(run.jsonLines() == (try AnalysisRun.of(reference)).jsonLines())
+    }
+
     /// Each interface's timestamps in its own units: microseconds, milliseconds, 2^-6 seconds.
     @Test func eachInterfaceKeepsItsOwnTimestampUnits() throws {
         let (path, reference) = mixed(step: 15_625_000, resolutions: [9, 6, 3, 0x86])
