@@ -1,4 +1,5 @@
 import CPcap
+import CZlib
 #if canImport(Glibc)
 import CGlibc
 import Glibc
@@ -83,7 +84,9 @@ public final class PcapSource {
         }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw .isDirectory(path: path) }
         guard access(path, R_OK) == 0 else { throw .permissionDenied(path: path) }
-        guard let f = fopen(path, "rb") else {
+        let compressed = Self.isGzip(path)
+        var gzip: gzFile?
+        guard let f = compressed ? ftpscope_gzip_fopen(path, &gzip) : fopen(path, "rb") else {
             throw errno == EACCES ? .permissionDenied(path: path) : .readFailed(path: path, reason: String(cString: strerror(errno)))
         }
         // libpcap reads through stdio, whose buffer is the file system's block (4 KiB here): a
@@ -107,8 +110,22 @@ public final class PcapSource {
         }
         let source = PcapSource(handle: h, name: path, isLive: false, fileSize: Int64(st.st_size))
         source.ownedBuffer = buffer
+        source.gzip = gzip
         return source
     }
+
+    /// Whether the file starts with gzip's magic (`tcpdump -w - | gzip`, logrotate's .pcap.gz):
+    /// read through zlib, as tshark reads them.
+    private static func isGzip(_ path: String) -> Bool {
+        guard let f = fopen(path, "rb") else { return false }
+        defer { fclose(f) }
+        var magic: [UInt8] = [0, 0]
+        return fread(&magic, 1, 2, f) == 2 && magic == [0x1F, 0x8B]
+    }
+
+    /// The gzip stream a compressed file is read through (nil otherwise): how far into the
+    /// file it has read, for progress.
+    private var gzip: gzFile?
 
     /// Opens a capture held in memory (fuzzing, tests): libpcap reads it through fmemopen.
     public static func openBuffer(_ bytes: [UInt8], name: String = "<memory>") throws(CaptureError) -> PcapSource {
@@ -265,7 +282,10 @@ public final class PcapSource {
 
     /// The same file (or buffer) from its start, for `PcapngReader`.
     private func reopenAsPcapng() -> PcapngReader? {
-        let f = inMemory ? ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") } : fopen(name, "rb")
+        var g: gzFile?
+        let f = inMemory ? ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }
+            : gzip != nil ? ftpscope_gzip_fopen(name, &g) : fopen(name, "rb")
+        if g != nil { gzip = g }
         return f.map(PcapngReader.init(file:))
     }
 
@@ -321,6 +341,7 @@ public final class PcapSource {
 
     /// Bytes of the file consumed so far (offline only).
     public var fileOffset: Int64? {
+        if let gzip { return Int64(gzoffset(gzip)) }
         if let fallback { return fallback.offset }
         guard !isLive, let f = pcap_file(handle) else { return nil }
         return Int64(ftell(f))

@@ -26,6 +26,9 @@ enum InputFiles {
         return files
     }
 
+    /// What a directory's captures are called, compressed (read through zlib) or not.
+    static let captureSuffixes = [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"]
+
     private static func walk(_ dir: String) -> [String] {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
@@ -39,7 +42,7 @@ enum InputFiles {
             var st = stat()
             guard stat(path, &st) == 0 else { continue }
             if (st.st_mode & S_IFMT) == S_IFDIR { out += walk(path) }
-            else if name.hasSuffix(".pcap") || name.hasSuffix(".pcapng") || name.hasSuffix(".cap") { out.append(path) }
+            else if Self.captureSuffixes.contains(where: { name.hasSuffix($0) }) { out.append(path) }
         }
         return out
     }

@@ -109,6 +109,29 @@ import Testing
         #expect(one.stdout.contains("\"unsupported_link_type\":0"))
     }
 
+    /// A gzip-compressed capture reads as the capture itself, found in a directory too; one cut
+    /// short inside its data is a truncated capture (exit 2) with what came before reported.
+    @Test func gzipCompressedCaptures() throws {
+        let dir = CaptureFile.temporaryPath("gz")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        let plain = Fixtures.path("vsftpd-ftplib-filetypes.pcap")
+        let compressed = dir + "/filetypes.pcap.gz"
+        let gzip = try Fixtures.run(executable: "/bin/sh", ["-c", "gzip -c '\(plain)' > '\(compressed)'"])
+        #expect(gzip.status == 0)
+        let expected = try Fixtures.run(["analyze", "--format", "jsonl", plain])
+        let fromFile = try Fixtures.run(["analyze", "--format", "jsonl", compressed])
+        let fromDirectory = try Fixtures.run(["analyze", "--format", "jsonl", dir])
+        #expect(fromFile.status == 0 && fromFile.stdout == expected.stdout, "\(fromFile.stderr)")
+        #expect(fromDirectory.status == 0 && fromDirectory.stdout == expected.stdout, "\(fromDirectory.stderr)")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: compressed))
+        let cut = dir + "/cut.gz"
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cut))
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", cut])
+        #expect(r.status == 2 && r.stderr.contains("capture is truncated"), "\(r.stderr)")
+        let replies = r.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"reply\"") }
+        #expect(replies.count > 5 && expected.stdout.hasPrefix(replies.joined(separator: "\n")))
+    }
+
     @Test func filterIsHandedToLibpcap() throws {
         let r = try Fixtures.run(["analyze", "--format", "jsonl", "--filter", "tcp port 9", Fixtures.path("vsftpd-lftp-active.pcap")])
         #expect(r.status == 0)
