@@ -12,6 +12,12 @@ enum Fixtures {
 
     static func path(_ name: String) -> String { captures.appendingPathComponent(name).path }
 
+    /// The file beside capture `name` (`NAME.pcap` or `NAME.pcapng`) with `suffix` in place of
+    /// the extension: `.client.log`, `.expected.jsonl`, `.expected.txt`.
+    static func companion(_ name: String, _ suffix: String) -> String {
+        path((name.hasSuffix(".pcapng") ? String(name.dropLast(7)) : name.hasSuffix(".pcap") ? String(name.dropLast(5)) : name) + suffix)
+    }
+
     /// The ftpscope binary built next to the test bundle (the test target depends on it).
     static var binary: String {
         let candidates = [

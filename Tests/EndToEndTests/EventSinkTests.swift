@@ -33,8 +33,7 @@ import Testing
         let together = try Self.records(Fixtures.path(name), repliesApart: false)
         let apart = try Self.records(Fixtures.path(name), repliesApart: true)
         // Every record of the reviewed expected file but its summary, so neither run can come back short.
-        let expected = try String(contentsOfFile: Fixtures.path(name.replacingOccurrences(of: ".pcapng", with: ".expected.jsonl")
-            .replacingOccurrences(of: ".pcap", with: ".expected.jsonl")),
+        let expected = try String(contentsOfFile: Fixtures.companion(name, ".expected.jsonl"),
                                   encoding: .utf8).split(separator: "\n")
         let replies = expected.filter { $0.hasPrefix("{\"type\":\"reply\"") }.count
         #expect(together.count == expected.count - 1 && expected.count > 1)

@@ -15,8 +15,7 @@ import Testing
 
     @Test(arguments: Fixtures.captureNames)
     func outputMatchesTheExpectedRecords(_ name: String) throws {
-        let expectedPath = Fixtures.path(name.replacingOccurrences(of: ".pcapng", with: ".expected.jsonl")
-            .replacingOccurrences(of: ".pcap", with: ".expected.jsonl"))
+        let expectedPath = Fixtures.companion(name, ".expected.jsonl")
         let expected = try String(contentsOfFile: expectedPath, encoding: .utf8).split(separator: "\n").map(String.init)
         let run = try AnalysisRun.of(Fixtures.path(name))
         var actual = run.jsonLines()
@@ -32,8 +31,7 @@ import Testing
     /// line's own rendering: grouping, columns, escapes, the summary).
     @Test(arguments: Fixtures.captureNames)
     func textMatchesTheExpectedText(_ name: String) throws {
-        let expectedPath = Fixtures.path(name.replacingOccurrences(of: ".pcapng", with: ".expected.txt")
-            .replacingOccurrences(of: ".pcap", with: ".expected.txt"))
+        let expectedPath = Fixtures.companion(name, ".expected.txt")
         let expected = try String(contentsOfFile: expectedPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         let r = try Fixtures.run(["analyze", "--format", "text", "--commands", Fixtures.path(name)], environment: ["NO_COLOR": "1"])
         #expect(r.status == 0)
@@ -48,7 +46,7 @@ import Testing
 
     @Test(arguments: Fixtures.captureNames)
     func everyReplyTheClientLoggedIsReportedInOrder(_ name: String) throws {
-        let log = Fixtures.path(name.replacingOccurrences(of: ".pcap", with: ".client.log"))
+        let log = Fixtures.companion(name, ".client.log")
         // Lines starting with # say what the client saw that nobody on the wire can read.
         let clientLines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
             .map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
@@ -218,6 +216,19 @@ import Testing
         }
         // Not asked for, not computed.
         #expect(try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-filetypes.pcap")).sessions.first?.transfers.allSatisfy { $0.digests == nil } == true)
+    }
+
+    /// dumpcap on two interfaces (`-i lo -i any`): lo's packets Ethernet, any's Linux cooked,
+    /// one session on each. libpcap (tcpdump, Zeek) stops at the second interface; every
+    /// packet and reply of both sessions is here, each decoded as its interface says.
+    @Test func aPcapngFromTwoInterfacesOfDifferentLinkTypes() throws {
+        let run = try AnalysisRun.of(Fixtures.path("pyftpdlib-ftplib-interfaces.pcapng"))
+        #expect(run.outcome?.damage == nil)
+        #expect(run.summary.packets == 81 && run.summary.unsupportedLinkType == 0 && run.summary.malformed.isEmpty)
+        #expect(run.sessions.map { $0.session.server.port } == [2108, 2109])
+        #expect(run.sessions.map(\.replies) == [9, 12] && run.sessions.allSatisfy { $0.endReason == "fin" })
+        #expect(run.sessions.flatMap(\.transfers).map { "\($0.command) \($0.bytes) \($0.outcome)" }
+            == ["RETR 27019 completed", "STOR 5000 completed", "LIST 135 completed"])
     }
 
     /// `--extract` on every real capture: a file for each data connection that carried bytes,
