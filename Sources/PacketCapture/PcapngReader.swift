@@ -12,7 +12,7 @@ import Glibc
 /// (link type, `if_tsresol`, `if_tsoffset`) and enhanced, simple and obsolete packet blocks;
 /// every other block is skipped by its length.
 final class PcapngReader {
-    enum Failure: Error, Equatable {
+    enum Failure: Error {
         case truncated(String)
         case corrupt(String)
     }
@@ -34,8 +34,6 @@ final class PcapngReader {
     private var block = UnsafeRawBufferPointer(start: nil, count: 0)
     /// The timestamp of the last packet, for simple packet blocks, which carry none.
     private var lastTimestamp = Timestamp.zero
-    /// Packet blocks read so far (what libpcap counts as packets).
-    private(set) var packetsRead = 0
     /// Longest block accepted: a length past it is a corrupt file, not a packet to allocate for.
     static let maxBlockLength = 64 << 20
 
@@ -65,24 +63,9 @@ final class PcapngReader {
         while true {
             guard let type = try readBlock() else { return nil }
             switch type {
-            case 0x0A0D_0D0A: try section()
+            case 0x0A0D_0D0A: interfaces.removeAll()  // a new section describes its own interfaces
             case 1: try interface()
-            case 6, 3, 2:
-                packetsRead += 1
-                return try packet(type)
-            default: continue
-            }
-        }
-    }
-
-    /// Skips `count` packets (those libpcap handed over before it gave up on the file).
-    func skip(_ count: Int) throws(Failure) {
-        while packetsRead < count {
-            guard let type = try readBlock() else { return }
-            switch type {
-            case 0x0A0D_0D0A: try section()
-            case 1: try interface()
-            case 6, 3, 2: packetsRead += 1
+            case 6, 3, 2: return try packet(type)
             default: continue
             }
         }
@@ -130,11 +113,6 @@ final class PcapngReader {
         var tail = [UInt8](repeating: 0, count: 4)
         guard fread(&tail, 1, 4, file) == 4 else { throw .truncated("a block cut short") }
         guard Int(word(tail, 0)) == length else { throw .corrupt("block lengths disagree") }
-    }
-
-    private func section() throws(Failure) {
-        // A new section starts its own list of interfaces.
-        interfaces.removeAll()
     }
 
     private func interface() throws(Failure) {
