@@ -27,17 +27,7 @@ import Testing
         let dir = directory()
         var config = AnalyzerConfiguration()
         config.extractDirectory = dir
-        let run = try streams.passiveTransfer(command: "STOR ../../etc/cron.d/evil name", preliminary: "150 Ok to send data.",
-                                              file: file, upload: true, segment: 700, reset: damage == "reset",
-                                              configuration: config) { data, first in
-            switch damage {
-            case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
-            case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
-            case "segment lost": data.remove(at: first + 4)
-            case "no SYN": data.remove(at: 1); data.remove(at: 0)
-            default: break
-            }
-        }
+        let run = try streams.damagedUpload(damage, command: "STOR ../../etc/cron.d/evil name", file: file, configuration: config)
         let t = try #require(run.sessions.first?.transfers.first)
         let names = try contents(dir)
         #expect(names.count == 1, "\(names)")

@@ -203,16 +203,7 @@ import Testing
         let file = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         var config = AnalyzerConfiguration()
         config.transferHashes = [.md5, .sha1, .sha256]
-        let run = try passiveTransfer(command: "STOR upload.bin", preliminary: "150 Ok to send data.", file: file, upload: true,
-                                      segment: 700, reset: damage == "reset", configuration: config) { data, first in
-            switch damage {
-            case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
-            case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
-            case "segment lost": data.remove(at: first + 4)
-            case "no SYN": data.remove(at: 1); data.remove(at: 0)
-            default: break
-            }
-        }
+        let run = try damagedUpload(damage, command: "STOR upload.bin", file: file, configuration: config)
         let t = try #require(run.sessions.first?.transfers.first)
         #expect(t.bytesToServer == 5000 || damage == "segment lost")
         if damage == "segment lost" || damage == "no SYN" || damage == "reset" {
@@ -221,6 +212,22 @@ import Testing
             func hex<D: Digest>(_ d: D) -> String { d.map { String(format: "%02x", $0) }.joined() }
             #expect(t.digests == TransferDigests(md5: hex(Insecure.MD5.hash(data: file)), sha1: hex(Insecure.SHA1.hash(data: file)),
                                                  sha256: hex(SHA256.hash(data: file))))
+        }
+    }
+
+    /// An upload of `file` in segments of 700 bytes, its data connection damaged as `damage`
+    /// says: "in order" (none), "reordered", "retransmitted", "segment lost" (the fifth, bytes
+    /// 2,800 to 3,499), "no SYN" (the handshake's first two packets), "reset" (instead of a close).
+    func damagedUpload(_ damage: String, command: String, file: [UInt8], configuration: AnalyzerConfiguration) throws -> AnalysisRun {
+        try passiveTransfer(command: command, preliminary: "150 Ok to send data.", file: file, upload: true, segment: 700,
+                            reset: damage == "reset", configuration: configuration) { data, first in
+            switch damage {
+            case "reordered": data.swapAt(first, first + 3); data.swapAt(first + 1, first + 2)
+            case "retransmitted": data.duplicate(first + 2); data.duplicate(first)
+            case "segment lost": data.remove(at: first + 4)
+            case "no SYN": data.remove(at: 1); data.remove(at: 0)
+            default: break
+            }
         }
     }
 
