@@ -1,14 +1,19 @@
 import FTPSession
 
 extension TransferSummary {
-    /// A transfer in a report's table of sessions: what moved, how much, how it ended and what
-    /// it carried (`RETR tool 35664 B completed application/x-sharedlib`). Wire text, to be
-    /// escaped by the format.
+    /// A transfer in a report's table of sessions: what moved, how much, how it ended, what it
+    /// carried, and with `--hash` and `--extract` its strongest digest and where it was saved
+    /// (`RETR tool 35664 B completed application/x-sharedlib sha256 9f… saved files/…-RETR-tool`).
+    /// Wire text, to be escaped by the format.
     var reportText: String {
         var text = command
         if let p = absolutePath ?? path { text += " " + p }
         text += " \(bytes) B \(outcome)"
         if let mimeType { text += " " + mimeType }
+        if let d = digests {
+            if let h = d.sha256 { text += " sha256 " + h } else if let h = d.sha1 { text += " sha1 " + h } else if let h = d.md5 { text += " md5 " + h }
+        }
+        if let extractedPath { text += " saved " + extractedPath }
         return text
     }
 }

@@ -143,6 +143,17 @@ import Testing
             #expect(r.stdout.contains("RETR tool 35664 B completed application/x-sharedlib; RETR image.png 221 B completed image/png"), "\(format)")
             #expect(r.stdout.contains("STOR incoming/setup.exe 512 B completed application/x-dosexec"), "\(format)")
         }
+        // With --hash and --extract, each file's SHA-256 (as the recording took it from disk) and where it went.
+        let log = try String(contentsOfFile: Fixtures.path("vsftpd-ftplib-filetypes.client.log"), encoding: .utf8)
+        let sha = try #require(log.split(separator: "\n").first { $0.hasPrefix("# sha256 ") && $0.hasSuffix(" tool") })
+            .split(separator: " ")[2]
+        let dir = CaptureFile.temporaryPath("report-files")
+        let r = try Fixtures.run(["report", "--format", "markdown", "--hash", "sha256", "--extract", dir, capture])
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix("-RETR-tool") })
+        // Markdown escapes the underscores of the name.
+        let shown = "\(dir)/\(saved)".replacingOccurrences(of: "_", with: "\\_")
+        #expect(r.stdout.contains("RETR tool 35664 B completed application/x-sharedlib sha256 \(sha) saved \(shown);"), "\(r.stdout)")
     }
 
     /// A report that cannot be written all the way (a full disk) fails with one line, not silently.
