@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import PacketCapture
 
 /// Writes the files that data connections carried into one directory (`--extract`), as tshark's
