@@ -26,11 +26,12 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // glibc headers Swift's Glibc module leaves out (mallopt, __fsetlocking).
         .systemLibrary(name: "CGlibc"),
-        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // gzip- and zstd-compressed captures read through stdio streams libpcap can take.
+        .systemLibrary(name: "CDecompress", providers: [.apt(["zlib1g-dev", "libzstd-dev"])]),
         // Address value types shared by the capture layer and the protocol decoders.
         .target(name: "NetworkAddress", swiftSettings: hot),
         .target(name: "PacketCapture", dependencies: [
-            "CPcap", "CGlibc", "CZlib", "NetworkAddress", .product(name: "DequeModule", package: "swift-collections"),
+            "CPcap", "CGlibc", "CDecompress", "NetworkAddress", .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
         // One inline C function: a cache prefetch hint for the flow table's lookahead.
         .target(name: "CPrefetch"),

@@ -1,5 +1,5 @@
 import CPcap
-import CZlib
+import CDecompress
 #if canImport(Glibc)
 import CGlibc
 import Glibc
@@ -84,9 +84,8 @@ public final class PcapSource {
         }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw .isDirectory(path: path) }
         guard access(path, R_OK) == 0 else { throw .permissionDenied(path: path) }
-        let compressed = Self.isGzip(path)
-        var gzip: gzFile?
-        guard let f = compressed ? ftpscope_gzip_fopen(path, &gzip) : fopen(path, "rb") else {
+        let compression = Compression(of: path)
+        guard let (f, progress) = compression.open(path) else {
             throw errno == EACCES ? .permissionDenied(path: path) : .readFailed(path: path, reason: String(cString: strerror(errno)))
         }
         // libpcap reads through stdio, whose buffer is the file system's block (4 KiB here): a
@@ -110,22 +109,47 @@ public final class PcapSource {
         }
         let source = PcapSource(handle: h, name: path, isLive: false, fileSize: Int64(st.st_size))
         source.ownedBuffer = buffer
-        source.gzip = gzip
+        source.compression = compression
+        source.compressedProgress = progress
         return source
     }
 
-    /// Whether the file starts with gzip's magic (`tcpdump -w - | gzip`, logrotate's .pcap.gz):
-    /// read through zlib, as tshark reads them.
-    private static func isGzip(_ path: String) -> Bool {
-        guard let f = fopen(path, "rb") else { return false }
-        defer { fclose(f) }
-        var magic: [UInt8] = [0, 0]
-        return fread(&magic, 1, 2, f) == 2 && magic == [0x1F, 0x8B]
+    /// How a capture file is compressed, told by its magic whatever its name (`tcpdump -w - |
+    /// gzip`, logrotate's .pcap.gz, `zstd` for archives): read decompressed, as tshark reads them.
+    private enum Compression {
+        case none, gzip, zstd
+
+        init(of path: String) {
+            self = .none
+            guard let f = fopen(path, "rb") else { return }
+            defer { fclose(f) }
+            var magic: [UInt8] = [0, 0, 0, 0]
+            let n = fread(&magic, 1, 4, f)
+            if n >= 2, magic[0] == 0x1F, magic[1] == 0x8B { self = .gzip }
+            if n == 4, magic == [0x28, 0xB5, 0x2F, 0xFD] { self = .zstd }
+        }
+
+        /// A stream of the file's decompressed bytes, and for a compressed one how far into the
+        /// file it has read.
+        func open(_ path: String) -> (UnsafeMutablePointer<FILE>, (() -> Int64)?)? {
+            switch self {
+            case .none:
+                return fopen(path, "rb").map { ($0, nil) }
+            case .gzip:
+                var g: gzFile?
+                guard let f = ftpscope_gzip_fopen(path, &g), let g else { return nil }
+                return (f, { Int64(gzoffset(g)) })
+            case .zstd:
+                var z: UnsafeMutablePointer<ftpscope_zstd>?
+                guard let f = ftpscope_zstd_fopen(path, &z), let z else { return nil }
+                return (f, { z.pointee.consumed })
+            }
+        }
     }
 
-    /// The gzip stream a compressed file is read through (nil otherwise): how far into the
-    /// file it has read, for progress.
-    private var gzip: gzFile?
+    private var compression = Compression.none
+    /// How far into a compressed file its stream has read (nil for others), for progress.
+    private var compressedProgress: (() -> Int64)?
 
     /// Opens a capture held in memory (fuzzing, tests): libpcap reads it through fmemopen.
     public static func openBuffer(_ bytes: [UInt8], name: String = "<memory>") throws(CaptureError) -> PcapSource {
@@ -282,11 +306,10 @@ public final class PcapSource {
 
     /// The same file (or buffer) from its start, for `PcapngReader`.
     private func reopenAsPcapng() -> PcapngReader? {
-        var g: gzFile?
-        let f = inMemory ? ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }
-            : gzip != nil ? ftpscope_gzip_fopen(name, &g) : fopen(name, "rb")
-        if g != nil { gzip = g }
-        return f.map(PcapngReader.init(file:))
+        if inMemory { return ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }.map(PcapngReader.init(file:)) }
+        guard let (f, progress) = compression.open(name) else { return nil }
+        if progress != nil { compressedProgress = progress }
+        return PcapngReader(file: f)
     }
 
     private func skip(_ count: Int, in reader: PcapngReader) throws(CaptureError) {
@@ -341,7 +364,7 @@ public final class PcapSource {
 
     /// Bytes of the file consumed so far (offline only).
     public var fileOffset: Int64? {
-        if let gzip { return Int64(gzoffset(gzip)) }
+        if let compressedProgress { return compressedProgress() }
         if let fallback { return fallback.offset }
         guard !isLive, let f = pcap_file(handle) else { return nil }
         return Int64(ftell(f))

@@ -26,8 +26,8 @@ enum InputFiles {
         return files
     }
 
-    /// What a directory's captures are called, compressed (read through zlib) or not.
-    static let captureSuffixes = [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".cap.gz"]
+    /// What a directory's captures are called, compressed (gzip, zstd) or not.
+    static let captureSuffixes = [".pcap", ".pcapng", ".cap"].flatMap { [$0, $0 + ".gz", $0 + ".zst"] }
 
     private static func walk(_ dir: String) -> [String] {
         guard let d = opendir(dir) else { return [] }

@@ -109,6 +109,26 @@ import Testing
         #expect(one.stdout.contains("\"unsupported_link_type\":0"))
     }
 
+    /// A zstd-compressed capture, pcap or pcapng, reads as the capture itself; so do two frames
+    /// one after the other (what `zstd -c a b` writes), here a capture split in two.
+    @Test func zstdCompressedCaptures() throws {
+        let dir = CaptureFile.temporaryPath("zst")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        for name in ["vsftpd-ftplib-filetypes.pcap", "pyftpdlib-ftplib-interfaces.pcapng"] {
+            let plain = Fixtures.path(name), compressed = dir + "/" + name + ".zst"
+            #expect(try Fixtures.run(executable: "/bin/sh", ["-c", "zstd -q -c '\(plain)' > '\(compressed)'"]).status == 0)
+            let expected = try Fixtures.run(["analyze", "--format", "jsonl", plain])
+            let r = try Fixtures.run(["analyze", "--format", "jsonl", compressed])
+            #expect(r.status == 0 && r.stdout == expected.stdout, "\(name): \(r.stderr)")
+        }
+        let plain = Fixtures.path("vsftpd-ftplib-filetypes.pcap"), split = dir + "/split.zst"
+        let halves = "(head -c 30000 '\(plain)' | zstd -q -c; tail -c +30001 '\(plain)' | zstd -q -c) > '\(split)'"
+        #expect(try Fixtures.run(executable: "/bin/sh", ["-c", halves]).status == 0)
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", split])
+        let whole = try Fixtures.run(["analyze", "--format", "jsonl", plain])
+        #expect(r.status == 0 && r.stdout == whole.stdout, "\(r.stderr)")
+    }
+
     /// A gzip-compressed capture reads as the capture itself, found in a directory too; one cut
     /// short inside its data is a truncated capture (exit 2) with what came before reported.
     @Test func gzipCompressedCaptures() throws {
