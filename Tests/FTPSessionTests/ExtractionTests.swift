@@ -142,7 +142,7 @@ import Testing
         var highest = 0
         for round in 0..<60 {
             for (i, file) in files.enumerated() {
-                var chunk = [UInt8](repeating: UInt8(truncatingIfNeeded: i &+ round), count: 1000)
+                let chunk = [UInt8](repeating: UInt8(truncatingIfNeeded: i &+ round), count: 1000)
                 if round == 30 && i % 2 == 0 { file.skip(1000); continue }
                 chunk.withUnsafeBytes { file.append($0) }
                 highest = max(highest, extractor.buffered)
