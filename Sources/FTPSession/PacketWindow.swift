@@ -56,7 +56,7 @@ public final class PacketWindow {
         slots[i].length = n
         slots[i].timestamp = packet.timestamp
         slots[i].wireLength = packet.wireLength
-        let decoded = (packet.linkType.map(PacketDecoder.init(linkType:)) ?? decoder).decode(UnsafeRawBufferPointer(start: slots[i].buffer, count: n))
+        let decoded = decoder.decode(UnsafeRawBufferPointer(start: slots[i].buffer, count: n), as: packet.linkType)
         slots[i].decoded = decoded
         if case .success(let segment) = decoded { slots[i].probe = analyzer.probe(segment) } else { slots[i].probe = nil }
         count += 1

@@ -42,8 +42,14 @@ public struct PacketDecoder: Sendable {
     /// A packet with a link type of its own (a pcapng file whose interfaces differ) is read as that.
     @inline(__always)
     public func decode(_ packet: RawPacket) -> Result<TCPSegment, DecodeOutcome> {
-        if let own = packet.linkType, own != linkType { return PacketDecoder(linkType: own).decode(packet.bytes) }
-        return decode(packet.bytes)
+        decode(packet.bytes, as: packet.linkType)
+    }
+
+    /// `frame` read as `own` where it has a link type of its own, as the source's otherwise.
+    @inline(__always)
+    public func decode(_ frame: UnsafeRawBufferPointer, as own: LinkType?) -> Result<TCPSegment, DecodeOutcome> {
+        if let own, own != linkType { return PacketDecoder(linkType: own).decode(frame) }
+        return decode(frame)
     }
 
     public func decode(_ frame: UnsafeRawBufferPointer) -> Result<TCPSegment, DecodeOutcome> {
