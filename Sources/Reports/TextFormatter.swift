@@ -190,7 +190,16 @@ public struct TextFormatter: Sendable {
             }
             if let m = t.sizeMatches, !m { line += "  announced \(t.announcedSize!) bytes" }
             if let saved = t.extractedPath {
-                line += "\n      saved \(TerminalText.escape(saved))" + (t.extractedWhole == true ? "" : " (part: bytes missing)")
+                line += "\n      saved \(TerminalText.escape(saved))"
+                // Two reasons a saved file is not the whole file, and the user acts differently
+                // on each: a resumed transfer is whole on the wire but starts inside the file.
+                if t.extractedWhole != true {
+                    if let offset = t.restartOffset, offset > 0 {
+                        line += " (part of the file: resumed at byte \(offset))"
+                    } else {
+                        line += " (part of the file: bytes missing)"
+                    }
+                }
             }
             out.append(text: line)
         }

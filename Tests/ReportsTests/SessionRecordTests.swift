@@ -59,6 +59,23 @@ import Testing
         #expect(try #require(TextFormatter(showCommands: true, grouped: true).format(.session(s))).contains("unanswered") == false)
     }
 
+    /// A saved file that is not the whole file says why: a resumed transfer starts inside the
+    /// file (whole on the wire), a lost segment leaves a hole; a whole one says nothing more.
+    @Test func textSaysWhyASavedFileIsPartOfOne() throws {
+        var s = try #require(Self.summaries().first { !$0.transfers.isEmpty })
+        func savedLine(whole: Bool?, offset: Int?) throws -> String {
+            s.transfers[0].extractedPath = "/tmp/x/1-RETR-a\u{1B}b"
+            s.transfers[0].extractedWhole = whole
+            s.transfers[0].restartOffset = offset
+            let text = try #require(TextFormatter(grouped: true).format(.session(s)))
+            return String(try #require(text.split(separator: "\n").first { $0.contains("saved") }))
+        }
+        #expect(try savedLine(whole: true, offset: nil) == "      saved /tmp/x/1-RETR-a\\x1bb")
+        #expect(try savedLine(whole: false, offset: nil) == "      saved /tmp/x/1-RETR-a\\x1bb (part of the file: bytes missing)")
+        #expect(try savedLine(whole: false, offset: 0) == "      saved /tmp/x/1-RETR-a\\x1bb (part of the file: bytes missing)")
+        #expect(try savedLine(whole: false, offset: 4096) == "      saved /tmp/x/1-RETR-a\\x1bb (part of the file: resumed at byte 4096)")
+    }
+
     @Test func roomAndFieldWritersAgree() throws {
         let encoder = RecordEncoder()
         for s in Self.summaries() {
