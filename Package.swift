@@ -26,8 +26,8 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // glibc headers Swift's Glibc module leaves out (mallopt, __fsetlocking).
         .systemLibrary(name: "CGlibc"),
-        // gzip- and zstd-compressed captures read through stdio streams libpcap can take.
-        .systemLibrary(name: "CDecompress", providers: [.apt(["zlib1g-dev", "libzstd-dev"])]),
+        // gzip-, zstd- and lz4-compressed captures read through stdio streams libpcap can take.
+        .systemLibrary(name: "CDecompress", providers: [.apt(["zlib1g-dev", "libzstd-dev", "liblz4-dev"])]),
         // Address value types shared by the capture layer and the protocol decoders.
         .target(name: "NetworkAddress", swiftSettings: hot),
         .target(name: "PacketCapture", dependencies: [

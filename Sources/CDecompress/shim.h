@@ -1,5 +1,5 @@
 // stdio streams that read a compressed file's decompressed bytes, so that libpcap (which reads
-// from a FILE *) reads gzip- and zstd-compressed captures as tshark does. glibc's fopencookie
+// from a FILE *) reads gzip-, zstd- and lz4-compressed captures as tshark does. glibc's fopencookie
 // is a GNU extension the Glibc module leaves out; its table of functions is declared here as
 // glibc lays it out.
 #include <limits.h>
@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <lz4frame.h>
 
 typedef struct {
     ssize_t (*read)(void *cookie, char *buffer, size_t size);
@@ -98,6 +99,67 @@ static inline FILE *ftpscope_zstd_fopen(const char *path, ftpscope_zstd **state)
     ftpscope_cookie_functions functions = { ftpscope_zstd_read, NULL, NULL, ftpscope_zstd_close };
     FILE *f = fopencookie(z, "r", functions);
     if (f == NULL) { ftpscope_zstd_close(z); return NULL; }
+    if (state != NULL) *state = z;
+    return f;
+}
+
+// --- lz4 frames (what `lz4` and Wireshark's "compress with LZ4" write), one after another, and
+// skippable frames between them, all handled by lz4frame's decompressor.
+
+typedef struct {
+    FILE *file;
+    LZ4F_dctx *context;
+    unsigned char *input;
+    size_t inputCapacity, inputPos, inputSize;
+    /// Compressed bytes consumed so far, for progress.
+    long long consumed;
+} ftpscope_lz4;
+
+static ssize_t ftpscope_lz4_read(void *cookie, char *buffer, size_t size) {
+    ftpscope_lz4 *z = (ftpscope_lz4 *)cookie;
+    size_t produced = 0;
+    while (produced == 0 && size > 0) {
+        if (z->inputPos == z->inputSize) {
+            size_t n = fread(z->input, 1, z->inputCapacity, z->file);
+            if (n == 0) return ferror(z->file) ? -1 : 0;  // cut short: the reader sees a truncation
+            z->inputPos = 0; z->inputSize = n;
+        }
+        size_t out = size, in = z->inputSize - z->inputPos;
+        size_t r = LZ4F_decompress(z->context, buffer, &out, z->input + z->inputPos, &in, NULL);
+        z->inputPos += in;
+        z->consumed += (long long)in;
+        produced = out;
+        if (LZ4F_isError(r)) return produced > 0 ? (ssize_t)produced : -1;
+    }
+    return (ssize_t)produced;
+}
+
+static int ftpscope_lz4_close(void *cookie) {
+    ftpscope_lz4 *z = (ftpscope_lz4 *)cookie;
+    if (z->context != NULL) LZ4F_freeDecompressionContext(z->context);
+    free(z->input);
+    int r = fclose(z->file);
+    free(z);
+    return r;
+}
+
+/// Opens `path` (lz4 frames) as a stream of its decompressed bytes; NULL when it cannot be
+/// opened. `*state` is left pointing at the decompressor's state, for how far it has read.
+static inline FILE *ftpscope_lz4_fopen(const char *path, ftpscope_lz4 **state) {
+    FILE *in = fopen(path, "rb");
+    if (in == NULL) return NULL;
+    ftpscope_lz4 *z = (ftpscope_lz4 *)calloc(1, sizeof *z);
+    if (z == NULL) { fclose(in); return NULL; }
+    z->file = in;
+    z->inputCapacity = 1 << 16;
+    z->input = (unsigned char *)malloc(z->inputCapacity);
+    if (z->input == NULL || LZ4F_isError(LZ4F_createDecompressionContext(&z->context, LZ4F_VERSION))) {
+        ftpscope_lz4_close(z);
+        return NULL;
+    }
+    ftpscope_cookie_functions functions = { ftpscope_lz4_read, NULL, NULL, ftpscope_lz4_close };
+    FILE *f = fopencookie(z, "r", functions);
+    if (f == NULL) { ftpscope_lz4_close(z); return NULL; }
     if (state != NULL) *state = z;
     return f;
 }

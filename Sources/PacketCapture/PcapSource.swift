@@ -115,9 +115,10 @@ public final class PcapSource {
     }
 
     /// How a capture file is compressed, told by its magic whatever its name (`tcpdump -w - |
-    /// gzip`, logrotate's .pcap.gz, `zstd` for archives): read decompressed, as tshark reads them.
+    /// gzip`, logrotate's .pcap.gz, `zstd` for archives, Wireshark's lz4): read decompressed, as
+    /// tshark reads them.
     private enum Compression {
-        case none, gzip, zstd
+        case none, gzip, zstd, lz4
 
         init(of path: String) {
             self = .none
@@ -127,6 +128,10 @@ public final class PcapSource {
             let n = fread(&magic, 1, 4, f)
             if n >= 2, magic[0] == 0x1F, magic[1] == 0x8B { self = .gzip }
             if n == 4, magic == [0x28, 0xB5, 0x2F, 0xFD] { self = .zstd }
+            // An lz4 frame, or a skippable frame (0x184D2A50…5F) the decompressor steps over.
+            if n == 4, magic == [0x04, 0x22, 0x4D, 0x18] || (magic[0] & 0xF0 == 0x50 && magic[1...] == [0x2A, 0x4D, 0x18]) {
+                self = .lz4
+            }
         }
 
         /// A stream of the file's decompressed bytes, and for a compressed one how far into the
@@ -142,6 +147,10 @@ public final class PcapSource {
             case .zstd:
                 var z: UnsafeMutablePointer<ftpscope_zstd>?
                 guard let f = ftpscope_zstd_fopen(path, &z), let z else { return nil }
+                return (f, { z.pointee.consumed })
+            case .lz4:
+                var z: UnsafeMutablePointer<ftpscope_lz4>?
+                guard let f = ftpscope_lz4_fopen(path, &z), let z else { return nil }
                 return (f, { z.pointee.consumed })
             }
         }

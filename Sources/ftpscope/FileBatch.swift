@@ -26,8 +26,8 @@ enum InputFiles {
         return files
     }
 
-    /// What a directory's captures are called, compressed (gzip, zstd) or not.
-    static let captureSuffixes = [".pcap", ".pcapng", ".cap"].flatMap { [$0, $0 + ".gz", $0 + ".zst"] }
+    /// What a directory's captures are called, compressed (gzip, zstd, lz4) or not.
+    static let captureSuffixes = [".pcap", ".pcapng", ".cap"].flatMap { [$0, $0 + ".gz", $0 + ".zst", $0 + ".lz4"] }
 
     private static func walk(_ dir: String) -> [String] {
         guard let d = opendir(dir) else { return [] }

@@ -129,6 +129,43 @@ import Testing
         #expect(r.status == 0 && r.stdout == whole.stdout, "\(r.stderr)")
     }
 
+    /// An lz4-compressed capture (what `lz4` and Wireshark write), pcap or pcapng, reads as the
+    /// capture itself, found in a directory too; so do two frames one after the other and a
+    /// skippable frame before them. One cut short is a truncated capture (exit 2) with the blocks
+    /// before the cut reported.
+    @Test func lz4CompressedCaptures() throws {
+        let dir = CaptureFile.temporaryPath("lz4")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        func sh(_ command: String) throws { #expect(try Fixtures.run(executable: "/bin/sh", ["-c", command]).status == 0, "\(command)") }
+        for name in ["vsftpd-ftplib-filetypes.pcap", "pyftpdlib-ftplib-interfaces.pcapng"] {
+            let plain = Fixtures.path(name), compressed = dir + "/" + name + ".lz4"
+            try sh("lz4 -q -c '\(plain)' > '\(compressed)'")
+            let expected = try Fixtures.run(["analyze", "--format", "jsonl", plain])
+            let r = try Fixtures.run(["analyze", "--format", "jsonl", compressed])
+            #expect(r.status == 0 && r.stdout == expected.stdout, "\(name): \(r.stderr)")
+        }
+        let both = try Fixtures.run(["analyze", "--format", "jsonl", "--jobs", "1", dir])
+        #expect(both.status == 0 && both.stdout.contains("\"files\":2,"), "\(both.stderr)")
+        let plain = Fixtures.path("vsftpd-ftplib-filetypes.pcap")
+        let whole = try Fixtures.run(["analyze", "--format", "jsonl", plain])
+        // A skippable frame (magic 0x184D2A50, four bytes of length, its bytes), then the capture
+        // in two frames.
+        let framed = dir + "/framed.bin"
+        try sh("(printf 'P*M\\030\\004\\000\\000\\000abcd'; head -c 30000 '\(plain)' | lz4 -q -c; tail -c +30001 '\(plain)' | lz4 -q -c) > '\(framed)'")
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", framed])
+        #expect(r.status == 0 && r.stdout == whole.stdout, "\(r.stderr)")
+        // 64 KiB blocks, cut three quarters in: the blocks before the cut, then a truncation.
+        let fragments = Fixtures.path("vsftpd-ftplib-fragments.pcap"), blocks = dir + "/blocks.bin", cut = dir + "/cut.bin"
+        try sh("lz4 -B4 -q -c '\(fragments)' > '\(blocks)'")
+        let compressed = try Data(contentsOf: URL(fileURLWithPath: blocks))
+        try compressed.prefix(compressed.count * 3 / 4).write(to: URL(fileURLWithPath: cut))
+        let expected = try Fixtures.run(["analyze", "--format", "jsonl", fragments])
+        let truncated = try Fixtures.run(["analyze", "--format", "jsonl", cut])
+        #expect(truncated.status == 2 && truncated.stderr.contains("capture is truncated"), "\(truncated.stderr)")
+        let replies = truncated.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"reply\"") }
+        #expect(replies.count > 5 && expected.stdout.hasPrefix(replies.joined(separator: "\n")))
+    }
+
     /// A gzip-compressed capture reads as the capture itself, found in a directory too; one cut
     /// short inside its data is a truncated capture (exit 2) with what came before reported.
     @Test func gzipCompressedCaptures() throws {
