@@ -1,10 +1,13 @@
-// stdio streams that read a compressed file's decompressed bytes, so that libpcap (which reads
-// from a FILE *) reads gzip-, zstd- and lz4-compressed captures as tshark does. glibc's fopencookie
-// is a GNU extension the Glibc module leaves out; its table of functions is declared here as
-// glibc lays it out.
+// stdio streams that read a compressed stream's decompressed bytes, so that libpcap (which reads
+// from a FILE *) reads gzip-, zstd- and lz4-compressed captures as tshark does, from a file or
+// from a pipe. Each decompressor reads from a FILE * it owns, closed with its stream (or on
+// failure to open): a file, or standard input with the bytes read to tell its kind put back.
+// glibc's fopencookie is a GNU extension the Glibc module leaves out; its table of functions is
+// declared here as glibc lays it out.
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -19,54 +22,152 @@ typedef struct {
 
 extern FILE *fopencookie(void *cookie, const char *mode, ftpscope_cookie_functions functions);
 
-// --- gzip, through zlib's gzread.
-
-static ssize_t ftpscope_gz_read(void *cookie, char *buffer, size_t size) {
-    int n = gzread((gzFile)cookie, buffer, (unsigned)(size > INT_MAX ? INT_MAX : size));
-    return n < 0 ? -1 : n;
-}
-
-static int ftpscope_gz_close(void *cookie) {
-    return gzclose((gzFile)cookie) == Z_OK ? 0 : -1;
-}
-
-/// Opens `path` (gzip-compressed) as a stream of its decompressed bytes; NULL when it cannot
-/// be opened. `*compressed` is left pointing at the gzip handle, for how far it has read.
-static inline FILE *ftpscope_gzip_fopen(const char *path, gzFile *compressed) {
-    gzFile g = gzopen(path, "rb");
-    if (g == NULL) return NULL;
-    gzbuffer(g, 1 << 20);
-    ftpscope_cookie_functions functions = { ftpscope_gz_read, NULL, NULL, ftpscope_gz_close };
-    FILE *f = fopencookie(g, "r", functions);
-    if (f == NULL) { gzclose(g); return NULL; }
-    if (compressed != NULL) *compressed = g;
-    return f;
-}
-
-// --- zstd, through its streaming decompressor. Frames follow one another (zstd -c a b > c).
+// --- Bytes already read put back before a stream: standard input cannot be rewound once its
+// first bytes have told what it holds.
 
 typedef struct {
     FILE *file;
-    ZSTD_DStream *stream;
-    ZSTD_inBuffer input;
-    void *inputStorage;
-    size_t inputCapacity;
+    unsigned char prefix[8];
+    size_t length, position;
+} ftpscope_replay;
+
+static ssize_t ftpscope_replay_read(void *cookie, char *buffer, size_t size) {
+    ftpscope_replay *r = (ftpscope_replay *)cookie;
+    if (r->position < r->length) {
+        size_t n = r->length - r->position < size ? r->length - r->position : size;
+        memcpy(buffer, r->prefix + r->position, n);
+        r->position += n;
+        return (ssize_t)n;
+    }
+    size_t n = fread(buffer, 1, size, r->file);
+    return n == 0 && ferror(r->file) ? -1 : (ssize_t)n;
+}
+
+static int ftpscope_replay_close(void *cookie) {
+    ftpscope_replay *r = (ftpscope_replay *)cookie;
+    int result = fclose(r->file);
+    free(r);
+    return result;
+}
+
+/// `in` read from its start again: `prefix` (at most 8 bytes, already read from it) first.
+static inline FILE *ftpscope_replay_open(FILE *in, const unsigned char *prefix, size_t length) {
+    ftpscope_replay *r = (ftpscope_replay *)calloc(1, sizeof *r);
+    if (r == NULL || length > sizeof r->prefix) { free(r); fclose(in); return NULL; }
+    r->file = in;
+    memcpy(r->prefix, prefix, length);
+    r->length = length;
+    ftpscope_cookie_functions functions = { ftpscope_replay_read, NULL, NULL, ftpscope_replay_close };
+    FILE *f = fopencookie(r, "r", functions);
+    if (f == NULL) ftpscope_replay_close(r);
+    return f;
+}
+
+/// What every decompressor keeps: its source and how much of it has been consumed (progress).
+typedef struct {
+    FILE *file;
+    unsigned char *input;
+    size_t capacity, position, size;
     /// Compressed bytes consumed so far, for progress.
     long long consumed;
+} ftpscope_source;
+
+/// Fills an emptied input buffer: 1 with bytes, 0 at the end, -1 on a read error.
+static inline int ftpscope_source_fill(ftpscope_source *s) {
+    if (s->position < s->size) return 1;
+    size_t n = fread(s->input, 1, s->capacity, s->file);
+    s->position = 0; s->size = n;
+    if (n == 0) return ferror(s->file) ? -1 : 0;
+    return 1;
+}
+
+static inline int ftpscope_source_init(ftpscope_source *s, FILE *in, size_t capacity) {
+    s->file = in;
+    s->capacity = capacity;
+    s->input = (unsigned char *)malloc(capacity);
+    return s->input != NULL;
+}
+
+static inline int ftpscope_source_close(ftpscope_source *s) {
+    free(s->input);
+    return s->file != NULL ? fclose(s->file) : 0;
+}
+
+// --- gzip through zlib's inflate: members one after another (`cat a.gz b.gz`, what gzip -c
+// appends), bytes after the last member ignored as gzip itself does.
+
+typedef struct {
+    ftpscope_source source;
+    z_stream stream;
+    int ended;
+} ftpscope_gzip;
+
+static ssize_t ftpscope_gzip_read(void *cookie, char *buffer, size_t size) {
+    ftpscope_gzip *z = (ftpscope_gzip *)cookie;
+    uInt room = (uInt)(size > UINT_MAX ? UINT_MAX : size);
+    z->stream.next_out = (Bytef *)buffer;
+    z->stream.avail_out = room;
+    while (z->stream.avail_out == room && !z->ended) {
+        int filled = ftpscope_source_fill(&z->source);
+        if (filled <= 0) return filled;  // cut short: the reader sees a truncation
+        z->stream.next_in = z->source.input + z->source.position;
+        z->stream.avail_in = (uInt)(z->source.size - z->source.position);
+        int r = inflate(&z->stream, Z_NO_FLUSH);
+        size_t used = (z->source.size - z->source.position) - z->stream.avail_in;
+        z->source.position += used;
+        z->source.consumed += (long long)used;
+        if (r == Z_STREAM_END) {
+            // Another member follows only if its magic does.
+            if (ftpscope_source_fill(&z->source) > 0 && z->source.input[z->source.position] == 0x1F) inflateReset(&z->stream);
+            else z->ended = 1;
+        } else if (r != Z_OK && r != Z_BUF_ERROR) {
+            z->ended = 1;  // corrupt: what came before stands, then the end
+            if (z->stream.avail_out == room) return -1;
+        }
+    }
+    return (ssize_t)(room - z->stream.avail_out);
+}
+
+static int ftpscope_gzip_close(void *cookie) {
+    ftpscope_gzip *z = (ftpscope_gzip *)cookie;
+    inflateEnd(&z->stream);
+    int r = ftpscope_source_close(&z->source);
+    free(z);
+    return r;
+}
+
+/// `in` (gzip-compressed) as a stream of its decompressed bytes; NULL when it cannot be set
+/// up. `*state` is left pointing at the decompressor's state, for how far it has read.
+static inline FILE *ftpscope_gzip_open(FILE *in, ftpscope_gzip **state) {
+    ftpscope_gzip *z = (ftpscope_gzip *)calloc(1, sizeof *z);
+    if (z == NULL) { fclose(in); return NULL; }
+    // 16 + MAX_WBITS: a gzip header and trailer around the deflate stream.
+    int ready = ftpscope_source_init(&z->source, in, 1 << 16) && inflateInit2(&z->stream, 16 + MAX_WBITS) == Z_OK;
+    if (!ready) { ftpscope_source_close(&z->source); free(z); return NULL; }
+    ftpscope_cookie_functions functions = { ftpscope_gzip_read, NULL, NULL, ftpscope_gzip_close };
+    FILE *f = fopencookie(z, "r", functions);
+    if (f == NULL) { ftpscope_gzip_close(z); return NULL; }
+    if (state != NULL) *state = z;
+    return f;
+}
+
+// --- zstd through its streaming decompressor. Frames follow one another (zstd -c a b > c).
+
+typedef struct {
+    ftpscope_source source;
+    ZSTD_DStream *stream;
 } ftpscope_zstd;
 
 static ssize_t ftpscope_zstd_read(void *cookie, char *buffer, size_t size) {
     ftpscope_zstd *z = (ftpscope_zstd *)cookie;
     ZSTD_outBuffer output = { buffer, size, 0 };
     while (output.pos == 0) {
-        if (z->input.pos == z->input.size) {
-            size_t n = fread(z->inputStorage, 1, z->inputCapacity, z->file);
-            if (n == 0) return ferror(z->file) ? -1 : 0;  // a stream cut short ends here too: the reader sees a truncation
-            z->input.src = z->inputStorage; z->input.size = n; z->input.pos = 0;
-        }
-        size_t before = z->input.pos;
-        size_t r = ZSTD_decompressStream(z->stream, &output, &z->input);
-        z->consumed += (long long)(z->input.pos - before);
+        int filled = ftpscope_source_fill(&z->source);
+        if (filled <= 0) return filled;  // cut short: the reader sees a truncation
+        ZSTD_inBuffer input = { z->source.input, z->source.size, z->source.position };
+        size_t r = ZSTD_decompressStream(z->stream, &output, &input);
+        z->source.consumed += (long long)(input.pos - z->source.position);
+        z->source.position = input.pos;
         if (ZSTD_isError(r)) return output.pos > 0 ? (ssize_t)output.pos : -1;
     }
     return (ssize_t)output.pos;
@@ -75,27 +176,20 @@ static ssize_t ftpscope_zstd_read(void *cookie, char *buffer, size_t size) {
 static int ftpscope_zstd_close(void *cookie) {
     ftpscope_zstd *z = (ftpscope_zstd *)cookie;
     ZSTD_freeDStream(z->stream);
-    free(z->inputStorage);
-    int r = fclose(z->file);
+    int r = ftpscope_source_close(&z->source);
     free(z);
     return r;
 }
 
-/// Opens `path` (zstd-compressed) as a stream of its decompressed bytes; NULL when it cannot be
-/// opened. `*state` is left pointing at the decompressor's state, for how far it has read.
-static inline FILE *ftpscope_zstd_fopen(const char *path, ftpscope_zstd **state) {
-    FILE *in = fopen(path, "rb");
-    if (in == NULL) return NULL;
+/// `in` (zstd-compressed) as a stream of its decompressed bytes; NULL when it cannot be set up.
+/// `*state` is left pointing at the decompressor's state, for how far it has read.
+static inline FILE *ftpscope_zstd_open(FILE *in, ftpscope_zstd **state) {
     ftpscope_zstd *z = (ftpscope_zstd *)calloc(1, sizeof *z);
     if (z == NULL) { fclose(in); return NULL; }
-    z->file = in;
     z->stream = ZSTD_createDStream();
-    z->inputCapacity = ZSTD_DStreamInSize();
-    z->inputStorage = malloc(z->inputCapacity);
-    if (z->stream == NULL || z->inputStorage == NULL || ZSTD_isError(ZSTD_initDStream(z->stream))) {
-        ftpscope_zstd_close(z);
-        return NULL;
-    }
+    int ready = ftpscope_source_init(&z->source, in, ZSTD_DStreamInSize())
+        && z->stream != NULL && !ZSTD_isError(ZSTD_initDStream(z->stream));
+    if (!ready) { ftpscope_zstd_close(z); return NULL; }
     ftpscope_cookie_functions functions = { ftpscope_zstd_read, NULL, NULL, ftpscope_zstd_close };
     FILE *f = fopencookie(z, "r", functions);
     if (f == NULL) { ftpscope_zstd_close(z); return NULL; }
@@ -107,27 +201,20 @@ static inline FILE *ftpscope_zstd_fopen(const char *path, ftpscope_zstd **state)
 // skippable frames between them, all handled by lz4frame's decompressor.
 
 typedef struct {
-    FILE *file;
+    ftpscope_source source;
     LZ4F_dctx *context;
-    unsigned char *input;
-    size_t inputCapacity, inputPos, inputSize;
-    /// Compressed bytes consumed so far, for progress.
-    long long consumed;
 } ftpscope_lz4;
 
 static ssize_t ftpscope_lz4_read(void *cookie, char *buffer, size_t size) {
     ftpscope_lz4 *z = (ftpscope_lz4 *)cookie;
     size_t produced = 0;
     while (produced == 0 && size > 0) {
-        if (z->inputPos == z->inputSize) {
-            size_t n = fread(z->input, 1, z->inputCapacity, z->file);
-            if (n == 0) return ferror(z->file) ? -1 : 0;  // cut short: the reader sees a truncation
-            z->inputPos = 0; z->inputSize = n;
-        }
-        size_t out = size, in = z->inputSize - z->inputPos;
-        size_t r = LZ4F_decompress(z->context, buffer, &out, z->input + z->inputPos, &in, NULL);
-        z->inputPos += in;
-        z->consumed += (long long)in;
+        int filled = ftpscope_source_fill(&z->source);
+        if (filled <= 0) return filled;  // cut short: the reader sees a truncation
+        size_t out = size, in = z->source.size - z->source.position;
+        size_t r = LZ4F_decompress(z->context, buffer, &out, z->source.input + z->source.position, &in, NULL);
+        z->source.position += in;
+        z->source.consumed += (long long)in;
         produced = out;
         if (LZ4F_isError(r)) return produced > 0 ? (ssize_t)produced : -1;
     }
@@ -137,26 +224,19 @@ static ssize_t ftpscope_lz4_read(void *cookie, char *buffer, size_t size) {
 static int ftpscope_lz4_close(void *cookie) {
     ftpscope_lz4 *z = (ftpscope_lz4 *)cookie;
     if (z->context != NULL) LZ4F_freeDecompressionContext(z->context);
-    free(z->input);
-    int r = fclose(z->file);
+    int r = ftpscope_source_close(&z->source);
     free(z);
     return r;
 }
 
-/// Opens `path` (lz4 frames) as a stream of its decompressed bytes; NULL when it cannot be
-/// opened. `*state` is left pointing at the decompressor's state, for how far it has read.
-static inline FILE *ftpscope_lz4_fopen(const char *path, ftpscope_lz4 **state) {
-    FILE *in = fopen(path, "rb");
-    if (in == NULL) return NULL;
+/// `in` (lz4 frames) as a stream of its decompressed bytes; NULL when it cannot be set up.
+/// `*state` is left pointing at the decompressor's state, for how far it has read.
+static inline FILE *ftpscope_lz4_open(FILE *in, ftpscope_lz4 **state) {
     ftpscope_lz4 *z = (ftpscope_lz4 *)calloc(1, sizeof *z);
     if (z == NULL) { fclose(in); return NULL; }
-    z->file = in;
-    z->inputCapacity = 1 << 16;
-    z->input = (unsigned char *)malloc(z->inputCapacity);
-    if (z->input == NULL || LZ4F_isError(LZ4F_createDecompressionContext(&z->context, LZ4F_VERSION))) {
-        ftpscope_lz4_close(z);
-        return NULL;
-    }
+    int ready = ftpscope_source_init(&z->source, in, 1 << 16)
+        && !LZ4F_isError(LZ4F_createDecompressionContext(&z->context, LZ4F_VERSION));
+    if (!ready) { ftpscope_lz4_close(z); return NULL; }
     ftpscope_cookie_functions functions = { ftpscope_lz4_read, NULL, NULL, ftpscope_lz4_close };
     FILE *f = fopencookie(z, "r", functions);
     if (f == NULL) { ftpscope_lz4_close(z); return NULL; }

@@ -76,17 +76,39 @@ public final class PcapSource {
     private var fallbackFilters: [Int32: bpf_program] = [:]
     private var fallbackFilterFailed: Set<Int32> = []
 
-    /// Opens a capture file. Timestamps are read at nanosecond precision whatever the file holds.
+    /// Opens a capture file, or standard input for `-` (as `tcpdump -r -` and `tshark -r -`).
+    /// Timestamps are read at nanosecond precision whatever the file holds.
     public static func openFile(_ path: String) throws(CaptureError) -> PcapSource {
+        let name = path == "-" ? "standard input" : path
         var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw errno == EACCES ? .permissionDenied(path: path) : .fileNotFound(path: path)
+        if path == "-" {
+            guard fstat(STDIN_FILENO, &st) == 0 else { throw .readFailed(path: name, reason: String(cString: strerror(errno))) }
+        } else {
+            guard stat(path, &st) == 0 else {
+                throw errno == EACCES ? .permissionDenied(path: path) : .fileNotFound(path: path)
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw .isDirectory(path: path) }
+            guard access(path, R_OK) == 0 else { throw .permissionDenied(path: path) }
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR { throw .isDirectory(path: path) }
-        guard access(path, R_OK) == 0 else { throw .permissionDenied(path: path) }
-        let compression = Compression(of: path)
-        guard let (f, progress) = compression.open(path) else {
-            throw errno == EACCES ? .permissionDenied(path: path) : .readFailed(path: path, reason: String(cString: strerror(errno)))
+        // A pipe (standard input, `<(zcat …)`, a FIFO) is read once: the bytes that tell a
+        // compressed stream are put back rather than read again, and the file is never reopened.
+        let rereadable = path != "-" && (st.st_mode & S_IFMT) == S_IFREG
+        let raw = path == "-" ? fdopen(dup(STDIN_FILENO), "rb") : fopen(path, "rb")
+        guard let raw else {
+            throw errno == EACCES ? .permissionDenied(path: path) : .readFailed(path: name, reason: String(cString: strerror(errno)))
+        }
+        var magic: [UInt8] = [0, 0, 0, 0]
+        let n = fread(&magic, 1, 4, raw)
+        let compression = Compression(magic: magic.prefix(n))
+        let rewound: UnsafeMutablePointer<FILE>?
+        if rereadable {
+            rewind(raw)
+            rewound = raw
+        } else {
+            rewound = ftpscope_replay_open(raw, magic, n)
+        }
+        guard let rewound, let (f, progress) = compression.open(rewound) else {
+            throw .readFailed(path: name, reason: String(cString: strerror(errno)))
         }
         // libpcap reads through stdio, whose buffer is the file system's block (4 KiB here): a
         // read(2) per 4 KiB, 84,000 for the 344 MB control-heavy capture. A buffer of our own
@@ -104,13 +126,14 @@ public final class PcapSource {
             fclose(f)  // not closed by libpcap when it fails
             buffer.deallocate()
             let reason = errorText(err)
-            if reason.contains("truncated") { throw .truncated(path: path, reason: reason) }
-            throw .notACapture(path: path, reason: reason)
+            if reason.contains("truncated") { throw .truncated(path: name, reason: reason) }
+            throw .notACapture(path: name, reason: reason)
         }
-        let source = PcapSource(handle: h, name: path, isLive: false, fileSize: Int64(st.st_size))
+        let source = PcapSource(handle: h, name: name, isLive: false, fileSize: rereadable ? Int64(st.st_size) : nil)
         source.ownedBuffer = buffer
         source.compression = compression
         source.compressedProgress = progress
+        source.rereadablePath = rereadable ? path : nil
         return source
     }
 
@@ -120,43 +143,41 @@ public final class PcapSource {
     private enum Compression {
         case none, gzip, zstd, lz4
 
-        init(of path: String) {
-            self = .none
-            guard let f = fopen(path, "rb") else { return }
-            defer { fclose(f) }
-            var magic: [UInt8] = [0, 0, 0, 0]
-            let n = fread(&magic, 1, 4, f)
-            if n >= 2, magic[0] == 0x1F, magic[1] == 0x8B { self = .gzip }
-            if n == 4, magic == [0x28, 0xB5, 0x2F, 0xFD] { self = .zstd }
+        init(magic: ArraySlice<UInt8>) {
+            let m = Array(magic)
+            if m.count >= 2, m[0] == 0x1F, m[1] == 0x8B { self = .gzip }
+            else if m == [0x28, 0xB5, 0x2F, 0xFD] { self = .zstd }
             // An lz4 frame, or a skippable frame (0x184D2A50…5F) the decompressor steps over.
-            if n == 4, magic == [0x04, 0x22, 0x4D, 0x18] || (magic[0] & 0xF0 == 0x50 && magic[1...] == [0x2A, 0x4D, 0x18]) {
+            else if m == [0x04, 0x22, 0x4D, 0x18] || (m.count == 4 && m[0] & 0xF0 == 0x50 && m[1...] == [0x2A, 0x4D, 0x18]) {
                 self = .lz4
-            }
+            } else { self = .none }
         }
 
-        /// A stream of the file's decompressed bytes, and for a compressed one how far into the
-        /// file it has read.
-        func open(_ path: String) -> (UnsafeMutablePointer<FILE>, (() -> Int64)?)? {
+        /// A stream of `file`'s decompressed bytes (it takes `file` over, closing it on failure),
+        /// and for a compressed one how far into the compressed bytes it has read.
+        func open(_ file: UnsafeMutablePointer<FILE>) -> (UnsafeMutablePointer<FILE>, (() -> Int64)?)? {
             switch self {
             case .none:
-                return fopen(path, "rb").map { ($0, nil) }
+                return (file, nil)
             case .gzip:
-                var g: gzFile?
-                guard let f = ftpscope_gzip_fopen(path, &g), let g else { return nil }
-                return (f, { Int64(gzoffset(g)) })
+                var z: UnsafeMutablePointer<ftpscope_gzip>?
+                guard let f = ftpscope_gzip_open(file, &z), let z else { return nil }
+                return (f, { z.pointee.source.consumed })
             case .zstd:
                 var z: UnsafeMutablePointer<ftpscope_zstd>?
-                guard let f = ftpscope_zstd_fopen(path, &z), let z else { return nil }
-                return (f, { z.pointee.consumed })
+                guard let f = ftpscope_zstd_open(file, &z), let z else { return nil }
+                return (f, { z.pointee.source.consumed })
             case .lz4:
                 var z: UnsafeMutablePointer<ftpscope_lz4>?
-                guard let f = ftpscope_lz4_fopen(path, &z), let z else { return nil }
-                return (f, { z.pointee.consumed })
+                guard let f = ftpscope_lz4_open(file, &z), let z else { return nil }
+                return (f, { z.pointee.source.consumed })
             }
         }
     }
 
     private var compression = Compression.none
+    /// The file's path when it can be read again from its start (a regular file).
+    private var rereadablePath: String?
     /// How far into a compressed file its stream has read (nil for others), for progress.
     private var compressedProgress: (() -> Int64)?
 
@@ -303,10 +324,16 @@ public final class PcapSource {
         default:
             let reason = String(cString: pcap_geterr(handle))
             // "an interface has a type (or a snapshot length) … different from … the first interface"
-            if !isLive, reason.contains("different from the"), let reader = reopenAsPcapng() {
-                try skip(delivered, in: reader)
-                fallback = reader
-                return try next(from: reader)
+            if !isLive, reason.contains("different from the") {
+                if let reader = reopenAsPcapng() {
+                    try skip(delivered, in: reader)
+                    fallback = reader
+                    return try next(from: reader)
+                }
+                if rereadablePath == nil && !inMemory {
+                    throw .readFailed(path: name, reason: reason + "; such a pcapng file is read again from its start, "
+                                      + "which a pipe cannot be: save it to a file and analyze that")
+                }
             }
             if reason.contains("truncated") { throw .truncated(path: name, reason: reason) }
             throw .readFailed(path: name, reason: reason)
@@ -316,7 +343,7 @@ public final class PcapSource {
     /// The same file (or buffer) from its start, for `PcapngReader`.
     private func reopenAsPcapng() -> PcapngReader? {
         if inMemory { return ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }.map(PcapngReader.init(file:)) }
-        guard let (f, progress) = compression.open(name) else { return nil }
+        guard let path = rereadablePath, let raw = fopen(path, "rb"), let (f, progress) = compression.open(raw) else { return nil }
         if progress != nil { compressedProgress = progress }
         return PcapngReader(file: f)
     }

@@ -12,7 +12,7 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Analyze .pcap/.pcapng files and print every FTP reply.")
 
-    @Argument(help: "Capture files or directories (searched for .pcap, .pcapng, .cap, and each with .gz or .zst).")
+    @Argument(help: "Capture files or directories (searched for .pcap, .pcapng, .cap, and each with .gz, .zst or .lz4); - reads standard input.")
     var inputs: [String]
 
     @Option(name: .long, help: "text (default on a terminal) or jsonl (default otherwise).")

@@ -18,7 +18,7 @@ struct Report: ParsableCommand {
         abstract: "Write a session report (Markdown, JUnit XML, HTML, JSON) and gate a CI job on it.",
         discussion: "Exits 1 when a --fail-on rule or --max-latency-ms is violated; the violations go to stderr.")
 
-    @Argument(help: "Capture files or directories.")
+    @Argument(help: "Capture files or directories; - reads standard input.")
     var inputs: [String]
 
     @Option(name: .long, help: "markdown, junit, html or json.")

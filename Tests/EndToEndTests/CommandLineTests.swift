@@ -129,6 +129,38 @@ import Testing
         #expect(r.status == 0 && r.stdout == whole.stdout, "\(r.stderr)")
     }
 
+    /// `-` reads standard input (`tcpdump -w - | ftpscope analyze -`, as `tshark -r -`), and a
+    /// pipe given as a file (`<(zcat …)`) reads too: every real capture gives what its file
+    /// gives, compressed or not, split over analyzers or not. A pcapng file whose interfaces
+    /// differ needs reading twice, which a pipe cannot do: one line says so (exit 2).
+    @Test func standardInputAndPipes() throws {
+        let binary = Fixtures.binary
+        func piped(_ command: String) throws -> Fixtures.Result {
+            try Fixtures.run(executable: "/bin/bash", ["-c", command])
+        }
+        for name in Fixtures.captureNames where name != "pyftpdlib-ftplib-interfaces.pcapng" {
+            let file = Fixtures.path(name)
+            let expected = try Fixtures.run(["analyze", "--format", "jsonl", file])
+            let stdin = try piped("cat '\(file)' | '\(binary)' analyze --format jsonl -")
+            let substituted = try piped("'\(binary)' analyze --format jsonl <(cat '\(file)')")
+            #expect(stdin.status == expected.status && stdin.stdout == expected.stdout, "\(name): \(stdin.stderr)")
+            #expect(substituted.status == expected.status && substituted.stdout == expected.stdout, "\(name): \(substituted.stderr)")
+        }
+        let file = Fixtures.path("vsftpd-ftplib-filetypes.pcap")
+        let expected = try Fixtures.run(["analyze", "--format", "jsonl", file])
+        for compress in ["gzip -c", "zstd -q -c", "lz4 -q -c"] {
+            // Two members or frames one after the other, read from a pipe.
+            let halves = "(head -c 30000 '\(file)' | \(compress); tail -c +30001 '\(file)' | \(compress))"
+            let r = try piped("\(halves) | '\(binary)' analyze --format jsonl --shards 2 -")
+            #expect(r.status == 0 && r.stdout == expected.stdout, "\(compress): \(r.stderr)")
+        }
+        let interfaces = try piped("cat '\(Fixtures.path("pyftpdlib-ftplib-interfaces.pcapng"))' | '\(binary)' analyze -")
+        #expect(interfaces.status == 2)
+        #expect(interfaces.stderr.contains("ftpscope: standard input: read error (an interface has a type 113 different from the type of the first interface; such a pcapng file is read again from its start, which a pipe cannot be: save it to a file and analyze that)"), "\(interfaces.stderr)")
+        let empty = try piped("'\(binary)' analyze - < /dev/null")
+        #expect(empty.status != 0 && empty.stderr.hasPrefix("ftpscope: standard input: "), "\(empty.stderr)")
+    }
+
     /// An lz4-compressed capture (what `lz4` and Wireshark write), pcap or pcapng, reads as the
     /// capture itself, found in a directory too; so do two frames one after the other and a
     /// skippable frame before them. One cut short is a truncated capture (exit 2) with the blocks
