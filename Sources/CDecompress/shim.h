@@ -4,6 +4,7 @@
 // failure to open): a file, or standard input with the bytes read to tell its kind put back.
 // glibc's fopencookie is a GNU extension the Glibc module leaves out; its table of functions is
 // declared here as glibc lays it out.
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,18 @@ typedef struct {
     size_t capacity, position, size;
     /// Compressed bytes consumed so far, for progress.
     long long consumed;
+    /// The decompressor's word for why it stopped on damaged data; NULL while the data is sound.
+    const char *error;
 } ftpscope_source;
+
+/// Stops on damaged data: libpcap then reports a read error, whose errno would otherwise be
+/// whatever an unrelated call left.
+static inline ssize_t ftpscope_source_damaged(ftpscope_source *s, const char *why, size_t produced) {
+    s->error = why != NULL ? why : "damaged data";
+    if (produced > 0) return (ssize_t)produced;
+    errno = EBADMSG;
+    return -1;
+}
 
 /// Fills an emptied input buffer: 1 with bytes, 0 at the end, -1 on a read error.
 static inline int ftpscope_source_fill(ftpscope_source *s) {
@@ -121,8 +133,8 @@ static ssize_t ftpscope_gzip_read(void *cookie, char *buffer, size_t size) {
             if (ftpscope_source_fill(&z->source) > 0 && z->source.input[z->source.position] == 0x1F) inflateReset(&z->stream);
             else z->ended = 1;
         } else if (r != Z_OK && r != Z_BUF_ERROR) {
-            z->ended = 1;  // corrupt: what came before stands, then the end
-            if (z->stream.avail_out == room) return -1;
+            z->ended = 1;  // damaged: what came before stands, then the end
+            return ftpscope_source_damaged(&z->source, z->stream.msg, room - z->stream.avail_out);
         }
     }
     return (ssize_t)(room - z->stream.avail_out);
@@ -160,6 +172,9 @@ typedef struct {
 
 static ssize_t ftpscope_zstd_read(void *cookie, char *buffer, size_t size) {
     ftpscope_zstd *z = (ftpscope_zstd *)cookie;
+    // A block at a time: an error keeps back all a call decoded, so blocks before a damaged
+    // one reach the reader only if they were handed over in calls of their own.
+    if (size > ZSTD_DStreamOutSize()) size = ZSTD_DStreamOutSize();
     ZSTD_outBuffer output = { buffer, size, 0 };
     while (output.pos == 0) {
         int filled = ftpscope_source_fill(&z->source);
@@ -168,7 +183,7 @@ static ssize_t ftpscope_zstd_read(void *cookie, char *buffer, size_t size) {
         size_t r = ZSTD_decompressStream(z->stream, &output, &input);
         z->source.consumed += (long long)(input.pos - z->source.position);
         z->source.position = input.pos;
-        if (ZSTD_isError(r)) return output.pos > 0 ? (ssize_t)output.pos : -1;
+        if (ZSTD_isError(r)) return ftpscope_source_damaged(&z->source, ZSTD_getErrorName(r), output.pos);
     }
     return (ssize_t)output.pos;
 }
@@ -216,7 +231,7 @@ static ssize_t ftpscope_lz4_read(void *cookie, char *buffer, size_t size) {
         z->source.position += in;
         z->source.consumed += (long long)in;
         produced = out;
-        if (LZ4F_isError(r)) return produced > 0 ? (ssize_t)produced : -1;
+        if (LZ4F_isError(r)) return ftpscope_source_damaged(&z->source, LZ4F_getErrorName(r), produced);
     }
     return (ssize_t)produced;
 }

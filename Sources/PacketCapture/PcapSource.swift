@@ -107,7 +107,7 @@ public final class PcapSource {
         } else {
             rewound = ftpscope_replay_open(raw, magic, n)
         }
-        guard let rewound, let (f, progress) = compression.open(rewound) else {
+        guard let rewound, let (f, compressed) = compression.open(rewound) else {
             throw .readFailed(path: name, reason: String(cString: strerror(errno)))
         }
         // libpcap reads through stdio, whose buffer is the file system's block (4 KiB here): a
@@ -126,13 +126,14 @@ public final class PcapSource {
             fclose(f)  // not closed by libpcap when it fails
             buffer.deallocate()
             let reason = errorText(err)
+            if let damage = compression.damage(compressed) { throw .readFailed(path: name, reason: damage) }
             if reason.contains("truncated") { throw .truncated(path: name, reason: reason) }
             throw .notACapture(path: name, reason: reason)
         }
         let source = PcapSource(handle: h, name: name, isLive: false, fileSize: rereadable ? Int64(st.st_size) : nil)
         source.ownedBuffer = buffer
         source.compression = compression
-        source.compressedProgress = progress
+        source.compressed = compressed
         source.rereadablePath = rereadable ? path : nil
         return source
     }
@@ -154,32 +155,41 @@ public final class PcapSource {
         }
 
         /// A stream of `file`'s decompressed bytes (it takes `file` over, closing it on failure),
-        /// and for a compressed one how far into the compressed bytes it has read.
-        func open(_ file: UnsafeMutablePointer<FILE>) -> (UnsafeMutablePointer<FILE>, (() -> Int64)?)? {
+        /// and for a compressed one its decompressor's source: how far into the compressed bytes
+        /// it has read, and why it stopped if the data was damaged. Valid until the stream closes.
+        func open(_ file: UnsafeMutablePointer<FILE>) -> (UnsafeMutablePointer<FILE>, UnsafeMutablePointer<ftpscope_source>?)? {
             switch self {
             case .none:
                 return (file, nil)
             case .gzip:
                 var z: UnsafeMutablePointer<ftpscope_gzip>?
                 guard let f = ftpscope_gzip_open(file, &z), let z else { return nil }
-                return (f, { z.pointee.source.consumed })
+                return (f, UnsafeMutableRawPointer(z).assumingMemoryBound(to: ftpscope_source.self))
             case .zstd:
                 var z: UnsafeMutablePointer<ftpscope_zstd>?
                 guard let f = ftpscope_zstd_open(file, &z), let z else { return nil }
-                return (f, { z.pointee.source.consumed })
+                return (f, UnsafeMutableRawPointer(z).assumingMemoryBound(to: ftpscope_source.self))
             case .lz4:
                 var z: UnsafeMutablePointer<ftpscope_lz4>?
                 guard let f = ftpscope_lz4_open(file, &z), let z else { return nil }
-                return (f, { z.pointee.source.consumed })
+                return (f, UnsafeMutableRawPointer(z).assumingMemoryBound(to: ftpscope_source.self))
             }
+        }
+
+        /// Why the decompressor stopped, when the compressed data (not the capture inside) was
+        /// damaged: libpcap's own reason would be a stale errno or a length read from garbage.
+        func damage(_ source: UnsafeMutablePointer<ftpscope_source>?) -> String? {
+            guard let why = source?.pointee.error else { return nil }
+            return "the \(self) stream is damaged: \(String(cString: why))"
         }
     }
 
     private var compression = Compression.none
     /// The file's path when it can be read again from its start (a regular file).
     private var rereadablePath: String?
-    /// How far into a compressed file its stream has read (nil for others), for progress.
-    private var compressedProgress: (() -> Int64)?
+    /// A compressed file's decompressor (nil for others): how far it has read, for progress,
+    /// and whether it met damaged data. Freed by libpcap's close of the stream.
+    private var compressed: UnsafeMutablePointer<ftpscope_source>?
 
     /// Opens a capture held in memory (fuzzing, tests): libpcap reads it through fmemopen.
     public static func openBuffer(_ bytes: [UInt8], name: String = "<memory>") throws(CaptureError) -> PcapSource {
@@ -335,6 +345,7 @@ public final class PcapSource {
                                       + "which a pipe cannot be: save it to a file and analyze that")
                 }
             }
+            if let damage = compression.damage(compressed) { throw .readFailed(path: name, reason: damage) }
             if reason.contains("truncated") { throw .truncated(path: name, reason: reason) }
             throw .readFailed(path: name, reason: reason)
         }
@@ -343,8 +354,8 @@ public final class PcapSource {
     /// The same file (or buffer) from its start, for `PcapngReader`.
     private func reopenAsPcapng() -> PcapngReader? {
         if inMemory { return ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }.map(PcapngReader.init(file:)) }
-        guard let path = rereadablePath, let raw = fopen(path, "rb"), let (f, progress) = compression.open(raw) else { return nil }
-        if progress != nil { compressedProgress = progress }
+        guard let path = rereadablePath, let raw = fopen(path, "rb"), let (f, decompressor) = compression.open(raw) else { return nil }
+        if decompressor != nil { compressed = decompressor }
         return PcapngReader(file: f)
     }
 
@@ -362,8 +373,9 @@ public final class PcapSource {
             let packet: RawPacket?
             do { packet = try reader.next() } catch {
                 switch error {
-                case .truncated(let why): throw .truncated(path: name, reason: why)
-                case .corrupt(let why): throw .readFailed(path: name, reason: why)
+                case .truncated(let why):
+                    throw compression.damage(compressed).map { .readFailed(path: name, reason: $0) } ?? .truncated(path: name, reason: why)
+                case .corrupt(let why): throw .readFailed(path: name, reason: compression.damage(compressed) ?? why)
                 }
             }
             guard let packet else { return .end }
@@ -400,7 +412,7 @@ public final class PcapSource {
 
     /// Bytes of the file consumed so far (offline only).
     public var fileOffset: Int64? {
-        if let compressedProgress { return compressedProgress() }
+        if let compressed { return compressed.pointee.consumed }
         if let fallback { return fallback.offset }
         guard !isLive, let f = pcap_file(handle) else { return nil }
         return Int64(ftell(f))

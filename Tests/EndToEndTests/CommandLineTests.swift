@@ -198,6 +198,27 @@ import Testing
         #expect(replies.count > 5 && expected.stdout.hasPrefix(replies.joined(separator: "\n")))
     }
 
+    /// A compressed stream damaged inside (a byte changed in the middle, the checksums then
+    /// wrong) says it is the compression that is damaged, not the capture, after the replies
+    /// the blocks before the damage held. (gzip and zstd check the whole stream at its end, so
+    /// the damaged block itself may be read before the error shows.)
+    @Test(arguments: ["gzip -c", "zstd -q -c", "lz4 -B4 -q -c"])
+    func damagedCompressedStream(_ compress: String) throws {
+        let file = Fixtures.path("vsftpd-ftplib-fragments.pcap")
+        let expected = try Fixtures.run(["analyze", "--format", "jsonl", file])
+        let path = CaptureFile.temporaryPath("damaged.bin")
+        #expect(try Fixtures.run(executable: "/bin/sh", ["-c", "\(compress) '\(file)' > '\(path)'"]).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0x55
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        let kind = compress.split(separator: " ")[0]
+        #expect(r.status == 2 && r.stderr.contains("read error (the \(kind) stream is damaged: "), "\(r.stderr)")
+        let replies = { (out: String) in out.split(separator: "\n").filter { $0.contains("\"type\":\"reply\"") } }
+        let same = zip(replies(r.stdout), replies(expected.stdout)).prefix { $0 == $1 }.count
+        #expect(same >= 10, "\(same) replies as in the capture")
+    }
+
     /// A gzip-compressed capture reads as the capture itself, found in a directory too; one cut
     /// short inside its data is a truncated capture (exit 2) with what came before reported.
     @Test func gzipCompressedCaptures() throws {
