@@ -23,45 +23,92 @@ typedef struct {
 
 extern FILE *fopencookie(void *cookie, const char *mode, ftpscope_cookie_functions functions);
 
-// --- Bytes already read put back before a stream: standard input cannot be rewound once its
-// first bytes have told what it holds.
+// --- A pipe read once, its start kept: the bytes read to tell its kind are put back, and the
+// first bytes read (up to a limit) are kept so that it can be read from its start once more —
+// what a pcapng file whose interfaces differ needs (libpcap stops at the second interface; the
+// reader that takes over starts again from the section header).
 
 typedef struct {
     FILE *file;
-    unsigned char prefix[8];
-    size_t length, position;
+    /// Bytes read from `file` so far, while there are at most `limit` of them; served again
+    /// from `position` (the put-back bytes first, then a second reading).
+    unsigned char *kept;
+    size_t length, capacity, position, limit;
+    /// More than `limit` bytes were read: the start is gone.
+    int overflowed;
+    /// Whether closing this stream closes `file` (the second reading leaves it to the first).
+    int ownsFile;
 } ftpscope_replay;
 
 static ssize_t ftpscope_replay_read(void *cookie, char *buffer, size_t size) {
     ftpscope_replay *r = (ftpscope_replay *)cookie;
     if (r->position < r->length) {
         size_t n = r->length - r->position < size ? r->length - r->position : size;
-        memcpy(buffer, r->prefix + r->position, n);
+        memcpy(buffer, r->kept + r->position, n);
         r->position += n;
         return (ssize_t)n;
     }
     size_t n = fread(buffer, 1, size, r->file);
-    return n == 0 && ferror(r->file) ? -1 : (ssize_t)n;
+    if (n == 0) return ferror(r->file) ? -1 : 0;
+    if (!r->overflowed && r->kept != NULL) {
+        if (r->length + n > r->limit) {
+            r->overflowed = 1;
+            free(r->kept); r->kept = NULL; r->length = r->capacity = r->position = 0;
+        } else {
+            if (r->length + n > r->capacity) {
+                size_t capacity = r->capacity * 2 < r->length + n ? r->length + n : r->capacity * 2;
+                unsigned char *grown = (unsigned char *)realloc(r->kept, capacity);
+                if (grown == NULL) { r->overflowed = 1; free(r->kept); r->kept = NULL; r->length = r->capacity = r->position = 0; return (ssize_t)n; }
+                r->kept = grown; r->capacity = capacity;
+            }
+            memcpy(r->kept + r->length, buffer, n);
+            r->length += n;
+            r->position = r->length;
+        }
+    }
+    return (ssize_t)n;
 }
 
 static int ftpscope_replay_close(void *cookie) {
     ftpscope_replay *r = (ftpscope_replay *)cookie;
-    int result = fclose(r->file);
+    int result = r->ownsFile ? fclose(r->file) : 0;
+    free(r->kept);
     free(r);
     return result;
 }
 
-/// `in` read from its start again: `prefix` (at most 8 bytes, already read from it) first.
-static inline FILE *ftpscope_replay_open(FILE *in, const unsigned char *prefix, size_t length) {
-    ftpscope_replay *r = (ftpscope_replay *)calloc(1, sizeof *r);
-    if (r == NULL || length > sizeof r->prefix) { free(r); fclose(in); return NULL; }
-    r->file = in;
-    memcpy(r->prefix, prefix, length);
-    r->length = length;
+static inline FILE *ftpscope_replay_stream(ftpscope_replay *r) {
     ftpscope_cookie_functions functions = { ftpscope_replay_read, NULL, NULL, ftpscope_replay_close };
     FILE *f = fopencookie(r, "r", functions);
     if (f == NULL) ftpscope_replay_close(r);
     return f;
+}
+
+/// `in` read from its start again: `prefix` (already read from it) first, and the first
+/// `limit` bytes kept for `ftpscope_replay_again`. `*state` is left pointing at its state.
+static inline FILE *ftpscope_replay_open(FILE *in, const unsigned char *prefix, size_t length, size_t limit,
+                                         ftpscope_replay **state) {
+    ftpscope_replay *r = (ftpscope_replay *)calloc(1, sizeof *r);
+    size_t capacity = length > 4096 ? length : 4096;
+    unsigned char *kept = r != NULL ? (unsigned char *)malloc(capacity) : NULL;
+    if (kept == NULL || length > limit) { free(kept); free(r); fclose(in); return NULL; }
+    memcpy(kept, prefix, length);
+    *r = (ftpscope_replay){ .file = in, .kept = kept, .length = length, .capacity = capacity, .limit = limit, .ownsFile = 1 };
+    if (state != NULL) *state = r;
+    return ftpscope_replay_stream(r);
+}
+
+/// The same stream from its start once more, while its start is kept: its kept bytes, then
+/// on from where the pipe is. The first stream must not be read again. NULL when the start is gone.
+static inline FILE *ftpscope_replay_again(ftpscope_replay *first) {
+    if (first->overflowed || first->kept == NULL) return NULL;
+    ftpscope_replay *r = (ftpscope_replay *)calloc(1, sizeof *r);
+    if (r == NULL) return NULL;
+    *r = (ftpscope_replay){ .file = first->file, .kept = first->kept, .length = first->length,
+                            .capacity = first->capacity, .limit = first->limit, .overflowed = 1, .ownsFile = 0 };
+    first->kept = NULL; first->length = first->capacity = first->position = 0;
+    first->overflowed = 1;
+    return ftpscope_replay_stream(r);
 }
 
 /// What every decompressor keeps: its source and how much of it has been consumed (progress).

@@ -91,7 +91,8 @@ public final class PcapSource {
             guard access(path, R_OK) == 0 else { throw .permissionDenied(path: path) }
         }
         // A pipe (standard input, `<(zcat …)`, a FIFO) is read once: the bytes that tell a
-        // compressed stream are put back rather than read again, and the file is never reopened.
+        // compressed stream are put back rather than read again, and its start is kept for a
+        // second reading (see `reopenAsPcapng`) instead of opening the file again.
         let rereadable = path != "-" && (st.st_mode & S_IFMT) == S_IFREG
         let raw = path == "-" ? fdopen(dup(STDIN_FILENO), "rb") : fopen(path, "rb")
         guard let raw else {
@@ -101,11 +102,12 @@ public final class PcapSource {
         let n = fread(&magic, 1, 4, raw)
         let compression = Compression(magic: magic.prefix(n))
         let rewound: UnsafeMutablePointer<FILE>?
+        var replay: UnsafeMutablePointer<ftpscope_replay>?
         if rereadable {
             rewind(raw)
             rewound = raw
         } else {
-            rewound = ftpscope_replay_open(raw, magic, n)
+            rewound = ftpscope_replay_open(raw, magic, n, Self.pipeStartKept, &replay)
         }
         guard let rewound, let (f, compressed) = compression.open(rewound) else {
             throw .readFailed(path: name, reason: String(cString: strerror(errno)))
@@ -135,8 +137,14 @@ public final class PcapSource {
         source.compression = compression
         source.compressed = compressed
         source.rereadablePath = rereadable ? path : nil
+        source.replay = replay
         return source
     }
+
+    /// How much of a pipe's start is kept for a second reading: a pcapng file's interfaces are
+    /// described at its start (dumpcap writes them all before the first packet), and libpcap
+    /// stops at the first that differs before it has read much further than its 1 MiB buffer.
+    public static let pipeStartKept = 16 << 20
 
     /// How a capture file is compressed, told by its magic whatever its name (`tcpdump -w - |
     /// gzip`, logrotate's .pcap.gz, `zstd` for archives, Wireshark's lz4): read decompressed, as
@@ -187,6 +195,9 @@ public final class PcapSource {
     private var compression = Compression.none
     /// The file's path when it can be read again from its start (a regular file).
     private var rereadablePath: String?
+    /// A pipe's start, kept for one more reading from it (nil for a file). Freed by libpcap's
+    /// close of the stream.
+    private var replay: UnsafeMutablePointer<ftpscope_replay>?
     /// A compressed file's decompressor (nil for others): how far it has read, for progress,
     /// and whether it met damaged data. Freed by libpcap's close of the stream.
     private var compressed: UnsafeMutablePointer<ftpscope_source>?
@@ -340,9 +351,9 @@ public final class PcapSource {
                     fallback = reader
                     return try next(from: reader)
                 }
-                if rereadablePath == nil && !inMemory {
+                if replay != nil {
                     throw .readFailed(path: name, reason: reason + "; such a pcapng file is read again from its start, "
-                                      + "which a pipe cannot be: save it to a file and analyze that")
+                                      + "and a pipe keeps only its first \(Self.pipeStartKept >> 20) MiB: save it to a file and analyze that")
                 }
             }
             if let damage = compression.damage(compressed) { throw .readFailed(path: name, reason: damage) }
@@ -354,7 +365,8 @@ public final class PcapSource {
     /// The same file (or buffer) from its start, for `PcapngReader`.
     private func reopenAsPcapng() -> PcapngReader? {
         if inMemory { return ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }.map(PcapngReader.init(file:)) }
-        guard let path = rereadablePath, let raw = fopen(path, "rb"), let (f, decompressor) = compression.open(raw) else { return nil }
+        let again = rereadablePath.flatMap { fopen($0, "rb") } ?? replay.flatMap { ftpscope_replay_again($0) }
+        guard let again, let (f, decompressor) = compression.open(again) else { return nil }
         if decompressor != nil { compressed = decompressor }
         return PcapngReader(file: f)
     }
