@@ -40,8 +40,10 @@ let package = Package(
         ], swiftSettings: hot),
         .target(name: "FTPProtocol", dependencies: ["NetworkAddress"], swiftSettings: hot),
         .target(name: "ReplyCatalog", swiftSettings: hot),
+        // TLS records opened with the secrets of a key log (SSLKEYLOGFILE): FTPS replies read.
+        .target(name: "TLSDecryption", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FTPSession", dependencies: [
-            "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog",
+            "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog", "TLSDecryption",
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: hot),
@@ -49,7 +51,7 @@ let package = Package(
             "FTPSession", "FTPProtocol", "ReplyCatalog", .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
         .executableTarget(name: "ftpscope", dependencies: [
-            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog", "CGlibc",
+            "PacketCapture", "FTPSession", "Reports", "ReplyCatalog", "CGlibc", "TLSDecryption",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hot),
@@ -57,6 +59,7 @@ let package = Package(
         .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketCapture"]),
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
+        .testTarget(name: "TLSDecryptionTests", dependencies: ["TLSDecryption", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope", .product(name: "Crypto", package: "swift-crypto")]),

@@ -86,6 +86,7 @@ public final class Analyzer {
         implicitTLSPortBits = Self.bits(of: configuration.implicitTLSPorts)
         self.table = FlowTable(capacity: configuration.maxConnections)
         self.sink = sink
+        shared.tlsKeyLog = configuration.tlsKeyLog
     }
 
     deinit {

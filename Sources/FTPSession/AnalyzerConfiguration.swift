@@ -1,4 +1,5 @@
 import PacketCapture
+import TLSDecryption
 
 /// Every knob that bounds what wire bytes can make ftpscope hold, plus what to report.
 public struct AnalyzerConfiguration: Sendable {
@@ -8,6 +9,9 @@ public struct AnalyzerConfiguration: Sendable {
     /// 990): counted as TLS records, never parsed as replies, unless the server speaks clear
     /// text from its first byte.
     public var implicitTLSPorts: Set<UInt16> = [990]
+    /// Secrets of TLS connections (`--tls-keylog`): control channels after AUTH TLS, or on an
+    /// implicit-TLS port, whose secrets it holds are decrypted and their replies read.
+    public var tlsKeyLog: TLSKeyLog?
     /// Recognise FTP on any port by how its first lines look.
     public var detect = true
     public var showPasswords = false

@@ -1,4 +1,5 @@
 import FTPProtocol
+import TLSDecryption
 import PacketCapture
 import ReplyCatalog
 import TCPReassembly
@@ -84,6 +85,8 @@ protocol SessionHost: AnyObject {
 /// they handle them (counting from the emitted events copied each event to read it).
 final class SessionsShared {
     var spare = ReplyBuffers()
+    /// `--tls-keylog`: read by a session only when TLS begins.
+    var tlsKeyLog: TLSKeyLog?
     var replies = 0
     var commands = 0
     /// Replies by the code's first digit (10 for none).
@@ -150,6 +153,11 @@ final class ControlSession {
     private let loginFailureThreshold: Int
     private var serverTLS: TLSRecordScanner?
     private var clientTLS: TLSRecordScanner?
+    /// While TLS is on and `--tls-keylog` was given: opens the records.
+    private var tlsDecryptor: TLSDecryptor?
+    /// Records opened in TLS periods that have ended (CCC), and what the last one could do.
+    private var tlsDecryptedSeen = 0
+    private var tlsDecryption: String?
     var endReason = "end of input"
 
     // Summary material.
@@ -200,6 +208,7 @@ final class ControlSession {
         if implicitTLS {
             tlsUsed = true
             serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
+            tlsDecryptor = shared.tlsKeyLog.map(TLSDecryptor.init(keyLog:))
         }
         if !midstream {
             // Room for the greeting and the commands a client pipelines behind its login at
@@ -220,7 +229,11 @@ final class ControlSession {
     func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         last = ts
         sawServerBytes = true
-        guard let data = clearText(bytes, server: true) else { return }
+        guard let data = clearText(bytes, server: true, ts, sink) else { return }
+        serverText(data, at: ts, sink)
+    }
+
+    private func serverText(_ data: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         serverFramer.feed(data) { line in
             parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) }
         }
@@ -228,23 +241,43 @@ final class ControlSession {
 
     func clientBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         last = ts
-        guard let data = clearText(bytes, server: false) else { return }
+        guard let data = clearText(bytes, server: false, ts, sink) else { return }
+        clientText(data, at: ts, sink)
+    }
+
+    private func clientText(_ data: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         clientFramer.feed(data) { line in handleCommandLine(line, at: ts, sink) }
     }
 
-    /// While TLS is on, bytes are TLS records (nil: nothing to parse); once a direction goes
-    /// back to clear text (CCC), the rest of the buffer is parsed again.
-    private func clearText(_ bytes: UnsafeRawBufferPointer, server: Bool) -> UnsafeRawBufferPointer? {
+    /// While TLS is on, bytes are TLS records (nil: nothing to parse), whose application data is
+    /// parsed when `--tls-keylog` can open them; once a direction goes back to clear text (CCC),
+    /// the rest of the buffer is parsed again.
+    private func clearText(_ bytes: UnsafeRawBufferPointer, server: Bool, _ ts: Timestamp,
+                           _ sink: EventSink) -> UnsafeRawBufferPointer? {
         if authWaiting, serverTLS == nil, TLSRecordScanner.startsHandshake(bytes) { authAnsweredUnseen() }
         let outcome: TLSRecordScanner.Outcome?
         if server { outcome = serverTLS?.feed(bytes) } else { outcome = clientTLS?.feed(bytes) }
         switch outcome {
         case nil: return bytes
-        case .consumed?: return nil
+        case .consumed?:
+            decrypt(bytes, server: server, ts, sink)
+            return nil
         case .clearText(let at)?:
+            decrypt(UnsafeRawBufferPointer(rebasing: bytes[..<at]), server: server, ts, sink)
             leaveTLS()  // after the scanner's access has ended: it resets both directions
             return UnsafeRawBufferPointer(rebasing: bytes[at...])
         }
+    }
+
+    /// TLS records opened with the key log's secrets: their application data is parsed as
+    /// clear text would be. Collected first, so that what parsing it does (a reply that ends
+    /// TLS, say) never meets the decryptor in the middle of its work.
+    private func decrypt(_ bytes: UnsafeRawBufferPointer, server: Bool, _ ts: Timestamp, _ sink: EventSink) {
+        guard tlsDecryptor != nil, !bytes.isEmpty else { return }
+        var plain: [UInt8] = []
+        tlsDecryptor!.feed(bytes, fromClient: !server) { plain.append(contentsOf: $0) }
+        guard !plain.isEmpty else { return }
+        plain.withUnsafeBytes { server ? serverText($0, at: ts, sink) : clientText($0, at: ts, sink) }
     }
 
     func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ sink: EventSink) {
@@ -253,6 +286,7 @@ final class ControlSession {
         shared.gaps += 1
         shared.gapBytes += bytes
         sink.event(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
+        tlsDecryptor?.gap(fromClient: direction == .client)
         switch direction {
         case .server:
             lastServerGap = ts
@@ -314,7 +348,7 @@ final class ControlSession {
     /// Listed whatever the end: a capture that ended first shows what it had not seen answered.
     private func noteUnanswered() {
         // Inside TLS the replies cannot be seen: nothing can be said of what waits.
-        guard !queue.isEmpty, serverTLS == nil else { return }
+        guard !queue.isEmpty, serverTLS == nil || tlsReadable else { return }
         let ended = endReason == "fin" || endReason == "rst" || endReason == "idle" || endReason == "port reused"
         for pending in queue {
             if unanswered.count < UnansweredCommand.listed {
@@ -641,7 +675,7 @@ final class ControlSession {
     /// The state a user sees: the login state, overridden by what is in progress.
     var state: SessionState {
         if closed { return .closed }
-        if serverTLS != nil { return .tls }
+        if serverTLS != nil && !tlsReadable { return .tls }
         if transferInProgress { return .transfer }
         if renamePending { return .rename }
         if restartOffset != nil { return .restart }
@@ -729,6 +763,7 @@ final class ControlSession {
         tlsUsed = true
         authWaiting = false
         serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
+        tlsDecryptor = shared.tlsKeyLog.map(TLSDecryptor.init(keyLog:))
     }
 
     /// A TLS handshake began while an AUTH waited: the server accepted it with a 234 the
@@ -793,7 +828,20 @@ final class ControlSession {
         if startedInTLS && tlsRecordsSeen + seen == 0 { tlsUsed = false }
         tlsRecordsSeen += seen
         serverTLS = nil; clientTLS = nil
+        noteDecryption()
+        tlsDecryptor = nil
     }
+
+    /// What decryption gave, kept past the TLS period it happened in.
+    private func noteDecryption() {
+        guard let d = tlsDecryptor else { return }
+        tlsDecryptedSeen += d.decryptedRecords
+        tlsDecryption = d.outcome
+    }
+
+    /// Whether the control channel is TLS that the key log opens: replies are read, and the
+    /// session's state is what they say rather than `tls`.
+    private var tlsReadable: Bool { tlsDecryptor?.status == .decrypting }
     private var tlsRecordsSeen = 0
 
     private func count(_ anomaly: String) { anomalyCounts[anomaly, default: 0] += 1 }
@@ -844,7 +892,9 @@ final class ControlSession {
             transfers: settledTransfers(), errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
-            startedMidstream: startedMidstream, endReason: endReason, unanswered: unanswered)
+            startedMidstream: startedMidstream, endReason: endReason, unanswered: unanswered,
+            tlsDecrypted: tlsDecryptedSeen + (tlsDecryptor?.decryptedRecords ?? 0),
+            tlsDecryption: tlsDecryptor?.outcome ?? tlsDecryption)
     }
 }
 

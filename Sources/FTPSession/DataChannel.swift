@@ -133,6 +133,20 @@ final class DataChannel {
 
     func releaseHeads() { headFromClient = StreamHead(); headFromServer = StreamHead() }
 
+    /// Whether the FTP client opened the connection with a TLS handshake record: after PROT P
+    /// it is the TLS client whichever side connected (RFC 4217 §9).
+    var carriesTLS: Bool {
+        let h = headFromClient.bytes
+        return h.count >= 3 && h[0] == 22 && h[1] == 3 && h[2] <= 4
+    }
+
+    /// Drops what was written of the connection: TLS records, not the file.
+    func discardFile() {
+        guard let extractor, let (file, _) = written else { return }
+        written = nil
+        extractor.discard(file)
+    }
+
     /// What the transfer carried: told from the direction that carried more.
     var contentType: String? {
         ContentType.of(bytesFromServer >= bytesFromClient ? headFromServer.bytes : headFromClient.bytes)
@@ -170,7 +184,8 @@ extension TransferTracker {
     /// Sets the transfer's content type from its data connection's first bytes, once some were
     /// seen, and lets the bytes go: a session that moves ten thousand files keeps no heads.
     func settleContentType() {
-        guard summary.mimeType == nil, !isResumed, let channel else { return }
+        noteTLS()
+        guard summary.mimeType == nil, !isResumed, !summary.tls, let channel else { return }
         summary.mimeType = channel.contentType
         if summary.mimeType != nil { channel.releaseHeads() }
     }
@@ -180,13 +195,20 @@ extension TransferTracker {
     func settleStreams() {
         guard let channel else { return }
         channel.finishStreams()
-        summary.digests = isResumed ? nil : channel.digests
+        noteTLS()
+        summary.digests = isResumed || summary.tls ? nil : channel.digests
         settleFile()
+    }
+
+    private func noteTLS() {
+        if let channel, channel.carriesTLS { summary.tls = true }
     }
 
     /// Names the file the data connection carried after this transfer, once it has ended.
     /// A resumed transfer's file is a part of one, never whole.
     func settleFile() {
+        noteTLS()
+        if summary.tls { channel?.discardFile(); return }
         guard let channel, let kept = channel.keepFile(command: summary.command, path: summary.path) else { return }
         summary.extractedPath = kept.path
         summary.extractedWhole = kept.whole && !isResumed

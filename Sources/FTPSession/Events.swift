@@ -162,6 +162,9 @@ public struct TransferSummary: Sendable {
     /// data connection's SYN to its FIN, not resumed after REST.
     public var extractedPath: String?
     public var extractedWhole: Bool?
+    /// The data connection was TLS (after `PROT P`, RFC 4217): its bytes are records, so no
+    /// content type, digest, file or size comparison is made of them.
+    public var tls = false
 
     public var bytes: Int { bytesToServer + bytesToClient }
     public var durationMilliseconds: Double? {
@@ -171,7 +174,8 @@ public struct TransferSummary: Sendable {
     /// Whether the bytes seen are the announced size (or, resumed, the size less the offset:
     /// servers announce either).
     public var sizeMatches: Bool? {
-        announcedSize.map { size in size == bytes || restartOffset.map { size - $0 == bytes } == true }
+        if tls { return nil }
+        return announcedSize.map { size in size == bytes || restartOffset.map { size - $0 == bytes } == true }
     }
 }
 
@@ -216,6 +220,10 @@ public struct SessionSummary: Sendable {
     /// Commands (and a greeting) still waiting for their reply when the session ended, the
     /// first `UnansweredCommand.listed` of them.
     public var unanswered: [UnansweredCommand] = []
+    /// TLS records `--tls-keylog` opened, and what decryption made of the connection: nil when
+    /// no key log was given or the session used no TLS (see `TLSDecryptor.outcome`).
+    public var tlsDecrypted = 0
+    public var tlsDecryption: String?
     public var durationMilliseconds: Double { last.milliseconds(since: first) }
 }
 

@@ -170,7 +170,7 @@ public struct HTMLReport: Sendable {
         // After AUTH TLS, or from the start on an implicit-TLS port, the timeline would end (or
         // be empty) without saying why.
         if s.summary.tls {
-            tail.append(text: "<tr><td colspan=\"7\">TLS: \(s.summary.tlsRecords) records, not readable on the wire</td></tr>\n")
+            tail.append(text: "<tr><td colspan=\"7\">TLS: \(Escape.html(TLSSummaryText.of(s.summary)))</td></tr>\n")
         }
         tail.append(literal: "</table>\n")
         return SectionRenderer.Frame(head: head, tail: tail)

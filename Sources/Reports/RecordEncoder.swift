@@ -280,7 +280,7 @@ public struct RecordEncoder: Sendable {
         w.markIdentity(at: start + mark)
         if plain { return }
         transfersAndAnomalies(s, &w)
-        w.withRoom(200 + 6 * s.endReason.utf8.count) { sessionTail(s, &$0) }
+        w.withRoom(260 + 6 * (s.endReason.utf8.count + (s.tlsDecryption?.utf8.count ?? 0))) { sessionTail(s, &$0) }
     }
 
     /// `,"session":…,"server":…,"client":…`; where the id starts (its quote), for the merger.
@@ -304,6 +304,14 @@ public struct RecordEncoder: Sendable {
         state.withUTF8 { room.trusted(UnsafeRawBufferPointer($0)) }
         room.literal(s.tls ? ",\"tls\":true,\"tls_records\":" : ",\"tls\":false,\"tls_records\":")
         room.digits(s.tlsRecords)
+        room.literal(",\"tls_decrypted\":")
+        room.digits(s.tlsDecrypted)
+        room.literal(",\"tls_decryption\":")
+        if var decryption = s.tlsDecryption {
+            decryption.withUTF8 { room.wire(UnsafeRawBufferPointer($0)) }
+        } else {
+            room.literal("null")
+        }
         room.literal(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
         room.literal(",\"end_reason\":")
         var reason = s.endReason
@@ -349,6 +357,9 @@ public struct RecordEncoder: Sendable {
         w.fragment(",\"final_state\":"); w.stringValue(s.finalState.rawValue)
         w.fragment(s.tls ? ",\"tls\":true,\"tls_records\":" : ",\"tls\":false,\"tls_records\":")
         w.intValue(s.tlsRecords)
+        w.fragment(",\"tls_decrypted\":"); w.intValue(s.tlsDecrypted)
+        w.fragment(",\"tls_decryption\":")
+        if let decryption = s.tlsDecryption { w.stringValue(decryption) } else { w.fragment("null") }
         w.fragment(s.startedMidstream ? ",\"started_midstream\":true" : ",\"started_midstream\":false")
         w.fragment(",\"end_reason\":"); w.stringValue(s.endReason)
         w.fragment("}")
@@ -376,6 +387,7 @@ public struct RecordEncoder: Sendable {
             w.key("size_matches"); if let m = t.sizeMatches { w.bool(m) } else { w.null() }
             w.key("final_code"); w.int(t.finalCode)
             w.key("outcome"); w.string(t.outcome)
+            w.key("tls"); w.bool(t.tls)
             w.key("mime_type"); w.string(t.mimeType)
             w.key("md5"); w.string(t.digests?.md5)
             w.key("sha1"); w.string(t.digests?.sha1)

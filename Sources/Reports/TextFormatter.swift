@@ -182,6 +182,7 @@ public struct TextFormatter: Sendable {
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
             var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
+            if t.tls { line += "  tls" }
             if let m = t.mimeType { line += "  \(m)" }
             if let d = t.digests {
                 for (name, value) in [("md5", d.md5), ("sha1", d.sha1), ("sha256", d.sha256)] {
@@ -205,7 +206,7 @@ public struct TextFormatter: Sendable {
         }
         // After AUTH TLS the control channel is records nobody on the wire can read: how many
         // says how much of the session the replies above leave out.
-        if s.tls { out.append(text: "\n    tls: \(s.tlsRecords) records, not readable on the wire") }
+        if s.tls { out.append(text: "\n    tls: " + TLSSummaryText.of(s)) }
         if !s.anomalies.isEmpty {
             out.append(text: "\n    anomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", "))
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import FTPSession
 import ReplyCatalog
+import TLSDecryption
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, jsonl
@@ -53,6 +54,10 @@ struct AnalysisOptions: ParsableArguments {
             help: ArgumentHelp("Write each transferred file into this directory (created if missing).", valueName: "directory"))
     var extract: String?
 
+    @Option(name: .customLong("tls-keylog"),
+            help: ArgumentHelp("Decrypt FTPS control channels with the TLS secrets in this key log (the SSLKEYLOGFILE format, Wireshark's tls.keylog_file).", valueName: "file"))
+    var tlsKeyLog: String?
+
     /// The digests `--hash` names.
     var transferHashes: TransferHashes {
         get throws {
@@ -80,9 +85,42 @@ struct AnalysisOptions: ParsableArguments {
         }
     }
 
-    /// Makes the `--extract` directory if it is missing and checks that files can be made in
-    /// it, before any packet is read: one line on stderr and exit 3 otherwise.
-    func prepareExtraction() throws {
+    /// Before any packet is read: reads the `--tls-keylog` file, and makes the `--extract`
+    /// directory if it is missing and checks that files can be made in it; one line on stderr
+    /// and exit 3 when either cannot be done.
+    func prepare() throws {
+        _ = try keyLog()
+        try prepareExtraction()
+    }
+
+    /// The `--tls-keylog` file's secrets; nil without the option.
+    func keyLog() throws -> TLSKeyLog? {
+        guard let path = tlsKeyLog else { return nil }
+        guard let file = fopen(path, "rb") else {
+            warn("cannot read --tls-keylog \(path): \(String(cString: strerror(errno)))")
+            throw Exit.inputUnreadable
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n == 0 { break }
+            bytes += chunk.prefix(n)
+        }
+        if ferror(file) != 0 {
+            warn("cannot read --tls-keylog \(path): \(String(cString: strerror(errno)))")
+            throw Exit.inputUnreadable
+        }
+        let log = TLSKeyLog(text: String(decoding: bytes, as: UTF8.self))
+        if log.connections == 0 {
+            warn("--tls-keylog \(path) holds no TLS secrets (lines like 'CLIENT_TRAFFIC_SECRET_0 <random> <secret>')")
+            throw Exit.inputUnreadable
+        }
+        return log
+    }
+
+    private func prepareExtraction() throws {
         guard let directory = extract else { return }
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             warn("cannot create --extract directory \(directory): \(String(cString: strerror(errno)))")
@@ -118,6 +156,8 @@ struct AnalysisOptions: ParsableArguments {
         c.sessionPrefix = prefix
         c.transferHashes = (try? transferHashes) ?? []
         c.extractDirectory = extract
+        // Read again for each file's analyzer: `prepare()` reported a file that cannot be read.
+        c.tlsKeyLog = try? keyLog()
         return c
     }
 }

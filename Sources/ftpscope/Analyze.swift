@@ -45,7 +45,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let files = try InputFiles.expand(inputs)
-        try options.prepareExtraction()
+        try options.prepare()
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
         // With a second core, a writer thread writes one buffer while the next is rendered
         // (--jobs 1 keeps everything on one thread).

@@ -72,7 +72,7 @@ struct Live: ParsableCommand {
         }
         if let user { try dropPrivileges(to: user) }
         // Files are written as the user the capture runs as from here on.
-        try options.prepareExtraction()
+        try options.prepare()
 
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
         // Output is written on a thread of its own, so that a reader of stdout slower than the

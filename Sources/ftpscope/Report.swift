@@ -69,7 +69,7 @@ struct Report: ParsableCommand {
                             maxLatencyMilliseconds: maxLatencyMs,
                             allowedAnomalies: Set(allowAnomaly.compactMap(Policy.anomalyName)))
         let files = try InputFiles.expand(inputs)
-        try options.prepareExtraction()
+        try options.prepare()
         // Each session's parts are rendered when it ends and spooled to temporary files (its
         // row of the table of sessions; JUnit's test suite, HTML's timeline): a report's memory
         // grows with the sessions open at once, not with the sessions or replies of a capture.

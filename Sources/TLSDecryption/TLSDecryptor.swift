@@ -1,0 +1,221 @@
+/// Reads the application data of one TLS connection whose secrets a key log holds: follows
+/// both directions' records, takes the client random from the ClientHello and the version and
+/// cipher suite from the ServerHello, and opens each protected record (TLS 1.3, or TLS 1.2
+/// with an AEAD suite). Which key a TLS 1.3 record needs (the handshake's, the application's,
+/// a KeyUpdate's next) is found by trial: AEAD authentication fails on any other, so the
+/// handshake messages that say when keys change need not be read.
+public struct TLSDecryptor: Sendable {
+    /// Where a connection stands.
+    public enum Status: Sendable, Equatable {
+        /// The hellos are not both seen yet.
+        case handshaking
+        case decrypting
+        /// The key log has no secrets for this connection's client random.
+        case noSecrets
+        /// Negotiated a suite or version that cannot be opened here (CBC, TLS 1.0/1.1).
+        case unsupported(String)
+        /// The hellos were not seen (a capture that joined after them, a lost segment).
+        case helloMissing
+    }
+
+    private struct Side: Sendable {
+        /// Bytes of a record not complete yet.
+        var pending: [UInt8] = []
+        /// Plaintext handshake bytes, until the hello they hold is read.
+        var handshake: [UInt8] = []
+        var key: RecordKey?
+        /// TLS 1.3: the key to try when the current one fails (the application's after the
+        /// handshake's; the next generation after a KeyUpdate).
+        var next: RecordKey?
+        /// TLS 1.2: records are protected after this side's ChangeCipherSpec.
+        var protected = false
+        /// Bytes of this side were lost: where its records begin, and their sequence numbers,
+        /// are unknown from then on.
+        var lost = false
+    }
+
+    private let keyLog: TLSKeyLog
+    private var client = Side()
+    private var server = Side()
+    private var clientRandom: [UInt8]?
+    private var tls13 = false
+    public private(set) var status = Status.handshaking
+    /// Records opened, and protected records that could not be.
+    public private(set) var decryptedRecords = 0
+    public private(set) var undecryptedRecords = 0
+
+    /// What a report says of the connection's decryption.
+    public var outcome: String {
+        switch status {
+        case .handshaking, .helloMissing: "handshake not seen"
+        case .decrypting: undecryptedRecords == 0 ? "decrypted" : "decrypted in part"
+        case .noSecrets: "no secrets in the key log"
+        case .unsupported(let what): "not decryptable: \(what)"
+        }
+    }
+
+    /// The largest record TLS allows (2^14 plus expansion, RFC 8446 §5.2): a length beyond it
+    /// means these are not TLS records.
+    private static let maxRecord = (1 << 14) + 256
+
+    public init(keyLog: TLSKeyLog) { self.keyLog = keyLog }
+
+    /// Bytes of one direction, in order. `plaintext` gets the application data they carried.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool,
+                              _ plaintext: (UnsafeRawBufferPointer) -> Void) {
+        if fromClient ? client.lost : server.lost { return }
+        if fromClient { client.pending.append(contentsOf: bytes) } else { server.pending.append(contentsOf: bytes) }
+        while let record = nextRecord(fromClient: fromClient) {
+            handle(record.type, header: record.header, body: record.body, fromClient: fromClient, plaintext)
+        }
+    }
+
+    /// Bytes of this direction were lost: the record they were in, and the sequence numbers
+    /// after it, are unknown. The records after cannot be opened.
+    public mutating func gap(fromClient: Bool) {
+        if fromClient { client.lost = true; client.pending = [] } else { server.lost = true; server.pending = [] }
+        if status == .handshaking { status = .helloMissing }
+    }
+
+    private mutating func nextRecord(fromClient: Bool) -> (type: UInt8, header: [UInt8], body: ArraySlice<UInt8>)? {
+        let pending = fromClient ? client.pending : server.pending
+        guard pending.count >= 5 else { return nil }
+        let length = Int(pending[3]) << 8 | Int(pending[4])
+        guard length <= Self.maxRecord else {
+            // Not a record boundary any more: nothing after can be followed.
+            if fromClient { client.pending = [] } else { server.pending = [] }
+            undecryptedRecords += 1
+            return nil
+        }
+        guard pending.count >= 5 + length else { return nil }
+        let header = Array(pending[0..<5])
+        let body = pending[5..<5 + length]
+        if fromClient { client.pending.removeFirst(5 + length) } else { server.pending.removeFirst(5 + length) }
+        return (header[0], header, body)
+    }
+
+    private mutating func handle(_ type: UInt8, header: [UInt8], body: ArraySlice<UInt8>, fromClient: Bool,
+                                 _ plaintext: (UnsafeRawBufferPointer) -> Void) {
+        var side = fromClient ? client : server
+        defer { if fromClient { client = side } else { server = side } }
+        let isProtected = tls13 ? (type == 23 && side.key != nil) : side.protected
+        if !isProtected {
+            switch type {
+            case 22:
+                side.handshake.append(contentsOf: body)
+                if fromClient { client = side } else { server = side }
+                readHellos(fromClient: fromClient)
+                side = fromClient ? client : server
+            case 20:
+                if !tls13 && side.key != nil { side.protected = true }
+            case 23:
+                undecryptedRecords += 1
+            default: break
+            }
+            return
+        }
+        guard var key = side.key else { undecryptedRecords += 1; return }
+        if let opened = key.open(body, header: header, tls13: tls13) {
+            key.sequence += 1
+            side.key = key
+            deliver(opened, type: type, plaintext)
+            return
+        }
+        if tls13, var next = side.next, let opened = next.open(body, header: header, tls13: true) {
+            next.sequence = 1
+            side.key = next
+            side.next = next.secret.map { KeySchedule.trafficKey(secret: KeySchedule.nextSecret($0, suite: next.suite), suite: next.suite) }
+            deliver(opened, type: type, plaintext)
+            return
+        }
+        undecryptedRecords += 1
+    }
+
+    /// TLS 1.3 plaintext ends with its real content type and any zero padding (RFC 8446 §5.4);
+    /// TLS 1.2's content type is the record's own, application data being all that is passed on.
+    private mutating func deliver(_ opened: [UInt8], type: UInt8, _ plaintext: (UnsafeRawBufferPointer) -> Void) {
+        decryptedRecords += 1
+        var content = opened[...]
+        if tls13 {
+            while content.last == 0 { content = content.dropLast() }
+            guard content.popLast() == 23 else { return }
+        } else if type != 23 {
+            return
+        }
+        if !content.isEmpty { content.withUnsafeBytes(plaintext) }
+    }
+
+    /// Reads the ClientHello's random and the ServerHello's random, version and suite from the
+    /// handshake bytes so far, and sets up the keys once both are known.
+    private mutating func readHellos(fromClient: Bool) {
+        let bytes = fromClient ? client.handshake : server.handshake
+        guard bytes.count >= 4 else { return }
+        let length = Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+        guard bytes.count >= 4 + length else { return }
+        let message = bytes[4..<4 + length]
+        if fromClient { client.handshake.removeFirst(4 + length) } else { server.handshake.removeFirst(4 + length) }
+        switch (bytes[0], fromClient) {
+        case (1, true) where message.count >= 34:
+            if clientRandom == nil { clientRandom = Array(message.dropFirst(2).prefix(32)) }
+        case (2, false) where message.count >= 38:
+            serverHello(message)
+        default: break
+        }
+        // More messages may follow in the same bytes (TLS 1.2: Certificate, ServerHelloDone…).
+        if (fromClient ? client.handshake : server.handshake).count >= 4 { readHellos(fromClient: fromClient) }
+    }
+
+    /// The random of a HelloRetryRequest (RFC 8446 §4.1.3): a ServerHello that asks for another
+    /// ClientHello, after which the real one comes.
+    private static let helloRetry: [UInt8] = [
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    ]
+
+    private mutating func serverHello(_ m: ArraySlice<UInt8>) {
+        let b = Array(m)
+        let serverRandom = Array(b[2..<34])
+        if serverRandom == Self.helloRetry { return }
+        let sessionIDLength = Int(b[34])
+        var i = 35 + sessionIDLength
+        guard b.count >= i + 3 else { return }
+        let suiteID = UInt16(b[i]) << 8 | UInt16(b[i + 1])
+        i += 3  // suite, compression
+        var version = UInt16(b[0]) << 8 | UInt16(b[1])
+        if b.count >= i + 2 {
+            let end = min(b.count, i + 2 + (Int(b[i]) << 8 | Int(b[i + 1])))
+            i += 2
+            while i + 4 <= end {
+                let type = UInt16(b[i]) << 8 | UInt16(b[i + 1]), length = Int(b[i + 2]) << 8 | Int(b[i + 3])
+                if type == 0x002B, length == 2, i + 6 <= end { version = UInt16(b[i + 4]) << 8 | UInt16(b[i + 5]) }
+                i += 4 + length
+            }
+        }
+        guard let clientRandom else { status = .helloMissing; return }
+        guard let secrets = keyLog.secrets(clientRandom: clientRandom) else { status = .noSecrets; return }
+        guard let suite = CipherSuite(id: suiteID) else {
+            status = .unsupported("cipher suite \(CipherSuite.name(suiteID))")
+            return
+        }
+        switch version {
+        case 0x0304:
+            tls13 = true
+            guard let clientApp = secrets.clientTraffic, let serverApp = secrets.serverTraffic else { status = .noSecrets; return }
+            func keys(_ handshake: [UInt8]?, _ traffic: [UInt8]) -> (RecordKey, RecordKey?) {
+                let app = KeySchedule.trafficKey(secret: traffic, suite: suite)
+                guard let handshake else { return (app, KeySchedule.trafficKey(secret: KeySchedule.nextSecret(traffic, suite: suite), suite: suite)) }
+                return (KeySchedule.trafficKey(secret: handshake, suite: suite), app)
+            }
+            (client.key, client.next) = keys(secrets.clientHandshake, clientApp)
+            (server.key, server.next) = keys(secrets.serverHandshake, serverApp)
+            status = .decrypting
+        case 0x0303:
+            guard let master = secrets.master else { status = .noSecrets; return }
+            (client.key, server.key) = KeySchedule.tls12Keys(master: master, clientRandom: clientRandom,
+                                                             serverRandom: serverRandom, suite: suite)
+            status = .decrypting
+        default:
+            status = .unsupported("TLS version \(CipherSuite.name(version))")
+        }
+    }
+}
