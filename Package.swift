@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "TLSDecryptionTests", dependencies: ["TLSDecryption", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope", "TLSDecryption", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],
                           path: "Benchmarks/CaptureGenerator"),
         // libFuzzer targets: built only by scripts/fuzz (with -sanitize=fuzzer,address).

@@ -48,7 +48,7 @@ public struct TLSDecryptor: Sendable {
     public var outcome: String {
         switch status {
         case .handshaking, .helloMissing: "handshake not seen"
-        case .decrypting: undecryptedRecords == 0 ? "decrypted" : "decrypted in part"
+        case .decrypting: undecryptedRecords == 0 && !client.lost && !server.lost ? "decrypted" : "decrypted in part"
         case .noSecrets: "no secrets in the key log"
         case .unsupported(let what): "not decryptable: \(what)"
         }
@@ -101,7 +101,7 @@ public struct TLSDecryptor: Sendable {
         let isProtected = tls13 ? (type == 23 && side.key != nil) : side.protected
         if !isProtected {
             switch type {
-            case 22:
+            case 22 where status == .handshaking:
                 side.handshake.append(contentsOf: body)
                 if fromClient { client = side } else { server = side }
                 readHellos(fromClient: fromClient)
@@ -146,24 +146,30 @@ public struct TLSDecryptor: Sendable {
     }
 
     /// Reads the ClientHello's random and the ServerHello's random, version and suite from the
-    /// handshake bytes so far, and sets up the keys once both are known.
+    /// handshake bytes so far, and sets up the keys once both are known. Only the hellos are
+    /// wanted: after the ServerHello (or a hello longer than any real one) nothing is kept.
     private mutating func readHellos(fromClient: Bool) {
-        let bytes = fromClient ? client.handshake : server.handshake
-        guard bytes.count >= 4 else { return }
-        let length = Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-        guard bytes.count >= 4 + length else { return }
-        let message = bytes[4..<4 + length]
-        if fromClient { client.handshake.removeFirst(4 + length) } else { server.handshake.removeFirst(4 + length) }
-        switch (bytes[0], fromClient) {
-        case (1, true) where message.count >= 34:
-            if clientRandom == nil { clientRandom = Array(message.dropFirst(2).prefix(32)) }
-        case (2, false) where message.count >= 38:
-            serverHello(message)
-        default: break
+        while status == .handshaking {
+            let bytes = fromClient ? client.handshake : server.handshake
+            guard bytes.count >= 4 else { return }
+            let length = Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+            guard length <= Self.maxHello else { status = .helloMissing; break }
+            guard bytes.count >= 4 + length else { return }
+            let message = bytes[4..<4 + length]
+            if fromClient { client.handshake.removeFirst(4 + length) } else { server.handshake.removeFirst(4 + length) }
+            switch (bytes[0], fromClient) {
+            case (1, true) where message.count >= 34:
+                if clientRandom == nil { clientRandom = Array(message.dropFirst(2).prefix(32)) }
+            case (2, false) where message.count >= 38:
+                serverHello(message)
+            default: break
+            }
         }
-        // More messages may follow in the same bytes (TLS 1.2: Certificate, ServerHelloDone…).
-        if (fromClient ? client.handshake : server.handshake).count >= 4 { readHellos(fromClient: fromClient) }
+        client.handshake = []; server.handshake = []
     }
+
+    /// Hellos are a few hundred bytes; a post-quantum key share makes a ClientHello a few KiB.
+    private static let maxHello = 1 << 16
 
     /// The random of a HelloRetryRequest (RFC 8446 §4.1.3): a ServerHello that asks for another
     /// ClientHello, after which the real one comes.

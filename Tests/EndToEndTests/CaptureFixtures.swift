@@ -1,4 +1,6 @@
 import Foundation
+import FTPSession
+import TLSDecryption
 
 /// Locates the repository's Captures/ folder and the built ftpscope binary.
 enum Fixtures {
@@ -16,6 +18,21 @@ enum Fixtures {
     /// the extension: `.client.log`, `.expected.jsonl`, `.expected.txt`.
     static func companion(_ name: String, _ suffix: String) -> String {
         path((name.hasSuffix(".pcapng") ? String(name.dropLast(7)) : name.hasSuffix(".pcap") ? String(name.dropLast(5)) : name) + suffix)
+    }
+
+    /// A capture's TLS key log (`NAME.keys`, what the clients wrote through SSLKEYLOGFILE while
+    /// it was recorded), and the options and configuration that read it; none for the others.
+    static func keyLog(_ name: String) -> String? {
+        let path = companion(name, ".keys")
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    static func keyLogArguments(_ name: String) -> [String] { keyLog(name).map { ["--tls-keylog", $0] } ?? [] }
+
+    static func configuration(_ name: String) throws -> AnalyzerConfiguration {
+        var c = AnalyzerConfiguration()
+        if let path = keyLog(name) { c.tlsKeyLog = TLSKeyLog(text: try String(contentsOfFile: path, encoding: .utf8)) }
+        return c
     }
 
     /// The ftpscope binary built next to the test bundle (the test target depends on it).

@@ -436,8 +436,9 @@ import Testing
         for name in Fixtures.captureNames {
             for format in [["--format", "jsonl"], ["--format", "text", "--stream", "--commands"],
                            ["--format", "text", "--no-sessions"]] {
-                let a = try Fixtures.run(["analyze"] + format + ["--jobs", "1", Fixtures.path(name)])
-                let b = try Fixtures.run(["analyze"] + format + ["--shards", "2", Fixtures.path(name)])
+                let keys = Fixtures.keyLogArguments(name)
+                let a = try Fixtures.run(["analyze"] + format + keys + ["--jobs", "1", Fixtures.path(name)])
+                let b = try Fixtures.run(["analyze"] + format + keys + ["--shards", "2", Fixtures.path(name)])
                 #expect(a.stdout == b.stdout, "\(name) \(format)")
             }
         }

@@ -8,11 +8,11 @@ import Testing
 /// order among the other events, and the reply entry of the encoder must write what the event
 /// entry writes: every real capture, through both sinks, record for record.
 @Suite struct EventSinkTests {
-    static func records(_ path: String, repliesApart: Bool) throws -> [String] {
-        let source = try PcapSource.openFile(path)
+    static func records(_ name: String, repliesApart: Bool) throws -> [String] {
+        let source = try PcapSource.openFile(Fixtures.path(name))
         let encoder = RecordEncoder()
         var lines: [String] = []
-        var config = AnalyzerConfiguration()
+        var config = try Fixtures.configuration(name)
         config.emitCommands = true
         let sink = repliesApart
             ? EventSink(replies: { reply in
@@ -30,8 +30,8 @@ import Testing
 
     @Test(arguments: Fixtures.captureNames)
     func repliesApartAreTheSameRecordsInTheSameOrder(_ name: String) throws {
-        let together = try Self.records(Fixtures.path(name), repliesApart: false)
-        let apart = try Self.records(Fixtures.path(name), repliesApart: true)
+        let together = try Self.records(name, repliesApart: false)
+        let apart = try Self.records(name, repliesApart: true)
         // Every record of the reviewed expected file but its summary, so neither run can come back short.
         let expected = try String(contentsOfFile: Fixtures.companion(name, ".expected.jsonl"),
                                   encoding: .utf8).split(separator: "\n")

@@ -17,7 +17,7 @@ import Testing
     func outputMatchesTheExpectedRecords(_ name: String) throws {
         let expectedPath = Fixtures.companion(name, ".expected.jsonl")
         let expected = try String(contentsOfFile: expectedPath, encoding: .utf8).split(separator: "\n").map(String.init)
-        let run = try AnalysisRun.of(Fixtures.path(name))
+        let run = try AnalysisRun.of(Fixtures.path(name), configuration: Fixtures.configuration(name))
         var actual = run.jsonLines()
         actual.append(String(decoding: RecordEncoder().encodeSummary(run.summary, files: 1, warnings: []).dropLast(), as: UTF8.self))
         #expect(actual.count == expected.count)
@@ -33,7 +33,8 @@ import Testing
     func textMatchesTheExpectedText(_ name: String) throws {
         let expectedPath = Fixtures.companion(name, ".expected.txt")
         let expected = try String(contentsOfFile: expectedPath, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        let r = try Fixtures.run(["analyze", "--format", "text", "--commands", Fixtures.path(name)], environment: ["NO_COLOR": "1"])
+        let r = try Fixtures.run(["analyze", "--format", "text", "--commands"] + Fixtures.keyLogArguments(name) + [Fixtures.path(name)],
+                                 environment: ["NO_COLOR": "1"])
         #expect(r.status == 0)
         let actual = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(actual.count == expected.count)
@@ -50,7 +51,7 @@ import Testing
         // Lines starting with # say what the client saw that nobody on the wire can read.
         let clientLines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
             .map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        let run = try AnalysisRun.of(Fixtures.path(name))
+        let run = try AnalysisRun.of(Fixtures.path(name), configuration: Fixtures.configuration(name))
         let ours = run.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }
         // Clients log a subset (curl skips some, ftplib logs all); each must appear, in order.
         var j = 0
@@ -231,6 +232,45 @@ import Testing
             == ["RETR 27019 completed", "STOR 5000 completed", "LIST 135 completed"])
     }
 
+    /// FTPS read with the secrets its clients logged: every kind of record protection curl and
+    /// lftp negotiate opens, each session's replies are those its client logged (checked for
+    /// all captures above), and the session goes through its states as in clear text. The
+    /// CBC session says why it stays unread; without the key log nothing after the 234 is read.
+    @Test func ftpsReadWithTheClientsKeyLog() throws {
+        let name = "vsftpd-curl-tls-keylog.pcap"
+        let run = try AnalysisRun.of(Fixtures.path(name), configuration: Fixtures.configuration(name))
+        #expect(run.sessions.map(\.tlsDecryption) == Array(repeating: "decrypted", count: 6)
+            + ["not decryptable: cipher suite 0xC013", "decrypted", "decrypted"])
+        #expect(run.sessions.map { $0.session.server.port } == Array(repeating: 2106, count: 8) + [990])
+        let read = run.sessions.filter { $0.tlsDecryption == "decrypted" }
+        #expect(read.allSatisfy { $0.tls && $0.tlsDecrypted > 10 && $0.login == "success" && $0.finalState == .closed })
+        #expect(read.allSatisfy { $0.transfers.count == 1 && $0.transfers[0].tls && $0.transfers[0].outcome == "completed" })
+        #expect(read.map { $0.transfers[0].command } == Array(repeating: "RETR", count: 6) + ["LIST", "RETR"])
+        #expect(run.sessions.allSatisfy { $0.unanswered.isEmpty && $0.anomalies.keys.sorted() == ["code not in catalog"] })
+        // Inside TLS a reply's state is the session's, not `tls`: the 230 logs the user in.
+        let logins = run.replies.filter { $0.reply.code == 230 }
+        #expect(logins.count == 8 && logins.allSatisfy { $0.state == .authenticated && $0.command == "USER" })
+        let retrieved = run.replies.filter { $0.reply.code == 226 }
+        #expect(retrieved.count == 8 && retrieved.allSatisfy { $0.anomalies.isEmpty })
+
+        let unread = try AnalysisRun.of(Fixtures.path(name))
+        #expect(unread.sessions.map(\.replies) == [2, 2, 2, 2, 2, 2, 2, 3, 0])
+        #expect(unread.sessions.allSatisfy { $0.tls && $0.tlsDecryption == nil && $0.tlsDecrypted == 0 && $0.transfers.isEmpty })
+    }
+
+    /// `--tls-keylog` that cannot be read, or holds no secret: one line, exit 3, before any packet.
+    @Test func aKeyLogThatCannotBeUsedIsOneLine() throws {
+        let capture = Fixtures.path("vsftpd-curl-tls-keylog.pcap")
+        let missing = try Fixtures.run(["analyze", "--tls-keylog", "/nonexistent/keys", capture])
+        #expect(missing.status == 3 && missing.stdout.isEmpty)
+        #expect(missing.stderr == "ftpscope: cannot read --tls-keylog /nonexistent/keys: No such file or directory\n")
+        let empty = CaptureFile.temporaryPath("empty.keys")
+        try "# nothing here\nnot a key log\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        let none = try Fixtures.run(["report", "--format", "json", "--tls-keylog", empty, capture])
+        #expect(none.status == 3 && none.stdout.isEmpty)
+        #expect(none.stderr == "ftpscope: --tls-keylog \(empty) holds no TLS secrets (lines like 'CLIENT_TRAFFIC_SECRET_0 <random> <secret>')\n")
+    }
+
     /// `--extract` on every real capture: a file for each data connection that carried bytes,
     /// as long as the bytes the transfer counted in the direction that carried them, equal to
     /// what `--hash` digests whenever the transfer was seen whole, and nothing left behind.
@@ -238,13 +278,15 @@ import Testing
     func extractedFilesAgreeWithTheirTransfers(_ name: String) throws {
         let dir = CaptureFile.temporaryPath("extract")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
-        var config = AnalyzerConfiguration()
+        var config = try Fixtures.configuration(name)
         config.transferHashes = [.sha256]
         config.extractDirectory = dir
         let run = try AnalysisRun.of(Fixtures.path(name), configuration: config)
         let transfers = run.sessions.flatMap(\.transfers)
         let written = transfers.filter { $0.extractedPath != nil }
-        #expect(written.count == transfers.filter { $0.bytes > 0 }.count)
+        // A TLS data connection carries records, not the file: nothing is written of it.
+        #expect(written.count == transfers.filter { $0.bytes > 0 && !$0.tls }.count)
+        #expect(transfers.filter(\.tls).allSatisfy { $0.digests == nil && $0.mimeType == nil && $0.sizeMatches == nil })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == written.count)
         #expect(run.summary.filesExtracted == written.count && run.summary.extractionFailures.isEmpty)
         for t in written {
