@@ -11,7 +11,7 @@ public struct AnalyzerConfiguration: Sendable {
     public var implicitTLSPorts: Set<UInt16> = [990]
     /// Secrets of TLS connections (`--tls-keylog`): control channels after AUTH TLS, or on an
     /// implicit-TLS port, whose secrets it holds are decrypted and their replies read.
-    public var tlsKeyLog: TLSKeyLog?
+    public var tlsKeyLog: TLSKeyLogSource?
     /// Recognise FTP on any port by how its first lines look.
     public var detect = true
     public var showPasswords = false

@@ -86,7 +86,7 @@ protocol SessionHost: AnyObject {
 final class SessionsShared {
     var spare = ReplyBuffers()
     /// `--tls-keylog`: read by a session only when TLS begins.
-    var tlsKeyLog: TLSKeyLog?
+    var tlsKeyLog: TLSKeyLogSource?
     var replies = 0
     var commands = 0
     /// Replies by the code's first digit (10 for none).

@@ -29,12 +29,14 @@ public struct TLSDecryptor: Sendable {
         var next: RecordKey?
         /// TLS 1.2: records are protected after this side's ChangeCipherSpec.
         var protected = false
+        /// Protected records that went by before the key log had the connection's secrets.
+        var skipped = 0
         /// Bytes of this side were lost: where its records begin, and their sequence numbers,
         /// are unknown from then on.
         var lost = false
     }
 
-    private let keyLog: TLSKeyLog
+    private let keyLog: TLSKeyLogSource
     private var client = Side()
     private var server = Side()
     private var clientRandom: [UInt8]?
@@ -58,7 +60,11 @@ public struct TLSDecryptor: Sendable {
     /// means these are not TLS records.
     private static let maxRecord = (1 << 14) + 256
 
-    public init(keyLog: TLSKeyLog) { self.keyLog = keyLog }
+    public init(keyLog: TLSKeyLogSource) { self.keyLog = keyLog }
+
+    /// What the ServerHello said, kept while the key log has no secrets for the connection:
+    /// a client writes them as it computes them, which a live capture may see before it.
+    private var negotiated: (serverRandom: [UInt8], suite: CipherSuite, version: UInt16)?
 
     /// Bytes of one direction, in order. `plaintext` gets the application data they carried.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool,
@@ -98,7 +104,7 @@ public struct TLSDecryptor: Sendable {
                                  _ plaintext: (UnsafeRawBufferPointer) -> Void) {
         var side = fromClient ? client : server
         defer { if fromClient { client = side } else { server = side } }
-        let isProtected = tls13 ? (type == 23 && side.key != nil) : side.protected
+        let isProtected = tls13 ? (type == 23 && negotiated != nil) : side.protected
         if !isProtected {
             switch type {
             case 22 where status == .handshaking:
@@ -107,26 +113,40 @@ public struct TLSDecryptor: Sendable {
                 readHellos(fromClient: fromClient)
                 side = fromClient ? client : server
             case 20:
-                if !tls13 && side.key != nil { side.protected = true }
+                if !tls13 && negotiated != nil { side.protected = true }
             case 23:
                 undecryptedRecords += 1
             default: break
             }
             return
         }
-        guard var key = side.key else { undecryptedRecords += 1; return }
+        if side.key == nil, status == .noSecrets {
+            if fromClient { client = side } else { server = side }
+            setUpKeys()
+            side = fromClient ? client : server
+            // TLS 1.2 numbers every protected record: those that went by without keys count.
+            if !tls13, var k = side.key { k.sequence = UInt64(side.skipped); side.key = k }
+        }
+        guard var key = side.key else { side.skipped += 1; undecryptedRecords += 1; return }
         if let opened = key.open(body, header: header, tls13: tls13) {
             key.sequence += 1
             side.key = key
             deliver(opened, type: type, plaintext)
             return
         }
-        if tls13, var next = side.next, let opened = next.open(body, header: header, tls13: true) {
-            next.sequence = 1
-            side.key = next
-            side.next = next.secret.map { KeySchedule.trafficKey(secret: KeySchedule.nextSecret($0, suite: next.suite), suite: next.suite) }
-            deliver(opened, type: type, plaintext)
-            return
+        // The next key starts at 0 — or, when its secrets came late (a live capture), after the
+        // records that went by without keys.
+        if tls13, var next = side.next {
+            for sequence in 0...UInt64(min(side.skipped, 64)) {
+                next.sequence = sequence
+                guard let opened = next.open(body, header: header, tls13: true) else { continue }
+                next.sequence += 1
+                side.key = next
+                side.skipped = 0
+                side.next = next.secret.map { KeySchedule.trafficKey(secret: KeySchedule.nextSecret($0, suite: next.suite), suite: next.suite) }
+                deliver(opened, type: type, plaintext)
+                return
+            }
         }
         undecryptedRecords += 1
     }
@@ -197,15 +217,27 @@ public struct TLSDecryptor: Sendable {
                 i += 4 + length
             }
         }
-        guard let clientRandom else { status = .helloMissing; return }
-        guard let secrets = keyLog.secrets(clientRandom: clientRandom) else { status = .noSecrets; return }
+        guard clientRandom != nil else { status = .helloMissing; return }
+        guard version == 0x0304 || version == 0x0303 else {
+            status = .unsupported("TLS version \(CipherSuite.name(version))")
+            return
+        }
         guard let suite = CipherSuite(id: suiteID) else {
             status = .unsupported("cipher suite \(CipherSuite.name(suiteID))")
             return
         }
+        tls13 = version == 0x0304
+        negotiated = (serverRandom, suite, version)
+        setUpKeys()
+    }
+
+    /// The record keys from the connection's secrets, once the key log has them.
+    private mutating func setUpKeys() {
+        guard let clientRandom, let (serverRandom, suite, version) = negotiated else { return }
+        status = .noSecrets
+        guard let secrets = keyLog.secrets(clientRandom: clientRandom) else { return }
         switch version {
         case 0x0304:
-            tls13 = true
             guard let clientApp = secrets.clientTraffic, let serverApp = secrets.serverTraffic else { status = .noSecrets; return }
             func keys(_ handshake: [UInt8]?, _ traffic: [UInt8]) -> (RecordKey, RecordKey?) {
                 let app = KeySchedule.trafficKey(secret: traffic, suite: suite)
@@ -221,7 +253,7 @@ public struct TLSDecryptor: Sendable {
                                                              serverRandom: serverRandom, suite: suite)
             status = .decrypting
         default:
-            status = .unsupported("TLS version \(CipherSuite.name(version))")
+            break
         }
     }
 }

@@ -93,31 +93,26 @@ struct AnalysisOptions: ParsableArguments {
         try prepareExtraction()
     }
 
-    /// The `--tls-keylog` file's secrets; nil without the option.
-    func keyLog() throws -> TLSKeyLog? {
+    /// The `--tls-keylog` file's secrets; nil without the option. Read again during the run
+    /// when a connection's secrets are not in it yet (a live capture's clients write them as
+    /// they connect).
+    func keyLog() throws -> TLSKeyLogSource? {
         guard let path = tlsKeyLog else { return nil }
-        guard let file = fopen(path, "rb") else {
-            warn("cannot read --tls-keylog \(path): \(String(cString: strerror(errno)))")
+        let source: TLSKeyLogSource
+        do {
+            source = try TLSKeyLogSource(path: path)
+        } catch {
+            guard case .unreadable(_, let reason) = error else { throw Exit.inputUnreadable }
+            warn("cannot read --tls-keylog \(path): \(reason)")
             throw Exit.inputUnreadable
         }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n == 0 { break }
-            bytes += chunk.prefix(n)
-        }
-        if ferror(file) != 0 {
-            warn("cannot read --tls-keylog \(path): \(String(cString: strerror(errno)))")
-            throw Exit.inputUnreadable
-        }
-        let log = TLSKeyLog(text: String(decoding: bytes, as: UTF8.self))
-        if log.connections == 0 {
+        // Empty is fine for a live capture whose clients have not connected yet; a file of
+        // something else is a mistake worth one line.
+        if source.connections == 0, source.unreadableLines > 0 {
             warn("--tls-keylog \(path) holds no TLS secrets (lines like 'CLIENT_TRAFFIC_SECRET_0 <random> <secret>')")
             throw Exit.inputUnreadable
         }
-        return log
+        return source
     }
 
     private func prepareExtraction() throws {

@@ -31,7 +31,7 @@ enum Fixtures {
 
     static func configuration(_ name: String) throws -> AnalyzerConfiguration {
         var c = AnalyzerConfiguration()
-        if let path = keyLog(name) { c.tlsKeyLog = TLSKeyLog(text: try String(contentsOfFile: path, encoding: .utf8)) }
+        if let path = keyLog(name) { c.tlsKeyLog = try TLSKeyLogSource(path: path) }
         return c
     }
 

@@ -78,7 +78,7 @@ import Testing
         CLIENT_TRAFFIC_SECRET_0 \(r) \(hex(Array(Self.secrets(3).prefix(hashLength))))
         SERVER_TRAFFIC_SECRET_0 \(r) \(hex(secret))
         """)
-        var d = TLSDecryptor(keyLog: log)
+        var d = TLSDecryptor(keyLog: TLSKeyLogSource(log))
         #expect(Self.feed(&d, Self.clientHello, fromClient: true).isEmpty)
         #expect(Self.feed(&d, Self.serverHello(suite: suiteID, tls13: true), fromClient: false).isEmpty)
         #expect(d.status == .decrypting)
@@ -105,7 +105,7 @@ import Testing
         let suite = try #require(CipherSuite(id: suiteID))
         let master = [UInt8](repeating: 0x5A, count: 48)
         let hex = { (b: [UInt8]) in b.map { String(format: "%02x", $0) }.joined() }
-        var d = TLSDecryptor(keyLog: TLSKeyLog(text: "CLIENT_RANDOM \(hex(Self.clientRandom)) \(hex(master))"))
+        var d = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(hex(Self.clientRandom)) \(hex(master))")))
         _ = Self.feed(&d, Self.clientHello, fromClient: true)
         _ = Self.feed(&d, Self.serverHello(suite: suiteID, tls13: false) + Self.hello(11, [0, 0, 0]), fromClient: false)
         #expect(d.status == .decrypting)
@@ -135,12 +135,47 @@ import Testing
         #expect(d.decryptedRecords == 3 && d.undecryptedRecords == 1 && d.outcome == "decrypted in part")
     }
 
+    /// A live capture: the client writes its secrets while the handshake goes by, so the
+    /// ServerHello finds none. The file is read again (it changed) at the next protected
+    /// record, and the application's records are opened from there, numbered after those that
+    /// went by unopened.
+    @Test func secretsWrittenAfterTheHandshakeAreFoundInTheFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("late-\(UInt64.random(in: 0...UInt64.max)).keys").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let source = try TLSKeyLogSource(path: path)
+        var d = TLSDecryptor(keyLog: source)
+        _ = Self.feed(&d, Self.clientHello, fromClient: true)
+        _ = Self.feed(&d, Self.serverHello(suite: 0x1301, tls13: true), fromClient: false)
+        #expect(d.status == .noSecrets)
+        let suite = try #require(CipherSuite(id: 0x1301))
+        let appKey = KeySchedule.trafficKey(secret: Array(Self.secrets(4).prefix(32)), suite: suite)
+        let handshakeKey = KeySchedule.trafficKey(secret: Array(Self.secrets(2).prefix(32)), suite: suite)
+        var early = try Self.sealed13([20, 0, 0, 0], type: 22, handshakeKey, sequence: 0)
+        early += try Self.sealed13(Array("220 Ready.\r\n".utf8), type: 23, appKey, sequence: 0)
+        #expect(Self.feed(&d, early, fromClient: false).isEmpty)
+        let hex = { (b: [UInt8]) in b.map { String(format: "%02x", $0) }.joined() }
+        let r = hex(Self.clientRandom)
+        try """
+        CLIENT_HANDSHAKE_TRAFFIC_SECRET \(r) \(hex(Array(Self.secrets(1).prefix(32))))
+        SERVER_HANDSHAKE_TRAFFIC_SECRET \(r) \(hex(Array(Self.secrets(2).prefix(32))))
+        CLIENT_TRAFFIC_SECRET_0 \(r) \(hex(Array(Self.secrets(3).prefix(32))))
+        SERVER_TRAFFIC_SECRET_0 \(r) \(hex(Array(Self.secrets(4).prefix(32))))
+        SERVER_TRAFFIC_SECRET_0 \(hex([UInt8](repeating: 7, count: 32))) 01
+        """.write(toFile: path, atomically: false, encoding: .utf8)  // the last line still being written
+        Thread.sleep(forTimeInterval: 0.06)
+        let late = try Self.sealed13(Array("230 In.\r\n".utf8), type: 23, appKey, sequence: 1)
+            + Self.sealed13(Array("226 Done.\r\n".utf8), type: 23, appKey, sequence: 2)
+        #expect(String(decoding: Self.feed(&d, late, fromClient: false), as: UTF8.self) == "230 In.\r\n226 Done.\r\n")
+        #expect(d.status == .decrypting && source.connections == 1)
+    }
+
     @Test func aConnectionTheKeyLogDoesNotKnowIsSaidSo() {
-        var d = TLSDecryptor(keyLog: TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "00", count: 32)) 01"))
+        var d = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "00", count: 32)) 01")))
         _ = Self.feed(&d, Self.clientHello, fromClient: true)
         _ = Self.feed(&d, Self.serverHello(suite: 0x1301, tls13: true), fromClient: false)
         #expect(d.status == .noSecrets && d.outcome == "no secrets in the key log")
-        var cbc = TLSDecryptor(keyLog: TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "11", count: 32)) 01"))
+        var cbc = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "11", count: 32)) 01")))
         _ = Self.feed(&cbc, Self.clientHello, fromClient: true)
         _ = Self.feed(&cbc, Self.serverHello(suite: 0x002F, tls13: false), fromClient: false)
         #expect(cbc.outcome == "not decryptable: cipher suite 0x002F")
@@ -151,7 +186,7 @@ import Testing
     @Test func hostileBytesAreRefusedQuietly() {
         var rng = SystemRandomNumberGenerator()
         for round in 0..<300 {
-            var d = TLSDecryptor(keyLog: Self.keyLog13())
+            var d = TLSDecryptor(keyLog: TLSKeyLogSource(Self.keyLog13()))
             var bytes = round % 3 == 0 ? Self.clientHello : []
             bytes += (0..<Int.random(in: 0..<3000, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             if round % 5 == 0 { bytes = [22, 3, 3, 0x40, 0] + [2, 0xFF, 0xFF, 0xFF] + bytes }
@@ -159,7 +194,7 @@ import Testing
             _ = Self.feed(&d, Array(bytes.reversed()), fromClient: round % 2 == 1, split: 1 + round % 31)
             #expect(d.decryptedRecords == 0)
         }
-        var d = TLSDecryptor(keyLog: Self.keyLog13())
+        var d = TLSDecryptor(keyLog: TLSKeyLogSource(Self.keyLog13()))
         _ = Self.feed(&d, Self.clientHello, fromClient: true)
         _ = Self.feed(&d, [22, 3, 3, 0x40, 0, 2, 0x01, 0, 1] + [UInt8](repeating: 0, count: 0x3FFC), fromClient: false)
         #expect(d.status == .helloMissing && d.outcome == "handshake not seen")
