@@ -68,7 +68,7 @@ let package = Package(
         // libFuzzer targets: built only by scripts/fuzz (with -sanitize=fuzzer,address).
         .executableTarget(name: "FuzzReplies", dependencies: ["FTPProtocol"]),
         .executableTarget(name: "FuzzPackets", dependencies: ["PacketCapture"]),
-        .executableTarget(name: "FuzzPipeline", dependencies: ["FTPSession", "Reports", "PacketCapture"]),
+        .executableTarget(name: "FuzzPipeline", dependencies: ["FTPSession", "Reports", "PacketCapture", "TLSDecryption"]),
         .target(name: "TestSupport", dependencies: ["PacketCapture", "FTPSession", "Reports"], path: "Tests/TestSupport"),
     ]
 )

@@ -23,6 +23,14 @@ typedef struct {
 
 extern FILE *fopencookie(void *cookie, const char *mode, ftpscope_cookie_functions functions);
 
+/// A read-only stream over `cookie`; `close` frees it when the stream cannot be made.
+static inline FILE *ftpscope_stream(void *cookie, ssize_t (*read)(void *, char *, size_t), int (*close)(void *)) {
+    ftpscope_cookie_functions functions = { read, NULL, NULL, close };
+    FILE *f = fopencookie(cookie, "r", functions);
+    if (f == NULL) close(cookie);
+    return f;
+}
+
 // --- A pipe read once, its start kept: the bytes read to tell its kind are put back, and the
 // first bytes read (up to a limit) are kept so that it can be read from its start once more —
 // what a pcapng file whose interfaces differ needs (libpcap stops at the second interface; the
@@ -78,10 +86,7 @@ static int ftpscope_replay_close(void *cookie) {
 }
 
 static inline FILE *ftpscope_replay_stream(ftpscope_replay *r) {
-    ftpscope_cookie_functions functions = { ftpscope_replay_read, NULL, NULL, ftpscope_replay_close };
-    FILE *f = fopencookie(r, "r", functions);
-    if (f == NULL) ftpscope_replay_close(r);
-    return f;
+    return ftpscope_stream(r, ftpscope_replay_read, ftpscope_replay_close);
 }
 
 /// `in` read from its start again: `prefix` (already read from it) first, and the first
@@ -203,10 +208,8 @@ static inline FILE *ftpscope_gzip_open(FILE *in, ftpscope_gzip **state) {
     // 16 + MAX_WBITS: a gzip header and trailer around the deflate stream.
     int ready = ftpscope_source_init(&z->source, in, 1 << 16) && inflateInit2(&z->stream, 16 + MAX_WBITS) == Z_OK;
     if (!ready) { ftpscope_source_close(&z->source); free(z); return NULL; }
-    ftpscope_cookie_functions functions = { ftpscope_gzip_read, NULL, NULL, ftpscope_gzip_close };
-    FILE *f = fopencookie(z, "r", functions);
-    if (f == NULL) { ftpscope_gzip_close(z); return NULL; }
-    if (state != NULL) *state = z;
+    FILE *f = ftpscope_stream(z, ftpscope_gzip_read, ftpscope_gzip_close);
+    if (f != NULL && state != NULL) *state = z;
     return f;
 }
 
@@ -252,10 +255,8 @@ static inline FILE *ftpscope_zstd_open(FILE *in, ftpscope_zstd **state) {
     int ready = ftpscope_source_init(&z->source, in, ZSTD_DStreamInSize())
         && z->stream != NULL && !ZSTD_isError(ZSTD_initDStream(z->stream));
     if (!ready) { ftpscope_zstd_close(z); return NULL; }
-    ftpscope_cookie_functions functions = { ftpscope_zstd_read, NULL, NULL, ftpscope_zstd_close };
-    FILE *f = fopencookie(z, "r", functions);
-    if (f == NULL) { ftpscope_zstd_close(z); return NULL; }
-    if (state != NULL) *state = z;
+    FILE *f = ftpscope_stream(z, ftpscope_zstd_read, ftpscope_zstd_close);
+    if (f != NULL && state != NULL) *state = z;
     return f;
 }
 
@@ -299,9 +300,7 @@ static inline FILE *ftpscope_lz4_open(FILE *in, ftpscope_lz4 **state) {
     int ready = ftpscope_source_init(&z->source, in, 1 << 16)
         && !LZ4F_isError(LZ4F_createDecompressionContext(&z->context, LZ4F_VERSION));
     if (!ready) { ftpscope_lz4_close(z); return NULL; }
-    ftpscope_cookie_functions functions = { ftpscope_lz4_read, NULL, NULL, ftpscope_lz4_close };
-    FILE *f = fopencookie(z, "r", functions);
-    if (f == NULL) { ftpscope_lz4_close(z); return NULL; }
-    if (state != NULL) *state = z;
+    FILE *f = ftpscope_stream(z, ftpscope_lz4_read, ftpscope_lz4_close);
+    if (f != NULL && state != NULL) *state = z;
     return f;
 }

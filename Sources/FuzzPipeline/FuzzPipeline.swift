@@ -4,9 +4,13 @@ import Glibc
 import FTPSession
 import PacketCapture
 import Reports
+import TLSDecryption
 
 // Built only by scripts/fuzz (-D FUZZING, -sanitize=fuzzer); an empty program otherwise.
 #if FUZZING
+
+/// Read once (scripts/fuzz runs from the repository's top); none when it is not there.
+let fuzzKeyLog = try? TLSKeyLogSource(path: "Captures/vsftpd-curl-tls-keylog.keys")
 
 /// libFuzzer target: pcap/pcapng file bytes through libpcap, decoding, reassembly, FTP
 /// analysis and every output encoder, with small limits so the caps are exercised.
@@ -21,6 +25,9 @@ public func fuzzPipeline(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     config.maxLinesPerReply = 16
     config.maxBufferedBytesPerStream = 4096
     config.controlPorts.insert(2121)
+    // The real FTPS capture's key log: mutations of that seed keep its ClientHello randoms, so
+    // the records the fuzzer changes go through the decryptor's hellos, trials and failures.
+    config.tlsKeyLog = fuzzKeyLog
     // Every other input hashes its transfers and writes them out (seeds longer than -max_len
     // are cut to it, a multiple of four, and do both), so that data connections go through
     // reassembly too; what is kept must be every file the records name, and nothing else (no
