@@ -423,6 +423,7 @@ public final class Analyzer {
                                           ftpClientSide: passive ? initiator : listener,
                                           ftpServerSide: passive ? listener : initiator, at: ts,
                                           hashes: configuration.transferHashes, extractor: extractor,
+                                          tlsKeyLog: configuration.tlsKeyLog,
                                           maxBufferedBytes: configuration.maxBufferedBytesPerStream)
                 session.dataChannelOpened(channel)
                 summary.dataConnections += 1

@@ -1,5 +1,6 @@
 import PacketCapture
 import TCPReassembly
+import TLSDecryption
 
 /// Accounting for one data transfer; a class so the control session and the data connection
 /// update the same record.
@@ -41,16 +42,27 @@ final class DataChannel {
     var last: Timestamp
 
     init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
-         hashes: TransferHashes = [], extractor: FileExtractor? = nil, maxBufferedBytes: Int = 1 << 20) {
+         hashes: TransferHashes = [], extractor: FileExtractor? = nil, tlsKeyLog: TLSKeyLogSource? = nil,
+         maxBufferedBytes: Int = 1 << 20) {
         self.session = session; self.mode = mode
         self.ftpClientSide = ftpClientSide; self.ftpServerSide = ftpServerSide
         self.extractor = extractor
         first = ts; last = ts
-        if !hashes.isEmpty || extractor != nil {
-            streamFromClient = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes)
-            streamFromServer = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes)
+        // With a key log every data connection is put in order: one that turns out to be TLS
+        // is decrypted from its first byte.
+        tls = tlsKeyLog.map(DataTLS.init(keyLog:))
+        if !hashes.isEmpty || extractor != nil || tls != nil {
+            streamFromClient = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes,
+                                              tls: tls, fromClient: true)
+            streamFromServer = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes,
+                                              tls: tls, fromClient: false)
         }
     }
+
+    private let tls: DataTLS?
+    /// The plaintext a decrypted TLS connection carried each way, once it has ended; nil for
+    /// one not decrypted (clear text, or TLS the key log could not open).
+    private(set) var decrypted: (fromClient: Int, fromServer: Int, head: [UInt8])?
 
     /// The connection ended (FIN both ways, RST, its ports taken by another): its digests are
     /// settled and its file named, once a transfer claimed it.
@@ -65,11 +77,18 @@ final class DataChannel {
         guard var client = streamFromClient, var server = streamFromServer else { return }
         streamFromClient = nil; streamFromServer = nil
         let fromClient = client.finish(), fromServer = server.finish()
-        let serverCarried = bytesFromServer >= bytesFromClient
-        digests = serverCarried ? fromServer.digests : fromClient.digests
+        // A TLS connection's file is its plaintext, whole only if every record opened.
+        var complete = true
+        if let tls, tls.mode == .tls, tls.decryptor.status == .decrypting {
+            let serverWays = server.plaintextBytes >= client.plaintextBytes
+            decrypted = (client.plaintextBytes, server.plaintextBytes, serverWays ? server.plaintextHead : client.plaintextHead)
+            complete = tls.decryptor.outcome == "decrypted"
+        }
+        let serverCarried = decrypted.map { $0.fromServer >= $0.fromClient } ?? (bytesFromServer >= bytesFromClient)
+        digests = complete ? (serverCarried ? fromServer.digests : fromClient.digests) : nil
         guard let extractor, let clientFile = client.file, let serverFile = server.file else { return }
         extractor.discard(serverCarried ? clientFile : serverFile)
-        written = serverCarried ? (serverFile, fromServer.whole) : (clientFile, fromClient.whole)
+        written = serverCarried ? (serverFile, fromServer.whole && complete) : (clientFile, fromClient.whole && complete)
     }
 
     /// Gives the written file its name, once: after the transfer that claimed the connection,
@@ -196,19 +215,27 @@ extension TransferTracker {
         guard let channel else { return }
         channel.finishStreams()
         noteTLS()
-        summary.digests = isResumed || summary.tls ? nil : channel.digests
+        summary.digests = isResumed || (summary.tls && !summary.tlsDecrypted) ? nil : channel.digests
         settleFile()
     }
 
+    /// A TLS data connection: its transfer says so, and once the key log has opened it, what
+    /// it carried is the plaintext — its size, its content type.
     private func noteTLS() {
-        if let channel, channel.carriesTLS { summary.tls = true }
+        guard let channel else { return }
+        if channel.carriesTLS { summary.tls = true }
+        guard let d = channel.decrypted, !summary.tlsDecrypted else { return }
+        summary.tlsDecrypted = true
+        summary.bytesToServer = d.fromClient
+        summary.bytesToClient = d.fromServer
+        if summary.mimeType == nil, !isResumed { summary.mimeType = ContentType.of(d.head) }
     }
 
     /// Names the file the data connection carried after this transfer, once it has ended.
     /// A resumed transfer's file is a part of one, never whole.
     func settleFile() {
         noteTLS()
-        if summary.tls { channel?.discardFile(); return }
+        if summary.tls && !summary.tlsDecrypted { channel?.discardFile(); return }
         guard let channel, let kept = channel.keepFile(command: summary.command, path: summary.path) else { return }
         summary.extractedPath = kept.path
         summary.extractedWhole = kept.whole && !isResumed

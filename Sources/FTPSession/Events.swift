@@ -165,6 +165,9 @@ public struct TransferSummary: Sendable {
     /// The data connection was TLS (after `PROT P`, RFC 4217): its bytes are records, so no
     /// content type, digest, file or size comparison is made of them.
     public var tls = false
+    /// `--tls-keylog` opened the TLS data connection: bytes, content type, digests and file are
+    /// the plaintext's.
+    public var tlsDecrypted = false
 
     public var bytes: Int { bytesToServer + bytesToClient }
     public var durationMilliseconds: Double? {
@@ -174,7 +177,7 @@ public struct TransferSummary: Sendable {
     /// Whether the bytes seen are the announced size (or, resumed, the size less the offset:
     /// servers announce either).
     public var sizeMatches: Bool? {
-        if tls { return nil }
+        if tls && !tlsDecrypted { return nil }
         return announcedSize.map { size in size == bytes || restartOffset.map { size - $0 == bytes } == true }
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import PacketCapture
 import TCPReassembly
+import TLSDecryption
 
 /// Which digests of transferred files to compute (`--hash`): what Zeek's files.log gives, for
 /// matching a file against known ones.
@@ -32,9 +33,9 @@ struct TransferStream {
     /// A reference, so that the reassembler's callback can feed it while the stream is borrowed.
     private let reader: TransferReader
 
-    init(hashes: TransferHashes, file: ExtractionFile?, maxBufferedBytes: Int) {
+    init(hashes: TransferHashes, file: ExtractionFile?, maxBufferedBytes: Int, tls: DataTLS? = nil, fromClient: Bool = false) {
         stream = StreamReassembler(maxBufferedBytes: maxBufferedBytes)
-        reader = TransferReader(hashes: hashes.isEmpty ? nil : Hashers(hashes), file: file)
+        reader = TransferReader(hashes: hashes.isEmpty ? nil : Hashers(hashes), file: file, tls: tls, fromClient: fromClient)
     }
 
     mutating func receive(_ segment: TCPSegment) {
@@ -60,6 +61,19 @@ struct TransferStream {
     }
 
     var file: ExtractionFile? { reader.file }
+    /// Decrypted bytes of a TLS connection, and their start (for the content type).
+    var plaintextBytes: Int { reader.plaintextBytes }
+    var plaintextHead: [UInt8] { reader.head }
+}
+
+/// A data connection protected by TLS (after PROT P) that `--tls-keylog` opens: the first bytes
+/// tell whether it is TLS (the FTP client's ClientHello), and then both directions' bytes, in
+/// order, go through one decryptor and what they carried is the file.
+final class DataTLS {
+    enum Mode { case undecided, clear, tls }
+    var mode = Mode.undecided
+    var decryptor: TLSDecryptor
+    init(keyLog: TLSKeyLogSource) { decryptor = TLSDecryptor(keyLog: keyLog) }
 }
 
 /// What reads a data stream's bytes in order.
@@ -67,10 +81,44 @@ private final class TransferReader {
     let hashers: Hashers?
     let file: ExtractionFile?
     private(set) var whole = true
+    private let tls: DataTLS?
+    private let fromClient: Bool
+    private(set) var plaintextBytes = 0
+    private(set) var head: [UInt8] = []
 
-    init(hashes: Hashers?, file: ExtractionFile?) { self.hashers = hashes; self.file = file }
+    init(hashes: Hashers?, file: ExtractionFile?, tls: DataTLS?, fromClient: Bool) {
+        self.hashers = hashes; self.file = file; self.tls = tls; self.fromClient = fromClient
+    }
 
     func consume(_ event: StreamEvent) {
+        guard let tls else { return read(event) }
+        if tls.mode == .undecided {
+            switch event {
+            case .data(let bytes) where bytes.isEmpty: return
+            case .data(let bytes):
+                // TLS starts with the FTP client's ClientHello; a server that sends first, or a
+                // first byte of anything else, is a clear-text transfer.
+                tls.mode = fromClient && bytes.count >= 3 && bytes[0] == 22 && bytes[1] == 3 && bytes[2] <= 4 ? .tls : .clear
+            case .gap:
+                tls.mode = .clear
+            }
+        }
+        guard tls.mode == .tls else { return read(event) }
+        switch event {
+        case .data(let bytes):
+            tls.decryptor.feed(bytes, fromClient: fromClient) { plain in
+                plaintextBytes += plain.count
+                if head.count < ContentType.sniffLength { head.append(contentsOf: plain.prefix(ContentType.sniffLength - head.count)) }
+                // After a loss the plaintext's place in the file is unknown: nothing more is written.
+                if whole { read(.data(plain)) }
+            }
+        case .gap:
+            tls.decryptor.gap(fromClient: fromClient)
+            whole = false
+        }
+    }
+
+    private func read(_ event: StreamEvent) {
         switch event {
         case .data(let bytes):
             file?.append(bytes)

@@ -388,6 +388,7 @@ public struct RecordEncoder: Sendable {
             w.key("final_code"); w.int(t.finalCode)
             w.key("outcome"); w.string(t.outcome)
             w.key("tls"); w.bool(t.tls)
+            w.key("tls_decrypted"); w.bool(t.tlsDecrypted)
             w.key("mime_type"); w.string(t.mimeType)
             w.key("md5"); w.string(t.digests?.md5)
             w.key("sha1"); w.string(t.digests?.sha1)

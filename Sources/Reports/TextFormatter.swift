@@ -182,7 +182,7 @@ public struct TextFormatter: Sendable {
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
             var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
-            if t.tls { line += "  tls" }
+            if t.tls { line += t.tlsDecrypted ? "  tls (decrypted)" : "  tls" }
             if let m = t.mimeType { line += "  \(m)" }
             if let d = t.digests {
                 for (name, value) in [("md5", d.md5), ("sha1", d.sha1), ("sha256", d.sha256)] {

@@ -246,6 +246,18 @@ import Testing
         #expect(read.allSatisfy { $0.tls && $0.tlsDecrypted > 10 && $0.login == "success" && $0.finalState == .closed })
         #expect(read.allSatisfy { $0.transfers.count == 1 && $0.transfers[0].tls && $0.transfers[0].outcome == "completed" })
         #expect(read.map { $0.transfers[0].command } == Array(repeating: "RETR", count: 6) + ["LIST", "RETR"])
+        // PROT P data connections opened too: each download is the file on disk, whose digest
+        // the recording wrote into the client log, whatever the suite.
+        let log = try String(contentsOfFile: Fixtures.companion(name, ".client.log"), encoding: .utf8)
+        let onDisk = try #require(log.split(separator: "\n").first { $0.hasPrefix("# sha256 ") }).split(separator: " ")
+        var hashing = try Fixtures.configuration(name)
+        hashing.transferHashes = [.sha256]
+        let downloads = try AnalysisRun.of(Fixtures.path(name), configuration: hashing).sessions.flatMap(\.transfers).filter { $0.command == "RETR" }
+        #expect(downloads.count == 7)
+        for t in downloads {
+            #expect(t.tlsDecrypted && t.digests?.sha256 == String(onDisk[2]) && t.bytes == Int(onDisk[4]) && t.sizeMatches == true)
+            #expect(t.mimeType == "text/plain")
+        }
         #expect(run.sessions.allSatisfy { $0.unanswered.isEmpty && $0.anomalies.keys.sorted() == ["code not in catalog"] })
         // Inside TLS a reply's state is the session's, not `tls`: the 230 logs the user in.
         let logins = run.replies.filter { $0.reply.code == 230 }
@@ -284,9 +296,11 @@ import Testing
         let run = try AnalysisRun.of(Fixtures.path(name), configuration: config)
         let transfers = run.sessions.flatMap(\.transfers)
         let written = transfers.filter { $0.extractedPath != nil }
-        // A TLS data connection carries records, not the file: nothing is written of it.
-        #expect(written.count == transfers.filter { $0.bytes > 0 && !$0.tls }.count)
-        #expect(transfers.filter(\.tls).allSatisfy { $0.digests == nil && $0.mimeType == nil && $0.sizeMatches == nil })
+        // A TLS data connection the key log did not open carries records, not the file: nothing
+        // is written of it. One it opened is written as its plaintext.
+        let unread = transfers.filter { $0.tls && !$0.tlsDecrypted }
+        #expect(written.count == transfers.filter { $0.bytes > 0 }.count - unread.count)
+        #expect(unread.allSatisfy { $0.digests == nil && $0.mimeType == nil && $0.sizeMatches == nil })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == written.count)
         #expect(run.summary.filesExtracted == written.count && run.summary.extractionFailures.isEmpty)
         for t in written {
