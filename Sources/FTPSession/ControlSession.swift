@@ -153,11 +153,6 @@ final class ControlSession {
     private let loginFailureThreshold: Int
     private var serverTLS: TLSRecordScanner?
     private var clientTLS: TLSRecordScanner?
-    /// While TLS is on and `--tls-keylog` was given: opens the records.
-    private var tlsDecryptor: TLSDecryptor?
-    /// Records opened in TLS periods that have ended (CCC), and what the last one could do.
-    private var tlsDecryptedSeen = 0
-    private var tlsDecryption: String?
     var endReason = "end of input"
 
     // Summary material.
@@ -170,6 +165,9 @@ final class ControlSession {
     private var anomalyCounts: [String: Int] = [:]
     private var transfers: [TransferTracker] = []
     private var tlsUsed = false
+    /// With `--tls-keylog`, once TLS began: one reference, so that sessions without TLS (or
+    /// without a key log) stay as small as they were.
+    private var tlsKeys: ControlTLS?
     /// The working directory, absolute, once PWD's 257 or a CWD from a known one told it.
     private var directory: [UInt8]?
     /// The latest SIZE answered with a size: a RETR of the same file expects it.
@@ -208,7 +206,7 @@ final class ControlSession {
         if implicitTLS {
             tlsUsed = true
             serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
-            tlsDecryptor = shared.tlsKeyLog.map(TLSDecryptor.init(keyLog:))
+            beginDecryption()
         }
         if !midstream {
             // Room for the greeting and the commands a client pipelines behind its login at
@@ -273,9 +271,9 @@ final class ControlSession {
     /// clear text would be. Collected first, so that what parsing it does (a reply that ends
     /// TLS, say) never meets the decryptor in the middle of its work.
     private func decrypt(_ bytes: UnsafeRawBufferPointer, server: Bool, _ ts: Timestamp, _ sink: EventSink) {
-        guard tlsDecryptor != nil, !bytes.isEmpty else { return }
+        guard let tlsKeys, tlsKeys.decryptor != nil, !bytes.isEmpty else { return }
         var plain: [UInt8] = []
-        tlsDecryptor!.feed(bytes, fromClient: !server) { plain.append(contentsOf: $0) }
+        tlsKeys.decryptor!.feed(bytes, fromClient: !server) { plain.append(contentsOf: $0) }
         guard !plain.isEmpty else { return }
         plain.withUnsafeBytes { server ? serverText($0, at: ts, sink) : clientText($0, at: ts, sink) }
     }
@@ -286,7 +284,7 @@ final class ControlSession {
         shared.gaps += 1
         shared.gapBytes += bytes
         sink.event(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
-        tlsDecryptor?.gap(fromClient: direction == .client)
+        tlsKeys?.decryptor?.gap(fromClient: direction == .client)
         switch direction {
         case .server:
             lastServerGap = ts
@@ -763,7 +761,14 @@ final class ControlSession {
         tlsUsed = true
         authWaiting = false
         serverTLS = TLSRecordScanner(); clientTLS = TLSRecordScanner()
-        tlsDecryptor = shared.tlsKeyLog.map(TLSDecryptor.init(keyLog:))
+        beginDecryption()
+    }
+
+    /// A TLS period begins: with a key log, a decryptor follows its handshake.
+    private func beginDecryption() {
+        guard let keyLog = shared.tlsKeyLog else { return }
+        if tlsKeys == nil { tlsKeys = ControlTLS() }
+        tlsKeys!.decryptor = TLSDecryptor(keyLog: keyLog)
     }
 
     /// A TLS handshake began while an AUTH waited: the server accepted it with a 234 the
@@ -828,20 +833,12 @@ final class ControlSession {
         if startedInTLS && tlsRecordsSeen + seen == 0 { tlsUsed = false }
         tlsRecordsSeen += seen
         serverTLS = nil; clientTLS = nil
-        noteDecryption()
-        tlsDecryptor = nil
-    }
-
-    /// What decryption gave, kept past the TLS period it happened in.
-    private func noteDecryption() {
-        guard let d = tlsDecryptor else { return }
-        tlsDecryptedSeen += d.decryptedRecords
-        tlsDecryption = d.outcome
+        tlsKeys?.end()
     }
 
     /// Whether the control channel is TLS that the key log opens: replies are read, and the
     /// session's state is what they say rather than `tls`.
-    private var tlsReadable: Bool { tlsDecryptor?.status == .decrypting }
+    private var tlsReadable: Bool { tlsKeys?.decryptor?.status == .decrypting }
     private var tlsRecordsSeen = 0
 
     private func count(_ anomaly: String) { anomalyCounts[anomaly, default: 0] += 1 }
@@ -893,9 +890,27 @@ final class ControlSession {
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason, unanswered: unanswered,
-            tlsDecrypted: tlsDecryptedSeen + (tlsDecryptor?.decryptedRecords ?? 0),
-            tlsDecryption: tlsDecryptor?.outcome ?? tlsDecryption)
+            tlsDecrypted: tlsKeys?.decrypted ?? 0, tlsDecryption: tlsKeys?.outcome)
     }
 }
 
 @inline(__always) private func isDigitByte(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+/// A control connection's decryption: the current TLS period's decryptor, and what earlier
+/// periods (ended by CCC) opened.
+final class ControlTLS {
+    var decryptor: TLSDecryptor?
+    private var decryptedBefore = 0
+    private var lastOutcome: String?
+
+    var decrypted: Int { decryptedBefore + (decryptor?.decryptedRecords ?? 0) }
+    var outcome: String? { decryptor?.outcome ?? lastOutcome }
+
+    /// The TLS period ended: what it opened is kept.
+    func end() {
+        guard let d = decryptor else { return }
+        decryptedBefore += d.decryptedRecords
+        lastOutcome = d.outcome
+        decryptor = nil
+    }
+}
