@@ -17,7 +17,7 @@ public enum CaptureDriver {
                                    sink: EventSink) throws(CaptureError) -> InputOutcome {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
-        return run(source, configuration: configuration, readAheadFrom: PacketWindow.worthwhileFrom,
+        return run(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
                    progress: progress, sink: sink)
     }
 

@@ -362,6 +362,17 @@ public final class PcapSource {
         }
     }
 
+    /// The TLS key log a pcapng file carries in Decryption Secrets Blocks before its first
+    /// packet (see `PcapngReader.leadingTLSSecrets`), read from a second handle on the file;
+    /// nil for a pcap file, a pipe or a file without one.
+    public func embeddedTLSKeyLog() -> String? {
+        guard let path = rereadablePath, let raw = fopen(path, "rb") else { return nil }
+        guard let (f, _) = compression.open(raw) else { return nil }
+        let reader = PcapngReader(file: f)
+        guard let secrets = try? reader.leadingTLSSecrets(), !secrets.isEmpty else { return nil }
+        return String(decoding: secrets, as: UTF8.self)
+    }
+
     /// The same file (or buffer) from its start, for `PcapngReader`.
     private func reopenAsPcapng() -> PcapngReader? {
         if inMemory { return ownedBuffer.flatMap { fmemopen($0.baseAddress, $0.count, "rb") }.map(PcapngReader.init(file:)) }

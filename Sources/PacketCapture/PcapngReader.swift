@@ -71,6 +71,27 @@ final class PcapngReader {
         }
     }
 
+    /// The TLS key log the file carries before its first packet, in Decryption Secrets Blocks
+    /// (what `editcap --inject-secrets tls,KEYLOG` and Wireshark write, so that a capture shared
+    /// is readable without its key log beside it); empty when it has none.
+    func leadingTLSSecrets(within limit: Int = 16 << 20) throws(Failure) -> [UInt8] {
+        var secrets: [UInt8] = []
+        var read = 0
+        while read < limit, let type = try readBlock() {
+            read += block.count + 12
+            switch type {
+            case 6, 3, 2: return secrets
+            case 10 where block.count >= 8 && word(block, 0) == 0x544C_534B:  // "TLSK"
+                let length = Int(word(block, 4))
+                guard 8 + length <= block.count else { throw .corrupt("decryption secrets past their block") }
+                secrets += block[8..<(8 + length)]
+                if secrets.last != 0x0A { secrets.append(0x0A) }
+            default: continue
+            }
+        }
+        return secrets
+    }
+
     // MARK: Blocks
 
     /// Reads a whole block into `block` (its body, without type and lengths); its type, or nil

@@ -270,6 +270,43 @@ import Testing
         #expect(unread.sessions.allSatisfy { $0.tls && $0.tlsDecryption == nil && $0.tlsDecrypted == 0 && $0.transfers.isEmpty })
     }
 
+    /// A pcapng file that carries its key log in a Decryption Secrets Block (what `editcap
+    /// --inject-secrets tls,KEYLOG` writes to share an FTPS capture) reads as the capture with
+    /// `--tls-keylog` does, split over analyzers or not; a key log given wins over it.
+    @Test func aKeyLogCarriedInThePcapngItself() throws {
+        let name = "vsftpd-curl-tls-keylog.pcap"
+        let pcap = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
+        let keys = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try #require(Fixtures.keyLog(name)))))
+        func le32(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(v).littleEndian) { Array($0) } }
+        func block(_ type: Int, _ body: [UInt8]) -> [UInt8] {
+            let padded = body + [UInt8](repeating: 0, count: (4 - body.count % 4) % 4)
+            return le32(type) + le32(padded.count + 12) + padded + le32(padded.count + 12)
+        }
+        var out = block(0x0A0D_0D0A, [0x4D, 0x3C, 0x2B, 0x1A, 1, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8))
+        out += block(10, le32(0x544C_534B) + le32(keys.count) + keys)
+        out += block(1, [1, 0, 0, 0] + le32(262_144))  // Ethernet, microseconds
+        var i = 24
+        while i + 16 <= pcap.count {
+            let word = { (at: Int) in Int(pcap[at]) | Int(pcap[at + 1]) << 8 | Int(pcap[at + 2]) << 16 | Int(pcap[at + 3]) << 24 }
+            let units = UInt64(word(i)) * 1_000_000 + UInt64(word(i + 4)), caplen = word(i + 8), wire = word(i + 12)
+            out += block(6, le32(0) + le32(Int(units >> 32)) + le32(Int(units & 0xFFFF_FFFF)) + le32(caplen) + le32(wire)
+                         + pcap[(i + 16)..<(i + 16 + caplen)])
+            i += 16 + caplen
+        }
+        let path = CaptureFile.temporaryPath("secrets.pcapng")
+        try Data(out).write(to: URL(fileURLWithPath: path))
+        let expected = try Fixtures.run(["analyze", "--format", "jsonl", "--tls-keylog", Fixtures.keyLog(name)!, Fixtures.path(name)])
+        for shards in ["1", "2"] {
+            let carried = try Fixtures.run(["analyze", "--format", "jsonl", "--shards", shards, path])
+            #expect(carried.status == 0 && carried.stdout == expected.stdout, "\(shards) analyzers: \(carried.stderr)")
+        }
+        #expect(expected.stdout.components(separatedBy: "\"tls_decryption\":\"decrypted\"").count == 9)
+        let other = CaptureFile.temporaryPath("other.keys")
+        try "CLIENT_RANDOM \(String(repeating: "00", count: 32)) 01\n".write(toFile: other, atomically: true, encoding: .utf8)
+        let given = try Fixtures.run(["analyze", "--format", "jsonl", "--tls-keylog", other, path])
+        #expect(given.stdout.components(separatedBy: "\"tls_decryption\":\"no secrets in the key log\"").count == 9)
+    }
+
     /// `--tls-keylog` that cannot be read, or holds no secret: one line, exit 3, before any packet.
     @Test func aKeyLogThatCannotBeUsedIsOneLine() throws {
         let capture = Fixtures.path("vsftpd-curl-tls-keylog.pcap")

@@ -43,7 +43,7 @@ enum ShardedAnalysis {
         if let filter { try source.setFilter(filter) }
         let decoder = PacketDecoder(linkType: source.linkType)
         let fragments = FragmentReassembler()
-        var config = configuration
+        var config = configuration.withSecrets(of: source)
         config.externalSweeps = true
         // Put together here, before the split: only a datagram's first fragment says its connection.
         config.reassemblesFragments = false
