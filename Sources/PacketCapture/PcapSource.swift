@@ -366,11 +366,20 @@ public final class PcapSource {
     /// packet (see `PcapngReader.leadingTLSSecrets`), read from a second handle on the file;
     /// nil for a pcap file, a pipe or a file without one.
     public func embeddedTLSKeyLog() -> String? {
-        guard let path = rereadablePath, let raw = fopen(path, "rb") else { return nil }
+        guard let path = rereadablePath, isPcapng(path), let raw = fopen(path, "rb") else { return nil }
         guard let (f, _) = compression.open(raw) else { return nil }
         let reader = PcapngReader(file: f)
         guard let secrets = try? reader.leadingTLSSecrets(), !secrets.isEmpty else { return nil }
         return String(decoding: secrets, as: UTF8.self)
+    }
+
+    /// Whether the file's (decompressed) first bytes are a pcapng section header: a pcap file
+    /// is not read a second time for blocks it cannot have.
+    private func isPcapng(_ path: String) -> Bool {
+        guard let raw = fopen(path, "rb"), let (f, _) = compression.open(raw) else { return false }
+        defer { fclose(f) }
+        var magic: [UInt8] = [0, 0, 0, 0]
+        return fread(&magic, 1, 4, f) == 4 && magic == [0x0A, 0x0D, 0x0D, 0x0A]
     }
 
     /// The same file (or buffer) from its start, for `PcapngReader`.
