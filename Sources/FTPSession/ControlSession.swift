@@ -345,7 +345,7 @@ final class ControlSession {
     /// without waiting), or a gap in the server's bytes after the command may have held the reply.
     /// Listed whatever the end: a capture that ended first shows what it had not seen answered.
     private func noteUnanswered() {
-        // Inside TLS the replies cannot be seen: nothing can be said of what waits.
+        // Inside TLS the key log does not open, replies cannot be seen: nothing can be said of what waits.
         guard !queue.isEmpty, serverTLS == nil || tlsReadable else { return }
         let ended = endReason == "fin" || endReason == "rst" || endReason == "idle" || endReason == "port reused"
         for pending in queue {
