@@ -69,8 +69,8 @@ public struct TLSDecryptor: Sendable {
     /// Bytes of one direction, in order. `plaintext` gets the application data they carried.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool,
                               _ plaintext: (UnsafeRawBufferPointer) -> Void) {
-        if fromClient ? client.lost : server.lost { return }
-        if fromClient { client.pending.append(contentsOf: bytes) } else { server.pending.append(contentsOf: bytes) }
+        if self[fromClient].lost { return }
+        self[fromClient].pending.append(contentsOf: bytes)
         while let record = nextRecord(fromClient: fromClient) {
             handle(record.type, header: record.header, body: record.body, fromClient: fromClient, plaintext)
         }
@@ -79,71 +79,79 @@ public struct TLSDecryptor: Sendable {
     /// Bytes of this direction were lost: the record they were in, and the sequence numbers
     /// after it, are unknown. The records after cannot be opened.
     public mutating func gap(fromClient: Bool) {
-        if fromClient { client.lost = true; client.pending = [] } else { server.lost = true; server.pending = [] }
+        self[fromClient].lost = true
+        self[fromClient].pending = []
         if status == .handshaking { status = .helloMissing }
     }
 
     private mutating func nextRecord(fromClient: Bool) -> (type: UInt8, header: [UInt8], body: ArraySlice<UInt8>)? {
-        let pending = fromClient ? client.pending : server.pending
-        guard pending.count >= 5 else { return nil }
-        let length = Int(pending[3]) << 8 | Int(pending[4])
+        let count = self[fromClient].pending.count
+        guard count >= 5 else { return nil }
+        let length = Int(self[fromClient].pending[3]) << 8 | Int(self[fromClient].pending[4])
         guard length <= Self.maxRecord else {
             // Not a record boundary any more: nothing after can be followed.
-            if fromClient { client.pending = [] } else { server.pending = [] }
+            self[fromClient].pending = []
             undecryptedRecords += 1
             return nil
         }
-        guard pending.count >= 5 + length else { return nil }
-        let header = Array(pending[0..<5])
-        let body = pending[5..<5 + length]
-        if fromClient { client.pending.removeFirst(5 + length) } else { server.pending.removeFirst(5 + length) }
+        guard count >= 5 + length else { return nil }
+        // Copied out before the buffer moves up, so that the removal does not copy it whole.
+        let header = Array(self[fromClient].pending[0..<5])
+        let body = Array(self[fromClient].pending[5..<5 + length])[...]
+        self[fromClient].pending.removeFirst(5 + length)
         return (header[0], header, body)
+    }
+
+    /// One direction's state, changed in place (no copy of its buffers).
+    private subscript(fromClient: Bool) -> Side {
+        get { fromClient ? client : server }
+        _modify { if fromClient { yield &client } else { yield &server } }
     }
 
     private mutating func handle(_ type: UInt8, header: [UInt8], body: ArraySlice<UInt8>, fromClient: Bool,
                                  _ plaintext: (UnsafeRawBufferPointer) -> Void) {
-        var side = fromClient ? client : server
-        defer { if fromClient { client = side } else { server = side } }
-        let isProtected = tls13 ? (type == 23 && negotiated != nil) : side.protected
+        let isProtected = tls13 ? (type == 23 && negotiated != nil) : self[fromClient].protected
         if !isProtected {
             switch type {
             case 22 where status == .handshaking:
-                side.handshake.append(contentsOf: body)
-                if fromClient { client = side } else { server = side }
+                self[fromClient].handshake.append(contentsOf: body)
                 readHellos(fromClient: fromClient)
-                side = fromClient ? client : server
             case 20:
-                if !tls13 && negotiated != nil { side.protected = true }
+                if !tls13 && negotiated != nil { self[fromClient].protected = true }
             case 23:
                 undecryptedRecords += 1
             default: break
             }
             return
         }
-        if side.key == nil, status == .noSecrets {
-            if fromClient { client = side } else { server = side }
+        if self[fromClient].key == nil, status == .noSecrets {
             setUpKeys()
-            side = fromClient ? client : server
             // TLS 1.2 numbers every protected record: those that went by without keys count.
-            if !tls13, var k = side.key { k.sequence = UInt64(side.skipped); side.key = k }
+            if !tls13, self[fromClient].key != nil { self[fromClient].key!.sequence = UInt64(self[fromClient].skipped) }
         }
-        guard var key = side.key else { side.skipped += 1; undecryptedRecords += 1; return }
+        guard var key = self[fromClient].key else {
+            self[fromClient].skipped += 1
+            undecryptedRecords += 1
+            return
+        }
         if let opened = key.open(body, header: header, tls13: tls13) {
-            key.sequence += 1
-            side.key = key
+            self[fromClient].key!.sequence += 1
             deliver(opened, type: type, plaintext)
             return
         }
         // The next key starts at 0 — or, when its secrets came late (a live capture), after the
         // records that went by without keys.
-        if tls13, var next = side.next {
-            for sequence in 0...UInt64(min(side.skipped, 64)) {
+        if tls13, var next = self[fromClient].next {
+            for sequence in 0...UInt64(min(self[fromClient].skipped, 64)) {
                 next.sequence = sequence
                 guard let opened = next.open(body, header: header, tls13: true) else { continue }
                 next.sequence += 1
-                side.key = next
-                side.skipped = 0
-                side.next = next.secret.map { KeySchedule.trafficKey(secret: KeySchedule.nextSecret($0, suite: next.suite), suite: next.suite) }
+                key = next
+                self[fromClient].key = next
+                self[fromClient].skipped = 0
+                self[fromClient].next = next.secret.map {
+                    KeySchedule.trafficKey(secret: KeySchedule.nextSecret($0, suite: next.suite), suite: next.suite)
+                }
                 deliver(opened, type: type, plaintext)
                 return
             }
@@ -170,13 +178,13 @@ public struct TLSDecryptor: Sendable {
     /// wanted: after the ServerHello (or a hello longer than any real one) nothing is kept.
     private mutating func readHellos(fromClient: Bool) {
         while status == .handshaking {
-            let bytes = fromClient ? client.handshake : server.handshake
+            let bytes = self[fromClient].handshake
             guard bytes.count >= 4 else { return }
             let length = Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
             guard length <= Self.maxHello else { status = .helloMissing; break }
             guard bytes.count >= 4 + length else { return }
             let message = bytes[4..<4 + length]
-            if fromClient { client.handshake.removeFirst(4 + length) } else { server.handshake.removeFirst(4 + length) }
+            self[fromClient].handshake.removeFirst(4 + length)
             switch (bytes[0], fromClient) {
             case (1, true) where message.count >= 34:
                 if clientRandom == nil { clientRandom = Array(message.dropFirst(2).prefix(32)) }
