@@ -55,7 +55,7 @@ struct AnalysisOptions: ParsableArguments {
     var extract: String?
 
     @Option(name: .customLong("tls-keylog"),
-            help: ArgumentHelp("Decrypt FTPS control channels with the TLS secrets in this key log (the SSLKEYLOGFILE format, Wireshark's tls.keylog_file).", valueName: "file"))
+            help: ArgumentHelp("Decrypt FTPS control and data connections with the TLS secrets in this key log (the SSLKEYLOGFILE format, Wireshark's tls.keylog_file; a pcapng file's own secrets serve without it).", valueName: "file"))
     var tlsKeyLog: String?
 
     /// The digests `--hash` names.
