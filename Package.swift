@@ -41,7 +41,11 @@ let package = Package(
         .target(name: "FTPProtocol", dependencies: ["NetworkAddress"], swiftSettings: hot),
         .target(name: "ReplyCatalog", swiftSettings: hot),
         // TLS records opened with the secrets of a key log (SSLKEYLOGFILE): FTPS replies read.
-        .target(name: "TLSDecryption", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TLSDecryption", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            // AES-CBC, for the CBC suites older servers negotiate.
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .target(name: "FTPSession", dependencies: [
             "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog", "TLSDecryption",
             .product(name: "DequeModule", package: "swift-collections"),
@@ -59,7 +63,9 @@ let package = Package(
         .testTarget(name: "TCPReassemblyTests", dependencies: ["TCPReassembly", "PacketCapture"]),
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
-        .testTarget(name: "TLSDecryptionTests", dependencies: ["TLSDecryption", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "TLSDecryptionTests", dependencies: [
+            "TLSDecryption", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope", "TLSDecryption", .product(name: "Crypto", package: "swift-crypto")]),

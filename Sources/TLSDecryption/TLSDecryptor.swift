@@ -1,7 +1,7 @@
 /// Reads the application data of one TLS connection whose secrets a key log holds: follows
 /// both directions' records, takes the client random from the ClientHello and the version and
-/// cipher suite from the ServerHello, and opens each protected record (TLS 1.3, or TLS 1.2
-/// with an AEAD suite). Which key a TLS 1.3 record needs (the handshake's, the application's,
+/// cipher suite from the ServerHello, and opens each protected record (TLS 1.3; TLS 1.2 with
+/// an AEAD suite; TLS 1.0 to 1.2 with an AES-CBC one). Which key a TLS 1.3 record needs (the handshake's, the application's,
 /// a KeyUpdate's next) is found by trial: AEAD authentication fails on any other, so the
 /// handshake messages that say when keys change need not be read.
 public struct TLSDecryptor: Sendable {
@@ -12,7 +12,7 @@ public struct TLSDecryptor: Sendable {
         case decrypting
         /// The key log has no secrets for this connection's client random.
         case noSecrets
-        /// Negotiated a suite or version that cannot be opened here (CBC, TLS 1.0/1.1).
+        /// Negotiated a suite or version that cannot be opened here (3DES, RC4, SSL 3.0).
         case unsupported(String)
         /// The hellos were not seen (a capture that joined after them, a lost segment).
         case helloMissing
@@ -34,12 +34,24 @@ public struct TLSDecryptor: Sendable {
         /// Bytes of this side were lost: where its records begin, and their sequence numbers,
         /// are unknown from then on.
         var lost = false
+        /// TLS 1.0 CBC: the last ciphertext block of the protected records that went by without
+        /// keys, the IV of the first record opened once they come.
+        var lastBlock: [UInt8]?
     }
 
     private let keyLog: TLSKeyLogSource
     private var client = Side()
     private var server = Side()
     private var clientRandom: [UInt8]?
+    /// TLS 1.2 resumption (RFC 5246 §7.3, RFC 5077): the session ID and ticket the ClientHello
+    /// offered. A server that echoes the session ID resumes, with the master secret of the
+    /// connection that set the session up, which a client need not log again (GnuTLS does not):
+    /// what FTPS data connections do, many servers requiring it (vsftpd's `require_ssl_reuse`).
+    private var offeredSessionID: [UInt8] = []
+    private var offeredTicket: [UInt8] = []
+    /// This connection's master secret once known, and a ticket the server issued before it was.
+    private var master: [UInt8]?
+    private var issuedTicket: [UInt8]?
     private var tls13 = false
     public private(set) var status = Status.handshaking
     /// Records opened, and protected records that could not be.
@@ -64,7 +76,7 @@ public struct TLSDecryptor: Sendable {
 
     /// What the ServerHello said, kept while the key log has no secrets for the connection:
     /// a client writes them as it computes them, which a live capture may see before it.
-    private var negotiated: (serverRandom: [UInt8], suite: CipherSuite, version: UInt16)?
+    private var negotiated: (serverRandom: [UInt8], suite: CipherSuite, version: UInt16, encryptThenMAC: Bool)?
 
     /// Bytes of one direction, in order. `plaintext` gets the application data they carried.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool,
@@ -116,6 +128,10 @@ public struct TLSDecryptor: Sendable {
             case 22 where status == .handshaking:
                 self[fromClient].handshake.append(contentsOf: body)
                 readHellos(fromClient: fromClient)
+            case 22 where !fromClient && !tls13 && negotiated != nil:
+                // TLS 1.2's NewSessionTicket comes in clear, before the server's ChangeCipherSpec.
+                server.handshake.append(contentsOf: body)
+                readTicket()
             case 20:
                 if !tls13 && negotiated != nil { self[fromClient].protected = true }
             case 23:
@@ -126,16 +142,25 @@ public struct TLSDecryptor: Sendable {
         }
         if self[fromClient].key == nil, status == .noSecrets {
             setUpKeys()
-            // TLS 1.2 numbers every protected record: those that went by without keys count.
-            if !tls13, self[fromClient].key != nil { self[fromClient].key!.sequence = UInt64(self[fromClient].skipped) }
+            // TLS 1.2 numbers every protected record: those that went by without keys count
+            // (and in TLS 1.0 the last of them gives the next IV).
+            if !tls13, self[fromClient].key != nil {
+                self[fromClient].key!.sequence = UInt64(self[fromClient].skipped)
+                if self[fromClient].skipped > 0, self[fromClient].key!.chainIV != nil {
+                    self[fromClient].key!.chainIV = self[fromClient].lastBlock
+                }
+            }
         }
         guard var key = self[fromClient].key else {
             self[fromClient].skipped += 1
+            if let (_, suite, version, encryptThenMAC) = negotiated, version == 0x0301 {
+                self[fromClient].lastBlock = RecordKey.lastCipherBlock(body, suite: suite, encryptThenMAC: encryptThenMAC)
+            }
             undecryptedRecords += 1
             return
         }
         if let opened = key.open(body, header: header, tls13: tls13) {
-            self[fromClient].key!.sequence += 1
+            self[fromClient].key!.advance(past: body)
             deliver(opened, type: type, plaintext)
             return
         }
@@ -145,7 +170,7 @@ public struct TLSDecryptor: Sendable {
             for sequence in 0...UInt64(min(self[fromClient].skipped, 64)) {
                 next.sequence = sequence
                 guard let opened = next.open(body, header: header, tls13: true) else { continue }
-                next.sequence += 1
+                next.advance(past: body)
                 key = next
                 self[fromClient].key = next
                 self[fromClient].skipped = 0
@@ -187,13 +212,53 @@ public struct TLSDecryptor: Sendable {
             self[fromClient].handshake.removeFirst(4 + length)
             switch (bytes[0], fromClient) {
             case (1, true) where message.count >= 34:
-                if clientRandom == nil { clientRandom = Array(message.dropFirst(2).prefix(32)) }
+                if clientRandom == nil { clientHello(message) }
             case (2, false) where message.count >= 38:
                 serverHello(message)
             default: break
             }
         }
-        client.handshake = []; server.handshake = []
+        client.handshake = []
+        // What followed the ServerHello in its record may hold a NewSessionTicket.
+        if tls13 || negotiated == nil { server.handshake = [] } else { readTicket() }
+    }
+
+    private mutating func clientHello(_ m: ArraySlice<UInt8>) {
+        let b = Array(m)
+        clientRandom = Array(b[2..<34])
+        var i = 34
+        guard i < b.count, i + 1 + Int(b[i]) <= b.count else { return }
+        offeredSessionID = Array(b[(i + 1)..<(i + 1 + Int(b[i]))])
+        i += 1 + Int(b[i])
+        guard i + 2 <= b.count else { return }
+        i += 2 + (Int(b[i]) << 8 | Int(b[i + 1]))  // cipher suites
+        guard i < b.count else { return }
+        i += 1 + Int(b[i])  // compression methods
+        guard i + 2 <= b.count else { return }
+        let end = min(b.count, i + 2 + (Int(b[i]) << 8 | Int(b[i + 1])))
+        i += 2
+        while i + 4 <= end {
+            let type = UInt16(b[i]) << 8 | UInt16(b[i + 1]), length = Int(b[i + 2]) << 8 | Int(b[i + 3])
+            if type == 0x0023, i + 4 + length <= end { offeredTicket = Array(b[(i + 4)..<(i + 4 + length)]) }
+            i += 4 + length
+        }
+    }
+
+    /// The server's clear handshake messages after its hello (certificates, key exchange), read
+    /// one at a time for a NewSessionTicket (RFC 5077 §3.3): lifetime, then the ticket.
+    private mutating func readTicket() {
+        while server.handshake.count >= 4 {
+            let bytes = server.handshake
+            let length = Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
+            guard length <= Self.maxHello else { server.handshake = []; return }
+            guard bytes.count >= 4 + length else { return }
+            server.handshake.removeFirst(4 + length)
+            guard bytes[0] == 4, length >= 6 else { continue }
+            let ticketLength = Int(bytes[8]) << 8 | Int(bytes[9])
+            guard ticketLength > 0, 10 + ticketLength <= 4 + length else { continue }
+            let ticket = Array(bytes[10..<(10 + ticketLength)])
+            if let master { keyLog.remember(master: master, resuming: .ticket(ticket)) } else { issuedTicket = ticket }
+        }
     }
 
     /// Hellos are a few hundred bytes; a post-quantum key share makes a ClientHello a few KiB.
@@ -213,53 +278,74 @@ public struct TLSDecryptor: Sendable {
         let sessionIDLength = Int(b[34])
         var i = 35 + sessionIDLength
         guard b.count >= i + 3 else { return }
+        let sessionID = Array(b[35..<(35 + sessionIDLength)])
         let suiteID = UInt16(b[i]) << 8 | UInt16(b[i + 1])
         i += 3  // suite, compression
         var version = UInt16(b[0]) << 8 | UInt16(b[1])
+        var encryptThenMAC = false
         if b.count >= i + 2 {
             let end = min(b.count, i + 2 + (Int(b[i]) << 8 | Int(b[i + 1])))
             i += 2
             while i + 4 <= end {
                 let type = UInt16(b[i]) << 8 | UInt16(b[i + 1]), length = Int(b[i + 2]) << 8 | Int(b[i + 3])
                 if type == 0x002B, length == 2, i + 6 <= end { version = UInt16(b[i + 4]) << 8 | UInt16(b[i + 5]) }
+                if type == 0x0016 { encryptThenMAC = true }
                 i += 4 + length
             }
         }
         guard clientRandom != nil else { status = .helloMissing; return }
-        guard version == 0x0304 || version == 0x0303 else {
-            status = .unsupported("TLS version \(CipherSuite.name(version))")
-            return
-        }
         guard let suite = CipherSuite(id: suiteID) else {
             status = .unsupported("cipher suite \(CipherSuite.name(suiteID))")
             return
         }
+        // TLS 1.0 and 1.1 had CBC suites only; SSL 3.0 (0x0300) had its own MAC and PRF.
+        guard version == 0x0304 || version == 0x0303 || (suite.isCBC && (version == 0x0302 || version == 0x0301)) else {
+            status = .unsupported("TLS version \(CipherSuite.name(version))")
+            return
+        }
         tls13 = version == 0x0304
-        negotiated = (serverRandom, suite, version)
+        if !tls13 {
+            if !sessionID.isEmpty && sessionID == offeredSessionID {
+                resuming = offeredTicket.isEmpty ? .sessionID(sessionID) : .ticket(offeredTicket)
+            } else {
+                self.sessionID = sessionID
+            }
+        }
+        // RFC 7366: the extension in a ServerHello agrees to encrypt-then-MAC, for CBC suites.
+        negotiated = (serverRandom, suite, version, encryptThenMAC && suite.isCBC)
         setUpKeys()
     }
 
+    /// TLS 1.2: the session this connection resumes, and the ID under which a full handshake
+    /// set one up for later connections.
+    private var resuming: TLSKeyLogSource.Resumption?
+    private var sessionID: [UInt8] = []
+
     /// The record keys from the connection's secrets, once the key log has them.
     private mutating func setUpKeys() {
-        guard let clientRandom, let (serverRandom, suite, version) = negotiated else { return }
+        guard let clientRandom, let (serverRandom, suite, version, encryptThenMAC) = negotiated else { return }
         status = .noSecrets
-        guard let secrets = keyLog.secrets(clientRandom: clientRandom) else { return }
+        let secrets = keyLog.secrets(clientRandom: clientRandom)
         switch version {
         case 0x0304:
-            guard let clientApp = secrets.clientTraffic, let serverApp = secrets.serverTraffic else { status = .noSecrets; return }
+            guard let clientApp = secrets?.clientTraffic, let serverApp = secrets?.serverTraffic else { return }
             func keys(_ handshake: [UInt8]?, _ traffic: [UInt8]) -> (RecordKey, RecordKey?) {
                 let app = KeySchedule.trafficKey(secret: traffic, suite: suite)
                 guard let handshake else { return (app, KeySchedule.trafficKey(secret: KeySchedule.nextSecret(traffic, suite: suite), suite: suite)) }
                 return (KeySchedule.trafficKey(secret: handshake, suite: suite), app)
             }
-            (client.key, client.next) = keys(secrets.clientHandshake, clientApp)
-            (server.key, server.next) = keys(secrets.serverHandshake, serverApp)
+            (client.key, client.next) = keys(secrets?.clientHandshake, clientApp)
+            (server.key, server.next) = keys(secrets?.serverHandshake, serverApp)
             status = .decrypting
-        case 0x0303:
-            guard let master = secrets.master else { status = .noSecrets; return }
-            (client.key, server.key) = KeySchedule.tls12Keys(master: master, clientRandom: clientRandom,
-                                                             serverRandom: serverRandom, suite: suite)
+        case 0x0301...0x0303:
+            guard let master = secrets?.master ?? resuming.flatMap({ keyLog.master(resuming: $0) }) else { return }
+            (client.key, server.key) = KeySchedule.recordKeys(master: master, clientRandom: clientRandom, serverRandom: serverRandom,
+                                                              suite: suite, version: version, encryptThenMAC: encryptThenMAC)
             status = .decrypting
+            self.master = master
+            if !sessionID.isEmpty { keyLog.remember(master: master, resuming: .sessionID(sessionID)) }
+            if let issuedTicket { keyLog.remember(master: master, resuming: .ticket(issuedTicket)) }
+            issuedTicket = nil
         default:
             break
         }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 @testable import TLSDecryption
+import _CryptoExtras
 import Testing
 
 /// Records sealed here with swift-crypto as a TLS peer seals them, read back by the decryptor:
@@ -109,7 +110,7 @@ import Testing
         _ = Self.feed(&d, Self.clientHello, fromClient: true)
         _ = Self.feed(&d, Self.serverHello(suite: suiteID, tls13: false) + Self.hello(11, [0, 0, 0]), fromClient: false)
         #expect(d.status == .decrypting)
-        let (_, serverKey) = KeySchedule.tls12Keys(master: master, clientRandom: Self.clientRandom,
+        let (_, serverKey) = KeySchedule.recordKeys(master: master, clientRandom: Self.clientRandom,
                                                    serverRandom: Self.serverRandom, suite: suite)
         func seal(_ type: UInt8, _ content: [UInt8], sequence: UInt64) throws -> [UInt8] {
             let seq = (0..<8).map { UInt8(truncatingIfNeeded: sequence >> (56 - 8 * $0)) }
@@ -175,10 +176,149 @@ import Testing
         _ = Self.feed(&d, Self.clientHello, fromClient: true)
         _ = Self.feed(&d, Self.serverHello(suite: 0x1301, tls13: true), fromClient: false)
         #expect(d.status == .noSecrets && d.outcome == "no secrets in the key log")
-        var cbc = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "11", count: 32)) 01")))
-        _ = Self.feed(&cbc, Self.clientHello, fromClient: true)
-        _ = Self.feed(&cbc, Self.serverHello(suite: 0x002F, tls13: false), fromClient: false)
-        #expect(cbc.outcome == "not decryptable: cipher suite 0x002F")
+        // 3DES (what vsftpd's documentation once gave as its default) and SSL 3.0 are not opened.
+        var des = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "11", count: 32)) 01")))
+        _ = Self.feed(&des, Self.clientHello, fromClient: true)
+        _ = Self.feed(&des, Self.serverHello(suite: 0x000A, tls13: false), fromClient: false)
+        #expect(des.outcome == "not decryptable: cipher suite 0x000A")
+        var ssl3 = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(String(repeating: "11", count: 32)) 01")))
+        _ = Self.feed(&ssl3, Self.clientHello, fromClient: true)
+        _ = Self.feed(&ssl3, Self.serverHello(suite: 0x002F, version: 0x0300), fromClient: false)
+        #expect(ssl3.outcome == "not decryptable: TLS version 0x0300")
+    }
+
+    static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+    static func clientHello(random: [UInt8], sessionID: [UInt8] = [], ticket: [UInt8]? = nil) -> [UInt8] {
+        let extensions = ticket.map { [0x00, 0x23, UInt8($0.count >> 8), UInt8($0.count & 0xFF)] + $0 } ?? []
+        return hello(1, [3, 3] + random + [UInt8(sessionID.count)] + sessionID + [0, 2, 0xC0, 0x13, 1, 0]
+                     + [UInt8(extensions.count >> 8), UInt8(extensions.count & 0xFF)] + extensions)
+    }
+
+    /// A TLS 1.0–1.2 ServerHello: its version, session ID, and encrypt-then-MAC's extension.
+    static func serverHello(suite: UInt16, version: UInt16, random: [UInt8] = serverRandom, sessionID: [UInt8] = [],
+                            encryptThenMAC: Bool = false) -> [UInt8] {
+        let extensions: [UInt8] = [0xFF, 0x01, 0, 1, 0] + (encryptThenMAC ? [0x00, 0x16, 0, 0] : [])
+        return hello(2, [UInt8(version >> 8), UInt8(version & 0xFF)] + random + [UInt8(sessionID.count)] + sessionID
+                     + [UInt8(suite >> 8), UInt8(suite & 0xFF), 0, 0, UInt8(extensions.count)] + extensions)
+    }
+
+    /// A CBC record as a TLS 1.0–1.2 peer seals it: MAC over sequence, header and content, then
+    /// TLS padding (`extraBlocks` more than needed, as senders may to hide lengths), encrypted;
+    /// with encrypt-then-MAC the MAC over the IV and ciphertext instead. TLS 1.1 on sends the
+    /// IV; TLS 1.0 chains from the previous record, which `iv` then is.
+    static func sealedCBC(_ content: [UInt8], type: UInt8, _ key: RecordKey, sequence: UInt64, version: UInt16,
+                          iv: [UInt8], extraBlocks: Int = 0) throws -> [UInt8] {
+        let v = [UInt8(version >> 8), UInt8(version & 0xFF)]
+        let seq = (0..<8).map { UInt8(truncatingIfNeeded: sequence >> (56 - 8 * $0)) }
+        func length(_ n: Int) -> [UInt8] { [UInt8(n >> 8), UInt8(n & 0xFF)] }
+        func mac(_ data: [UInt8]) -> [UInt8] {
+            let k = SymmetricKey(data: key.macKey)
+            return switch key.suite.mac {
+            case .sha1: Array(HMAC<Insecure.SHA1>.authenticationCode(for: data, using: k))
+            case .sha256: Array(HMAC<SHA256>.authenticationCode(for: data, using: k))
+            case .sha384, nil: Array(HMAC<SHA384>.authenticationCode(for: data, using: k))
+            }
+        }
+        func encrypt(_ plain: [UInt8]) throws -> [UInt8] {
+            let n = 15 - plain.count % 16 + 16 * extraBlocks
+            let padded = plain + [UInt8](repeating: UInt8(n), count: n + 1)
+            let sent = version >= 0x0302 ? iv : []
+            return try sent + Array(AES._CBC.encrypt(padded, using: SymmetricKey(data: key.key), iv: .init(ivBytes: iv), noPadding: true))
+        }
+        let body: [UInt8]
+        if key.encryptThenMAC {
+            let encrypted = try encrypt(content)
+            body = encrypted + mac(seq + [type] + v + length(encrypted.count) + encrypted)
+        } else {
+            body = try encrypt(content + mac(seq + [type] + v + length(content.count) + content))
+        }
+        return [type] + v + length(body.count) + body
+    }
+
+    /// AES-CBC suites in the three versions that have them, with each MAC and either order of
+    /// MAC and encryption: the key block's MAC keys, TLS 1.0/1.1's PRF, TLS 1.0's chained IVs,
+    /// padding beyond one block; a record under a replayed sequence number and one with its
+    /// last byte flipped are refused, and the records after them still open.
+    @Test(arguments: [(UInt16(0xC013), UInt16(0x0303), true), (0xC013, 0x0303, false), (0xC028, 0x0303, false),
+                      (0x003C, 0x0303, true), (0xC014, 0x0302, false), (0x0035, 0x0302, true),
+                      (0x002F, 0x0301, false), (0xC013, 0x0301, true)])
+    func cbcRecords(_ suiteID: UInt16, _ version: UInt16, _ encryptThenMAC: Bool) throws {
+        let suite = try #require(CipherSuite(id: suiteID))
+        let master = [UInt8](repeating: 0x5A, count: 48)
+        var d = TLSDecryptor(keyLog: TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(Self.hex(Self.clientRandom)) \(Self.hex(master))")))
+        _ = Self.feed(&d, Self.clientHello, fromClient: true)
+        _ = Self.feed(&d, Self.serverHello(suite: suiteID, version: version, encryptThenMAC: encryptThenMAC), fromClient: false)
+        #expect(d.status == .decrypting)
+        let (_, key) = KeySchedule.recordKeys(master: master, clientRandom: Self.clientRandom, serverRandom: Self.serverRandom,
+                                              suite: suite, version: version, encryptThenMAC: encryptThenMAC)
+        #expect(key.macKey.count == suite.macLength && key.encryptThenMAC == encryptThenMAC)
+        #expect((key.chainIV != nil) == (version == 0x0301))
+        var iv = key.chainIV ?? [UInt8](repeating: 0x33, count: 16)
+        var server = Self.record(20, [1])
+        func seal(_ type: UInt8, _ content: [UInt8], _ sequence: UInt64, extraBlocks: Int = 0, chain: Bool = true) throws -> [UInt8] {
+            var r = try Self.sealedCBC(content, type: type, key, sequence: sequence, version: version, iv: iv, extraBlocks: extraBlocks)
+            r[1] = UInt8(version >> 8); r[2] = UInt8(version & 0xFF)
+            if chain {
+                iv = version == 0x0301 ? Array((encryptThenMAC ? r.dropLast(suite.macLength) : r[...]).suffix(16))
+                                       : iv.map { $0 &+ 1 }
+            }
+            return r
+        }
+        server += try seal(22, [20, 0, 0, 12] + [UInt8](repeating: 9, count: 12), 0)  // Finished
+        server += try seal(23, Array("220 Ready.\r\n".utf8), 1)
+        server += try seal(23, Array("999 forged\r\n".utf8), 1, chain: false)  // replayed number: fails
+        var damaged = try seal(23, Array("998 damaged\r\n".utf8), 2, chain: false)
+        damaged[damaged.count - 1] ^= 1
+        server += damaged
+        server += try seal(23, Array("226 Done, padded.\r\n".utf8), 2, extraBlocks: 3)
+        server += try seal(23, Array(repeating: UInt8(ascii: "x"), count: 16) + Array("\r\n".utf8), 3)  // a whole block of content
+        let plain = Self.feed(&d, server, fromClient: false, split: 9)
+        #expect(String(decoding: plain, as: UTF8.self) == "220 Ready.\r\n226 Done, padded.\r\n" + String(repeating: "x", count: 16) + "\r\n")
+        #expect(d.decryptedRecords == 4 && d.undecryptedRecords == 2 && d.outcome == "decrypted in part")
+    }
+
+    /// TLS 1.2 resumption, as FTPS data connections resume their control connection's session:
+    /// a later connection that offers the session's ID, or the ticket the server issued in
+    /// clear before its ChangeCipherSpec, and is answered with its own session ID echoed, uses
+    /// the first connection's master secret, which the key log holds only for that one. A
+    /// session the key log never saw stays unread.
+    @Test func resumedSessionsUseTheMasterSecretOfTheSessionTheyResume() throws {
+        let master = [UInt8](repeating: 0x5A, count: 48), suite = try #require(CipherSuite(id: 0xC013))
+        let source = TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(Self.hex(Self.clientRandom)) \(Self.hex(master))"))
+        let sessionID = [UInt8](repeating: 0xAB, count: 32), ticket = [UInt8](repeating: 0x7C, count: 100)
+        func connection(random: UInt8, offering id: [UInt8], ticket offered: [UInt8]?, echoed: [UInt8],
+                        issuing issued: [UInt8]? = nil) throws -> TLSDecryptor {
+            var d = TLSDecryptor(keyLog: source)
+            let clientRandom = random == 0x11 ? Self.clientRandom : [UInt8](repeating: random, count: 32)
+            let serverRandom = [UInt8](repeating: random &+ 1, count: 32)
+            _ = Self.feed(&d, Self.clientHello(random: clientRandom, sessionID: id, ticket: offered), fromClient: true)
+            var flight = Self.serverHello(suite: 0xC013, version: 0x0303, random: serverRandom, sessionID: echoed, encryptThenMAC: true)
+            if let issued {  // a certificate first: the ticket is found among the messages after the hello
+                flight += Self.hello(11, [0, 0, 3, 1, 2, 3]) + Self.hello(4, [0, 0, 0x1C, 0x20, 0, UInt8(issued.count)] + issued)
+            }
+            _ = Self.feed(&d, flight + Self.record(20, [1]), fromClient: false, split: 11)
+            let (_, key) = KeySchedule.recordKeys(master: master, clientRandom: clientRandom, serverRandom: serverRandom,
+                                                  suite: suite, version: 0x0303, encryptThenMAC: true)
+            let iv = [UInt8](repeating: 0x44, count: 16)
+            let records = try Self.sealedCBC([20, 0, 0, 12] + [UInt8](repeating: 9, count: 12), type: 22, key, sequence: 0, version: 0x0303, iv: iv)
+                + Self.sealedCBC(Array("150 Here.\r\n".utf8), type: 23, key, sequence: 1, version: 0x0303, iv: iv)
+            _ = Self.feed(&d, records, fromClient: false)
+            return d
+        }
+        let first = try connection(random: 0x11, offering: [], ticket: [], echoed: sessionID, issuing: ticket)
+        #expect(first.outcome == "decrypted" && first.decryptedRecords == 2)
+        let byID = try connection(random: 0x61, offering: sessionID, ticket: nil, echoed: sessionID)
+        #expect(byID.outcome == "decrypted" && byID.decryptedRecords == 2)
+        let fresh = [UInt8](repeating: 0xEE, count: 32)  // RFC 5077: a new ID beside the ticket, echoed on acceptance
+        let byTicket = try connection(random: 0x62, offering: fresh, ticket: ticket, echoed: fresh)
+        #expect(byTicket.outcome == "decrypted" && byTicket.decryptedRecords == 2)
+        let unknown = try connection(random: 0x63, offering: [UInt8](repeating: 0x01, count: 32), ticket: nil,
+                                     echoed: [UInt8](repeating: 0x01, count: 32))
+        #expect(unknown.outcome == "no secrets in the key log" && unknown.decryptedRecords == 0)
+        // Not echoed: a full handshake, whose own random the key log does not have.
+        let declined = try connection(random: 0x64, offering: sessionID, ticket: nil, echoed: [UInt8](repeating: 0x02, count: 32))
+        #expect(declined.outcome == "no secrets in the key log")
     }
 
     /// Bytes that are not TLS, or hellos cut or claiming lengths beyond any real one: nothing is
