@@ -339,4 +339,32 @@ import Testing
         _ = Self.feed(&d, [22, 3, 3, 0x40, 0, 2, 0x01, 0, 1] + [UInt8](repeating: 0, count: 0x3FFC), fromClient: false)
         #expect(d.status == .helloMissing && d.outcome == "handshake not seen")
     }
+
+    /// CBC records of every length and content a hostile or damaged stream can hold (shorter
+    /// than an IV or a MAC, not whole blocks, padding bytes claiming more than the record), and
+    /// server handshakes whose tickets claim any length: refused, never trapping.
+    @Test func hostileCBCRecordsAndTicketsAreRefusedQuietly() {
+        var rng = SystemRandomNumberGenerator()
+        let master = [UInt8](repeating: 0x5A, count: 48)
+        let source = TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(Self.hex(Self.clientRandom)) \(Self.hex(master))"))
+        for round in 0..<400 {
+            let (suite, version): (UInt16, UInt16) = [(0xC013, 0x0303), (0xC028, 0x0303), (0x002F, 0x0302), (0xC014, 0x0301)][round % 4]
+            var d = TLSDecryptor(keyLog: source)
+            _ = Self.feed(&d, Self.clientHello(random: Self.clientRandom, sessionID: [1, 2], ticket: round % 3 == 0 ? [9] : nil),
+                          fromClient: true)
+            var flight = Self.serverHello(suite: suite, version: version, sessionID: round % 2 == 0 ? [1, 2] : [3],
+                                          encryptThenMAC: round % 5 < 2)
+            let claimed = Int.random(in: 0...300, using: &rng)
+            flight += Self.hello(4, [0, 0, 0, 1, UInt8(claimed >> 8), UInt8(claimed & 0xFF)]
+                                 + (0..<Int.random(in: 0..<200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            flight += Self.record(20, [1])
+            for _ in 0..<8 {
+                let length = [0, 1, 15, 16, 20, 31, 32, 48, 64, 65, 80, 200][Int.random(in: 0..<12, using: &rng)]
+                let body = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                flight += Self.record([22, 23, 21][Int.random(in: 0..<3, using: &rng)], body)
+            }
+            _ = Self.feed(&d, flight, fromClient: false, split: 1 + round % 40)
+            #expect(d.status == .decrypting && d.decryptedRecords == 0 && d.undecryptedRecords == 8)
+        }
+    }
 }
