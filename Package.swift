@@ -41,11 +41,9 @@ let package = Package(
         .target(name: "FTPProtocol", dependencies: ["NetworkAddress"], swiftSettings: hot),
         .target(name: "ReplyCatalog", swiftSettings: hot),
         // TLS records opened with the secrets of a key log (SSLKEYLOGFILE): FTPS replies read.
-        .target(name: "TLSDecryption", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"),
-            // AES-CBC, for the CBC suites older servers negotiate.
-            .product(name: "_CryptoExtras", package: "swift-crypto"),
-        ]),
+        // AES-CBC for the TLS CBC suites (swift-crypto has no fast one).
+        .systemLibrary(name: "CLibcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "TLSDecryption", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "CLibcrypto"]),
         .target(name: "FTPSession", dependencies: [
             "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog", "TLSDecryption",
             .product(name: "DequeModule", package: "swift-collections"),
@@ -64,6 +62,8 @@ let package = Package(
         .testTarget(name: "FTPProtocolTests", dependencies: ["FTPProtocol"]),
         .testTarget(name: "ReplyCatalogTests", dependencies: ["ReplyCatalog"]),
         .testTarget(name: "TLSDecryptionTests", dependencies: [
+            // Records are sealed with swift-crypto's BoringSSL (AES-CBC from _CryptoExtras, slow
+            // and only here) and opened with libcrypto: two implementations that must agree.
             "TLSDecryption", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,6 +1,6 @@
+import CLibcrypto
 import Crypto
 import Foundation
-import _CryptoExtras
 
 /// One direction's record protection: the key, its IV or MAC key, and the record sequence number.
 struct RecordKey: Sendable {
@@ -105,11 +105,14 @@ struct RecordKey: Sendable {
             iv = Array(ciphertext.prefix(block))
             ciphertext = ciphertext.dropFirst(block)
         }
-        guard !ciphertext.isEmpty, ciphertext.count % block == 0,
-              let cbcIV = try? AES._CBC.IV(ivBytes: iv),
-              let decrypted = try? AES._CBC.decrypt(ciphertext, using: SymmetricKey(data: key), iv: cbcIV, noPadding: true)
-        else { return nil }
-        var plain = Array(decrypted)
+        guard !ciphertext.isEmpty, ciphertext.count % block == 0 else { return nil }
+        var plain = [UInt8](repeating: 0, count: ciphertext.count)
+        let decrypted = plain.withUnsafeMutableBufferPointer { out in
+            ciphertext.withUnsafeBufferPointer { input in
+                ftpscope_aes_cbc_decrypt(key, Int32(key.count), iv, input.baseAddress, Int32(input.count), out.baseAddress)
+            }
+        }
+        guard decrypted == 1 else { return nil }
         // TLS padding: padding_length + 1 bytes, each of that value (not PKCS#7's).
         let padding = Int(plain[plain.count - 1])
         guard plain.count >= padding + 1 + (encryptThenMAC ? 0 : macLength),
@@ -124,12 +127,17 @@ struct RecordKey: Sendable {
     }
 
     private func authenticates(_ tag: ArraySlice<UInt8>, header: [UInt8], content: ArraySlice<UInt8>) -> Bool {
-        let data = additionalData(header, length: content.count) + content
-        let key = SymmetricKey(data: macKey)
+        // The content is MACed where it lies, not copied behind the sequence number and header.
+        func valid<H: HashFunction>(_: H.Type) -> Bool {
+            var mac = HMAC<H>(key: SymmetricKey(data: macKey))
+            mac.update(data: additionalData(header, length: content.count))
+            content.withUnsafeBytes { mac.update(data: $0) }
+            return mac.finalize().withUnsafeBytes { $0.elementsEqual(tag) }
+        }
         return switch suite.mac {
-        case .sha1: HMAC<Insecure.SHA1>.isValidAuthenticationCode(Array(tag), authenticating: data, using: key)
-        case .sha256: HMAC<SHA256>.isValidAuthenticationCode(Array(tag), authenticating: data, using: key)
-        case .sha384: HMAC<SHA384>.isValidAuthenticationCode(Array(tag), authenticating: data, using: key)
+        case .sha1: valid(Insecure.SHA1.self)
+        case .sha256: valid(SHA256.self)
+        case .sha384: valid(SHA384.self)
         case nil: false
         }
     }
