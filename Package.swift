@@ -75,6 +75,8 @@ let package = Package(
         .executableTarget(name: "FuzzReplies", dependencies: ["FTPProtocol"]),
         .executableTarget(name: "FuzzPackets", dependencies: ["PacketCapture"]),
         .executableTarget(name: "FuzzPipeline", dependencies: ["FTPSession", "Reports", "PacketCapture", "TLSDecryption"]),
-        .target(name: "TestSupport", dependencies: ["PacketCapture", "FTPSession", "Reports"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "PacketCapture", "FTPSession", "Reports", "CLibcrypto", .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Tests/TestSupport"),
     ]
 )

@@ -10,10 +10,13 @@ import Foundation
 //                                                    (two thirds of the bytes are not FTP)
 //   capture-generator long OUT.pcap SESSIONS EXCHANGES  sessions all open at once for hours,
 //                                                    polling (what a report holds per open session)
+//   capture-generator ftps OUT.pcap MEGABYTES        FTPS: AUTH TLS, then PROT P transfers, half
+//                                                    over TLS 1.3 AES-GCM, half over TLS 1.2 AES-CBC;
+//                                                    the key log beside it as OUT.keys
 
 let args = CommandLine.arguments
 guard args.count >= 4, let n = Int(args[3]) else {
-    print("usage: capture-generator data|mixed OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT] | long OUT.pcap SESSIONS EXCHANGES")
+    print("usage: capture-generator data|mixed|ftps OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT] | long OUT.pcap SESSIONS EXCHANGES")
     exit(64)
 }
 
@@ -88,6 +91,59 @@ func ftpSession(_ id: Int, transferBytes: Int, active: Bool) -> [Conversation] {
     c.clock = data.clock
     c.server("226 Transfer complete\r\n")
     c.client("QUIT\r\n"); c.server("221 Goodbye.\r\n")
+    c.close()
+    return [c, data]
+}
+
+/// An FTPS session (RFC 4217): clear until AUTH TLS, then every reply, command and the
+/// download inside TLS, the data connection a TLS connection of its own with the FTP client as
+/// the TLS client. Even sessions use TLS 1.3 with AES-128-GCM, odd ones TLS 1.2 with AES-CBC
+/// and HMAC-SHA1 (encrypt-then-MAC). `keyLog` gets both connections' secrets.
+func ftpsSession(_ id: Int, transferBytes: Int, keyLog: inout String) -> [Conversation] {
+    let client = Endpoint(address(id, net: 0x0A30_0000), UInt16(20_000 + id % 40_000))
+    let server = Endpoint(address(id % 64, net: 0xC000_0300), 21)
+    var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 7919),
+                         serverISN: UInt32(truncatingIfNeeded: id &* 104_729), start: Int64(id % 64) * 150_000)
+    c.step = 50_000
+    let protection: TLSSealer.Protection = id % 2 == 0 ? .tls13AES128GCM : .tls12AES128CBCSHA
+    var tls = TLSSealer(protection, seed: 2 * id)
+    keyLog += tls.keyLogLines
+    c.handshake()
+    c.server("220 ProFTPD Server ready.\r\n")
+    c.client("AUTH TLS\r\n"); c.server("234 AUTH TLS successful\r\n")
+    c.clientBytes(tls.clientHello); c.serverBytes(tls.serverFlight()); c.clientBytes(tls.clientFinished())
+    func exchange(_ command: String, _ reply: String) {
+        c.clientBytes(tls.seal(Array(command.utf8), fromClient: true))
+        c.serverBytes(tls.seal(Array(reply.utf8), fromClient: false))
+    }
+    exchange("USER user\(id)\r\n", "331 Password required for user\(id)\r\n")
+    exchange("PASS secret\r\n", "230 User user\(id) logged in\r\n")
+    exchange("PBSZ 0\r\n", "200 PBSZ 0 successful\r\n")
+    exchange("PROT P\r\n", "200 Protection set to Private\r\n")
+    exchange("TYPE I\r\n", "200 Type set to I\r\n")
+    let dataPort = UInt16(30_000 + id % 20_000)
+    let h = server.address.description.replacingOccurrences(of: ".", with: ",")
+    exchange("PASV\r\n", "227 Entering Passive Mode (\(h),\(dataPort >> 8),\(dataPort & 0xFF)).\r\n")
+    var data = Conversation(client: Endpoint(client.address, UInt16(50_000 + id % 10_000)), server: Endpoint(server.address, dataPort), start: c.clock)
+    data.step = 10_000
+    data.handshake(); c.clock = data.clock
+    exchange("RETR file\(id).bin\r\n", "150 Opening BINARY mode data connection for file\(id).bin (\(transferBytes) bytes)\r\n")
+    data.clock = c.clock
+    var dataTLS = TLSSealer(protection, seed: 2 * id + 1)
+    keyLog += dataTLS.keyLogLines
+    data.clientBytes(dataTLS.clientHello); data.serverBytes(dataTLS.serverFlight()); data.clientBytes(dataTLS.clientFinished())
+    let records = dataTLS.seal([UInt8](repeating: 0x5A, count: transferBytes), fromClient: false)
+    var sent = 0
+    while sent < records.count {
+        let n = min(1448, records.count - sent)
+        data.send(Array(records[sent..<sent + n]), fromClient: false, segment: 1448)
+        sent += n
+        if (sent / 1448) % 2 == 0 { data.ack(fromClient: true) }
+    }
+    data.close()
+    c.clock = data.clock
+    c.serverBytes(tls.seal(Array("226 Transfer complete\r\n".utf8), fromClient: false))
+    exchange("QUIT\r\n", "221 Goodbye.\r\n")
     c.close()
     return [c, data]
 }
@@ -204,6 +260,19 @@ case "mixed":
         g.interleave(batch)
         id += 64
     }
+case "ftps":
+    // ~500 KB per transfer, 64 sessions open at once, as the data-heavy capture.
+    let perTransfer = 500_000
+    let sessions = max(1, n * 1_000_000 / perTransfer)
+    var keyLog = ""
+    var id = 0
+    while id < sessions {
+        let batch = (id..<min(sessions, id + 64)).flatMap { ftpsSession($0, transferBytes: perTransfer, keyLog: &keyLog) }
+        g.interleave(batch)
+        id += 64
+    }
+    let keys = (args[2].hasSuffix(".pcap") ? String(args[2].dropLast(5)) : args[2]) + ".keys"
+    try keyLog.write(toFile: keys, atomically: true, encoding: .utf8)
 case "long":
     guard args.count > 4, let exchanges = Int(args[4]) else { print("long needs SESSIONS EXCHANGES"); exit(64) }
     g.interleave((0..<n).map { longSession($0, exchanges: exchanges) })
