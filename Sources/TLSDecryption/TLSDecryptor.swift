@@ -1,9 +1,9 @@
 /// Reads the application data of one TLS connection whose secrets a key log holds: follows
 /// both directions' records, takes the client random from the ClientHello and the version and
 /// cipher suite from the ServerHello, and opens each protected record (TLS 1.3; TLS 1.2 with
-/// an AEAD suite; TLS 1.0 to 1.2 with an AES-CBC one). Which key a TLS 1.3 record needs (the handshake's, the application's,
-/// a KeyUpdate's next) is found by trial: AEAD authentication fails on any other, so the
-/// handshake messages that say when keys change need not be read.
+/// an AEAD suite; TLS 1.0 to 1.2 with an AES-CBC one). Which key a TLS 1.3 record needs (the
+/// handshake's, the application's, a KeyUpdate's next) is found by trial: AEAD authentication
+/// fails on any other, so the handshake messages that say when keys change need not be read.
 public struct TLSDecryptor: Sendable {
     /// Where a connection stands.
     public enum Status: Sendable, Equatable {
@@ -19,8 +19,10 @@ public struct TLSDecryptor: Sendable {
     }
 
     private struct Side: Sendable {
-        /// Bytes of a record not complete yet.
+        /// Bytes of records not read yet, from `consumed` on: records are read where they lie
+        /// and the buffer is emptied or moved up only when more bytes come.
         var pending: [UInt8] = []
+        var consumed = 0
         /// Plaintext handshake bytes, until the hello they hold is read.
         var handshake: [UInt8] = []
         var key: RecordKey?
@@ -37,6 +39,22 @@ public struct TLSDecryptor: Sendable {
         /// TLS 1.0 CBC: the last ciphertext block of the protected records that went by without
         /// keys, the IV of the first record opened once they come.
         var lastBlock: [UInt8]?
+
+        mutating func take(_ bytes: UnsafeRawBufferPointer) {
+            if consumed == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                consumed = 0
+            } else if consumed >= 1 << 16 {
+                pending.removeFirst(consumed)
+                consumed = 0
+            }
+            pending.append(contentsOf: bytes)
+        }
+
+        mutating func discardPending() {
+            pending = []
+            consumed = 0
+        }
     }
 
     private let keyLog: TLSKeyLogSource
@@ -49,6 +67,10 @@ public struct TLSDecryptor: Sendable {
     /// what FTPS data connections do, many servers requiring it (vsftpd's `require_ssl_reuse`).
     private var offeredSessionID: [UInt8] = []
     private var offeredTicket: [UInt8] = []
+    /// The session this connection resumes, and the ID under which a full handshake set one up
+    /// for later connections.
+    private var resuming: TLSKeyLogSource.Resumption?
+    private var sessionID: [UInt8] = []
     /// This connection's master secret once known, and a ticket the server issued before it was.
     private var master: [UInt8]?
     private var issuedTicket: [UInt8]?
@@ -82,7 +104,7 @@ public struct TLSDecryptor: Sendable {
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool,
                               _ plaintext: (UnsafeRawBufferPointer) -> Void) {
         if self[fromClient].lost { return }
-        self[fromClient].pending.append(contentsOf: bytes)
+        self[fromClient].take(bytes)
         while let record = nextRecord(fromClient: fromClient) {
             handle(record.type, header: record.header, body: record.body, fromClient: fromClient, plaintext)
         }
@@ -92,31 +114,29 @@ public struct TLSDecryptor: Sendable {
     /// after it, are unknown. The records after cannot be opened.
     public mutating func gap(fromClient: Bool) {
         self[fromClient].lost = true
-        self[fromClient].pending = []
+        self[fromClient].discardPending()
         if status == .handshaking { status = .helloMissing }
     }
 
     private mutating func nextRecord(fromClient: Bool) -> (type: UInt8, header: [UInt8], body: ArraySlice<UInt8>)? {
-        let count = self[fromClient].pending.count
-        guard count >= 5 else { return nil }
-        let length = Int(self[fromClient].pending[3]) << 8 | Int(self[fromClient].pending[4])
+        let (pending, start) = (self[fromClient].pending, self[fromClient].consumed)
+        guard pending.count - start >= 5 else { return nil }
+        let length = Int(pending[start + 3]) << 8 | Int(pending[start + 4])
         guard length <= Self.maxRecord else {
             // Not a record boundary any more: nothing after can be followed.
-            self[fromClient].pending = []
+            self[fromClient].discardPending()
             undecryptedRecords += 1
             return nil
         }
-        guard count >= 5 + length else { return nil }
-        // Copied out before the buffer moves up, so that the removal does not copy it whole.
-        let header = Array(self[fromClient].pending[0..<5])
-        let body = Array(self[fromClient].pending[5..<5 + length])[...]
-        self[fromClient].pending.removeFirst(5 + length)
-        return (header[0], header, body)
+        guard pending.count - start >= 5 + length else { return nil }
+        self[fromClient].consumed += 5 + length
+        let header = Array(pending[start..<start + 5])
+        return (header[0], header, pending[(start + 5)..<(start + 5 + length)])
     }
 
-    /// One direction's state, changed in place (no copy of its buffers).
+    /// One direction's state, read and changed in place (no copy of its buffers).
     private subscript(fromClient: Bool) -> Side {
-        get { fromClient ? client : server }
+        _read { if fromClient { yield client } else { yield server } }
         _modify { if fromClient { yield &client } else { yield &server } }
     }
 
@@ -315,11 +335,6 @@ public struct TLSDecryptor: Sendable {
         negotiated = (serverRandom, suite, version, encryptThenMAC && suite.isCBC)
         setUpKeys()
     }
-
-    /// TLS 1.2: the session this connection resumes, and the ID under which a full handshake
-    /// set one up for later connections.
-    private var resuming: TLSKeyLogSource.Resumption?
-    private var sessionID: [UInt8] = []
 
     /// The record keys from the connection's secrets, once the key log has them.
     private mutating func setUpKeys() {
