@@ -109,7 +109,7 @@ struct RecordKey: Sendable {
         var plain = [UInt8](repeating: 0, count: ciphertext.count)
         let decrypted = plain.withUnsafeMutableBufferPointer { out in
             ciphertext.withUnsafeBufferPointer { input in
-                ftpscope_aes_cbc_decrypt(key, Int32(key.count), iv, input.baseAddress, Int32(input.count), out.baseAddress)
+                ftpscope_aes_cbc(0, key, Int32(key.count), iv, input.baseAddress, Int32(input.count), out.baseAddress)
             }
         }
         guard decrypted == 1 else { return nil }

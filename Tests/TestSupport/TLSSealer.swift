@@ -142,7 +142,7 @@ public struct TLSSealer {
         let padded = content + [UInt8](repeating: UInt8(n), count: n + 1)
         var encrypted = [UInt8](repeating: 0, count: padded.count)
         let ok = encrypted.withUnsafeMutableBufferPointer { out in
-            ftpscope_aes_cbc_encrypt(d.key, 16, iv, padded, Int32(padded.count), out.baseAddress)
+            ftpscope_aes_cbc(1, d.key, 16, iv, padded, Int32(padded.count), out.baseAddress)
         }
         precondition(ok == 1)
         let body = iv + encrypted
