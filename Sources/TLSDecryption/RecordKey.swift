@@ -1,6 +1,5 @@
 import CLibcrypto
 import Crypto
-import Foundation
 
 /// One direction's record protection: the key, its IV or MAC key, and the record sequence number.
 struct RecordKey: Sendable {
@@ -44,25 +43,26 @@ struct RecordKey: Sendable {
         }
         let sealed = ciphertext.dropLast(tag), authTag = ciphertext.suffix(tag)
         let aad = tls13 ? header : additionalData(header, length: sealed.count)
-        let symmetric = SymmetricKey(data: key)
-        let plain: Data?
-        switch suite.cipher {
-        case .aes128GCM, .aes256GCM:
-            plain = (try? AES.GCM.Nonce(data: nonce)).flatMap { n in
-                (try? AES.GCM.SealedBox(nonce: n, ciphertext: sealed, tag: authTag)).flatMap {
-                    try? AES.GCM.open($0, using: symmetric, authenticating: aad)
+        let chacha: Int32 = suite.cipher == .chacha20Poly1305 ? 1 : 0
+        return Self.filled(count: sealed.count) { out in
+            sealed.withUnsafeBufferPointer { input in
+                authTag.withUnsafeBufferPointer { tagBytes in
+                    ftpscope_aead_open(chacha, key, Int32(key.count), nonce, aad, Int32(aad.count), input.baseAddress,
+                                       Int32(input.count), tagBytes.baseAddress, out) == 1
                 }
             }
-        case .chacha20Poly1305:
-            plain = (try? ChaChaPoly.Nonce(data: nonce)).flatMap { n in
-                (try? ChaChaPoly.SealedBox(nonce: n, ciphertext: sealed, tag: authTag)).flatMap {
-                    try? ChaChaPoly.open($0, using: symmetric, authenticating: aad)
-                }
-            }
-        case .aes128CBC, .aes256CBC:
-            preconditionFailure("CBC records are opened by openCBC")
         }
-        return plain.map { Array($0) }
+    }
+
+    /// `count` bytes a C function writes (with room for at least one, so that the pointer is
+    /// never null), or nil when it says it failed; not zeroed first.
+    private static func filled(count: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Bool) -> [UInt8]? {
+        var ok = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: max(1, count)) { buffer, initialized in
+            ok = write(buffer.baseAddress!)
+            initialized = ok ? count : 0
+        }
+        return ok ? bytes : nil
     }
 
     /// After a record this key opened: the next one's sequence number, and in TLS 1.0 its IV.
@@ -106,13 +106,11 @@ struct RecordKey: Sendable {
             ciphertext = ciphertext.dropFirst(block)
         }
         guard !ciphertext.isEmpty, ciphertext.count % block == 0 else { return nil }
-        var plain = [UInt8](repeating: 0, count: ciphertext.count)
-        let decrypted = plain.withUnsafeMutableBufferPointer { out in
+        guard var plain = Self.filled(count: ciphertext.count, { out in
             ciphertext.withUnsafeBufferPointer { input in
-                ftpscope_aes_cbc(0, key, Int32(key.count), iv, input.baseAddress, Int32(input.count), out.baseAddress)
+                ftpscope_aes_cbc(0, key, Int32(key.count), iv, input.baseAddress, Int32(input.count), out) == 1
             }
-        }
-        guard decrypted == 1 else { return nil }
+        }) else { return nil }
         // TLS padding: padding_length + 1 bytes, each of that value (not PKCS#7's).
         let padding = Int(plain[plain.count - 1])
         guard plain.count >= padding + 1 + (encryptThenMAC ? 0 : macLength),
