@@ -55,6 +55,24 @@ public struct TLSDecryptor: Sendable {
             pending = []
             consumed = 0
         }
+
+        enum Next { case record(type: UInt8, header: [UInt8], body: ArraySlice<UInt8>), incomplete, notRecords }
+
+        /// The next whole record, its body where it lies in the buffer.
+        mutating func nextRecord(maxRecord: Int) -> Next {
+            guard pending.count - consumed >= 5 else { return .incomplete }
+            let start = consumed
+            let length = Int(pending[start + 3]) << 8 | Int(pending[start + 4])
+            guard length <= maxRecord else {
+                // Not a record boundary any more: nothing after can be followed.
+                discardPending()
+                return .notRecords
+            }
+            guard pending.count - start >= 5 + length else { return .incomplete }
+            consumed += 5 + length
+            return .record(type: pending[start], header: Array(pending[start..<start + 5]),
+                           body: pending[(start + 5)..<(start + 5 + length)])
+        }
     }
 
     private let keyLog: TLSKeyLogSource
@@ -103,10 +121,18 @@ public struct TLSDecryptor: Sendable {
     /// Bytes of one direction, in order. `plaintext` gets the application data they carried.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, fromClient: Bool,
                               _ plaintext: (UnsafeRawBufferPointer) -> Void) {
-        if self[fromClient].lost { return }
-        self[fromClient].take(bytes)
-        while let record = nextRecord(fromClient: fromClient) {
-            handle(record.type, header: record.header, body: record.body, fromClient: fromClient, plaintext)
+        if withSide(fromClient, { $0.lost }) { return }
+        withSide(fromClient) { $0.take(bytes) }
+        while true {
+            switch withSide(fromClient, { $0.nextRecord(maxRecord: Self.maxRecord) }) {
+            case .record(let type, let header, let body):
+                handle(type, header: header, body: body, fromClient: fromClient, plaintext)
+            case .incomplete:
+                return
+            case .notRecords:
+                undecryptedRecords += 1
+                return
+            }
         }
     }
 
@@ -118,31 +144,22 @@ public struct TLSDecryptor: Sendable {
         if status == .handshaking { status = .helloMissing }
     }
 
-    private mutating func nextRecord(fromClient: Bool) -> (type: UInt8, header: [UInt8], body: ArraySlice<UInt8>)? {
-        let (pending, start) = (self[fromClient].pending, self[fromClient].consumed)
-        guard pending.count - start >= 5 else { return nil }
-        let length = Int(pending[start + 3]) << 8 | Int(pending[start + 4])
-        guard length <= Self.maxRecord else {
-            // Not a record boundary any more: nothing after can be followed.
-            self[fromClient].discardPending()
-            undecryptedRecords += 1
-            return nil
-        }
-        guard pending.count - start >= 5 + length else { return nil }
-        self[fromClient].consumed += 5 + length
-        let header = Array(pending[start..<start + 5])
-        return (header[0], header, pending[(start + 5)..<(start + 5 + length)])
+    /// One direction's state, changed in place (no copy of its buffers). Reading it copies the
+    /// whole struct, retaining each of its arrays: what every segment or record reads goes
+    /// through `withSide` instead. (A `_read` accessor beside `_modify` read freed memory here
+    /// under AddressSanitizer: the pipeline fuzzer found it.)
+    private subscript(fromClient: Bool) -> Side {
+        get { fromClient ? client : server }
+        _modify { if fromClient { yield &client } else { yield &server } }
     }
 
-    /// One direction's state, read and changed in place (no copy of its buffers).
-    private subscript(fromClient: Bool) -> Side {
-        _read { if fromClient { yield client } else { yield server } }
-        _modify { if fromClient { yield &client } else { yield &server } }
+    private mutating func withSide<R>(_ fromClient: Bool, _ body: (inout Side) -> R) -> R {
+        fromClient ? body(&client) : body(&server)
     }
 
     private mutating func handle(_ type: UInt8, header: [UInt8], body: ArraySlice<UInt8>, fromClient: Bool,
                                  _ plaintext: (UnsafeRawBufferPointer) -> Void) {
-        let isProtected = tls13 ? (type == 23 && negotiated != nil) : self[fromClient].protected
+        let isProtected = tls13 ? (type == 23 && negotiated != nil) : withSide(fromClient, { $0.protected })
         if !isProtected {
             switch type {
             case 22 where status == .handshaking:
@@ -160,18 +177,19 @@ public struct TLSDecryptor: Sendable {
             }
             return
         }
-        if self[fromClient].key == nil, status == .noSecrets {
+        if status == .noSecrets, withSide(fromClient, { $0.key == nil }) {
             setUpKeys()
             // TLS 1.2 numbers every protected record: those that went by without keys count
             // (and in TLS 1.0 the last of them gives the next IV).
-            if !tls13, self[fromClient].key != nil {
-                self[fromClient].key!.sequence = UInt64(self[fromClient].skipped)
-                if self[fromClient].skipped > 0, self[fromClient].key!.chainIV != nil {
-                    self[fromClient].key!.chainIV = self[fromClient].lastBlock
+            if !tls13 {
+                withSide(fromClient) { side in
+                    guard side.key != nil else { return }
+                    side.key!.sequence = UInt64(side.skipped)
+                    if side.skipped > 0, side.key!.chainIV != nil { side.key!.chainIV = side.lastBlock }
                 }
             }
         }
-        guard var key = self[fromClient].key else {
+        guard var key = withSide(fromClient, { $0.key }) else {
             self[fromClient].skipped += 1
             if let (_, suite, version, encryptThenMAC) = negotiated, version == 0x0301 {
                 self[fromClient].lastBlock = RecordKey.lastCipherBlock(body, suite: suite, encryptThenMAC: encryptThenMAC)

@@ -3,9 +3,11 @@ import FTPSession
 import PacketCapture
 import Reports
 import Testing
+import TLSDecryption
 
 /// Every input a fuzzer found a fault with runs here too, through the same code the fuzz
-/// target drives. Under scripts/test-asan, LeakSanitizer turns a returning leak into a failure.
+/// target drives, with the key log it decrypts with. Under scripts/test-asan, LeakSanitizer
+/// turns a returning leak into a failure, AddressSanitizer a read of freed memory.
 @Suite struct FuzzRegressionTests {
     static var inputs: [String] {
         let dir = Fixtures.root.appendingPathComponent("Tests/Fuzz/pipeline")
@@ -20,6 +22,12 @@ import Testing
         let source = try PcapSource.openBuffer(bytes)
         var config = AnalyzerConfiguration()
         config.maxConnections = 64
+        // The fuzz target's limits, under which its inputs were found.
+        config.maxLineLength = 256
+        config.maxLinesPerReply = 16
+        config.maxBufferedBytesPerStream = 4096
+        config.controlPorts.insert(2121)
+        config.tlsKeyLog = try TLSKeyLogSource(path: Fixtures.path("vsftpd-curl-tls-keylog.keys"))
         var collector = ReportCollector()
         var records = 0
         let outcome = CaptureDriver.run(source, configuration: config, sink: EventSink { event in
