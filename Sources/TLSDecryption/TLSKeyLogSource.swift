@@ -46,7 +46,7 @@ public final class TLSKeyLogSource: @unchecked Sendable {
 
     /// A TLS 1.2 session a later connection may resume: by the ID its ServerHello gave, or by
     /// a ticket the server issued.
-    public enum Resumption: Hashable, Sendable {
+    enum Resumption: Hashable, Sendable {
         case sessionID([UInt8])
         case ticket([UInt8])
     }
@@ -57,7 +57,7 @@ public final class TLSKeyLogSource: @unchecked Sendable {
     private var resumableOrder: [Resumption] = []
     static let resumableLimit = 1 << 16
 
-    public func remember(master: [UInt8], resuming session: Resumption) {
+    func remember(master: [UInt8], resuming session: Resumption) {
         lock.withLock {
             if resumable.updateValue(master, forKey: session) != nil { return }
             resumableOrder.append(session)
@@ -68,7 +68,7 @@ public final class TLSKeyLogSource: @unchecked Sendable {
         }
     }
 
-    public func master(resuming session: Resumption) -> [UInt8]? {
+    func master(resuming session: Resumption) -> [UInt8]? {
         lock.withLock { resumable[session] }
     }
 
