@@ -25,7 +25,7 @@ final class BackgroundWriter: @unchecked Sendable {
     /// Written buffers kept for reuse (a fresh one costs a page fault per page).
     private var spares: [Chunk] = []
     private var stopping = false
-    private var stopped = false
+    private var thread: JoinableThread?
     /// The most buffers queued at once.
     private(set) var peakQueued = 0
     /// Hand-overs that found the queue full and waited.
@@ -37,7 +37,7 @@ final class BackgroundWriter: @unchecked Sendable {
         self.fd = fd
         self.capacity = capacity
         self.maxQueued = maxQueued
-        startThread(name: "ftpscope-write") { [unowned self] in self.run() }
+        thread = startThread(name: "ftpscope-write") { [unowned self] in self.run() }
     }
 
     /// Takes the bytes in `buffer` and gives back an empty buffer; waits only while the queue
@@ -60,8 +60,8 @@ final class BackgroundWriter: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.broadcast()
-        while !stopped { condition.wait() }
         condition.unlock()
+        thread?.join()
     }
 
     private func run() {
@@ -69,8 +69,6 @@ final class BackgroundWriter: @unchecked Sendable {
         while true {
             while queue.isEmpty && !stopping { condition.wait() }
             guard let chunk = queue.first else {
-                stopped = true
-                condition.broadcast()
                 condition.unlock()
                 return
             }

@@ -1,4 +1,3 @@
-import Dispatch
 import FTPSession
 import Reports
 
@@ -13,21 +12,20 @@ final class CollectorThread: @unchecked Sendable {
     /// Events per hand-over: a lock and a wake-up per batch, not per event.
     static let batchSize = 256
     private let queue = BlockingQueue<[AnalysisEvent]>(capacity: 4)
-    private let done = DispatchSemaphore(value: 0)
+    private var thread: JoinableThread?
     private var batch: [AnalysisEvent] = []
     private var finished = false
 
     /// `add` runs on the new thread for each event, in the order they were sent.
     init(_ add: @escaping (AnalysisEvent) -> Void) {
         batch.reserveCapacity(Self.batchSize)
-        startThread(name: "ftpscope-collect") { [queue, done] in
+        thread = startThread(name: "ftpscope-collect") { [queue] in
             while true {
                 let events = queue.take()
                 // An empty batch is the end (`finish` sends no other).
                 if events.isEmpty { break }
                 for e in events { add(e) }
             }
-            done.signal()
         }
     }
 
@@ -48,6 +46,6 @@ final class CollectorThread: @unchecked Sendable {
         if !batch.isEmpty { queue.put(batch) }
         batch = []
         queue.put([])
-        done.wait()
+        thread?.join()
     }
 }

@@ -10,10 +10,28 @@ import Darwin
 // that carried ICU and its 34 MB of data into a packet tool that never formats a date or a
 // number by locale.
 
+/// A thread started with `startThread`, waited for with `join`.
+final class JoinableThread: @unchecked Sendable {
+    private let thread: pthread_t
+    private var joined = false
+
+    fileprivate init(_ thread: pthread_t) { self.thread = thread }
+
+    /// Waits until the thread has ended: its body returned, what the body held released, and
+    /// the thread's own storage torn down (libcrypto frees its per-thread state then). The
+    /// owner calls it once, from one thread; later calls return at once.
+    func join() {
+        guard !joined else { return }
+        joined = true
+        precondition(pthread_join(thread, nil) == 0, "pthread_join failed")
+    }
+}
+
 /// Starts `body` on a new thread of its own, named `name` (at most 15 bytes: what `top -H` and
-/// `perf` show). Detached: callers wait for its work through their own condition or semaphore,
-/// as they did with Foundation's Thread.
-func startThread(name: String, _ body: @escaping () -> Void) {
+/// `perf` show). Joinable, not detached: a detached thread could still be releasing what its
+/// body held (the analyzer, the key log's caches) while the process exited, which
+/// LeakSanitizer reported, now and then, as leaks.
+func startThread(name: String, _ body: @escaping () -> Void) -> JoinableThread {
     final class Box {
         let name: String, body: () -> Void
         init(_ name: String, _ body: @escaping () -> Void) { self.name = name; self.body = body }
@@ -27,7 +45,7 @@ func startThread(name: String, _ body: @escaping () -> Void) {
         return nil
     }, box)
     precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(thread)
+    return JoinableThread(thread)
 }
 
 /// Linux keeps a thread's name in /proc/thread-self/comm (where pthread_setname_np writes it;

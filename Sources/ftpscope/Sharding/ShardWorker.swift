@@ -1,4 +1,3 @@
-import Dispatch
 import FTPSession
 import PacketCapture
 import Reports
@@ -11,17 +10,17 @@ final class ShardWorker: @unchecked Sendable {
     // fault per page every time, reused ones are already mapped and warm.
     let spareInputs = SparePool<InputBatch>()
     let spareOutputs = SparePool<OutputBatch>()
-    private let done = DispatchSemaphore(value: 0)
+    private var thread: JoinableThread?
     private var summary = CaptureSummary()
 
     init(configuration: AnalyzerConfiguration, render: Renderer) {
         // Each analyzer has a renderer of its own, used on its thread alone.
         nonisolated(unsafe) let render = render
-        startThread(name: "ftpscope-shard") { [unowned self] in self.run(configuration, render) }
+        thread = startThread(name: "ftpscope-shard") { [unowned self] in self.run(configuration, render) }
     }
 
     func join() -> CaptureSummary {
-        done.wait()
+        thread?.join()
         return summary
     }
 
@@ -160,7 +159,6 @@ final class ShardWorker: @unchecked Sendable {
             spareInputs.give(batch)
             if last { break }
         }
-        done.signal()
     }
 
     /// A ring of probes by packet position, larger than the farthest distance.

@@ -1,4 +1,3 @@
-import Dispatch
 import FTPSession
 import PacketCapture
 import Reports
@@ -124,14 +123,14 @@ enum ShardedAnalysis {
 /// merges them into the output. The reading thread only counts what it sent.
 private final class MergeThread: @unchecked Sendable {
     private let sent = BlockingQueue<Bool>(capacity: .max)
-    private let done = DispatchSemaphore(value: 0)
+    private var thread: JoinableThread?
     private var peak = 0
 
     init(workers: [ShardWorker], prefix: String, grouping: Bool, out: Output) {
         // The output is this thread's alone until `join`, which the caller waits for before
         // writing anything else.
         nonisolated(unsafe) let out = out
-        startThread(name: "ftpscope-merge") { [unowned self] in
+        thread = startThread(name: "ftpscope-merge") { [unowned self] in
             var merger = RecordMerger(prefix: prefix, shards: workers.count, grouping: grouping)
             while true {
                 let last = sent.take()
@@ -142,7 +141,6 @@ private final class MergeThread: @unchecked Sendable {
             }
             merger.finish(into: out)
             peak = merger.peakConnections
-            done.signal()
         }
     }
 
@@ -151,7 +149,7 @@ private final class MergeThread: @unchecked Sendable {
 
     /// Waits for the last batch's merge; the peak of open connections over the capture.
     func join() -> Int {
-        done.wait()
+        thread?.join()
         return peak
     }
 }
