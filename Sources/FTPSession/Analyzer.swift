@@ -16,7 +16,8 @@ public final class Analyzer {
         case data(Unmanaged<DataChannel>, finLow: Bool, finHigh: Bool)
         case candidate(Unmanaged<Candidate>)
         /// Not FTP: from its first packet (detection off), or `ruledOut` by its first bytes.
-        case ignored(finLow: Bool, finHigh: Bool, ruledOut: Bool)
+        /// `opening`: the sequence number of the SYN it began with, if it began with one.
+        case ignored(finLow: Bool, finHigh: Bool, ruledOut: Bool, opening: UInt32?)
 
         func release() {
             switch self {
@@ -175,11 +176,12 @@ public final class Analyzer {
         }
 
         switch table[slot].value {
-        case .ignored(var finLow, var finHigh, let ruledOut):
+        case .ignored(var finLow, var finHigh, let ruledOut, let opening):
             if segment.flags.contains(.rst) { removeFlow(slot); return }
             if segment.flags.contains(.fin) {
                 if fromLow { finLow = true } else { finHigh = true }
-                if finLow && finHigh { removeFlow(slot) } else { table[slot].value = .ignored(finLow: finLow, finHigh: finHigh, ruledOut: ruledOut) }
+                if finLow && finHigh { removeFlow(slot) }
+                else { table[slot].value = .ignored(finLow: finLow, finHigh: finHigh, ruledOut: ruledOut, opening: opening) }
             }
 
         case .data(let ref, var finLow, var finHigh):
@@ -216,7 +218,7 @@ public final class Analyzer {
             case .undecided:
                 if segment.flags.contains(.rst) { removeFlow(slot) }
             case .notFTP:
-                table[slot].value = .ignored(finLow: false, finHigh: false, ruledOut: true)
+                table[slot].value = .ignored(finLow: false, finHigh: false, ruledOut: true, opening: nil)
                 ref.release()
                 if segment.flags.contains(.rst) { removeFlow(slot) }
             case .ftp(let serverIsLow):
@@ -268,12 +270,15 @@ public final class Analyzer {
             return ref._withUnsafeGuaranteedRef { c in (fromLow ? c.low : c.high).isNewConnection(syn: segment.sequence) }
         case .data(let ref, _, _):
             return ref._withUnsafeGuaranteedRef { $0.isNewConnection(syn: segment) }
-        case .ignored(_, _, let ruledOut):
-            // No sequence numbers kept. One ruled out by its bytes had data flowing, after which
-            // a SYN is never part of it: another connection took its ports (perhaps FTP). One
-            // ignored from its first packet may be seeing its own SYN again: it ends at its
-            // FINs, RST or idle time.
-            return ruledOut
+        case .ignored(_, _, let ruledOut, let opening):
+            // One ruled out by its bytes had data flowing, after which a SYN is never part of
+            // it: another connection took its ports (perhaps FTP, or a transfer of a session
+            // announced since). One ignored from its first packet is another connection when
+            // it began with a SYN of another sequence number; its own SYN sent again is not.
+            // Begun without a SYN, it ends at its FINs, RST or idle time.
+            if ruledOut { return true }
+            guard let opening else { return false }
+            return segment.sequence != opening
         }
     }
 
@@ -451,7 +456,10 @@ public final class Analyzer {
                                      server: StreamReassembler(maxBufferedBytes: limit), client: StreamReassembler(maxBufferedBytes: limit))
             return .control(.passRetained(session), serverIsLow: serverIsLow)
         }
-        guard configuration.detect else { return .ignored(finLow: false, finHigh: false, ruledOut: false) }
+        guard configuration.detect else {
+            let opening = segment.flags.contains(.syn) && !segment.flags.contains(.ack) ? segment.sequence : nil
+            return .ignored(finLow: false, finHigh: false, ruledOut: false, opening: opening)
+        }
         return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
     }
 

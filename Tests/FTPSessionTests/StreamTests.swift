@@ -441,6 +441,44 @@ import Testing
         #expect(run.summary.connections == 2)
     }
 
+    /// With detection off, a connection on ports that are not FTP's is ignored from its first
+    /// packet. When its close was missed and a passive transfer later uses its addresses and
+    /// ports, the new SYN (another initial sequence number) starts the data connection; a SYN
+    /// sent again (the same number) is still the ignored connection.
+    @Test func anIgnoredConnectionDoesNotHideADataConnectionOnItsPorts() throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21)
+        let client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var other = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001),
+                                 clientISN: 1000, serverISN: 5000)
+        other.handshake()
+        other.duplicate(0)
+        other.clientBytes([UInt8](repeating: 1, count: 500)); other.serverBytes([UInt8](repeating: 2, count: 700))
+        // Its close is not in the capture.
+        var ctl = Conversation(client: client, server: server, start: other.clock + 5_000_000_000)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001),
+                                clientISN: 900_000, serverISN: 3_000_000, start: ctl.clock)
+        data.handshake()
+        ctl.clock = data.clock
+        ctl.client("RETR f\r\n"); ctl.server("150 Opening (3000 bytes).\r\n")
+        data.clock = ctl.clock
+        data.serverBytes([UInt8](repeating: 7, count: 3000))
+        data.close()
+        ctl.clock = data.clock
+        ctl.server("226 Transfer complete.\r\n")
+        ctl.client("QUIT\r\n"); ctl.server("221 Bye\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("ignored-reuse.pcap")
+        try CaptureFile.write([other, ctl, data], to: path)
+        var off = AnalyzerConfiguration(); off.detect = false
+        let run = try AnalysisRun.of(path, configuration: off)
+        let transfers = try #require(run.sessions.first?.transfers)
+        #expect(transfers.map(\.bytesToClient) == [3000])
+        #expect(transfers.map(\.sizeMatches) == [true])
+        #expect(run.summary.dataConnections == 1 && run.summary.connections == 3)
+        #expect(run.codes == [220, 227, 150, 226, 221])
+    }
+
     /// A SYN sent again before the server answered is the same connection.
     @Test func aRetransmittedSYNIsTheSameConnection() throws {
         var c = Conversation()
