@@ -428,7 +428,7 @@ public final class Analyzer {
                                           ftpClientSide: passive ? initiator : listener,
                                           ftpServerSide: passive ? listener : initiator, at: ts,
                                           hashes: configuration.transferHashes, extractor: extractor,
-                                          tlsKeyLog: configuration.tlsKeyLog,
+                                          decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
                                           maxBufferedBytes: configuration.maxBufferedBytesPerStream)
                 session.dataChannelOpened(channel)
                 summary.dataConnections += 1

@@ -87,6 +87,8 @@ final class SessionsShared {
     var spare = ReplyBuffers()
     /// `--tls-keylog`: read by a session only when TLS begins.
     var tlsKeyLog: TLSKeyLogSource?
+    /// The TLS 1.2 sessions this analyzer's connections set up, which its later ones resume.
+    let tlsSessions = TLSSessionCache()
     var replies = 0
     var commands = 0
     /// Replies by the code's first digit (10 for none).
@@ -768,7 +770,7 @@ final class ControlSession {
     private func beginDecryption() {
         guard let keyLog = shared.tlsKeyLog else { return }
         if tlsKeys == nil { tlsKeys = ControlTLS() }
-        tlsKeys!.decryptor = TLSDecryptor(keyLog: keyLog)
+        tlsKeys!.decryptor = TLSDecryptor(keyLog: keyLog, sessions: shared.tlsSessions)
     }
 
     /// A TLS handshake began while an AUTH waited: the server accepted it with a 234 the

@@ -42,7 +42,8 @@ final class DataChannel {
     var last: Timestamp
 
     init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
-         hashes: TransferHashes = [], extractor: FileExtractor? = nil, tlsKeyLog: TLSKeyLogSource? = nil,
+         hashes: TransferHashes = [], extractor: FileExtractor? = nil,
+         decrypting: (keyLog: TLSKeyLogSource, sessions: TLSSessionCache)? = nil,
          maxBufferedBytes: Int = 1 << 20) {
         self.session = session; self.mode = mode
         self.ftpClientSide = ftpClientSide; self.ftpServerSide = ftpServerSide
@@ -50,7 +51,7 @@ final class DataChannel {
         first = ts; last = ts
         // With a key log every data connection is put in order: one that turns out to be TLS
         // is decrypted from its first byte.
-        tls = tlsKeyLog.map(DataTLS.init(keyLog:))
+        tls = decrypting.map { DataTLS(keyLog: $0.keyLog, sessions: $0.sessions) }
         if !hashes.isEmpty || extractor != nil || tls != nil {
             streamFromClient = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes,
                                               tls: tls, fromClient: true)

@@ -73,7 +73,7 @@ final class DataTLS {
     enum Mode { case undecided, clear, tls }
     var mode = Mode.undecided
     var decryptor: TLSDecryptor
-    init(keyLog: TLSKeyLogSource) { decryptor = TLSDecryptor(keyLog: keyLog) }
+    init(keyLog: TLSKeyLogSource, sessions: TLSSessionCache) { decryptor = TLSDecryptor(keyLog: keyLog, sessions: sessions) }
 }
 
 /// What reads a data stream's bytes in order.

@@ -4,7 +4,7 @@
 /// an AEAD suite; TLS 1.0 to 1.2 with an AES-CBC one). Which key a TLS 1.3 record needs (the
 /// handshake's, the application's, a KeyUpdate's next) is found by trial: AEAD authentication
 /// fails on any other, so the handshake messages that say when keys change need not be read.
-public struct TLSDecryptor: Sendable {
+public struct TLSDecryptor {
     /// Where a connection stands.
     public enum Status: Sendable, Equatable {
         /// The hellos are not both seen yet.
@@ -76,6 +76,7 @@ public struct TLSDecryptor: Sendable {
     }
 
     private let keyLog: TLSKeyLogSource
+    private let sessions: TLSSessionCache
     private var client = Side()
     private var server = Side()
     private var clientRandom: [UInt8]?
@@ -87,7 +88,7 @@ public struct TLSDecryptor: Sendable {
     private var offeredTicket: [UInt8] = []
     /// The session this connection resumes, and the ID under which a full handshake set one up
     /// for later connections.
-    private var resuming: TLSKeyLogSource.Resumption?
+    private var resuming: TLSSessionCache.Resumption?
     private var sessionID: [UInt8] = []
     /// This connection's master secret once known, and a ticket the server issued before it was.
     private var master: [UInt8]?
@@ -112,7 +113,13 @@ public struct TLSDecryptor: Sendable {
     /// means these are not TLS records.
     private static let maxRecord = (1 << 14) + 256
 
-    public init(keyLog: TLSKeyLogSource) { self.keyLog = keyLog }
+    /// `sessions`: where TLS 1.2 sessions this connection sets up are kept, and those it
+    /// resumes looked up; the analyzer's, shared by its connections (a decryptor alone gets
+    /// its own).
+    public init(keyLog: TLSKeyLogSource, sessions: TLSSessionCache = TLSSessionCache()) {
+        self.keyLog = keyLog
+        self.sessions = sessions
+    }
 
     /// What the ServerHello said, kept while the key log has no secrets for the connection:
     /// a client writes them as it computes them, which a live capture may see before it.
@@ -295,7 +302,7 @@ public struct TLSDecryptor: Sendable {
             let ticketLength = Int(bytes[8]) << 8 | Int(bytes[9])
             guard ticketLength > 0, 10 + ticketLength <= 4 + length else { continue }
             let ticket = Array(bytes[10..<(10 + ticketLength)])
-            if let master { keyLog.remember(master: master, resuming: .ticket(ticket)) } else { issuedTicket = ticket }
+            if let master { sessions.remember(master: master, resuming: .ticket(ticket)) } else { issuedTicket = ticket }
         }
     }
 
@@ -371,13 +378,13 @@ public struct TLSDecryptor: Sendable {
             (server.key, server.next) = keys(secrets?.serverHandshake, serverApp)
             status = .decrypting
         case 0x0301...0x0303:
-            guard let master = secrets?.master ?? resuming.flatMap({ keyLog.master(resuming: $0) }) else { return }
+            guard let master = secrets?.master ?? resuming.flatMap({ sessions.master(resuming: $0) }) else { return }
             (client.key, server.key) = KeySchedule.recordKeys(master: master, clientRandom: clientRandom, serverRandom: serverRandom,
                                                               suite: suite, version: version, encryptThenMAC: encryptThenMAC)
             status = .decrypting
             self.master = master
-            if !sessionID.isEmpty { keyLog.remember(master: master, resuming: .sessionID(sessionID)) }
-            if let issuedTicket { keyLog.remember(master: master, resuming: .ticket(issuedTicket)) }
+            if !sessionID.isEmpty { sessions.remember(master: master, resuming: .sessionID(sessionID)) }
+            if let issuedTicket { sessions.remember(master: master, resuming: .ticket(issuedTicket)) }
             issuedTicket = nil
         default:
             break

@@ -44,34 +44,6 @@ public final class TLSKeyLogSource: @unchecked Sendable {
         }
     }
 
-    /// A TLS 1.2 session a later connection may resume: by the ID its ServerHello gave, or by
-    /// a ticket the server issued.
-    enum Resumption: Hashable, Sendable {
-        case sessionID([UInt8])
-        case ticket([UInt8])
-    }
-
-    /// Master secrets of sessions seen, by how a connection resumes them. Bounded: the oldest
-    /// half goes when full (clients resume sessions of the last minutes, not of hours ago).
-    private var resumable: [Resumption: [UInt8]] = [:]
-    private var resumableOrder: [Resumption] = []
-    static let resumableLimit = 1 << 16
-
-    func remember(master: [UInt8], resuming session: Resumption) {
-        lock.withLock {
-            if resumable.updateValue(master, forKey: session) != nil { return }
-            resumableOrder.append(session)
-            if resumableOrder.count > Self.resumableLimit {
-                for old in resumableOrder.prefix(Self.resumableLimit / 2) { resumable[old] = nil }
-                resumableOrder.removeFirst(Self.resumableLimit / 2)
-            }
-        }
-    }
-
-    func master(resuming session: Resumption) -> [UInt8]? {
-        lock.withLock { resumable[session] }
-    }
-
     private static func stamp(_ path: String) -> (size: Int64, modified: Int64)? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }

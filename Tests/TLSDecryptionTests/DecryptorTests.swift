@@ -282,14 +282,16 @@ import Testing
     /// a later connection that offers the session's ID, or the ticket the server issued in
     /// clear before its ChangeCipherSpec, and is answered with its own session ID echoed, uses
     /// the first connection's master secret, which the key log holds only for that one. A
-    /// session the key log never saw stays unread.
+    /// session the key log never saw stays unread, and so does one set up where another
+    /// analyzer (another file) keeps its sessions.
     @Test func resumedSessionsUseTheMasterSecretOfTheSessionTheyResume() throws {
         let master = [UInt8](repeating: 0x5A, count: 48), suite = try #require(CipherSuite(id: 0xC013))
         let source = TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(Self.hex(Self.clientRandom)) \(Self.hex(master))"))
+        let sessions = TLSSessionCache()
         let sessionID = [UInt8](repeating: 0xAB, count: 32), ticket = [UInt8](repeating: 0x7C, count: 100)
         func connection(random: UInt8, offering id: [UInt8], ticket offered: [UInt8]?, echoed: [UInt8],
-                        issuing issued: [UInt8]? = nil) throws -> TLSDecryptor {
-            var d = TLSDecryptor(keyLog: source)
+                        issuing issued: [UInt8]? = nil, in cache: TLSSessionCache? = nil) throws -> TLSDecryptor {
+            var d = TLSDecryptor(keyLog: source, sessions: cache ?? sessions)
             let clientRandom = random == 0x11 ? Self.clientRandom : [UInt8](repeating: random, count: 32)
             let serverRandom = [UInt8](repeating: random &+ 1, count: 32)
             _ = Self.feed(&d, Self.clientHello(random: clientRandom, sessionID: id, ticket: offered), fromClient: true)
@@ -313,6 +315,8 @@ import Testing
         let fresh = [UInt8](repeating: 0xEE, count: 32)  // RFC 5077: a new ID beside the ticket, echoed on acceptance
         let byTicket = try connection(random: 0x62, offering: fresh, ticket: ticket, echoed: fresh)
         #expect(byTicket.outcome == "decrypted" && byTicket.decryptedRecords == 2)
+        let elsewhere = try connection(random: 0x65, offering: sessionID, ticket: ticket, echoed: sessionID, in: TLSSessionCache())
+        #expect(elsewhere.outcome == "no secrets in the key log" && elsewhere.decryptedRecords == 0)
         let unknown = try connection(random: 0x63, offering: [UInt8](repeating: 0x01, count: 32), ticket: nil,
                                      echoed: [UInt8](repeating: 0x01, count: 32))
         #expect(unknown.outcome == "no secrets in the key log" && unknown.decryptedRecords == 0)
@@ -347,9 +351,10 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         let master = [UInt8](repeating: 0x5A, count: 48)
         let source = TLSKeyLogSource(TLSKeyLog(text: "CLIENT_RANDOM \(Self.hex(Self.clientRandom)) \(Self.hex(master))"))
+        let sessions = TLSSessionCache()  // shared: the rounds resume each other's sessions and tickets
         for round in 0..<400 {
             let (suite, version): (UInt16, UInt16) = [(0xC013, 0x0303), (0xC028, 0x0303), (0x002F, 0x0302), (0xC014, 0x0301)][round % 4]
-            var d = TLSDecryptor(keyLog: source)
+            var d = TLSDecryptor(keyLog: source, sessions: sessions)
             _ = Self.feed(&d, Self.clientHello(random: Self.clientRandom, sessionID: [1, 2], ticket: round % 3 == 0 ? [9] : nil),
                           fromClient: true)
             var flight = Self.serverHello(suite: suite, version: version, sessionID: round % 2 == 0 ? [1, 2] : [3],
