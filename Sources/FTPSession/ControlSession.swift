@@ -502,7 +502,9 @@ final class ControlSession {
         // Pair with the command it answers.
         var answered: PendingCommand?
         var unpaired = false
-        if lost.isSet, let c = effective { unpaired = pairAfterLoss(c, &anomalies) }
+        if lost.isSet, let c = effective {
+            unpaired = pairAfterLoss(c, whole: !reply.anomalies.contains(.cutByGap), &anomalies)
+        }
         if let c = effective, !unpaired {
             let preliminary = c / 100 == 1
             // In place: copying the head out and back costs a retain and release per field.
@@ -581,8 +583,8 @@ final class ControlSession {
     /// Before pairing a reply once bytes were lost: drops the waiting commands whose replies
     /// were lost, says whether the reply answers a lost command (true: it answers none the
     /// capture holds), and counts the head as answered if the pairing will take it.
-    private func pairAfterLoss(_ code: Int, _ anomalies: inout [String]) -> Bool {
-        if skipHeadWithLostReply(before: code) + skipCommandsWithLostReplies(before: code) > 0 {
+    private func pairAfterLoss(_ code: Int, whole: Bool, _ anomalies: inout [String]) -> Bool {
+        if skipHeadWithLostReply(before: code, whole: whole) + skipCommandsWithLostReplies(before: code) > 0 {
             anomalies.append(SessionAnomaly.repliesLostInGap.rawValue)
         }
         if answersLostCommand(code) {
@@ -600,10 +602,19 @@ final class ControlSession {
     /// Whole replies were lost from a reply's start on. A client waits for a reply before its
     /// next command, so a command waiting behind the head that this reply fits says the head's
     /// reply was among the lost ones (not only the start of this one). Returns 1 if dropped.
-    private func skipHeadWithLostReply(before code: Int) -> Int {
+    ///
+    /// With nothing behind the head, a whole 421 is what a server also sends unasked before it
+    /// closes (an idle client timed out, a shutdown). When the head gets no preliminary reply,
+    /// the lost bytes could only have been its final one: it was answered there, and the 421
+    /// answers nothing. A transfer's lost bytes may have been its 150, the 421 its end.
+    private func skipHeadWithLostReply(before code: Int, whole: Bool) -> Int {
         guard lost.headReply else { return 0 }
         lost.headReply = false
-        guard queue.count >= 2, queue[1].fit(code) != .unexpected else { return 0 }
+        if queue.count == 1 {
+            guard code == 421, whole, !queue[0].isGreeting, !queue[0].mayGetPreliminaryReply else { return 0 }
+        } else {
+            guard queue.count >= 2, queue[1].fit(code) != .unexpected else { return 0 }
+        }
         dropWaiting(1)
         return 1
     }

@@ -11,6 +11,11 @@ extension PendingCommand {
     func fit(_ code: Int) -> ReplyFit {
         isGreeting ? Verb.greetingFit(code) : kind.fit(code)
     }
+
+    /// Whether a 1xx may come before this command's final reply (RFC 959's 110, 120, 125, 150).
+    var mayGetPreliminaryReply: Bool {
+        [110, 120, 125, 150].contains { fit($0) != .unexpected }
+    }
 }
 
 /// What a session knows about exchanges whose bytes were lost; all zero in an intact session.

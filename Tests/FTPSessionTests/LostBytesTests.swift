@@ -28,6 +28,40 @@ import Testing
         #expect(run.sessions[0].anomalies["replies lost in gap"] == 1)
     }
 
+    /// The server's 331 is lost, and the client, which never sends its password, gets a 421
+    /// when the server gives up on it. USER gets no preliminary reply, so the lost bytes were
+    /// its final one, and the 421 is what a server sends unasked before closing: it answers
+    /// nothing. After a RETR, whose lost bytes may have been its 150, the 421 is its end; and
+    /// a 421 with a command behind the head is paired as before.
+    @Test func a421AfterTheLostReplyOfTheOnlyWaitingCommandAnswersNothing() throws {
+        func run(_ commands: [String], _ lostReply: String, _ name: String) throws -> AnalysisRun {
+            var c = Conversation()
+            c.handshake(); c.server("220 Ready.\r\n")
+            c.client(commands.map { $0 + "\r\n" }.joined())
+            let lost = c.packets.count
+            c.server(lostReply); c.ack(fromClient: true)
+            c.server("421 Timeout.\r\n")
+            c.close()
+            c.remove(at: lost)
+            return try c.analyze(name)
+        }
+        let user = try run(["USER bob"], "331 Password please.\r\n", "lost-331-421.pcap")
+        #expect(user.gaps.map(\.bytes) == [22])
+        try #require(user.codes == [220, 421])
+        #expect(user.replies.map(\.command) == [nil, nil])
+        #expect(user.replies[1].anomalies == ["replies lost in gap"])
+        #expect(user.sessions[0].unanswered.isEmpty)
+
+        let retr = try run(["RETR f"], "150 Opening.\r\n", "lost-150-421.pcap")
+        try #require(retr.codes == [220, 421])
+        #expect(retr.replies.map(\.command) == [nil, "RETR"])
+
+        let pipelined = try run(["USER bob", "PASS x"], "331 Password please.\r\n", "lost-331-pass-421.pcap")
+        try #require(pipelined.codes == [220, 421])
+        #expect(pipelined.replies.map(\.command) == [nil, "PASS"])
+        #expect(pipelined.replies[1].anomalies == ["replies lost in gap"])
+    }
+
     /// A pipelining client sent three commands; the first two replies are lost. The 215 fits
     /// only SYST, so the two before it are the ones whose replies were lost.
     @Test func aReplyThatFitsALaterCommandSkipsThoseWhoseRepliesWereLost() throws {
