@@ -22,3 +22,11 @@ private final class IndexDispenser: Sendable {
     private let counter = Atomic<Int>(0)
     func take() -> Int { counter.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
+
+/// The lowest index of a work item that failed, for runs that stop at the first failure in
+/// index order: items after it need not run, items before it still must.
+final class FirstFailure: Sendable {
+    private let index = Atomic<Int>(.max)
+    func record(_ i: Int) { index.min(i, ordering: .relaxed) }
+    func precedes(_ i: Int) -> Bool { index.load(ordering: .relaxed) < i }
+}

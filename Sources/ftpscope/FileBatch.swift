@@ -179,20 +179,31 @@ enum FileBatch {
     static func analyze(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
                         progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws -> InputOutcome {
         try mapErrors { () throws(CaptureError) -> InputOutcome in
-            try CaptureDriver.analyzeFile(file, filter: options.filter,
-                                          configuration: options.configuration(prefix: prefix, commands: commands),
-                                          progress: progress, sink: sink)
+            try analyzeQuietly(file, options: options, prefix: prefix, commands: commands, progress: progress, sink: sink)
         }
     }
 
+    /// `analyze` leaving the error unsaid: files analyzed in parallel say only the first
+    /// failure in file order, once, as a run one file after another would (`failed(_:)`).
+    static func analyzeQuietly(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
+                               progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws(CaptureError) -> InputOutcome {
+        try CaptureDriver.analyzeFile(file, filter: options.filter,
+                                      configuration: options.configuration(prefix: prefix, commands: commands),
+                                      progress: progress, sink: sink)
+    }
+
     /// A file that cannot be opened or filtered: one line on stderr and the documented exit code.
+    static func failed(_ error: CaptureError) -> ExitCode {
+        warn(error.description)
+        if case .badFilter = error { return Exit.usage }
+        return Exit.inputUnreadable
+    }
+
     private static func mapErrors(_ body: () throws(CaptureError) -> InputOutcome) throws -> InputOutcome {
         do {
             return try body()
         } catch {
-            warn(error.description)
-            if case .badFilter = error { throw Exit.usage }
-            throw Exit.inputUnreadable
+            throw failed(error)
         }
     }
 
@@ -201,7 +212,7 @@ enum FileBatch {
     private final class ParallelRun: @unchecked Sendable {
         final class Slot {
             var outcome: InputOutcome?
-            var error: ExitCode?
+            var failure: CaptureError?
             var spool: UnsafeMutablePointer<FILE>?
         }
         let files: [String]
@@ -210,6 +221,7 @@ enum FileBatch {
         let commands: Bool
         let renderer: () -> Renderer
         let slots: [Slot]
+        let firstFailure = FirstFailure()
 
         init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
              renderer: @escaping () -> Renderer) {
@@ -219,7 +231,12 @@ enum FileBatch {
         }
 
         func work(_ i: Int) {
-            guard let spool = tmpfile() else { slots[i].error = Exit.inputUnreadable; return }
+            // The run stops at the first file that fails; files after it would not be written.
+            guard !firstFailure.precedes(i) else { return }
+            guard let spool = tmpfile() else {
+                fail(i, .readFailed(path: files[i], reason: "no temporary file for its records: " + String(cString: strerror(errno))))
+                return
+            }
             slots[i].spool = spool
             let local = SpoolBuffer(spool)
             let render = renderer()
@@ -232,13 +249,16 @@ enum FileBatch {
                     record(&local.buffer)
                     if local.buffer.byteCount >= 1 << 16 { local.flush() }
                 }
-                slots[i].outcome = try FileBatch.analyze(files[i], options: options, prefix: prefix(i), commands: commands,
-                                                         progress: nil, sink: sink)
-            } catch let e as ExitCode {
-                slots[i].error = e
+                slots[i].outcome = try FileBatch.analyzeQuietly(files[i], options: options, prefix: prefix(i),
+                                                                commands: commands, progress: nil, sink: sink)
             } catch {
-                slots[i].error = Exit.inputUnreadable
+                fail(i, error)
             }
+        }
+
+        private func fail(_ i: Int, _ error: CaptureError) {
+            slots[i].failure = error
+            firstFailure.record(i)
         }
     }
 
@@ -260,7 +280,7 @@ enum FileBatch {
                 }
                 fclose(spool)
             }
-            if let e = slot.error { out.finish(); throw e }
+            if let f = slot.failure { out.finish(); throw failed(f) }
             if let o = slot.outcome { absorb(o, file: files[i], into: &result) }
         }
         return result

@@ -132,29 +132,30 @@ struct Report: ParsableCommand {
         // on a second thread. Markdown and JSON collect little per event; handing events over
         // cost them more than it gave.
         let pipe = files.count == 1 && sections != nil && jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1
+        let firstFailure = FirstFailure()
         concurrentForEach(files.count, workers: workers) { i in
+            guard !firstFailure.precedes(i) else { return }
             let box = slots[i]
             let collecting = pipe ? CollectorThread { box.collector.add($0) } : nil
             // Every event has been added before the box is read, whatever happened.
             defer { collecting?.finish() }
             let sink = collecting.map { c in EventSink { c.send($0) } } ?? EventSink { box.collector.add($0) }
-            do {
-                let outcome = try FileBatch.analyze(files[i], options: options, prefix: many ? "f\(i + 1)." : "", progress: nil,
-                                                    sink: sink)
+            do throws(CaptureError) {
+                let outcome = try FileBatch.analyzeQuietly(files[i], options: options, prefix: many ? "f\(i + 1)." : "",
+                                                           progress: nil, sink: sink)
                 collecting?.finish()
                 box.collector.summary = outcome.summary
                 box.collector.files = 1
                 box.damage = outcome.damage
-            } catch let e as ExitCode {
-                box.error = e
             } catch {
-                box.error = Exit.inputUnreadable
+                box.failure = error
+                firstFailure.record(i)
             }
         }
         var all = ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows)
         var damaged = false
         for box in slots {
-            if let e = box.error { throw e }
+            if let f = box.failure { throw FileBatch.failed(f) }
             if let d = box.damage { damaged = true; warn(d.description) }
             all.merge(box.collector)
         }
@@ -167,5 +168,5 @@ private final class CollectorBox: @unchecked Sendable {
     var collector: ReportCollector
     init(_ collector: ReportCollector) { self.collector = collector }
     var damage: CaptureError?
-    var error: ExitCode?
+    var failure: CaptureError?
 }

@@ -27,6 +27,27 @@ import Testing
         #expect(r.stderr.contains("bad filter 'tcp port port'"))
     }
 
+    /// Files analyzed in parallel stop where a run one file after another stops, and say so
+    /// once: a bad filter on many files was one line per file, and a missing file in the middle
+    /// was followed by the lines of every file after it.
+    @Test(arguments: [["analyze", "--jobs", "1"], ["analyze", "--jobs", "2"], ["report", "--jobs", "2"]])
+    func severalFilesFailOnceInFileOrder(_ command: [String]) throws {
+        let captures = ["vsftpd-lftp-active.pcap", "proftpd-ftplib.pcap", "pureftpd-curl.pcap"].map { Fixtures.path($0) }
+        let filtered = try Fixtures.run(command + ["--filter", "tcp port port"] + captures)
+        #expect(filtered.status == 64)
+        #expect(filtered.stderr == "ftpscope: bad filter 'tcp port port': can't parse filter expression: syntax error\n",
+                "\(filtered.stderr)")
+        let format = command[0] == "analyze" ? ["--format", "jsonl"] : ["--format", "json"]
+        let missing = try Fixtures.run(command + format + [captures[0], "/nonexistent/a.pcap", captures[1],
+                                                  "/nonexistent/b.pcap", captures[2]])
+        #expect(missing.status == 3)
+        #expect(missing.stderr == "ftpscope: /nonexistent/a.pcap: no such file\n", "\(missing.stderr)")
+        if command[0] == "analyze" {
+            let sessions = missing.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"session\"") }
+            #expect(!sessions.isEmpty && sessions.allSatisfy { $0.contains("\"session\":\"f1.") }, "\(sessions.count)")
+        }
+    }
+
     /// Live options that once trapped (`--duration nan`, `1e20`) or silently became something
     /// else (`--buffer-size 4096` shifted to 0 bytes) are usage errors before any capture starts.
     @Test(arguments: [["--duration", "nan"], ["--duration", "1e20"], ["--duration=-1"], ["--buffer-size", "4096"],
