@@ -23,35 +23,62 @@ public struct TLSKeyLog: Sendable {
     public var connections: Int { byRandom.count }
 
     public init(text: String) {
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
-            guard fields.count == 3, let random = Self.hex(fields[1]), random.count == 32,
-                  let secret = Self.hex(fields[2]), !secret.isEmpty else {
-                unreadableLines += 1
-                continue
-            }
-            var s = byRandom[random] ?? Secrets()
-            switch fields[0] {
-            case "CLIENT_RANDOM": s.master = secret
-            case "CLIENT_HANDSHAKE_TRAFFIC_SECRET": s.clientHandshake = secret
-            case "SERVER_HANDSHAKE_TRAFFIC_SECRET": s.serverHandshake = secret
-            case "CLIENT_TRAFFIC_SECRET_0": s.clientTraffic = secret
-            case "SERVER_TRAFFIC_SECRET_0": s.serverTraffic = secret
-            default: continue  // exporter and early-data secrets decrypt nothing FTP sends
-            }
-            byRandom[random] = s
+        var text = text
+        self = text.withUTF8 { TLSKeyLog(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Read on bytes, a line at a time: key logs grow to megabytes (a client appending every
+    /// connection it makes), and a live capture reads its log again whenever a connection's
+    /// secrets are missing, so character-by-character `String` splitting cost more than the
+    /// analysis of the capture it decrypted.
+    public init(bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
+            if end > start { add(line: UnsafeRawBufferPointer(rebasing: bytes[start..<end])) }
+            start = end + 1
         }
+    }
+
+    /// `LABEL <client random> <secret>`, fields apart by spaces or tabs; a comment or a blank
+    /// line is skipped, anything else counted as unreadable.
+    private mutating func add(line: UnsafeRawBufferPointer) {
+        var fields: [Range<Int>] = []
+        var i = 0
+        while i < line.count, fields.count < 4 {
+            while i < line.count, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+            let start = i
+            while i < line.count, line[i] != 0x20, line[i] != 0x09 { i += 1 }
+            if i > start { fields.append(start..<i) }
+        }
+        if fields.isEmpty || line[fields[0].lowerBound] == UInt8(ascii: "#") { return }
+        guard fields.count == 3, let random = Self.hex(UnsafeRawBufferPointer(rebasing: line[fields[1]])),
+              random.count == 32, let secret = Self.hex(UnsafeRawBufferPointer(rebasing: line[fields[2]])),
+              !secret.isEmpty else {
+            unreadableLines += 1
+            return
+        }
+        let label = UnsafeRawBufferPointer(rebasing: line[fields[0]])
+        func named(_ name: StaticString) -> Bool { name.withUTF8Buffer { label.elementsEqual($0) } }
+        var s = byRandom[random] ?? Secrets()
+        if named("CLIENT_RANDOM") { s.master = secret }
+        else if named("CLIENT_HANDSHAKE_TRAFFIC_SECRET") { s.clientHandshake = secret }
+        else if named("SERVER_HANDSHAKE_TRAFFIC_SECRET") { s.serverHandshake = secret }
+        else if named("CLIENT_TRAFFIC_SECRET_0") { s.clientTraffic = secret }
+        else if named("SERVER_TRAFFIC_SECRET_0") { s.serverTraffic = secret }
+        else { return }  // exporter and early-data secrets decrypt nothing FTP sends
+        byRandom[random] = s
     }
 
     public func secrets(clientRandom: [UInt8]) -> Secrets? { byRandom[clientRandom] }
 
-    private static func hex(_ text: Substring) -> [UInt8]? {
-        guard text.utf8.count % 2 == 0 else { return nil }
+    private static func hex(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard text.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count / 2)
+        out.reserveCapacity(text.count / 2)
         var high: UInt8?
-        for c in text.utf8 {
+        for c in text {
             let v: UInt8
             switch c {
             case 0x30...0x39: v = c - 0x30

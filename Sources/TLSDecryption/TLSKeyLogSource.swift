@@ -66,7 +66,7 @@ public final class TLSKeyLogSource: @unchecked Sendable {
         if completeLinesOnly {
             if let end = bytes.lastIndex(of: 0x0A) { bytes.removeSubrange((end + 1)...) } else { bytes = [] }
         }
-        return (TLSKeyLog(text: String(decoding: bytes, as: UTF8.self)), before)
+        return (bytes.withUnsafeBytes { TLSKeyLog(bytes: $0) }, before)
     }
 }
 

@@ -24,6 +24,17 @@ import Testing
         #expect(log.secrets(clientRandom: [UInt8](repeating: 0xCD, count: 32))?.master == [0x0B, 0x0C])
     }
 
+    /// Whitespace between fields may be tabs or runs of spaces, as Wireshark's reader allows;
+    /// lines may end in CR LF, LF or a lone CR.
+    @Test func fieldsApartByAnyBlanksAndLinesByAnyEnd() {
+        let log = TLSKeyLog(text: "  CLIENT_RANDOM\t\(Self.random)   0a0B\r\n\r\n"
+            + "CLIENT_RANDOM \(String(repeating: "01", count: 32))\t\tff\r"
+            + "\t# comment\nCLIENT_RANDOM \(String(repeating: "02", count: 32)) 01 extra")
+        #expect(log.connections == 2 && log.unreadableLines == 1)
+        #expect(log.secrets(clientRandom: [UInt8](repeating: 0xAB, count: 32))?.master == [0x0A, 0x0B])
+        #expect(log.secrets(clientRandom: [UInt8](repeating: 0x01, count: 32))?.master == [0xFF])
+    }
+
     @Test func countsLinesItCannotRead() {
         let log = TLSKeyLog(text: """
         CLIENT_RANDOM abcd 0102
