@@ -22,16 +22,21 @@ public struct TLSKeyLog: Sendable {
     /// Connections the log has secrets for.
     public var connections: Int { byRandom.count }
 
+    public init() {}
+
     public init(text: String) {
         var text = text
-        self = text.withUTF8 { TLSKeyLog(bytes: UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { read(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Read on bytes, a line at a time: key logs grow to megabytes (a client appending every
-    /// connection it makes), and a live capture reads its log again whenever a connection's
-    /// secrets are missing, so character-by-character `String` splitting cost more than the
-    /// analysis of the capture it decrypted.
     public init(bytes: UnsafeRawBufferPointer) {
+        read(bytes)
+    }
+
+    /// Adds the lines of `bytes` (more of the log: what a client appended since). Read on
+    /// bytes, a line at a time: key logs grow to megabytes, and character-by-character
+    /// `String` splitting cost more than the analysis of the capture they decrypted.
+    public mutating func read(_ bytes: UnsafeRawBufferPointer) {
         var start = 0
         while start < bytes.count {
             var end = start
