@@ -35,6 +35,26 @@ import Testing
         #expect(log.secrets(clientRandom: [UInt8](repeating: 0x01, count: 32))?.master == [0xFF])
     }
 
+    /// Bytes of any kind (a binary file given by mistake, a log cut anywhere) are lines that
+    /// cannot be read, never a trap; the whole lines among them are still read.
+    @Test func anyBytesAreReadWithoutTrapping() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return state
+        }
+        let alphabet = Array("CLIENT_RANDOM 0123456789abcdefABCDEF#\t\r\n\u{0}\u{FF}".utf8)
+        let good = Array(("\n" + "CLIENT_RANDOM \(Self.random) 0102\n").utf8)
+        for round in 0..<500 {
+            var bytes = (0..<Int(next() % 300)).map { _ in
+                round % 2 == 0 ? alphabet[Int(next() % UInt64(alphabet.count))] : UInt8(truncatingIfNeeded: next())
+            }
+            bytes.insert(contentsOf: good, at: Int(next() % UInt64(bytes.count + 1)))
+            let log = bytes.withUnsafeBytes { TLSKeyLog(bytes: $0) }
+            #expect(log.secrets(clientRandom: [UInt8](repeating: 0xAB, count: 32))?.master == [1, 2], "round \(round)")
+        }
+    }
+
     @Test func countsLinesItCannotRead() {
         let log = TLSKeyLog(text: """
         CLIENT_RANDOM abcd 0102
