@@ -47,17 +47,17 @@ public final class TLSKeyLogSource: @unchecked Sendable {
             // Taken before reading: a line written meanwhile is seen as a change next time.
             guard let current = Self.stamp(path), current != stamp else { return nil }
             let appended = stamp.map { $0.device == current.device && $0.inode == current.inode && current.size >= wholeLines }
-            if appended != true {
-                log = TLSKeyLog()
-                wholeLines = 0
-            }
             do {
-                if let end = try Self.read(path, from: wholeLines, into: &log, lastLineToo: false) {
+                if appended == true, let end = try Self.read(path, from: wholeLines, into: &log, lastLineToo: false) {
                     wholeLines = end
                 } else {
-                    // Written over in place (the same file, no longer ending a line where it did).
-                    log = TLSKeyLog()
-                    wholeLines = try Self.read(path, from: 0, into: &log, lastLineToo: false) ?? 0
+                    // Another file, one cut short, or one written over in place (no longer ending
+                    // a line where the last reading ended): read again whole, the secrets read
+                    // before kept until that succeeds.
+                    var fresh = TLSKeyLog()
+                    let end = try Self.read(path, from: 0, into: &fresh, lastLineToo: false) ?? 0
+                    log = fresh
+                    wholeLines = end
                 }
             } catch {
                 return nil

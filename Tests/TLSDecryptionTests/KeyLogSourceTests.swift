@@ -71,4 +71,17 @@ import Testing
         #expect(source.secrets(clientRandom: Self.random(7))?.master == [0x07])
         #expect(source.connections == 3)
     }
+
+    /// A log that cannot be read again (here a directory now stands at its path) keeps the
+    /// secrets read before.
+    @Test func keepsWhatWasReadWhenTheLogCannotBeReadAgain() throws {
+        let path = try Self.temporaryLog(Self.line(1, "01"))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let source = try TLSKeyLogSource(path: path)
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        Thread.sleep(forTimeInterval: 0.06)
+        #expect(source.secrets(clientRandom: Self.random(2)) == nil)
+        #expect(source.secrets(clientRandom: Self.random(1))?.master == [0x01])
+    }
 }
