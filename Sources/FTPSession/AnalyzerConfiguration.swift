@@ -52,7 +52,7 @@ public struct AnalyzerConfiguration: Sendable {
 extension AnalyzerConfiguration {
     /// This configuration for `source`: without `--tls-keylog`, the key log the capture file
     /// carries itself (pcapng Decryption Secrets Blocks), if any. A key log given wins.
-    public func withSecrets(of source: PcapSource) -> AnalyzerConfiguration {
+    public func withSecrets(of source: some PacketSource) -> AnalyzerConfiguration {
         guard tlsKeyLog == nil, let text = source.embeddedTLSKeyLog() else { return self }
         let log = TLSKeyLog(text: text)
         guard log.connections > 0 else { return self }

@@ -3,9 +3,16 @@ import PacketCapture
 /// How reading one input ended.
 public struct InputOutcome: Sendable {
     public var summary: CaptureSummary
-    /// Set when the input was damaged part-way; everything before the damage was analyzed.
+    /// The damage the input ended at; everything before it was analyzed.
     public var damage: CaptureError?
-    public init(summary: CaptureSummary, damage: CaptureError?) { self.summary = summary; self.damage = damage }
+    /// Damage read past: files of a merged capture cut short while the others went on.
+    public var damageReadPast: [CaptureError]
+    public init(summary: CaptureSummary, damage: CaptureError?, damageReadPast: [CaptureError] = []) {
+        self.summary = summary; self.damage = damage; self.damageReadPast = damageReadPast
+    }
+
+    /// All of it, in the order it was met.
+    public var damages: [CaptureError] { damageReadPast + (damage.map { [$0] } ?? []) }
 }
 
 /// Runs packets from a libpcap source through an analyzer: the one loop shared by offline
@@ -17,8 +24,21 @@ public enum CaptureDriver {
                                    sink: EventSink) throws(CaptureError) -> InputOutcome {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
-        return run(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
-                   progress: progress, sink: sink)
+        return drive(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
+                     progress: progress, sink: sink)
+    }
+
+    /// Reads several files as one capture, merged in time order (see `MergedCapture`); one file
+    /// is read as `analyzeFile` reads it.
+    public static func analyzeFiles(_ paths: [String], filter: String?, configuration: AnalyzerConfiguration,
+                                    progress: ((Int64, Int64) -> Void)? = nil,
+                                    sink: EventSink) throws(CaptureError) -> InputOutcome {
+        guard paths.count > 1 else {
+            return try analyzeFile(paths[0], filter: filter, configuration: configuration, progress: progress, sink: sink)
+        }
+        let source = try MergedCapture(paths: paths, filter: filter)
+        return drive(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
+                     progress: progress, sink: sink)
     }
 
     /// `afterEach` runs after every packet, `idle` whenever a live source has no packet waiting.
@@ -34,6 +54,19 @@ public enum CaptureDriver {
                            afterEach: (() -> Void)? = nil,
                            idle: (() -> Void)? = nil,
                            sink: EventSink) -> InputOutcome {
+        drive(source, configuration: configuration, readAheadFrom: readAheadFrom, progress: progress, shouldStop: shouldStop,
+              drainWhenStopped: drainWhenStopped, afterEach: afterEach, idle: idle, sink: sink)
+    }
+
+    /// `run` for any kind of source, specialised for each by the callers in this module.
+    static func drive<Source: PacketSource>(_ source: Source, configuration: AnalyzerConfiguration,
+                                            readAheadFrom: Int? = nil,
+                                            progress: ((Int64, Int64) -> Void)? = nil,
+                                            shouldStop: () -> Bool = { false },
+                                            drainWhenStopped: () -> Bool = { true },
+                                            afterEach: (() -> Void)? = nil,
+                                            idle: (() -> Void)? = nil,
+                                            sink: EventSink) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, sink: sink)
         let decoder = PacketDecoder(linkType: source.linkType)
         let window = readAheadFrom.map { _ in PacketWindow() }
@@ -106,7 +139,7 @@ public enum CaptureDriver {
                 }
             }
         }
-        return InputOutcome(summary: analyzer.finish(), damage: damage)
+        return InputOutcome(summary: analyzer.finish(), damage: damage, damageReadPast: source.damageReadPast)
     }
 
     private static func wallClock() -> Timestamp {

@@ -33,6 +33,9 @@ struct Analyze: ParsableCommand {
     @Option(name: .long, help: "Analyzers for one file, its connections split by address pair and the records merged back in order (0, the default: one per core unless --jobs 1; 1: a single analyzer).")
     var shards: Int = 0
 
+    @Flag(name: .long, help: "Read the files as one capture, their packets merged in time order (as mergecap does): sessions and transfers that span files rotated by tcpdump -C or -G stay whole.")
+    var merge = false
+
     @OptionGroup var options: AnalysisOptions
 
     static let maxShards = 64
@@ -45,6 +48,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         let files = try InputFiles.expand(inputs)
+        let captures = CaptureInput.list(files, merged: merge)
         try options.prepare()
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
         // With a second core, a writer thread writes one buffer while the next is rendered
@@ -54,18 +58,18 @@ struct Analyze: ParsableCommand {
         defer { out.finish() }
         let encoder = RecordEncoder(language: options.lang, sessionRecords: !noSessions)
         let text = TextFormatter(language: options.lang, color: Terminal.colorAllowed, showCommands: commands, grouped: !stream)
-        let jobs = self.jobs == 0 ? (inputs.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
+        let jobs = self.jobs == 0 ? (captures.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 0) : self.jobs
         // One file on several cores: its connections are split over analyzers and the records
         // merged back in order (grouped text is grouped after the merge).
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let wanted = self.shards > 0 ? self.shards : (self.jobs == 0 ? cores : 1)
-        let shards = files.count == 1 ? wanted : 1
+        let shards = captures.count == 1 ? wanted : 1
         // Command events exist only with --commands (the analyzer is told), and the encoder
         // leaves out session records itself: testing the event's case here copied it.
         let renderer = fmt == .jsonl
             ? { Renderer.jsonLines(encoder) }
             : { Renderer.text(text, sessions: !noSessions, split: shards > 1) }
-        let result = try FileBatch.run(files: files, jobs: jobs, shards: shards, options: options,
+        let result = try FileBatch.run(inputs: captures, jobs: jobs, shards: shards, options: options,
                                        progress: Terminal.stderrIsTTY, commands: commands, renderer: renderer, out: out)
         switch fmt {
         case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))

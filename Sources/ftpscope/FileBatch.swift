@@ -48,6 +48,19 @@ enum InputFiles {
     }
 }
 
+/// What one analysis reads: a capture file, or several read as one capture (`--merge`).
+struct CaptureInput: Sendable {
+    let paths: [String]
+
+    /// Each file on its own, or all of them as one.
+    static func list(_ files: [String], merged: Bool) -> [CaptureInput] {
+        merged && files.count > 1 ? [CaptureInput(paths: files)] : files.map { CaptureInput(paths: [$0]) }
+    }
+
+    /// What the progress bar calls it.
+    var label: String { paths.count == 1 ? paths[0] : "\(paths.count) files merged" }
+}
+
 /// Renders events into the output buffer (or nothing, for events the format leaves out).
 /// Replies have an entry of their own, which the analyzer calls without wrapping them in an
 /// event (see `EventSink`); a format without one renders them as events.
@@ -133,19 +146,19 @@ enum FileBatch {
     /// `shards` > 1 splits each file's connections over that many analyzers (see
     /// `ShardedAnalysis`). `renderer` makes a renderer for each thread that renders (one for
     /// all the files analyzed one after another on this thread).
-    static func run(files: [String], jobs: Int, shards: Int = 1, options: AnalysisOptions, progress: Bool,
+    static func run(inputs: [CaptureInput], jobs: Int, shards: Int = 1, options: AnalysisOptions, progress: Bool,
                     commands: Bool = true, renderer: @escaping () -> Renderer, out: Output) throws -> BatchResult {
-        let prefix: (Int) -> String = { files.count > 1 ? "f\($0 + 1)." : "" }
-        if jobs <= 1 || files.count <= 1 {
+        let prefix: (Int) -> String = { inputs.count > 1 ? "f\($0 + 1)." : "" }
+        if jobs <= 1 || inputs.count <= 1 {
             var result = BatchResult()
             let render = renderer()
-            for (i, file) in files.enumerated() {
-                let bar = progress ? ProgressBar(label: file) : nil
+            for (i, input) in inputs.enumerated() {
+                let bar = progress ? ProgressBar(label: input.label) : nil
                 let report = bar.map { b in { b.update($0, $1) } }
                 let outcome: InputOutcome
                 if shards > 1 {
                     outcome = try mapErrors { () throws(CaptureError) -> InputOutcome in
-                        try ShardedAnalysis.run(file, filter: options.filter,
+                        try ShardedAnalysis.run(input.paths, filter: options.filter,
                                                 configuration: options.configuration(prefix: prefix(i), commands: commands),
                                                 shards: shards, renderer: renderer, out: out, progress: report)
                     }
@@ -156,38 +169,38 @@ enum FileBatch {
                     }
                     // A file that cannot be read still hands over what was rendered before.
                     defer { render.finish(&out.buffer); out.recordEnded() }
-                    outcome = try analyze(file, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
+                    outcome = try analyze(input, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
                 }
                 bar?.finish()
-                absorb(outcome, file: file, into: &result)
+                absorb(outcome, into: &result)
             }
             return result
         }
-        return try runParallel(files: files, jobs: jobs, options: options, prefix: prefix, commands: commands,
+        return try runParallel(inputs: inputs, jobs: jobs, options: options, prefix: prefix, commands: commands,
                                renderer: renderer, out: out)
     }
 
-    private static func absorb(_ outcome: InputOutcome, file: String, into result: inout BatchResult) {
+    private static func absorb(_ outcome: InputOutcome, into result: inout BatchResult) {
         result.summary.merge(outcome.summary)
-        if let damage = outcome.damage {
+        for damage in outcome.damages {
             result.damaged = true
             result.warnings.append(damage.description)
             warn(damage.description)
         }
     }
 
-    static func analyze(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
+    static func analyze(_ input: CaptureInput, options: AnalysisOptions, prefix: String, commands: Bool = true,
                         progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws -> InputOutcome {
         try mapErrors { () throws(CaptureError) -> InputOutcome in
-            try analyzeQuietly(file, options: options, prefix: prefix, commands: commands, progress: progress, sink: sink)
+            try analyzeQuietly(input, options: options, prefix: prefix, commands: commands, progress: progress, sink: sink)
         }
     }
 
     /// `analyze` leaving the error unsaid: files analyzed in parallel say only the first
     /// failure in file order, once, as a run one file after another would (`failed(_:)`).
-    static func analyzeQuietly(_ file: String, options: AnalysisOptions, prefix: String, commands: Bool = true,
+    static func analyzeQuietly(_ input: CaptureInput, options: AnalysisOptions, prefix: String, commands: Bool = true,
                                progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws(CaptureError) -> InputOutcome {
-        try CaptureDriver.analyzeFile(file, filter: options.filter,
+        try CaptureDriver.analyzeFiles(input.paths, filter: options.filter,
                                       configuration: options.configuration(prefix: prefix, commands: commands),
                                       progress: progress, sink: sink)
     }
@@ -215,7 +228,7 @@ enum FileBatch {
             var failure: CaptureError?
             var spool: UnsafeMutablePointer<FILE>?
         }
-        let files: [String]
+        let inputs: [CaptureInput]
         let options: AnalysisOptions
         let prefix: (Int) -> String
         let commands: Bool
@@ -223,18 +236,18 @@ enum FileBatch {
         let slots: [Slot]
         let firstFailure = FirstFailure()
 
-        init(files: [String], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
+        init(inputs: [CaptureInput], options: AnalysisOptions, prefix: @escaping (Int) -> String, commands: Bool,
              renderer: @escaping () -> Renderer) {
-            self.files = files; self.options = options; self.prefix = prefix; self.commands = commands
+            self.inputs = inputs; self.options = options; self.prefix = prefix; self.commands = commands
             self.renderer = renderer
-            slots = files.map { _ in Slot() }
+            slots = inputs.map { _ in Slot() }
         }
 
         func work(_ i: Int) {
             // The run stops at the first file that fails; files after it would not be written.
             guard !firstFailure.precedes(i) else { return }
             guard let spool = tmpfile() else {
-                fail(i, .readFailed(path: files[i], reason: "no temporary file for its records: " + String(cString: strerror(errno))))
+                fail(i, .readFailed(path: inputs[i].label, reason: "no temporary file for its records: " + String(cString: strerror(errno))))
                 return
             }
             slots[i].spool = spool
@@ -249,7 +262,7 @@ enum FileBatch {
                     record(&local.buffer)
                     if local.buffer.byteCount >= 1 << 16 { local.flush() }
                 }
-                slots[i].outcome = try FileBatch.analyzeQuietly(files[i], options: options, prefix: prefix(i),
+                slots[i].outcome = try FileBatch.analyzeQuietly(inputs[i], options: options, prefix: prefix(i),
                                                                 commands: commands, progress: nil, sink: sink)
             } catch {
                 fail(i, error)
@@ -262,14 +275,14 @@ enum FileBatch {
         }
     }
 
-    private static func runParallel(files: [String], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
+    private static func runParallel(inputs: [CaptureInput], jobs: Int, options: AnalysisOptions, prefix: @escaping (Int) -> String,
                                     commands: Bool, renderer: @escaping () -> Renderer, out: Output) throws -> BatchResult {
-        let run = ParallelRun(files: files, options: options, prefix: prefix, commands: commands, renderer: renderer)
-        concurrentForEach(files.count, workers: jobs) { run.work($0) }
+        let run = ParallelRun(inputs: inputs, options: options, prefix: prefix, commands: commands, renderer: renderer)
+        concurrentForEach(inputs.count, workers: jobs) { run.work($0) }
         let slots = run.slots
         var result = BatchResult()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        for (i, slot) in slots.enumerated() {
+        for slot in slots {
             if let spool = slot.spool {
                 rewind(spool)
                 while true {
@@ -281,7 +294,7 @@ enum FileBatch {
                 fclose(spool)
             }
             if let f = slot.failure { out.finish(); throw failed(f) }
-            if let o = slot.outcome { absorb(o, file: files[i], into: &result) }
+            if let o = slot.outcome { absorb(o, into: &result) }
         }
         return result
     }

@@ -43,6 +43,9 @@ struct Report: ParsableCommand {
     @Option(name: .long, help: "Files analyzed in parallel (the report is the same whatever the number).")
     var jobs: Int = 0
 
+    @Flag(name: .long, help: "Read the files as one capture, their packets merged in time order (as mergecap does): sessions that span rotated files stay whole.")
+    var merge = false
+
     @OptionGroup var options: AnalysisOptions
 
     func validate() throws {
@@ -85,7 +88,7 @@ struct Report: ParsableCommand {
         case .json: JSONReport.sessionRows
         case .junit: .countOnly
         }
-        let (collector, damaged) = try collect(files, policy: policy, sections: sections, rows: rows)
+        let (collector, damaged) = try collect(CaptureInput.list(files, merged: merge), policy: policy, sections: sections, rows: rows)
         let violations = collector.violations, count = collector.violationCount
         let file: UnsafeMutablePointer<FILE>?
         if let output {
@@ -119,21 +122,21 @@ struct Report: ParsableCommand {
         if damaged { throw Exit.inputDamaged }
     }
 
-    /// One collector per file, filled on as many threads as --jobs allows, merged in file order.
-    private func collect(_ files: [String], policy: Policy, sections: SectionRenderer?,
+    /// One collector per input, filled on as many threads as --jobs allows, merged in file order.
+    private func collect(_ inputs: [CaptureInput], policy: Policy, sections: SectionRenderer?,
                          rows: SessionRows) throws -> (ReportCollector, Bool) {
         let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
-        let slots = files.map { _ in
+        let slots = inputs.map { _ in
             CollectorBox(ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows))
         }
-        let many = files.count > 1
+        let many = inputs.count > 1
         let options = self.options
         // One file on several cores: a collector that renders sections (JUnit, HTML) is filled
         // on a second thread. Markdown and JSON collect little per event; handing events over
         // cost them more than it gave.
-        let pipe = files.count == 1 && sections != nil && jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1
+        let pipe = inputs.count == 1 && sections != nil && jobs != 1 && ProcessInfo.processInfo.activeProcessorCount > 1
         let firstFailure = FirstFailure()
-        concurrentForEach(files.count, workers: workers) { i in
+        concurrentForEach(inputs.count, workers: workers) { i in
             guard !firstFailure.precedes(i) else { return }
             let box = slots[i]
             let collecting = pipe ? CollectorThread { box.collector.add($0) } : nil
@@ -141,12 +144,12 @@ struct Report: ParsableCommand {
             defer { collecting?.finish() }
             let sink = collecting.map { c in EventSink { c.send($0) } } ?? EventSink { box.collector.add($0) }
             do throws(CaptureError) {
-                let outcome = try FileBatch.analyzeQuietly(files[i], options: options, prefix: many ? "f\(i + 1)." : "",
+                let outcome = try FileBatch.analyzeQuietly(inputs[i], options: options, prefix: many ? "f\(i + 1)." : "",
                                                            progress: nil, sink: sink)
                 collecting?.finish()
                 box.collector.summary = outcome.summary
-                box.collector.files = 1
-                box.damage = outcome.damage
+                box.collector.files = inputs[i].paths.count
+                box.damages = outcome.damages
             } catch {
                 box.failure = error
                 firstFailure.record(i)
@@ -156,7 +159,7 @@ struct Report: ParsableCommand {
         var damaged = false
         for box in slots {
             if let f = box.failure { throw FileBatch.failed(f) }
-            if let d = box.damage { damaged = true; warn(d.description) }
+            for d in box.damages { damaged = true; warn(d.description) }
             all.merge(box.collector)
         }
         return (all, damaged)
@@ -167,6 +170,6 @@ struct Report: ParsableCommand {
 private final class CollectorBox: @unchecked Sendable {
     var collector: ReportCollector
     init(_ collector: ReportCollector) { self.collector = collector }
-    var damage: CaptureError?
+    var damages: [CaptureError] = []
     var failure: CaptureError?
 }

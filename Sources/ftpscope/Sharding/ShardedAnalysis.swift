@@ -34,12 +34,23 @@ enum ShardedAnalysis {
     /// Batches under way per analyzer.
     static let depth = 3
 
-    static func run(_ path: String, filter: String?, configuration: AnalyzerConfiguration, shards: Int,
+    /// Several paths are read as one capture, merged in time order (`MergedCapture`).
+    static func run(_ paths: [String], filter: String?, configuration: AnalyzerConfiguration, shards: Int,
                     renderer: () -> Renderer, out: Output,
                     progress: ((Int64, Int64) -> Void)?) throws(CaptureError) -> InputOutcome {
+        guard paths.count > 1 else {
+            let source = try PcapSource.openFile(paths[0])
+            if let filter { try source.setFilter(filter) }
+            return run(source, configuration: configuration, shards: shards, renderer: renderer, out: out, progress: progress)
+        }
+        return run(try MergedCapture(paths: paths, filter: filter), configuration: configuration, shards: shards,
+                   renderer: renderer, out: out, progress: progress)
+    }
+
+    private static func run<Source: PacketSource>(_ source: Source, configuration: AnalyzerConfiguration, shards: Int,
+                                                  renderer: () -> Renderer, out: Output,
+                                                  progress: ((Int64, Int64) -> Void)?) -> InputOutcome {
         precondition(shards > 1)
-        let source = try PcapSource.openFile(path)
-        if let filter { try source.setFilter(filter) }
         let decoder = PacketDecoder(linkType: source.linkType)
         let fragments = FragmentReassembler()
         var config = configuration.withSecrets(of: source)
@@ -115,7 +126,7 @@ enum ShardedAnalysis {
         summary.add(fragments.counts)
         // Each datagram was counted in place of the frame it replaced: `bytes` stays the capture's.
         summary.bytes -= fragments.counts.addedBytes
-        return InputOutcome(summary: summary, damage: damage)
+        return InputOutcome(summary: summary, damage: damage, damageReadPast: source.damageReadPast)
     }
 }
 
