@@ -138,6 +138,9 @@ public final class MergedCapture: PacketSource {
         active.removeAll { $0 == i }
     }
 
+    /// Files open at this moment: one at a time for files that follow each other in time.
+    public var filesOpen: Int { active.count }
+
     public var fileOffset: Int64? {
         active.reduce(finishedBytes) { $0 + (members[$1].source?.fileOffset ?? 0) }
     }

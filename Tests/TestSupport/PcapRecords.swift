@@ -102,6 +102,24 @@ public struct PcapRecords {
         return copy
     }
 
+    /// The packets in runs of `count`, each a capture of its own, as `tcpdump -C` or `editcap -c`
+    /// rotate one: a pcapng part starts with every section and interface description before it.
+    public func parts(of count: Int) -> [PcapRecords] {
+        precondition(count > 0)
+        var parts: [PcapRecords] = []
+        var descriptions: [[UInt8]] = []
+        for start in stride(from: 0, to: records.count, by: count) {
+            var part = self
+            let run = records[start..<min(start + count, records.count)]
+            part.records = Array(run)
+            part.records[0].blocksBefore = descriptions + run.first!.blocksBefore
+            descriptions += run.flatMap(\.blocksBefore)
+            if start + count < records.count { part.blocksAfter = [] }
+            parts.append(part)
+        }
+        return parts
+    }
+
     /// Every frame cut to `snapLength` bytes, as `tcpdump -s` would have kept it.
     public func cut(snapLength: Int) -> PcapRecords {
         var copy = self

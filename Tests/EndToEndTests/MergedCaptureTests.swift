@@ -1,0 +1,124 @@
+import Foundation
+import NetworkAddress
+import PacketCapture
+import TestSupport
+import Testing
+
+/// `--merge`: files read as one capture, as a rotated capture (`tcpdump -C`/`-G`, `editcap -c`)
+/// or captures of two links taken at once must be read to see their sessions whole.
+@Suite struct MergedCaptureTests {
+    /// Each part of a capture written to a file of its own, named so that name order is not
+    /// time order (a ring buffer's names, `cap10` before `cap2`).
+    private static func writeParts(of name: String, every count: Int) throws -> [String] {
+        let parts = try PcapRecords(contentsOf: Fixtures.path(name)).parts(of: count)
+        let suffix = name.hasSuffix(".pcapng") ? ".pcapng" : ".pcap"
+        let paths = parts.indices.map { CaptureFile.temporaryPath("part\($0)" + suffix) }
+        for (part, path) in zip(parts, paths) { #expect(part.write(to: path)) }
+        return paths.reversed()
+    }
+
+    /// The summary of a merged run counts its files; everything else is the whole capture's.
+    private static func asOneFile(_ output: String, files: Int) -> String {
+        output.replacingOccurrences(of: "{\"type\":\"summary\",\"files\":\(files),", with: "{\"type\":\"summary\",\"files\":1,")
+    }
+
+    /// Every real recording cut into parts of seven packets: merged, in any order given, on one
+    /// analyzer or split over two, the records are those of the recording read whole — sessions,
+    /// TLS (the key-log recording's handshakes and records fall in different parts), transfers
+    /// and their data connections.
+    @Test(arguments: Fixtures.captureNames)
+    func rotatedPartsMergeIntoTheWholeRecording(_ name: String) throws {
+        let paths = try Self.writeParts(of: name, every: 7)
+        #expect(paths.count > 2)
+        let keys = Fixtures.keyLogArguments(name)
+        let args = ["analyze", "--format", "jsonl", "--commands"] + keys
+        let whole = try Fixtures.run(args + ["--jobs", "1", Fixtures.path(name)])
+        #expect(whole.status == 0)
+        for split in [["--jobs", "1"], ["--shards", "2"]] {
+            let merged = try Fixtures.run(args + ["--merge"] + split + paths)
+            #expect(merged.status == 0, "\(merged.stderr)")
+            #expect(Self.asOneFile(merged.stdout, files: paths.count) == whole.stdout, "\(name) \(split)")
+        }
+        let text = try Fixtures.run(["analyze", "--format", "text", "--commands", "--merge"] + keys + paths)
+        let wholeText = try Fixtures.run(["analyze", "--format", "text", "--commands"] + keys + [Fixtures.path(name)])
+        #expect(text.stdout.replacingOccurrences(of: "summary: \(paths.count) file(s)", with: "summary: 1 file(s)") == wholeText.stdout)
+        let report = try Fixtures.run(["report", "--merge"] + keys + paths)
+        let wholeReport = try Fixtures.run(["report"] + keys + [Fixtures.path(name)])
+        #expect(report.stdout.replacingOccurrences(of: "\(paths.count) capture file(s)", with: "1 capture file(s)") == wholeReport.stdout)
+    }
+
+    /// Two links captured at once: sessions interleaved in time, each file holding half of them.
+    /// Merged in either order, they are the capture that held them all.
+    @Test func overlappingCapturesMergeByTime() throws {
+        var conversations: [Conversation] = []
+        let base: Int64 = 1_763_800_000_000_000_000
+        for i in 0..<8 {
+            var c = Conversation(client: Endpoint(.v4(0x0A00_0000 | UInt32(i)), UInt16(40_000 + i)),
+                                 server: Endpoint(.v4(0xC000_0201), 21), clientISN: UInt32(i * 7919),
+                                 serverISN: UInt32(i * 104_729), start: base + Int64(i) * 37_000_000)
+            c.step = 100_000_000 + Int64(i) * 1_000
+            c.handshake()
+            c.server("220-Welcome \(i)\r\n220 Ready\r\n")
+            c.client("USER u\(i)\r\n"); c.server("331 Password please.\r\n")
+            c.client("PASS p\r\n"); c.server("230 Logged in.\r\n")
+            c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
+            conversations.append(c)
+        }
+        let all = CaptureFile.temporaryPath("all.pcap"), even = CaptureFile.temporaryPath("even.pcap")
+        let odd = CaptureFile.temporaryPath("odd.pcap")
+        try CaptureFile.write(conversations, to: all)
+        try CaptureFile.write(conversations.enumerated().filter { $0.offset % 2 == 0 }.map(\.element), to: even)
+        try CaptureFile.write(conversations.enumerated().filter { $0.offset % 2 == 1 }.map(\.element), to: odd)
+        let whole = try Fixtures.run(["analyze", "--format", "jsonl", all])
+        #expect(whole.stdout.contains("\"session\":\"s8\""))
+        for order in [[even, odd], [odd, even]] {
+            let merged = try Fixtures.run(["analyze", "--format", "jsonl", "--merge"] + order)
+            #expect(merged.status == 0)
+            #expect(Self.asOneFile(merged.stdout, files: 2) == whole.stdout)
+        }
+
+        // Read side by side, never more files open than overlap; one at a time when rotated.
+        let source = try MergedCapture(paths: [odd, even], filter: nil)
+        var most = 0, count = 0
+        while case .packet = try source.next() { most = max(most, source.filesOpen); count += 1 }
+        #expect(most == 2 && count == conversations.reduce(0) { $0 + $1.packets.count })
+        let rotated = try MergedCapture(paths: try Self.writeParts(of: "vsftpd-curl-passive.pcap", every: 5), filter: nil)
+        var previous = Timestamp(nanoseconds: .min)
+        most = 0
+        while case .packet(let p) = try rotated.next() {
+            most = max(most, rotated.filesOpen)
+            #expect(p.timestamp >= previous)
+            previous = p.timestamp
+        }
+        #expect(most == 1)
+    }
+
+    /// A part cut short (the file being written when the capture was copied) is damage read
+    /// past: said on stderr and in the summary, exit 2, and the parts after it still read.
+    @Test func damagedPartIsReadPast() throws {
+        let name = "vsftpd-curl-passive.pcap"
+        let paths = try Self.writeParts(of: name, every: 7)
+        let total = try PcapRecords(contentsOf: Fixtures.path(name)).records.count
+        let cut = paths[paths.count - 3]  // the third part in time
+        let size = try #require(FileManager.default.attributesOfItem(atPath: cut)[.size] as? Int)
+        #expect(truncate(cut, off_t(size - 10)) == 0)
+        let merged = try Fixtures.run(["analyze", "--format", "jsonl", "--merge"] + paths)
+        #expect(merged.status == 2)
+        #expect(merged.stderr.contains(cut) && merged.stderr.contains("truncated"))
+        #expect(merged.stdout.contains("\"packets\":\(total - 1),"))
+        #expect(merged.stdout.contains("\"warnings\":[\"\(cut): capture is truncated"))
+        // The last session, which begins after the cut, is whole.
+        let whole = try Fixtures.run(["analyze", "--format", "jsonl", Fixtures.path(name)])
+        let lastSession = try #require(whole.stdout.split(separator: "\n").last { $0.hasPrefix("{\"type\":\"session\"") })
+        #expect(merged.stdout.contains(lastSession))
+    }
+
+    /// Each file is opened again when the merge reaches it, which a pipe cannot be.
+    @Test func pipeCannotBeMerged() throws {
+        let path = Fixtures.path("vsftpd-curl-passive.pcap")
+        let r = try Fixtures.run(executable: "/bin/sh", ["-c", "'\(Fixtures.binary)' analyze --merge '\(path)' - < '\(path)'"])
+        #expect(r.status == 3)
+        #expect(r.stderr.hasPrefix("ftpscope: standard input: ") && r.stderr.contains("save it to a file first"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+}
