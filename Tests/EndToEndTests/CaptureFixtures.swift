@@ -12,6 +12,14 @@ enum Fixtures {
         return all.filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
     }
 
+    /// Real captures rotated into a directory of files (`tcpdump -G`), read with `--merge`.
+    static var rotatedCaptureNames: [String] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: captures.path)) ?? []
+        return all.filter { var dir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path($0), isDirectory: &dir) && dir.boolValue
+        }.sorted()
+    }
+
     static func path(_ name: String) -> String { captures.appendingPathComponent(name).path }
 
     /// The file beside capture `name` (`NAME.pcap` or `NAME.pcapng`) with `suffix` in place of

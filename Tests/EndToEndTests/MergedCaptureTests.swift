@@ -47,6 +47,41 @@ import Testing
         #expect(report.stdout.replacingOccurrences(of: "\(paths.count) capture file(s)", with: "1 capture file(s)") == wholeReport.stdout)
     }
 
+    /// A real session recorded by `tcpdump -G 1` into a file per second of traffic: the
+    /// greeting and login, a listing, an upload whose data and 226 fall in two files, and QUIT
+    /// each in another file, the first file empty. Merged, every record is the reviewed one, on
+    /// one analyzer and two; every reply the client logged is there in order; read apart, the
+    /// files give the login alone.
+    @Test(arguments: Fixtures.rotatedCaptureNames)
+    func aRealRotatedCaptureReadAsOne(_ name: String) throws {
+        let dir = Fixtures.path(name)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".pcap") }
+        #expect(files.count >= 4)
+        let expected = try String(contentsOfFile: dir + ".expected.jsonl", encoding: .utf8)
+        for split in [["--jobs", "1"], ["--shards", "2"]] {
+            let merged = try Fixtures.run(["analyze", "--merge", "--format", "jsonl", "--commands"] + split + [dir])
+            #expect(merged.status == 0)
+            let (actual, wanted) = (merged.stdout.split(separator: "\n"), expected.split(separator: "\n"))
+            #expect(actual.count == wanted.count)
+            for (i, (a, e)) in zip(actual, wanted).enumerated() { #expect(a == e, "record \(i + 1) of \(name) \(split)") }
+        }
+        let text = try Fixtures.run(["analyze", "--merge", "--format", "text", "--commands", dir], environment: ["NO_COLOR": "1"])
+        #expect(text.stdout == (try String(contentsOfFile: dir + ".expected.txt", encoding: .utf8)))
+
+        // The client's own log of every reply line, in order: the oracle independent of ftpscope.
+        let logged = try String(contentsOfFile: dir + ".client.log", encoding: .utf8).split(separator: "\n").map(String.init)
+        let replies = expected.split(separator: "\n").filter { $0.hasPrefix("{\"type\":\"reply\"") }
+        let lines = try replies.flatMap { record in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(record.utf8)) as? [String: Any])
+            return try #require(object["lines"] as? [String])
+        }
+        #expect(lines == logged)
+        #expect(replies.count >= 10 && expected.contains("\"command\":\"STOR\"") && expected.contains("\"code\":221"))
+        // The upload's 226 is in a later file than its STOR.
+        let apart = try Fixtures.run(["analyze", "--format", "jsonl", "--jobs", "1", dir])
+        #expect(apart.stdout.split(separator: "\n").count { $0.hasPrefix("{\"type\":\"reply\"") } < replies.count)
+    }
+
     /// Two links captured at once: sessions interleaved in time, each file holding half of them.
     /// Merged in either order, they are the capture that held them all.
     @Test func overlappingCapturesMergeByTime() throws {
