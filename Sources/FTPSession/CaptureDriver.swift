@@ -24,8 +24,8 @@ public enum CaptureDriver {
                                    sink: EventSink) throws(CaptureError) -> InputOutcome {
         let source = try PcapSource.openFile(path)
         if let filter { try source.setFilter(filter) }
-        return drive(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
-                     progress: progress, sink: sink)
+        return run(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
+                   progress: progress, sink: sink)
     }
 
     /// Reads several files as one capture, merged in time order (see `MergedCapture`); one file
@@ -37,8 +37,8 @@ public enum CaptureDriver {
             return try analyzeFile(paths[0], filter: filter, configuration: configuration, progress: progress, sink: sink)
         }
         let source = try MergedCapture(paths: paths, filter: filter)
-        return drive(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
-                     progress: progress, sink: sink)
+        return run(source, configuration: configuration.withSecrets(of: source), readAheadFrom: PacketWindow.worthwhileFrom,
+                   progress: progress, sink: sink)
     }
 
     /// `afterEach` runs after every packet, `idle` whenever a live source has no packet waiting.
@@ -46,7 +46,10 @@ public enum CaptureDriver {
     /// ahead of the analyzer so that its lookahead can prefetch their flows (nil never reads
     /// ahead). A live source holds packets back only while more are waiting: the window is
     /// emptied whenever the kernel's buffer is.
-    public static func run(_ source: PcapSource, configuration: AnalyzerConfiguration,
+    ///
+    /// Generic so that each kind of source gets a loop of its own (the files' callers here are
+    /// specialised; a live interface's one witness call a packet is nothing beside its analysis).
+    public static func run<Source: PacketSource>(_ source: Source, configuration: AnalyzerConfiguration,
                            readAheadFrom: Int? = nil,
                            progress: ((Int64, Int64) -> Void)? = nil,
                            shouldStop: () -> Bool = { false },
@@ -54,19 +57,6 @@ public enum CaptureDriver {
                            afterEach: (() -> Void)? = nil,
                            idle: (() -> Void)? = nil,
                            sink: EventSink) -> InputOutcome {
-        drive(source, configuration: configuration, readAheadFrom: readAheadFrom, progress: progress, shouldStop: shouldStop,
-              drainWhenStopped: drainWhenStopped, afterEach: afterEach, idle: idle, sink: sink)
-    }
-
-    /// `run` for any kind of source, specialised for each by the callers in this module.
-    static func drive<Source: PacketSource>(_ source: Source, configuration: AnalyzerConfiguration,
-                                            readAheadFrom: Int? = nil,
-                                            progress: ((Int64, Int64) -> Void)? = nil,
-                                            shouldStop: () -> Bool = { false },
-                                            drainWhenStopped: () -> Bool = { true },
-                                            afterEach: (() -> Void)? = nil,
-                                            idle: (() -> Void)? = nil,
-                                            sink: EventSink) -> InputOutcome {
         let analyzer = Analyzer(configuration: configuration, sink: sink)
         let decoder = PacketDecoder(linkType: source.linkType)
         let window = readAheadFrom.map { _ in PacketWindow() }
