@@ -89,20 +89,19 @@ import Testing
     /// Two links captured at once: sessions interleaved in time, each file holding half of them.
     /// Merged in either order, they are the capture that held them all.
     @Test func overlappingCapturesMergeByTime() throws {
-        var conversations: [Conversation] = []
-        let base: Int64 = 1_763_800_000_000_000_000
-        for i in 0..<8 {
+        func session(_ i: Int, link: FrameBuilder.Link = .ethernet()) -> Conversation {
             var c = Conversation(client: Endpoint(.v4(0x0A00_0000 | UInt32(i)), UInt16(40_000 + i)),
-                                 server: Endpoint(.v4(0xC000_0201), 21), clientISN: UInt32(i * 7919),
-                                 serverISN: UInt32(i * 104_729), start: base + Int64(i) * 37_000_000)
+                                 server: Endpoint(.v4(0xC000_0201), 21), link: link, clientISN: UInt32(i * 7919),
+                                 serverISN: UInt32(i * 104_729), start: 1_763_800_000_000_000_000 + Int64(i) * 37_000_000)
             c.step = 100_000_000 + Int64(i) * 1_000
             c.handshake()
             c.server("220-Welcome \(i)\r\n220 Ready\r\n")
             c.client("USER u\(i)\r\n"); c.server("331 Password please.\r\n")
             c.client("PASS p\r\n"); c.server("230 Logged in.\r\n")
             c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
-            conversations.append(c)
+            return c
         }
+        let conversations = (0..<8).map { session($0) }
         let all = CaptureFile.temporaryPath("all.pcap"), even = CaptureFile.temporaryPath("even.pcap")
         let odd = CaptureFile.temporaryPath("odd.pcap")
         try CaptureFile.write(conversations, to: all)
@@ -115,6 +114,16 @@ import Testing
             #expect(merged.status == 0)
             #expect(Self.asOneFile(merged.stdout, files: 2) == whole.stdout)
         }
+
+        // The other link captured with another link type (Linux cooked, as `-i any` writes): each
+        // file's packets are decoded as its own.
+        let cooked = CaptureFile.temporaryPath("odd-cooked.pcap")
+        try CaptureFile.write(stride(from: 1, to: 8, by: 2).map { session($0, link: .linuxSLL) }, to: cooked)
+        // (Their frames are two bytes longer: only the summary's byte count differs.)
+        let mixed = try Fixtures.run(["analyze", "--format", "jsonl", "--merge", even, cooked])
+        let records = { (output: String) in output.split(separator: "\n").filter { !$0.hasPrefix("{\"type\":\"summary\"") } }
+        #expect(mixed.status == 0 && records(mixed.stdout) == records(whole.stdout))
+        #expect(mixed.stdout.contains("\"packets\":\(conversations.reduce(0) { $0 + $1.packets.count }),"))
 
         // Read side by side, never more files open than overlap; one at a time when rotated.
         let source = try MergedCapture(paths: [odd, even], filter: nil)
