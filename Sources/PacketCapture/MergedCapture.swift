@@ -100,9 +100,6 @@ public final class MergedCapture: PacketSource {
         let inode: UInt64
     }
 
-    /// The files in the order they are read, those without packets left out.
-    public var orderedPaths: [String] { members.map(\.path) }
-
     public func next() throws(CaptureError) -> ReadResult {
         if let (source, i, ownLinkType) = solo {
             // Read through the unmanaged reference with nothing but a trivial value coming back
