@@ -302,6 +302,20 @@ import Testing
             #expect(carried.status == 0 && carried.stdout == expected.stdout, "\(shards) analyzers: \(carried.stderr)")
         }
         #expect(expected.stdout.components(separatedBy: "\"tls_decryption\":\"decrypted\"").count == 14)
+        // Rotated, with the secrets in the first file only: merged, they serve every file.
+        var parts = try PcapRecords(contentsOf: path).parts(of: 150)
+        #expect(parts.count >= 4)
+        for k in parts.indices.dropFirst() { parts[k].records[0].blocksBefore.removeAll { $0.starts(with: [10, 0, 0, 0]) } }
+        let partPaths = parts.indices.map { CaptureFile.temporaryPath("secrets-part\($0).pcapng") }
+        for (part, partPath) in zip(parts, partPaths) { #expect(part.write(to: partPath)) }
+        for shards in ["1", "2"] {
+            let merged = try Fixtures.run(["analyze", "--format", "jsonl", "--merge", "--shards", shards] + partPaths.reversed())
+            #expect(merged.status == 0)
+            #expect(merged.stdout.replacingOccurrences(of: "{\"type\":\"summary\",\"files\":\(parts.count),",
+                                                       with: "{\"type\":\"summary\",\"files\":1,") == expected.stdout)
+        }
+        let apart = try Fixtures.run(["analyze", "--format", "jsonl", "--jobs", "1"] + partPaths)
+        #expect(apart.stdout.components(separatedBy: "\"tls_decryption\":\"decrypted\"").count < 14)
         let other = CaptureFile.temporaryPath("other.keys")
         try "CLIENT_RANDOM \(String(repeating: "00", count: 32)) 01\n".write(toFile: other, atomically: true, encoding: .utf8)
         let given = try Fixtures.run(["analyze", "--format", "jsonl", "--tls-keylog", other, path])
