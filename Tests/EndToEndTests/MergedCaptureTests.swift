@@ -86,6 +86,34 @@ import Testing
         #expect(apart.stdout.split(separator: "\n").count { $0.hasPrefix("{\"type\":\"reply\"") } < replies.count)
     }
 
+    /// Packets dealt at random over three files, each file keeping its packets in their order
+    /// (packets of the same instant stay together: no merge could tell their order apart): the
+    /// merge puts back the recording whatever the interleaving, for every classic-pcap recording,
+    /// in four seeded deals each.
+    @Test(arguments: Fixtures.captureNames.filter { $0.hasSuffix(".pcap") })
+    func packetsDealtOverFilesMergeBack(_ name: String) throws {
+        let recording = try PcapRecords(contentsOf: Fixtures.path(name))
+        let keys = Fixtures.keyLogArguments(name)
+        let whole = try Fixtures.run(["analyze", "--format", "jsonl", "--commands", "--jobs", "1"] + keys + [Fixtures.path(name)])
+        var random = SplitMix64(seed: UInt64(name.utf8.count))
+        for deal in 0..<4 {
+            var files = [PcapRecords](repeating: recording, count: 3)
+            for k in files.indices { files[k].records = [] }
+            var previous: ArraySlice<UInt8> = [], file = 0
+            for record in recording.records {
+                let time = record.header[0..<8]
+                if time != previous { file = Int(random.next() % 3); previous = time }
+                files[file].records.append(record)
+            }
+            let paths = files.indices.map { CaptureFile.temporaryPath("deal\(deal)-\($0).pcap") }
+            for (f, path) in zip(files, paths) { #expect(f.write(to: path)) }
+            let split = deal % 2 == 0 ? ["--jobs", "1"] : ["--shards", "2"]
+            let merged = try Fixtures.run(["analyze", "--format", "jsonl", "--commands", "--merge"] + split + keys + paths)
+            #expect(merged.status == 0)
+            #expect(Self.asOneFile(merged.stdout, files: 3) == whole.stdout, "\(name), deal \(deal)")
+        }
+    }
+
     /// Two links captured at once: sessions interleaved in time, each file holding half of them.
     /// Merged in either order, they are the capture that held them all.
     @Test func overlappingCapturesMergeByTime() throws {
@@ -168,5 +196,18 @@ import Testing
         #expect(r.status == 3)
         #expect(r.stderr.hasPrefix("ftpscope: standard input: ") && r.stderr.contains("save it to a file first"))
         #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+}
+
+/// A small seeded generator: the same deals on every run.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
