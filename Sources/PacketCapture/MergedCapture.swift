@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Several capture files read as one, their packets merged in time order as `mergecap` does
 /// by default: a session that spans files rotated by `tcpdump -C` or `-G` stays one session,
 /// and a transfer whose command is in one file and its data in the next stays one transfer.
@@ -58,14 +54,7 @@ public final class MergedCapture: PacketSource {
         var keyLog = ""
         var total: Int64 = 0
         var firstLinkType: LinkType?
-        // A file named twice (a directory and a file in it) is read once: its packets twice
-        // over would be retransmissions of every segment.
-        var seen: Set<FileIdentity> = []
         for (order, path) in paths.enumerated() {
-            var st = stat()
-            if stat(path, &st) == 0, !seen.insert(FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted {
-                continue
-            }
             let source = try PcapSource.openFile(path)
             // Each file is opened again when its time comes: a pipe could not be.
             guard let size = source.fileSize else {
@@ -93,11 +82,6 @@ public final class MergedCapture: PacketSource {
         self.fileSize = total
         self.filter = filter
         self.secrets = keyLog.isEmpty ? nil : keyLog
-    }
-
-    private struct FileIdentity: Hashable {
-        let device: UInt64
-        let inode: UInt64
     }
 
     public func next() throws(CaptureError) -> ReadResult {

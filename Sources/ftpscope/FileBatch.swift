@@ -12,7 +12,9 @@ import Glibc
 #endif
 
 enum InputFiles {
-    /// Files as given, directories expanded to the captures inside them (sorted, recursive).
+    /// Files as given, directories expanded to the captures inside them (sorted, recursive). A
+    /// file named twice (a directory and a file in it, a link to it) is read once: merged, its
+    /// packets twice over would be retransmissions of every segment.
     static func expand(_ inputs: [String]) throws -> [String] {
         var files: [String] = []
         for input in inputs {
@@ -23,7 +25,16 @@ enum InputFiles {
                 files.append(input)
             }
         }
-        return files
+        var seen: Set<FileIdentity> = []
+        return files.filter { path in
+            var st = stat()
+            return stat(path, &st) != 0 || seen.insert(FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted
+        }
+    }
+
+    private struct FileIdentity: Hashable {
+        let device: UInt64
+        let inode: UInt64
     }
 
     /// What a directory's captures are called, compressed (gzip, zstd, lz4) or not.

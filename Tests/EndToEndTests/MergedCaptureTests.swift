@@ -78,10 +78,9 @@ import Testing
         #expect(lines == logged)
         #expect(replies.count >= 10 && expected.contains("\"command\":\"STOR\"") && expected.contains("\"code\":221"))
         // The upload's 226 is in a later file than its STOR.
-        // A file named twice, through the directory and on its own, is read once.
+        // A file named twice, through the directory and on its own, is read and counted once.
         let twice = try Fixtures.run(["analyze", "--merge", "--format", "jsonl", "--commands", dir, dir + "/" + files[0]])
-        #expect(Self.asOneFile(twice.stdout, files: files.count + 1) == expected.replacingOccurrences(
-            of: "{\"type\":\"summary\",\"files\":\(files.count),", with: "{\"type\":\"summary\",\"files\":1,"))
+        #expect(twice.stdout == expected)
         let apart = try Fixtures.run(["analyze", "--format", "jsonl", "--jobs", "1", dir])
         #expect(apart.stdout.split(separator: "\n").count { $0.hasPrefix("{\"type\":\"reply\"") } < replies.count)
     }
