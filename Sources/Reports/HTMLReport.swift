@@ -35,6 +35,11 @@ public struct HTMLReport: Sendable {
 
         """
         h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessionCount) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps.</p>\n"
+        if !c.warnings.isEmpty {
+            h += "<h2>Warnings</h2><ul class=\"anom\" id=\"warnings\">"
+            for w in c.warnings { h += "<li>\(Escape.html(w))</li>" }
+            h += "</ul>\n"
+        }
         if !violations.isEmpty {
             h += "<p class=\"anom\" id=\"policy\">Policy failed: \(total) violations.</p><ul>"
             for v in violations.prefix(100) { h += "<li>\(Escape.html(v))</li>" }

@@ -33,7 +33,7 @@ public struct JSONReport: Sendable {
         writeUTF8("{\"sessions\":[", to: write)
         c.writeSessionRows(Self.sessionRows, to: write)
         var out = Array("],\"summary\":".utf8)
-        out += encoder.encodeSummary(c.summary, files: c.files, warnings: []).dropLast()
+        out += encoder.encodeSummary(c.summary, files: c.files, warnings: c.warnings).dropLast()
         var w = JSONWriter()
         w.beginObject()
         w.key("codes"); w.beginObject(); for k in c.codes.keys.sorted() { w.dynamicKey(String(k)); w.int(c.codes[k]!) }; w.endObject()

@@ -23,10 +23,23 @@ public struct JUnitReport: Sendable {
             failures = inMemory.reduce(0) { $0 + $1.failures }
         }
         writeUTF8("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  + "<testsuites name=\"ftpscope\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"0\">\n", to: out)
+                  + "<testsuites name=\"ftpscope\" tests=\"\(tests + c.warnings.count)\" failures=\"\(failures)\" "
+                  + "errors=\"\(c.warnings.count)\">\n", to: out)
         for s in inMemory { s.text.withUnsafeBytes(out) }
         for spool in c.spools { spool.forEachChunk(out) }
-        writeUTF8("</testsuites>\n", to: out)
+        writeUTF8(Self.inputErrors(c.warnings) + "</testsuites>\n", to: out)
+    }
+
+    /// The inputs' own troubles (a capture cut short, a file not read) as errors, JUnit's word
+    /// for a test that could not run as it should: CI test views show them beside failures.
+    static func inputErrors(_ warnings: [String]) -> String {
+        guard !warnings.isEmpty else { return "" }
+        var x = "  <testsuite name=\"capture files\" tests=\"\(warnings.count)\" failures=\"0\" errors=\"\(warnings.count)\" skipped=\"0\" time=\"0\">\n"
+        for w in warnings {
+            let text = Escape.xml(w)
+            x += "    <testcase classname=\"capture files\" name=\"\(text)\" time=\"0\"><error message=\"\(text)\" type=\"input\"/></testcase>\n"
+        }
+        return x + "  </testsuite>\n"
     }
 
     public typealias Section = SectionRenderer.Section

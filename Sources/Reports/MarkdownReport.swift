@@ -34,6 +34,11 @@ public struct MarkdownReport: Sendable {
         if !policy.rules.isEmpty || policy.maxLatencyMilliseconds != nil {
             md += total == 0 ? "**Policy: passed.**\n\n" : "**Policy: FAILED** (\(total) violations).\n\n"
         }
+        if !c.warnings.isEmpty {
+            md += "## Warnings\n\n"
+            for w in c.warnings { md += "- \(Escape.markdownCell(w))\n" }
+            md += "\n"
+        }
         md += "## Sessions\n\n| session | server | client | user | login | transfers | errors | final state | duration |\n"
         md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
         writeUTF8(md, to: out)

@@ -59,6 +59,9 @@ public struct ReportCollector: Sendable {
     public private(set) var replyTimeline: [(Timestamp, Int)] = []
     public var summary = CaptureSummary()
     public var files = 0
+    /// What went wrong with the inputs themselves (a capture cut short, a file that could not
+    /// be read), for the report's reader: a CI artifact is read without the job's stderr.
+    public var warnings: [String] = []
     public let maxExchangesPerSession: Int
     public let policy: Policy
     public let keepsExchanges: Bool
@@ -361,6 +364,7 @@ public struct ReportCollector: Sendable {
             open[k] = v
         }
         for code in codeTally.indices { codeTally[code] += o.codeTally[code] }
+        warnings += o.warnings
         anomalies += o.anomalies.prefix(max(0, 10_000 - anomalies.count))
         slowest += o.slowest
         replyTimeline += o.replyTimeline.prefix(max(0, 100_000 - replyTimeline.count))

@@ -47,7 +47,8 @@ struct Analyze: ParsableCommand {
     }
 
     func run() throws {
-        let files = try InputFiles.expand(inputs)
+        let expansion = InputFiles.expand(inputs)
+        let files = expansion.files
         let captures = CaptureInput.list(files, merged: merge)
         try options.prepare()
         let fmt = format ?? (Terminal.stdoutIsTTY ? .text : .jsonl)
@@ -71,10 +72,16 @@ struct Analyze: ParsableCommand {
             : { Renderer.text(text, sessions: !noSessions, split: shards > 1) }
         let result = try FileBatch.run(inputs: captures, jobs: jobs, shards: shards, options: options,
                                        progress: Terminal.stderrIsTTY, commands: commands, renderer: renderer, out: out)
+        let read = files.count - result.unreadableFiles
+        let unread = result.unreadableFiles + expansion.unreadable
+        // Nothing read, nothing to sum up: the lines on stderr are the whole answer, as for
+        // one missing file or a directory without captures.
+        if read == 0 && (unread > 0 || !expansion.warnings.isEmpty) { throw Exit.inputUnreadable }
         switch fmt {
-        case .jsonl: out.write(encoder.encodeSummary(result.summary, files: files.count, warnings: result.warnings))
-        case .text: out.write(line: text.formatSummary(result.summary, files: files.count))
+        case .jsonl: out.write(encoder.encodeSummary(result.summary, files: read, warnings: expansion.warnings + result.warnings))
+        case .text: out.write(line: text.formatSummary(result.summary, files: read))
         }
+        if unread > 0 { throw Exit.inputUnreadable }
         if result.damaged { throw Exit.inputDamaged }
     }
 }

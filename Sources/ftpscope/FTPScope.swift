@@ -24,7 +24,7 @@ struct FTPScope: ParsableCommand {
         Exit codes: 0 success; 1 a --fail-on policy was triggered (report); 2 input damaged \
         but read (everything before the damage was analyzed); 3 input could not be read \
         (missing file, not a capture, unknown interface, no permission to capture, an \
-        --extract directory that cannot be written); \
+        --extract directory that cannot be written; other files are still analyzed); \
         64 usage error (bad option, bad filter).
         """,
         version: "0.1.0",

@@ -12,24 +12,42 @@ import Glibc
 #endif
 
 enum InputFiles {
+    /// The files to read, and what was wrong with the directories named (each already said on
+    /// stderr).
+    struct Expansion {
+        var files: [String] = []
+        var warnings: [String] = []
+        /// Directories that could not be read: inputs unread, like a missing file.
+        var unreadable = 0
+    }
+
     /// Files as given, directories expanded to the captures inside them (sorted, recursive). A
     /// file named twice (a directory and a file in it, a link to it) is read once: merged, its
-    /// packets twice over would be retransmissions of every segment.
-    static func expand(_ inputs: [String]) throws -> [String] {
-        var files: [String] = []
+    /// packets twice over would be retransmissions of every segment. A directory that cannot be
+    /// read, or holds no capture, is said rather than passed over in silence: either way its
+    /// captures are not in the output, and the user should know why.
+    static func expand(_ inputs: [String]) -> Expansion {
+        var found = Expansion()
         for input in inputs {
             var st = stat()
             if stat(input, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-                files += walk(input).sorted()
+                var files: [String] = []
+                let unreadable = found.unreadable
+                walk(input, into: &files, found: &found)
+                if files.isEmpty && found.unreadable == unreadable {
+                    found.say("\(input): no capture files in it (.pcap, .pcapng or .cap, compressed with gzip, zstd or lz4 or not)")
+                }
+                found.files += files.sorted()
             } else {
-                files.append(input)
+                found.files.append(input)
             }
         }
         var seen: Set<FileIdentity> = []
-        return files.filter { path in
+        found.files = found.files.filter { path in
             var st = stat()
             return stat(path, &st) != 0 || seen.insert(FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted
         }
+        return found
     }
 
     private struct FileIdentity: Hashable {
@@ -40,10 +58,13 @@ enum InputFiles {
     /// What a directory's captures are called, compressed (gzip, zstd, lz4) or not.
     static let captureSuffixes = [".pcap", ".pcapng", ".cap"].flatMap { [$0, $0 + ".gz", $0 + ".zst", $0 + ".lz4"] }
 
-    private static func walk(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
+    private static func walk(_ dir: String, into out: inout [String], found: inout Expansion) {
+        guard let d = opendir(dir) else {
+            found.say("\(dir): cannot read directory (\(String(cString: strerror(errno))))")
+            found.unreadable += 1
+            return
+        }
         defer { closedir(d) }
-        var out: [String] = []
         while let e = readdir(d) {
             let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
@@ -52,10 +73,16 @@ enum InputFiles {
             let path = dir.hasSuffix("/") ? dir + name : dir + "/" + name
             var st = stat()
             guard stat(path, &st) == 0 else { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR { out += walk(path) }
+            if (st.st_mode & S_IFMT) == S_IFDIR { walk(path, into: &out, found: &found) }
             else if Self.captureSuffixes.contains(where: { name.hasSuffix($0) }) { out.append(path) }
         }
-        return out
+    }
+}
+
+extension InputFiles.Expansion {
+    mutating func say(_ warning: String) {
+        warn(warning)
+        warnings.append(warning)
     }
 }
 
@@ -148,6 +175,9 @@ struct BatchResult {
     var summary = CaptureSummary()
     var warnings: [String] = []
     var damaged = false
+    /// Files of inputs that could not be read at all (missing, not a capture, permission
+    /// denied): each said once on stderr and in `warnings`, the other inputs still analyzed.
+    var unreadableFiles = 0
 }
 
 /// Analyzes files one after another, or several at once (`--jobs`) with each file's records
@@ -166,29 +196,49 @@ enum FileBatch {
             for (i, input) in inputs.enumerated() {
                 let bar = progress ? ProgressBar(label: input.label) : nil
                 let report = bar.map { b in { b.update($0, $1) } }
-                let outcome: InputOutcome
-                if shards > 1 {
-                    outcome = try mapErrors { () throws(CaptureError) -> InputOutcome in
-                        try ShardedAnalysis.run(input.paths, filter: options.filter,
-                                                configuration: options.configuration(prefix: prefix(i), commands: commands),
-                                                shards: shards, renderer: renderer, out: out, progress: report)
+                do throws(CaptureError) {
+                    let outcome: InputOutcome
+                    if shards > 1 {
+                        outcome = try ShardedAnalysis.run(input.paths, filter: options.filter,
+                                                          configuration: options.configuration(prefix: prefix(i), commands: commands),
+                                                          shards: shards, renderer: renderer, out: out, progress: report)
+                    } else {
+                        let sink = render.sink { record in
+                            record(&out.buffer)
+                            out.recordEnded()
+                        }
+                        // A file that cannot be read still hands over what was rendered before.
+                        defer { render.finish(&out.buffer); out.recordEnded() }
+                        outcome = try analyzeQuietly(input, options: options, prefix: prefix(i), commands: commands,
+                                                     progress: report, sink: sink)
                     }
-                } else {
-                    let sink = render.sink { record in
-                        record(&out.buffer)
-                        out.recordEnded()
-                    }
-                    // A file that cannot be read still hands over what was rendered before.
-                    defer { render.finish(&out.buffer); out.recordEnded() }
-                    outcome = try analyze(input, options: options, prefix: prefix(i), commands: commands, progress: report, sink: sink)
+                    bar?.finish()
+                    absorb(outcome, into: &result)
+                } catch {
+                    bar?.finish()
+                    try skip(input, error, in: &result)
                 }
-                bar?.finish()
-                absorb(outcome, into: &result)
             }
             return result
         }
         return try runParallel(inputs: inputs, jobs: jobs, options: options, prefix: prefix, commands: commands,
                                renderer: renderer, out: out)
+    }
+
+    /// An input that cannot be read is said and left out, as `grep` and `cat` leave out a
+    /// missing file: one bad file in a directory of captures does not cost the others their
+    /// analysis, nor the run its summary. A filter libpcap rejects is the user's mistake for
+    /// every file alike and ends the run.
+    static func skip(_ input: CaptureInput, _ error: CaptureError, in result: inout BatchResult) throws {
+        if stopsRun(error) { throw failed(error) }
+        warn(error.description)
+        result.warnings.append(error.description)
+        result.unreadableFiles += input.paths.count
+    }
+
+    static func stopsRun(_ error: CaptureError) -> Bool {
+        if case .badFilter = error { return true }
+        return false
     }
 
     private static func absorb(_ outcome: InputOutcome, into result: inout BatchResult) {
@@ -200,15 +250,8 @@ enum FileBatch {
         }
     }
 
-    static func analyze(_ input: CaptureInput, options: AnalysisOptions, prefix: String, commands: Bool = true,
-                        progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws -> InputOutcome {
-        try mapErrors { () throws(CaptureError) -> InputOutcome in
-            try analyzeQuietly(input, options: options, prefix: prefix, commands: commands, progress: progress, sink: sink)
-        }
-    }
-
-    /// `analyze` leaving the error unsaid: files analyzed in parallel say only the first
-    /// failure in file order, once, as a run one file after another would (`failed(_:)`).
+    /// One input's analysis, its failure left for the caller to say (`skip`, `failed`): files
+    /// analyzed in parallel say theirs in file order, as a run one file after another would.
     static func analyzeQuietly(_ input: CaptureInput, options: AnalysisOptions, prefix: String, commands: Bool = true,
                                progress: ((Int64, Int64) -> Void)?, sink: EventSink) throws(CaptureError) -> InputOutcome {
         try CaptureDriver.analyzeFiles(input.paths, filter: options.filter,
@@ -221,14 +264,6 @@ enum FileBatch {
         warn(error.description)
         if case .badFilter = error { return Exit.usage }
         return Exit.inputUnreadable
-    }
-
-    private static func mapErrors(_ body: () throws(CaptureError) -> InputOutcome) throws -> InputOutcome {
-        do {
-            return try body()
-        } catch {
-            throw failed(error)
-        }
     }
 
     /// Shared state of one parallel run: each file's slot is written by exactly one worker and
@@ -255,7 +290,8 @@ enum FileBatch {
         }
 
         func work(_ i: Int) {
-            // The run stops at the first file that fails; files after it would not be written.
+            // The run stops at a file whose failure stops it (`stopsRun`); files after it would
+            // not be written.
             guard !firstFailure.precedes(i) else { return }
             guard let spool = tmpfile() else {
                 fail(i, .readFailed(path: inputs[i].label, reason: "no temporary file for its records: " + String(cString: strerror(errno))))
@@ -282,7 +318,7 @@ enum FileBatch {
 
         private func fail(_ i: Int, _ error: CaptureError) {
             slots[i].failure = error
-            firstFailure.record(i)
+            if FileBatch.stopsRun(error) { firstFailure.record(i) }
         }
     }
 
@@ -293,7 +329,7 @@ enum FileBatch {
         let slots = run.slots
         var result = BatchResult()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        for slot in slots {
+        for (i, slot) in slots.enumerated() {
             if let spool = slot.spool {
                 rewind(spool)
                 while true {
@@ -304,7 +340,10 @@ enum FileBatch {
                 }
                 fclose(spool)
             }
-            if let f = slot.failure { out.finish(); throw failed(f) }
+            if let f = slot.failure {
+                if stopsRun(f) { out.finish() }
+                try skip(inputs[i], f, in: &result)
+            }
             if let o = slot.outcome { absorb(o, into: &result) }
         }
         return result

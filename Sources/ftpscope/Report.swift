@@ -71,7 +71,7 @@ struct Report: ParsableCommand {
         let policy = Policy(rules: failOn.flatMap { $0.split(separator: ",") }.compactMap { Policy.rule(String($0)) },
                             maxLatencyMilliseconds: maxLatencyMs,
                             allowedAnomalies: Set(allowAnomaly.compactMap(Policy.anomalyName)))
-        let files = try InputFiles.expand(inputs)
+        let expansion = InputFiles.expand(inputs)
         try options.prepare()
         // Each session's parts are rendered when it ends and spooled to temporary files (its
         // row of the table of sessions; JUnit's test suite, HTML's timeline): a report's memory
@@ -88,7 +88,10 @@ struct Report: ParsableCommand {
         case .json: JSONReport.sessionRows
         case .junit: .countOnly
         }
-        let (collector, damaged) = try collect(CaptureInput.list(files, merged: merge), policy: policy, sections: sections, rows: rows)
+        var (collector, damaged, unreadable) = try collect(CaptureInput.list(expansion.files, merged: merge), policy: policy,
+                                                           sections: sections, rows: rows)
+        collector.warnings = expansion.warnings + collector.warnings
+        unreadable = unreadable || expansion.unreadable > 0 || expansion.files.isEmpty
         let violations = collector.violations, count = collector.violationCount
         let file: UnsafeMutablePointer<FILE>?
         if let output {
@@ -118,13 +121,15 @@ struct Report: ParsableCommand {
         }
         for v in violations.prefix(20) { warn("policy: " + TerminalText.escape(v)) }
         if count > 20 { warn("policy: … \(count - 20) more violations") }
+        // An input not read leaves the gate blind to it: that outranks what the rest showed.
+        if unreadable { throw Exit.inputUnreadable }
         if count > 0 { throw Exit.policyFailed }
         if damaged { throw Exit.inputDamaged }
     }
 
     /// One collector per input, filled on as many threads as --jobs allows, merged in file order.
     private func collect(_ inputs: [CaptureInput], policy: Policy, sections: SectionRenderer?,
-                         rows: SessionRows) throws -> (ReportCollector, Bool) {
+                         rows: SessionRows) throws -> (ReportCollector, damaged: Bool, unreadable: Bool) {
         let workers = jobs == 0 ? ProcessInfo.processInfo.activeProcessorCount : max(1, jobs)
         let slots = inputs.map { _ in
             CollectorBox(ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows))
@@ -152,17 +157,21 @@ struct Report: ParsableCommand {
                 box.damages = outcome.damages
             } catch {
                 box.failure = error
-                firstFailure.record(i)
+                if FileBatch.stopsRun(error) { firstFailure.record(i) }
             }
         }
         var all = ReportCollector(policy: policy, keepExchanges: false, sections: sections, rows: rows)
-        var damaged = false
-        for box in slots {
-            if let f = box.failure { throw FileBatch.failed(f) }
-            for d in box.damages { damaged = true; warn(d.description) }
+        var result = BatchResult()
+        for (i, box) in slots.enumerated() {
+            if let f = box.failure {
+                try FileBatch.skip(inputs[i], f, in: &result)
+                continue
+            }
+            for d in box.damages { result.damaged = true; result.warnings.append(d.description); warn(d.description) }
             all.merge(box.collector)
         }
-        return (all, damaged)
+        all.warnings = result.warnings
+        return (all, result.damaged, result.unreadableFiles > 0)
     }
 }
 

@@ -12,6 +12,24 @@ import Testing
         #expect(r.stderr == "ftpscope: /nonexistent/x.pcap: no such file\n")
     }
 
+    /// A directory without captures is said, not passed over: alone it is nothing to analyze
+    /// (exit 3, nothing on stdout); beside a capture, its warning is in the summary.
+    @Test func directoryWithoutCapturesIsSaid() throws {
+        let dir = CaptureFile.temporaryPath("no-captures")
+        try FileManager.default.createDirectory(atPath: dir + "/nested", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: dir + "/notes.txt", contents: Data("not a capture\n".utf8)))
+        let said = "ftpscope: \(dir): no capture files in it (.pcap, .pcapng or .cap, compressed with gzip, zstd or lz4 or not)\n"
+        let alone = try Fixtures.run(["analyze", "--format", "jsonl", dir])
+        #expect(alone.status == 3 && alone.stdout.isEmpty && alone.stderr == said, "\(alone.stderr)")
+        let capture = Fixtures.path("proftpd-ftplib.pcap")
+        let beside = try Fixtures.run(["analyze", "--format", "jsonl", dir, capture])
+        let plain = try Fixtures.run(["analyze", "--format", "jsonl", capture])
+        #expect(beside.status == 0 && beside.stderr == said)
+        let summary = try #require(beside.stdout.split(separator: "\n").last)
+        #expect(summary.contains("\"files\":1,") && summary.contains("\"warnings\":[\"\(dir): no capture files in it"))
+        #expect(beside.stdout.split(separator: "\n").dropLast() == plain.stdout.split(separator: "\n").dropLast())
+    }
+
     @Test func notACaptureAndWrongMagic() throws {
         let path = CaptureFile.temporaryPath("text.pcap")
         #expect(FileManager.default.createFile(atPath: path, contents: Data("hello, not a capture at all\n".utf8)))
@@ -27,24 +45,39 @@ import Testing
         #expect(r.stderr.contains("bad filter 'tcp port port'"))
     }
 
-    /// Files analyzed in parallel stop where a run one file after another stops, and say so
-    /// once: a bad filter on many files was one line per file, and a missing file in the middle
-    /// was followed by the lines of every file after it.
-    @Test(arguments: [["analyze", "--jobs", "1"], ["analyze", "--jobs", "2"], ["report", "--jobs", "2"]])
-    func severalFilesFailOnceInFileOrder(_ command: [String]) throws {
+    /// A bad filter ends the run in one line, whichever the files and however many run at once.
+    /// A file that cannot be read is said once, in file order, and left out: the files after it
+    /// are still analyzed (they were not, once), the summary names it, and the exit code is 3,
+    /// read one after another or in parallel, by `analyze` and by `report`.
+    @Test(arguments: [["analyze", "--jobs", "1"], ["analyze", "--jobs", "2"], ["report", "--jobs", "1"], ["report", "--jobs", "2"]])
+    func unreadableFilesAreSaidInFileOrderAndTheRestAnalyzed(_ command: [String]) throws {
         let captures = ["vsftpd-lftp-active.pcap", "proftpd-ftplib.pcap", "pureftpd-curl.pcap"].map { Fixtures.path($0) }
         let filtered = try Fixtures.run(command + ["--filter", "tcp port port"] + captures)
         #expect(filtered.status == 64)
         #expect(filtered.stderr == "ftpscope: bad filter 'tcp port port': can't parse filter expression: syntax error\n",
                 "\(filtered.stderr)")
-        let format = command[0] == "analyze" ? ["--format", "jsonl"] : ["--format", "json"]
+        let analyze = command[0] == "analyze"
+        let format = analyze ? ["--format", "jsonl"] : ["--format", "json"]
         let missing = try Fixtures.run(command + format + [captures[0], "/nonexistent/a.pcap", captures[1],
                                                   "/nonexistent/b.pcap", captures[2]])
         #expect(missing.status == 3)
-        #expect(missing.stderr == "ftpscope: /nonexistent/a.pcap: no such file\n", "\(missing.stderr)")
-        if command[0] == "analyze" {
-            let sessions = missing.stdout.split(separator: "\n").filter { $0.contains("\"type\":\"session\"") }
-            #expect(!sessions.isEmpty && sessions.allSatisfy { $0.contains("\"session\":\"f1.") }, "\(sessions.count)")
+        #expect(missing.stderr == "ftpscope: /nonexistent/a.pcap: no such file\nftpscope: /nonexistent/b.pcap: no such file\n",
+                "\(missing.stderr)")
+        #expect(missing.stdout.contains("\"files\":3,"))
+        #expect(missing.stdout.contains("\"warnings\":[\"/nonexistent/a.pcap: no such file\",\"/nonexistent/b.pcap: no such file\"]"))
+        // Each file's sessions as they are when the files are read without the missing ones.
+        let alone = try Fixtures.run(command + format + captures)
+        #expect(alone.status == 0)
+        func sessions(_ output: String, _ prefix: String) -> [String] {
+            let records = analyze ? output.split(separator: "\n").filter { $0.contains("\"type\":\"session\"") }
+                : output.components(separatedBy: "],\"summary\":")[0]
+                    .components(separatedBy: "{\"type\":\"session\"").dropFirst().map { Substring($0) }
+            return records.filter { $0.contains("\"session\":\"\(prefix).") }
+                .map { $0.replacingOccurrences(of: "\"session\":\"\(prefix).", with: "\"session\":\"") }
+        }
+        for (read, named) in [("f1", "f1"), ("f2", "f3"), ("f3", "f5")] {
+            let expected = sessions(alone.stdout, read)
+            #expect(!expected.isEmpty && sessions(missing.stdout, named) == expected, "\(named)")
         }
     }
 

@@ -36,6 +36,45 @@ import Testing
         #expect(!xml.unicodeScalars.contains { $0.value < 0x20 && ![0x09, 0x0A, 0x0D].contains($0.value) })
     }
 
+    /// A CI job's report is read without the job's stderr: a capture cut short, a file that
+    /// could not be read and a directory without captures are in every format's report, JUnit
+    /// counts them as errors (schema-valid), and the run ends with exit 3 even though the
+    /// policy passed, since the gate did not see everything it was given.
+    @Test func reportsSayWhatWasWrongWithTheirInputs() throws {
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("vsftpd-ftplib-suspicious.pcap")))
+        let cut = CaptureFile.temporaryPath("cut-for-report.pcap")
+        try whole.prefix(3000).write(to: URL(fileURLWithPath: cut))
+        let empty = CaptureFile.temporaryPath("no-captures-here")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let inputs = [cut, "/nonexistent/x.pcap", empty, Fixtures.path("proftpd-ftplib.pcap")]
+        let said = ["\(empty): no capture files in it", "\(cut): capture is truncated", "/nonexistent/x.pcap: no such file"]
+        for format in ["markdown", "html", "json", "junit"] {
+            let out = CaptureFile.temporaryPath("inputs-report.\(format)")
+            let r = try Fixtures.run(["report", "--format", format, "-o", out, "--fail-on", "4xx"] + inputs)
+            #expect(r.status == 3, "\(format): \(r.status)")
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            for warning in said { #expect(text.contains(warning), "\(format): \(warning)") }
+            #expect(said.allSatisfy { r.stderr.contains($0) })
+            switch format {
+            case "markdown": #expect(text.contains("2 capture file(s)") && text.contains("## Warnings\n\n- \(empty): no capture files"))
+            case "html": #expect(text.contains("<h2>Warnings</h2><ul class=\"anom\" id=\"warnings\"><li>\(empty): no capture files"))
+            case "json":
+                let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                let summary = try #require(doc["summary"] as? [String: Any])
+                #expect((summary["warnings"] as? [String])?.count == 3 && summary["files"] as? Int == 2)
+            default:
+                #expect(text.contains("errors=\"3\">\n") && text.contains("<testsuite name=\"capture files\" tests=\"3\" failures=\"0\" errors=\"3\" skipped=\"0\" time=\"0\">"))
+                #expect(text.components(separatedBy: "<error message=").count == 4)
+                let xsd = Fixtures.root.appendingPathComponent("Tests/ReportsTests/Fixtures/junit.xsd").path
+                let lint = try Fixtures.run(executable: "/usr/bin/xmllint", ["--noout", "--schema", xsd, out])
+                #expect(lint.status == 0, "\(lint.stderr)")
+            }
+        }
+        // Without the bad inputs, the same report passes its gate.
+        let clean = try Fixtures.run(["report", "--fail-on", "4xx", Fixtures.path("proftpd-ftplib.pcap")])
+        #expect(clean.status == 0 && !clean.stdout.contains("## Warnings"))
+    }
+
     /// lftp without its sync mode pipelines (AUTH before the banner, five commands in one
     /// segment): each command is one test case with the replies the session paired it with,
     /// none left without a reply, and the gate on anomalies passes.
