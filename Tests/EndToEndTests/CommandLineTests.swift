@@ -381,8 +381,20 @@ import Testing
         #expect(h.stdout.contains("拒绝目录列表"))
         let w = try Fixtures.run(["codes", "--protocol", "websocket", "1006"])
         #expect(w.stdout.contains("CLOSE_ABNORMAL"))
-        let missing = try Fixtures.run(["codes", "299"])
-        #expect(missing.status == 3 && missing.stderr.contains("not in the catalog"))
+        // The language asked for comes first.
+        let english = try Fixtures.run(["codes", "530"]), chinese = try Fixtures.run(["codes", "530", "--lang", "zh"])
+        #expect(english.stdout.contains("  en:      Not logged in.\n  zh:      未登录。\n"))
+        #expect(chinese.stdout.contains("  zh:      未登录。\n  en:      Not logged in.\n"))
+        // A code the catalog lacks is still explained by its digits; what cannot be a reply is said so.
+        let missing = try Fixtures.run(["codes", "251"])
+        #expect(missing.status == 3 && missing.stderr == "ftpscope: ftp code 251 is not in the catalog\n")
+        #expect(missing.stdout == "FTP 251 (not in the catalog; by its digits, RFC 959 4.2)\n  class:   2xx (positive completion)\n  group:   file system\n")
+        let outside = try Fixtures.run(["codes", "299"])
+        #expect(outside.status == 3 && outside.stdout.isEmpty && outside.stderr.contains("299 is not an FTP reply code: the first digit is 1 to 6 and the second 0 to 5"))
+        for notACode in ["abc", "1000", "22"] {
+            let r = try Fixtures.run(["codes", notACode])
+            #expect(r.status == 64 && r.stderr == "ftpscope: '\(notACode)' is not an FTP reply code: those are three digits, e.g. 227\n")
+        }
         let all = try Fixtures.run(["codes"])
         #expect(all.stdout.split(separator: "\n").count > 40)
     }
