@@ -127,7 +127,7 @@ public final class Analyzer {
         case .notIP: summary.notIP += 1
         case .notTCP: summary.notTCP += 1
         case .ipFragment: break
-        case .unsupportedLinkType: summary.unsupportedLinkType += 1
+        case .unsupportedLinkType(let dlt): summary.countUnsupported(dlt)
         case .malformed(let why): summary.malformed[why.rawValue, default: 0] += 1
         }
     }

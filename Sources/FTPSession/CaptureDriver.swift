@@ -150,6 +150,12 @@ extension CaptureSummary {
         ipFragmentsUnreassembled += c.unreassembled; ipFragmentConflicts += c.conflicts
     }
 
+    /// A packet of a link type not decoded (off the path of decoded packets).
+    mutating func countUnsupported(_ dlt: Int32) {
+        unsupportedLinkType += 1
+        if !unsupportedLinkTypes.contains(dlt) { unsupportedLinkTypes.append(dlt); unsupportedLinkTypes.sort() }
+    }
+
     /// Adds another input's totals (several files in one run).
     public mutating func merge(_ o: CaptureSummary) {
         packets += o.packets; bytes += o.bytes; tcpSegments += o.tcpSegments
@@ -157,6 +163,7 @@ extension CaptureSummary {
         ipDatagramsReassembled += o.ipDatagramsReassembled; ipFragmentsUnreassembled += o.ipFragmentsUnreassembled
         ipFragmentConflicts += o.ipFragmentConflicts
         unsupportedLinkType += o.unsupportedLinkType; truncatedPackets += o.truncatedPackets
+        unsupportedLinkTypes = Array(Set(unsupportedLinkTypes).union(o.unsupportedLinkTypes)).sorted()
         connections += o.connections; ftpSessions += o.ftpSessions; dataConnections += o.dataConnections
         replies += o.replies; commands += o.commands; gaps += o.gaps; gapBytes += o.gapBytes
         evictions += o.evictions; idleExpirations += o.idleExpirations; bufferCapHits += o.bufferCapHits

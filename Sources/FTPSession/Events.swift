@@ -244,6 +244,9 @@ public struct CaptureSummary: Sendable {
     public var ipFragmentConflicts = 0
     public var malformed: [String: Int] = [:]
     public var unsupportedLinkType = 0
+    /// Which link types those packets had (DLT values, ascending): a capture of a link
+    /// ftpscope does not decode is named, not just counted as nothing found.
+    public var unsupportedLinkTypes: [Int32] = []
     public var truncatedPackets = 0
     public var connections = 0
     public var ftpSessions = 0

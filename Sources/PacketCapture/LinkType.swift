@@ -8,6 +8,14 @@ public enum LinkType: Sendable, Equatable {
     case linuxSLL
     case linuxSLL2
     case loop        // OpenBSD loopback, network byte order family
+    case ieee80211   // 802.11 frames, as monitor mode captures them
+    case radiotap    // 802.11 behind a radiotap header
+    case ppi         // 802.11 behind a Per-Packet Information header
+    case ppp         // PPP, with or without HDLC address and control
+    case pppSerial   // PPP in HDLC framing, or Cisco HDLC, on a serial line
+    case pppWithDirection
+    case ciscoHDLC
+    case nflog       // Linux netfilter's log (tcpdump -i nflog:N)
     case unsupported(Int32)
 
     public init(dlt: Int32) {
@@ -20,6 +28,14 @@ public enum LinkType: Sendable, Equatable {
         case 113: self = .linuxSLL
         case 276: self = .linuxSLL2
         case 108: self = .loop
+        case 105: self = .ieee80211
+        case 127: self = .radiotap
+        case 192: self = .ppi
+        case 9: self = .ppp
+        case 50: self = .pppSerial
+        case 204: self = .pppWithDirection
+        case 104: self = .ciscoHDLC
+        case 239: self = .nflog
         default: self = .unsupported(dlt)
         }
     }
@@ -34,7 +50,40 @@ public enum LinkType: Sendable, Equatable {
         case .linuxSLL: 113
         case .linuxSLL2: 276
         case .loop: 108
+        case .ieee80211: 105
+        case .radiotap: 127
+        case .ppi: 192
+        case .ppp: 9
+        case .pppSerial: 50
+        case .pppWithDirection: 204
+        case .ciscoHDLC: 104
+        case .nflog: 239
         case .unsupported(let v): v
+        }
+    }
+}
+
+extension LinkType {
+    /// libpcap's name for a link type (`pcap_datalink_val_to_name`), for messages.
+    public var name: String {
+        switch self {
+        case .null: "NULL"
+        case .ethernet: "EN10MB"
+        case .raw: "RAW"
+        case .ipv4: "IPV4"
+        case .ipv6: "IPV6"
+        case .linuxSLL: "LINUX_SLL"
+        case .linuxSLL2: "LINUX_SLL2"
+        case .loop: "LOOP"
+        case .ieee80211: "IEEE802_11"
+        case .radiotap: "IEEE802_11_RADIO"
+        case .ppi: "PPI"
+        case .ppp: "PPP"
+        case .pppSerial: "PPP_SERIAL"
+        case .pppWithDirection: "PPP_WITH_DIR"
+        case .ciscoHDLC: "C_HDLC"
+        case .nflog: "NFLOG"
+        case .unsupported(let v): "DLT \(v)"
         }
     }
 }

@@ -5,7 +5,8 @@ public enum DecodeOutcome: Error, Sendable, Equatable {
     /// A piece of an IP datagram: `FragmentReassembler` puts the datagram together.
     case ipFragment(FragmentSite)
     case malformed(MalformedPacket)
-    case unsupportedLinkType
+    /// A link type ftpscope does not decode (its DLT value, for the message).
+    case unsupportedLinkType(Int32)
 }
 
 /// The ways a header can lie about itself.
@@ -85,8 +86,13 @@ public struct PacketDecoder: Sendable {
         case .raw, .ipv4, .ipv6:
             guard n >= 1 else { return .failure(.malformed(.truncatedIPHeader)) }
             etherType = frame[0] >> 4 == 6 ? 0x86DD : 0x0800
-        case .unsupported:
-            return .failure(.unsupportedLinkType)
+        case .ieee80211, .radiotap, .ppi, .ppp, .pppSerial, .pppWithDirection, .ciscoHDLC, .nflog:
+            switch LinkHeaders.network(linkType, frame) {
+            case .success(let found): etherType = found.etherType; offset = found.offset
+            case .failure(let why): return .failure(why)
+            }
+        case .unsupported(let dlt):
+            return .failure(.unsupportedLinkType(dlt))
         }
 
         // 802.1Q, 802.1ad and the pre-standard 0x9100 QinQ tag, stacked any number of times.

@@ -444,6 +444,7 @@ public struct RecordEncoder: Sendable {
         w.key("malformed"); counts(s.malformed, &w)
         w.key("truncated_packets"); w.int(s.truncatedPackets)
         w.key("unsupported_link_type"); w.int(s.unsupportedLinkType)
+        w.key("unsupported_link_types"); w.beginArray(); for dlt in s.unsupportedLinkTypes { w.int(Int(dlt)) }; w.endArray()
         if let c = capture {
             w.key("capture"); w.beginObject()
             w.key("received"); w.int(c.received)

@@ -226,6 +226,10 @@ public struct TextFormatter: Sendable {
         if !s.anomalies.isEmpty {
             out += "\nanomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
         }
+        if s.unsupportedLinkType > 0 {
+            let names = s.unsupportedLinkTypes.map { "\(LinkType(dlt: $0).name)" }.joined(separator: ", ")
+            out += "\npackets not analyzed: \(s.unsupportedLinkType) of a link type ftpscope does not decode (\(names))"
+        }
         let malformed = s.malformed.values.reduce(0, +)
         if malformed + s.ipFragmentsUnreassembled > 0 {
             out += "\npackets not analyzed: \(malformed) malformed, \(s.ipFragmentsUnreassembled) IP fragments of datagrams never completed"

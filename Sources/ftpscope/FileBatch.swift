@@ -213,7 +213,7 @@ enum FileBatch {
                                                      progress: report, sink: sink)
                     }
                     bar?.finish()
-                    absorb(outcome, into: &result)
+                    absorb(outcome, of: input, into: &result)
                 } catch {
                     bar?.finish()
                     try skip(input, error, in: &result)
@@ -241,13 +241,26 @@ enum FileBatch {
         return false
     }
 
-    private static func absorb(_ outcome: InputOutcome, into result: inout BatchResult) {
+    private static func absorb(_ outcome: InputOutcome, of input: CaptureInput, into result: inout BatchResult) {
         result.summary.merge(outcome.summary)
         for damage in outcome.damages {
             result.damaged = true
             result.warnings.append(damage.description)
             warn(damage.description)
         }
+        for notice in notices(outcome, of: input) {
+            result.warnings.append(notice)
+            warn(notice)
+        }
+    }
+
+    /// What an input that was read still leaves unsaid: packets of a link type ftpscope does
+    /// not decode. Counted only, a capture of such a link read as one without FTP.
+    static func notices(_ outcome: InputOutcome, of input: CaptureInput) -> [String] {
+        let s = outcome.summary
+        guard s.unsupportedLinkType > 0 else { return [] }
+        let names = s.unsupportedLinkTypes.map { LinkType(dlt: $0).name }.joined(separator: ", ")
+        return ["\(input.label): \(s.unsupportedLinkType) of \(s.packets) packets have a link type ftpscope does not decode (\(names)) and were skipped"]
     }
 
     /// One input's analysis, its failure left for the caller to say (`skip`, `failed`): files
@@ -344,7 +357,7 @@ enum FileBatch {
                 if stopsRun(f) { out.finish() }
                 try skip(inputs[i], f, in: &result)
             }
-            if let o = slot.outcome { absorb(o, into: &result) }
+            if let o = slot.outcome { absorb(o, of: inputs[i], into: &result) }
         }
         return result
     }

@@ -70,6 +70,11 @@ struct Live: ParsableCommand {
             if case .badFilter = error { throw Exit.usage }
             throw Exit.inputUnreadable
         }
+        // Said at the start, not after hours of nothing: an interface whose frames are not
+        // decoded (Bluetooth, D-Bus) would be counted and skipped, packet by packet.
+        if case .unsupported = source.linkType {
+            warn("\(interface): link type \(source.linkType.name) is not one ftpscope decodes: its packets will be counted and skipped")
+        }
         if let user { try dropPrivileges(to: user) }
         // Files are written as the user the capture runs as from here on.
         try options.prepare()

@@ -155,6 +155,7 @@ struct Report: ParsableCommand {
                 box.collector.summary = outcome.summary
                 box.collector.files = inputs[i].paths.count
                 box.damages = outcome.damages
+                box.notices = FileBatch.notices(outcome, of: inputs[i])
             } catch {
                 box.failure = error
                 if FileBatch.stopsRun(error) { firstFailure.record(i) }
@@ -168,6 +169,7 @@ struct Report: ParsableCommand {
                 continue
             }
             for d in box.damages { result.damaged = true; result.warnings.append(d.description); warn(d.description) }
+            for n in box.notices { result.warnings.append(n); warn(n) }
             all.merge(box.collector)
         }
         all.warnings = result.warnings
@@ -180,5 +182,6 @@ private final class CollectorBox: @unchecked Sendable {
     var collector: ReportCollector
     init(_ collector: ReportCollector) { self.collector = collector }
     var damages: [CaptureError] = []
+    var notices: [String] = []
     var failure: CaptureError?
 }

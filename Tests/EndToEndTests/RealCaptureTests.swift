@@ -232,6 +232,20 @@ import Testing
             == ["RETR 27019 completed", "STOR 5000 completed", "LIST 135 completed"])
     }
 
+    /// A firewall's log read as a capture (`tcpdump -i nflog:7`, iptables' NFLOG target on the
+    /// control and passive ports): every packet is a netfilter log message whose payload
+    /// attribute is the IP packet. The session, both transfers and their data connections are
+    /// all there, as in a capture of the interface; before NFLOG was decoded, all 55 packets were
+    /// counted as of an unsupported link type and nothing was reported.
+    @Test func aSessionLoggedByTheFirewall() throws {
+        let run = try AnalysisRun.of(Fixtures.path("pyftpdlib-ftplib-nflog.pcap"))
+        #expect(run.summary.packets == 55 && run.summary.unsupportedLinkType == 0 && run.summary.malformed.isEmpty)
+        #expect(run.summary.notIP == 0 && run.summary.gaps == 0 && run.summary.dataConnections == 2)
+        #expect(run.sessions.count == 1 && run.sessions.first?.session.server.port == 2110 && run.sessions.first?.endReason == "fin")
+        #expect(run.sessions.flatMap(\.transfers).map { "\($0.command) \($0.bytes) \($0.outcome)" }
+            == ["RETR 6 completed", "STOR 5000 completed"])
+    }
+
     /// FTPS read with the secrets its clients logged: every kind of record protection curl and
     /// lftp negotiate opens — TLS 1.3's suites, TLS 1.2's AEAD ones, AES-CBC in TLS 1.0, 1.1 and
     /// 1.2 with encrypt-then-MAC (OpenSSL) and MAC-then-encrypt (GnuTLS), whose data connection

@@ -53,7 +53,79 @@ import Testing
         #expect(failure([], .ethernet) == (.malformed(.truncatedLinkHeader)))
         f[12] = 0x08; f[13] = 0x06                     // ARP
         #expect(failure(f, .ethernet) == (.notIP))
-        #expect(failure(f, .unsupported(147)) == (.unsupportedLinkType))
+        #expect(failure(f, .unsupported(147)) == (.unsupportedLinkType(147)))
+    }
+
+    /// Link layers of wireless monitor captures, serial lines and firewall logs, each around
+    /// the same IPv4 and IPv6 packets: the segment inside is found, and a frame that carries no
+    /// readable IP packet says why (not IP, or which header is cut) rather than being misread.
+    @Test func linkLayersBesideEthernet() throws {
+        let a6 = Endpoint(IPAddress("2001:db8::1")!, 40000), b6 = Endpoint(IPAddress("2001:db8::2")!, 21)
+        for (from, to) in [(src, dst), (a6, b6)] {
+            let ip = FrameBuilder.tcp(src: from, dst: to, seq: 5, ack: 6, flags: [.ack], payload: Array("230 ok\r\n".utf8), link: .raw)
+            let etherType = ip[0] >> 4 == 6 ? FrameBuilder.be16(0x86DD) : FrameBuilder.be16(0x0800)
+            let snap: [UInt8] = [0xAA, 0xAA, 0x03, 0, 0, 0] + etherType
+            let addresses = [UInt8](repeating: 0x11, count: 18), sequence: [UInt8] = [0x10, 0x00]
+            let data = [0x08, 0x01] + [0, 0] + addresses + sequence                   // data, to the DS
+            let qos = [0x88, 0x02] + [0, 0] + addresses + sequence + [0x00, 0x00]   // QoS data, from the DS
+            let wds = [0x08, 0x03] + [0, 0] + addresses + sequence + [UInt8](repeating: 0x22, count: 6)
+            let ht = [0x88, 0x82] + [0, 0] + addresses + sequence + [0x00, 0x00] + [0, 0, 0, 0]
+            let fcs: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
+            // Radiotap: TSFT (8 bytes, 8-aligned), flags (FCS at the end, header padded to 4),
+            // a second bitmap word; the QoS header (26 bytes) padded to 28.
+            let radiotap: [UInt8] = [0, 0] + [28, 0] + [0x03, 0, 0, 0x80] + [0, 0, 0, 0] + [0, 0, 0, 0] + [UInt8](repeating: 7, count: 8)
+                + [0x30] + [0, 0, 0]
+            let ppiHeader: [UInt8] = [0, 0, 8, 0, 105, 0, 0, 0]
+            let pppProtocol: [UInt8] = ip[0] >> 4 == 6 ? [0x00, 0x57] : [0x00, 0x21]
+            let frames: [(LinkType, [UInt8])] = [
+                (.ieee80211, data + snap + ip + fcs), (.ieee80211, qos + snap + ip), (.ieee80211, wds + snap + ip),
+                (.ieee80211, ht + snap + ip),
+                (.radiotap, radiotap + qos + [0, 0] + snap + ip + fcs),
+                (.ppi, ppiHeader + data + snap + ip),
+                (.ppp, [0xFF, 0x03] + pppProtocol + ip), (.ppp, pppProtocol + ip),
+                (.pppWithDirection, [1, 0xFF, 0x03] + pppProtocol + ip),
+                (.pppSerial, [0xFF, 0x03] + pppProtocol + ip), (.pppSerial, [0x0F, 0x00] + etherType + ip),
+                (.ciscoHDLC, [0x8F, 0x00] + etherType + ip),
+                // NFLOG: family, version, group; a prefix attribute, the hardware header
+                // attribute, then the payload, in the logging host's byte order (little-endian,
+                // then big-endian as a big-endian host writes it).
+                (.nflog, [2, 0, 0, 7] + [8, 0, 10, 0] + Array("ftp\0".utf8) + [8, 0, 1, 0, 8, 0, 3, 0]
+                    + [UInt8(4 + ip.count & 0xFF), UInt8((4 + ip.count) >> 8), 9, 0] + ip),
+                (.nflog, [10, 0, 0, 7] + FrameBuilder.be16(UInt16(4 + ip.count)) + [0, 9] + ip),
+            ]
+            for (i, (link, frame)) in frames.enumerated() {
+                let s = try #require(try? decode(frame, link).get(), "\(link) #\(i): \(String(describing: failure(frame, link)))")
+                #expect(s.source == from && s.destination == to && s.sequence == 5 && s.payloadCount == 8, "\(link) #\(i)")
+            }
+            // PPP's protocol compressed to one byte (RFC 1661 6.5).
+            if ip[0] >> 4 == 4 { #expect(try decode([0x21] + ip, .ppp).get().payloadCount == 8) }
+            var protected = data; protected[1] |= 0x40
+            var fragment = data; fragment[1] |= 0x04
+            var aggregated = qos; aggregated[24] = 0x80
+            let beacon: [UInt8] = [0x80, 0x00] + [0, 0] + addresses + sequence + [UInt8](repeating: 0, count: 12)
+            let nullData: [UInt8] = [0x48, 0x01] + [0, 0] + addresses + sequence
+            for frame in [protected + snap + ip, fragment + snap + ip, aggregated + snap + ip, beacon, nullData, data + [0x42, 0x42, 0x03] + ip] {
+                #expect(failure(frame, .ieee80211) == .notIP)
+            }
+            #expect(failure([0xFF, 0x03, 0xC0, 0x21, 1, 1, 0, 4], .ppp) == .notIP)  // LCP
+            #expect(failure([2, 0, 0, 7, 8, 0, 10, 0] + Array("ftp\0".utf8), .nflog) == .notIP)
+            #expect(failure([0, 0, 8, 0, 1, 0, 0, 0] + data + snap + ip, .ppi) == .unsupportedLinkType(1))
+        }
+        // Every prefix of every header is a truncation or "not IP", never a read past the end.
+        let ip = FrameBuilder.tcp(src: src, dst: dst, seq: 5, ack: 6, flags: [.ack], link: .raw)
+        let whole: [(LinkType, [UInt8])] = [
+            (.radiotap, [0, 0, 20, 0, 0x03, 0, 0, 0] + [UInt8](repeating: 0, count: 8) + [0x10, 0, 0, 0] + [0x08, 0x01, 0, 0] + [UInt8](repeating: 0, count: 20) + [0xAA, 0xAA, 3, 0, 0, 0, 8, 0] + ip),
+            (.ppi, [0, 0, 8, 0, 105, 0, 0, 0, 0x88, 0x01, 0, 0] + [UInt8](repeating: 0, count: 20) + [0, 0, 0xAA, 0xAA, 3, 0, 0, 0, 8, 0] + ip),
+            (.nflog, [2, 0, 0, 7, 8, 0, 10, 0, 0x66, 0x74, 0x70, 0] + FrameBuilder.be16(UInt16(4 + ip.count)) + [0, 9] + ip),
+            (.pppWithDirection, [0, 0xFF, 0x03, 0x00, 0x21] + ip), (.pppSerial, [0x0F, 0, 8, 0] + ip),
+        ]
+        for (link, frame) in whole {
+            #expect((try? decode(frame, link).get()) != nil, "\(link)")
+            for cut in 0..<frame.count - ip.count + 20 {
+                let why = failure(Array(frame.prefix(cut)), link)
+                #expect(why != nil, "\(link) cut at \(cut)")
+            }
+        }
     }
 
     @Test func snapLengthCutIsMissingPayloadNotData() throws {
