@@ -479,7 +479,7 @@ public final class Analyzer {
         summary.ftpSessions += 1
         let identity = SessionIdentity(prefix: configuration.sessionPrefix, number: sessionCounter,
                                        server: serverIsLow ? key.low : key.high,
-                                       client: serverIsLow ? key.high : key.low)
+                                       client: serverIsLow ? key.high : key.low, started: ts)
         sessionStarted?(identity)
         return ControlSession(identity: identity, config: configuration, host: self, shared: shared,
                               at: ts, midstream: midstream, implicitTLS: implicitTLS,

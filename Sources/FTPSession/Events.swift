@@ -15,6 +15,9 @@ public final class SessionIdentity: Sendable, Equatable {
     public let number: Int
     public let server: Endpoint
     public let client: Endpoint
+    /// When the session's first packet was seen: text output names the day once per session,
+    /// each record only the time.
+    public let started: Timestamp
     /// Id, server and client as UTF-8, back to back, rendered once per session: every record
     /// of the session repeats them, and one small buffer is cheaper to copy than three strings.
     public let utf8: [UInt8]
@@ -23,9 +26,9 @@ public final class SessionIdentity: Sendable, Equatable {
 
     /// The id is `<prefix>s<number>`, written as bytes once; the JSON records never need it as
     /// a string (hundreds of thousands of sessions begin in a busy capture).
-    public init(prefix: String, number: Int, server: Endpoint, client: Endpoint) {
+    public init(prefix: String, number: Int, server: Endpoint, client: Endpoint, started: Timestamp = .zero) {
         precondition(number >= 0)
-        self.number = number; self.server = server; self.client = client
+        self.number = number; self.server = server; self.client = client; self.started = started
         var prefix = prefix
         // Written on the stack and copied once into an array of the exact length: the standard
         // library's ways of writing into a new array's storage (`init(unsafeUninitializedCapacity:)`,

@@ -45,7 +45,10 @@ public struct TextFormatter: Sendable {
         out.append(text: s.id)
         out.append(literal: "  "); out.append(text: s.clientText)
         out.append(literal: " → "); out.append(text: s.serverText)
-        out.append(literal: " ──")
+        // Records show the time of day only: the day, and that it is UTC, are said here.
+        out.append(literal: "  ")
+        UTCTime.write(s.started.nanoseconds, date: true, to: &out)
+        out.append(literal: " UTC ──")
         endPaint(&out)
     }
 
