@@ -181,6 +181,9 @@ final class ControlSession {
     private var lastDataMode: String?
     private var unclaimedChannel: DataChannel?
     private var awaitingChannel: TransferTracker?
+    /// The transfer command an ABOR interrupted, for the transfer's own closing reply (426):
+    /// RFC 959 4.1.3 has it answer the service command, and only the 226 after it the ABOR.
+    private var abortedTransfer: PendingCommand?
     private(set) var channels: [DataChannel] = []
 
     /// The configuration is borrowed and the streams taken: an initializer's parameters are
@@ -446,7 +449,8 @@ final class ControlSession {
         case .auth:
             authWaiting = true
         case .abor:
-            // ABOR takes over a transfer that is under way: its closing reply answers ABOR.
+            // ABOR takes over a transfer that is under way: the next closing reply is the
+            // transfer's own (its 426, RFC 959 4.1.3), the one after it ABOR's (225 or 226).
             // Under way: its preliminary reply was seen, or may have been in lost server bytes.
             let preliminaryMayBeLost = lost.repliesOfWaiting > 0 || lost.headReply
             if let i = queue.firstIndex(where: { $0.transfer != nil && ($0.gotPreliminary || preliminaryMayBeLost) }) {
@@ -454,6 +458,7 @@ final class ControlSession {
                 taken.transfer?.summary.outcome = "aborted"
                 transfer = taken.transfer
                 abortAwaitingTransferReply = true
+                abortedTransfer = taken
             }
         default:
             break
@@ -513,8 +518,11 @@ final class ControlSession {
                     queue[0].gotPreliminary = true
                     answered = queue[0]
                 } else if queue[0].abortAwaitingTransferReply && c != 225 {
+                    // The interrupted transfer's closing reply; ABOR waits on for its own, and
+                    // it no longer speaks for the transfer.
                     queue[0].abortAwaitingTransferReply = false
-                    answered = queue[0]
+                    answered = abortedTransfer.take() ?? queue[0]
+                    queue[0].transfer = nil
                 } else {
                     // Usually the only one: removing the last element moves nothing.
                     answered = queue.count == 1 ? queue.removeLast() : queue.takeFirst()
@@ -630,6 +638,7 @@ final class ControlSession {
             t.summary.outcome = "aborted"
             queue[0].transfer = t
             queue[0].abortAwaitingTransferReply = true
+            abortedTransfer = lastDropped
         }
     }
 

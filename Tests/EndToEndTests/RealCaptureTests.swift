@@ -128,14 +128,15 @@ import Testing
     /// ftplib's abort(): ABOR after Telnet IP and Synch (urgent data) during an active-mode
     /// download. pyftpdlib answers 426 then 226; ftplib reads only the 426 and sends NOOP and
     /// QUIT, so it takes the 226 for NOOP's reply and the 200 for QUIT's. The session pairs
-    /// both closing replies with ABOR and each later reply with its own command.
-    @Test func anAbortedDownloadPairsBothClosingRepliesWithABOR() throws {
+    /// the 426 with the RETR it ended and the 226 with ABOR, as RFC 959 4.1.3 and 5.4 have it
+    /// (426 is a RETR reply, ABOR's are 225 and 226), and each later reply with its own command.
+    @Test func anAbortedDownloadEndsWith426AndABORGets226() throws {
         let run = try AnalysisRun.of(Fixtures.path("pyftpdlib-ftplib-abort.pcap"))
         #expect(run.codes == [220, 331, 230, 200, 200, 125, 426, 226, 200, 221])
-        #expect(run.replies.map { $0.command ?? "-" } == ["-", "USER", "PASS", "TYPE", "PORT", "RETR", "ABOR", "ABOR", "NOOP", "QUIT"])
+        #expect(run.replies.map { $0.command ?? "-" } == ["-", "USER", "PASS", "TYPE", "PORT", "RETR", "RETR", "ABOR", "NOOP", "QUIT"])
         #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
         let transfer = try #require(run.sessions.first?.transfers.first)
-        #expect(transfer.command == "RETR" && transfer.outcome == "aborted" && transfer.bytes > 0 && transfer.finalCode == 226)
+        #expect(transfer.command == "RETR" && transfer.outcome == "aborted" && transfer.bytes > 0 && transfer.finalCode == 426)
     }
 
     /// What an analyst looks for, from vsftpd: the third refused login from one address is

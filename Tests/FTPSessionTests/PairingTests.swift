@@ -59,7 +59,10 @@ import Testing
         #expect(run.replies[2].anomalies.contains("226 without data connection"))
     }
 
-    @Test func aborWith426Then226BothAnswerABOR() throws {
+    /// RFC 959 4.1.3: ABOR during a transfer gets the service command's 426 ("the service
+    /// request terminated abnormally"), then its own 226. The 426 answers RETR (latency from
+    /// the RETR), the 226 ABOR, and the transfer ends with the 426.
+    @Test func aborDuringATransfer426AnswersTheTransferAnd226TheABOR() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n")
         c.client("RETR big\r\n"); c.server("150 Opening\r\n")
@@ -69,9 +72,25 @@ import Testing
         c.server("226 Closing data connection.\r\n")
         c.client("NOOP\r\n"); c.server("200 NOOP ok\r\n")
         let run = try c.analyze("abor.pcap")
-        #expect(run.replies.map(\.command) == [nil, "RETR", "ABOR", "ABOR", "NOOP"])
+        #expect(run.replies.map(\.command) == [nil, "RETR", "RETR", "ABOR", "NOOP"])
+        #expect(run.replies.map { $0.reply.code } == [220, 150, 426, 226, 200])
         #expect(run.replies.allSatisfy { !$0.anomalies.contains("reply without command") })
-        #expect(run.sessions[0].transfers.first?.outcome == "aborted")
+        #expect(run.sessions[0].transfers.first?.outcome == "aborted" && run.sessions[0].transfers.first?.finalCode == 426)
+        #expect(run.sessions[0].unanswered.isEmpty)
+    }
+
+    /// The transfer ended as the ABOR went out: its own 226, then ABOR's 225 (RFC 959's first
+    /// case, the service command already completed, answered as its reply arrives).
+    @Test func aborAfterTheTransferEndedGetsItsOwn225() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("RETR small\r\n"); c.server("150 Opening\r\n")
+        c.client("ABOR\r\n")
+        c.server("226 Transfer complete.\r\n"); c.server("225 ABOR command successful.\r\n")
+        c.client("NOOP\r\n"); c.server("200 NOOP ok\r\n")
+        let run = try c.analyze("abor-late.pcap")
+        #expect(run.replies.map(\.command) == [nil, "RETR", "RETR", "ABOR", "NOOP"])
+        #expect(run.sessions[0].transfers.first?.finalCode == 226 && run.sessions[0].unanswered.isEmpty)
     }
 
     @Test func unsolicited421IsNotAnAnomalyAndClosesTheSession() throws {
