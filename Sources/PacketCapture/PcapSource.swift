@@ -343,6 +343,9 @@ public final class PcapSource {
         case -2:
             return .end
         default:
+            // libpcap's netfilter (NFLOG) reader takes a non-blocking socket with nothing to
+            // read for an error; every other live reader says "no packet yet".
+            if isLive, errno == EAGAIN || errno == EWOULDBLOCK { return .timeout }
             let reason = String(cString: pcap_geterr(handle))
             // "an interface has a type (or a snapshot length) … different from … the first interface"
             if !isLive, reason.contains("different from the") {
