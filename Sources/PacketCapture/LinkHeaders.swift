@@ -51,10 +51,7 @@ enum LinkHeaders {
     /// the driver padded the 802.11 header to four bytes. A frame check sequence at the end
     /// needs nothing: the IP header's length ends the packet before it.
     static func radiotap(_ f: UnsafeRawBufferPointer) -> Found {
-        let n = f.count
-        guard n >= 8, f[0] == 0 else { return .failure(.malformed(.truncatedLinkHeader)) }
-        let length = Int(le16(f, 2))
-        guard length >= 8, n >= length else { return .failure(.malformed(.truncatedLinkHeader)) }
+        guard let length = ownLength(f) else { return .failure(.malformed(.truncatedLinkHeader)) }
         let first = le32(f, 4)
         var fields = 8
         var present = first
@@ -74,10 +71,7 @@ enum LinkHeaders {
 
     /// PPI (CACE, Wireshark's AirPcap): a header of its own length naming the link type behind it.
     static func ppi(_ f: UnsafeRawBufferPointer) -> Found {
-        let n = f.count
-        guard n >= 8, f[0] == 0 else { return .failure(.malformed(.truncatedLinkHeader)) }
-        let length = Int(le16(f, 2))
-        guard length >= 8, n >= length else { return .failure(.malformed(.truncatedLinkHeader)) }
+        guard let length = ownLength(f) else { return .failure(.malformed(.truncatedLinkHeader)) }
         let inner = le32(f, 4)
         guard inner == 105 else { return .failure(.unsupportedLinkType(Int32(bitPattern: inner))) }
         return ieee80211(f, at: length, padded: false)
@@ -133,6 +127,14 @@ enum LinkHeaders {
             at += (length + 3) & ~3
         }
         return .failure(.notIP)
+    }
+
+    /// Radiotap and PPI both begin with version 0, a byte, and their own length, little-endian,
+    /// at least the 8 bytes of their fixed part: the length, when the frame holds that much.
+    private static func ownLength(_ f: UnsafeRawBufferPointer) -> Int? {
+        guard f.count >= 8, f[0] == 0 else { return nil }
+        let length = Int(le16(f, 2))
+        return length >= 8 && f.count >= length ? length : nil
     }
 
     @inline(__always) private static func le16(_ f: UnsafeRawBufferPointer, _ i: Int) -> UInt16 {
