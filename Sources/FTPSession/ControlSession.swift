@@ -36,6 +36,13 @@ struct PendingCommand {
     static let maskedArgument: [UInt8] = Array("****".utf8)
 }
 
+/// A transfer command an ABOR took over, kept apart from the session's fields until its
+/// closing reply (see `ControlSession.abortedTransfer`).
+final class AbortedTransfer {
+    let command: PendingCommand
+    init(_ command: PendingCommand) { self.command = command }
+}
+
 extension Array where Element == PendingCommand {
     /// `removeFirst()` without its copy: the standard library's copied the head out (a retain
     /// per reference) and destroyed the slot through the generic array witness (a release per
@@ -183,7 +190,8 @@ final class ControlSession {
     private var awaitingChannel: TransferTracker?
     /// The transfer command an ABOR interrupted, for the transfer's own closing reply (426):
     /// RFC 959 4.1.3 has it answer the service command, and only the 226 after it the ABOR.
-    private var abortedTransfer: PendingCommand?
+    /// Boxed: a reference a session, not a pending command's bytes in each of 100,000 open ones.
+    private var abortedTransfer: AbortedTransfer?
     private(set) var channels: [DataChannel] = []
 
     /// The configuration is borrowed and the streams taken: an initializer's parameters are
@@ -458,7 +466,7 @@ final class ControlSession {
                 taken.transfer?.summary.outcome = "aborted"
                 transfer = taken.transfer
                 abortAwaitingTransferReply = true
-                abortedTransfer = taken
+                abortedTransfer = AbortedTransfer(taken)
             }
         default:
             break
@@ -521,7 +529,7 @@ final class ControlSession {
                     // The interrupted transfer's closing reply; ABOR waits on for its own, and
                     // it no longer speaks for the transfer.
                     queue[0].abortAwaitingTransferReply = false
-                    answered = abortedTransfer.take() ?? queue[0]
+                    answered = abortedTransfer.take()?.command ?? queue[0]
                     queue[0].transfer = nil
                 } else {
                     // Usually the only one: removing the last element moves nothing.
@@ -638,7 +646,7 @@ final class ControlSession {
             t.summary.outcome = "aborted"
             queue[0].transfer = t
             queue[0].abortAwaitingTransferReply = true
-            abortedTransfer = lastDropped
+            abortedTransfer = AbortedTransfer(lastDropped)
         }
     }
 

@@ -243,6 +243,12 @@ enum FileBatch {
 
     private static func absorb(_ outcome: InputOutcome, of input: CaptureInput, into result: inout BatchResult) {
         result.summary.merge(outcome.summary)
+        sayTroubles(outcome, of: input, into: &result)
+    }
+
+    /// What went wrong with an input that was read (damage read past, packets of a link type
+    /// not decoded): each said on stderr and kept for the summary's warnings.
+    static func sayTroubles(_ outcome: InputOutcome, of input: CaptureInput, into result: inout BatchResult) {
         for damage in outcome.damages {
             result.damaged = true
             result.warnings.append(damage.description)
@@ -256,7 +262,7 @@ enum FileBatch {
 
     /// What an input that was read still leaves unsaid: packets of a link type ftpscope does
     /// not decode. Counted only, a capture of such a link read as one without FTP.
-    static func notices(_ outcome: InputOutcome, of input: CaptureInput) -> [String] {
+    private static func notices(_ outcome: InputOutcome, of input: CaptureInput) -> [String] {
         let s = outcome.summary
         guard s.unsupportedLinkType > 0 else { return [] }
         let names = s.unsupportedLinkTypes.map { LinkType(dlt: $0).name }.joined(separator: ", ")

@@ -88,10 +88,11 @@ struct Report: ParsableCommand {
         case .json: JSONReport.sessionRows
         case .junit: .countOnly
         }
-        var (collector, damaged, unreadable) = try collect(CaptureInput.list(expansion.files, merged: merge), policy: policy,
-                                                           sections: sections, rows: rows)
+        let (collected, damaged, unreadFiles) = try collect(CaptureInput.list(expansion.files, merged: merge), policy: policy,
+                                                            sections: sections, rows: rows)
+        var collector = collected
         collector.warnings = expansion.warnings + collector.warnings
-        unreadable = unreadable || expansion.unreadable > 0 || expansion.files.isEmpty
+        let unreadable = unreadFiles || expansion.unreadable > 0 || expansion.files.isEmpty
         let violations = collector.violations, count = collector.violationCount
         let file: UnsafeMutablePointer<FILE>?
         if let output {
@@ -154,8 +155,7 @@ struct Report: ParsableCommand {
                 collecting?.finish()
                 box.collector.summary = outcome.summary
                 box.collector.files = inputs[i].paths.count
-                box.damages = outcome.damages
-                box.notices = FileBatch.notices(outcome, of: inputs[i])
+                box.outcome = outcome
             } catch {
                 box.failure = error
                 if FileBatch.stopsRun(error) { firstFailure.record(i) }
@@ -168,8 +168,7 @@ struct Report: ParsableCommand {
                 try FileBatch.skip(inputs[i], f, in: &result)
                 continue
             }
-            for d in box.damages { result.damaged = true; result.warnings.append(d.description); warn(d.description) }
-            for n in box.notices { result.warnings.append(n); warn(n) }
+            if let outcome = box.outcome { FileBatch.sayTroubles(outcome, of: inputs[i], into: &result) }
             all.merge(box.collector)
         }
         all.warnings = result.warnings
@@ -181,7 +180,6 @@ struct Report: ParsableCommand {
 private final class CollectorBox: @unchecked Sendable {
     var collector: ReportCollector
     init(_ collector: ReportCollector) { self.collector = collector }
-    var damages: [CaptureError] = []
-    var notices: [String] = []
+    var outcome: InputOutcome?
     var failure: CaptureError?
 }
