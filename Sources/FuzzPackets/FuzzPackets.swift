@@ -9,7 +9,7 @@ public func fuzzPackets(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
     let frame = UnsafeRawBufferPointer(start: data, count: size)
     for link in [LinkType.ethernet, .linuxSLL, .linuxSLL2, .null, .loop, .raw, .ipv4, .ipv6, .ieee80211, .radiotap, .ppi,
-                 .ppp, .pppSerial, .pppWithDirection, .ciscoHDLC, .nflog] {
+                 .ppp, .pppSerial, .pppWithDirection, .ciscoHDLC, .nflog, .pflog] {
         if case .success(let s) = PacketDecoder(linkType: link).decode(frame) {
             // The payload must lie inside the frame.
             precondition(s.payload.count <= size && s.missingPayload >= 0)

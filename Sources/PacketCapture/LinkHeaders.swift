@@ -1,6 +1,6 @@
 /// Link layers other than Ethernet, loopback and Linux's cooked headers: wireless monitor
-/// captures (802.11 bare, behind radiotap or PPI), serial lines (PPP, Cisco HDLC) and Linux
-/// firewall logs (NFLOG). Each finds where the network layer begins and names it by EtherType,
+/// captures (802.11 bare, behind radiotap or PPI), serial lines (PPP, Cisco HDLC) and firewall
+/// logs (Linux's NFLOG, BSD pf's PFLOG). Each finds where the network layer begins and names it by EtherType,
 /// so VLAN tags, tunnels and IP are decoded as for Ethernet. Out of line: a capture of these
 /// reaches it, the common path does not.
 enum LinkHeaders {
@@ -17,6 +17,7 @@ enum LinkHeaders {
         case .pppSerial: f.count >= 1 && f[0] != 0xFF ? ciscoHDLC(f) : ppp(f, at: 0)
         case .ciscoHDLC: ciscoHDLC(f)
         case .nflog: nflog(f)
+        case .pflog: pflog(f)
         default: .failure(.unsupportedLinkType(linkType.dlt))
         }
     }
@@ -127,6 +128,22 @@ enum LinkHeaders {
             at += (length + 3) & ~3
         }
         return .failure(.notIP)
+    }
+
+    /// PFLOG (`tcpdump -i pflog0`): pf's header (rule, action, interface) says its own length
+    /// in its first byte, padded to four bytes as libpcap and tcpdump read it; the packet follows
+    /// from its IP header on. Its address family byte differs between the BSDs for IPv6 (24, 28,
+    /// 30): the IP version says which.
+    static func pflog(_ f: UnsafeRawBufferPointer) -> Found {
+        // The header holds at least length, family, action, reason and the interface name.
+        guard f.count >= 1, f[0] >= 20 else { return .failure(.malformed(.truncatedLinkHeader)) }
+        let ip = (Int(f[0]) + 3) & ~3
+        guard f.count > ip else { return .failure(.malformed(.truncatedLinkHeader)) }
+        switch f[ip] >> 4 {
+        case 4: return .success((0x0800, ip))
+        case 6: return .success((0x86DD, ip))
+        default: return .failure(.notIP)
+        }
     }
 
     /// Radiotap and PPI both begin with version 0, a byte, and their own length, little-endian,

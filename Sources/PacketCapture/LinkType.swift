@@ -16,6 +16,7 @@ public enum LinkType: Sendable, Equatable {
     case pppWithDirection
     case ciscoHDLC
     case nflog       // Linux netfilter's log (tcpdump -i nflog:N)
+    case pflog       // BSD pf's log (pflog0: OpenBSD, FreeBSD, pfSense, OPNsense)
     case unsupported(Int32)
 
     public init(dlt: Int32) {
@@ -36,6 +37,7 @@ public enum LinkType: Sendable, Equatable {
         case 204: self = .pppWithDirection
         case 104: self = .ciscoHDLC
         case 239: self = .nflog
+        case 117: self = .pflog
         default: self = .unsupported(dlt)
         }
     }
@@ -58,6 +60,7 @@ public enum LinkType: Sendable, Equatable {
         case .pppWithDirection: 204
         case .ciscoHDLC: 104
         case .nflog: 239
+        case .pflog: 117
         case .unsupported(let v): v
         }
     }
@@ -83,6 +86,7 @@ extension LinkType {
         case .pppWithDirection: "PPP_WITH_DIR"
         case .ciscoHDLC: "C_HDLC"
         case .nflog: "NFLOG"
+        case .pflog: "PFLOG"
         case .unsupported(let v): "DLT \(v)"
         }
     }

@@ -86,7 +86,7 @@ public struct PacketDecoder: Sendable {
         case .raw, .ipv4, .ipv6:
             guard n >= 1 else { return .failure(.malformed(.truncatedIPHeader)) }
             etherType = frame[0] >> 4 == 6 ? 0x86DD : 0x0800
-        case .ieee80211, .radiotap, .ppi, .ppp, .pppSerial, .pppWithDirection, .ciscoHDLC, .nflog:
+        case .ieee80211, .radiotap, .ppi, .ppp, .pppSerial, .pppWithDirection, .ciscoHDLC, .nflog, .pflog:
             switch LinkHeaders.network(linkType, frame) {
             case .success(let found): etherType = found.etherType; offset = found.offset
             case .failure(let why): return .failure(why)

@@ -92,6 +92,10 @@ import Testing
                 (.nflog, [2, 0, 0, 7] + [8, 0, 10, 0] + Array("ftp\0".utf8) + [8, 0, 1, 0, 8, 0, 3, 0]
                     + [UInt8(4 + ip.count & 0xFF), UInt8((4 + ip.count) >> 8), 9, 0] + ip),
                 (.nflog, [10, 0, 0, 7] + FrameBuilder.be16(UInt16(4 + ip.count)) + [0, 9] + ip),
+                // PFLOG: OpenBSD's 61-byte header (length, family, action, reason, interface,
+                // ruleset, rule numbers, ids, direction), padded to 64.
+                (.pflog, [61, ip[0] >> 4 == 6 ? 24 : 2, 0, 0] + Array("em0".utf8) + [UInt8](repeating: 0, count: 13)
+                    + [UInt8](repeating: 0, count: 16) + [UInt8](repeating: 0, count: 24) + [1, 0, 0, 0] + ip),
             ]
             for (i, (link, frame)) in frames.enumerated() {
                 let s = try #require(try? decode(frame, link).get(), "\(link) #\(i): \(String(describing: failure(frame, link)))")
@@ -118,6 +122,7 @@ import Testing
             (.ppi, [0, 0, 8, 0, 105, 0, 0, 0, 0x88, 0x01, 0, 0] + [UInt8](repeating: 0, count: 20) + [0, 0, 0xAA, 0xAA, 3, 0, 0, 0, 8, 0] + ip),
             (.nflog, [2, 0, 0, 7, 8, 0, 10, 0, 0x66, 0x74, 0x70, 0] + FrameBuilder.be16(UInt16(4 + ip.count)) + [0, 9] + ip),
             (.pppWithDirection, [0, 0xFF, 0x03, 0x00, 0x21] + ip), (.pppSerial, [0x0F, 0, 8, 0] + ip),
+            (.pflog, [61, 2] + [UInt8](repeating: 0, count: 62) + ip),
         ]
         for (link, frame) in whole {
             #expect((try? decode(frame, link).get()) != nil, "\(link)")
