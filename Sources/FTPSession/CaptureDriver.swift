@@ -156,6 +156,11 @@ extension CaptureSummary {
         if !unsupportedLinkTypes.contains(dlt) { unsupportedLinkTypes.append(dlt); unsupportedLinkTypes.sort() }
     }
 
+    /// libpcap's names of the link types not decoded, for messages (`PPI, DLT 147`).
+    public var unsupportedLinkTypeNames: String {
+        unsupportedLinkTypes.map { LinkType(dlt: $0).name }.joined(separator: ", ")
+    }
+
     /// Adds another input's totals (several files in one run).
     public mutating func merge(_ o: CaptureSummary) {
         packets += o.packets; bytes += o.bytes; tcpSegments += o.tcpSegments

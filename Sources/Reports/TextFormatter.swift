@@ -230,8 +230,7 @@ public struct TextFormatter: Sendable {
             out += "\nanomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
         }
         if s.unsupportedLinkType > 0 {
-            let names = s.unsupportedLinkTypes.map { "\(LinkType(dlt: $0).name)" }.joined(separator: ", ")
-            out += "\npackets not analyzed: \(s.unsupportedLinkType) of a link type ftpscope does not decode (\(names))"
+            out += "\npackets not analyzed: \(s.unsupportedLinkType) of a link type ftpscope does not decode (\(s.unsupportedLinkTypeNames))"
         }
         let malformed = s.malformed.values.reduce(0, +)
         if malformed + s.ipFragmentsUnreassembled > 0 {

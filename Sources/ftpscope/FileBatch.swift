@@ -265,8 +265,8 @@ enum FileBatch {
     private static func notices(_ outcome: InputOutcome, of input: CaptureInput) -> [String] {
         let s = outcome.summary
         guard s.unsupportedLinkType > 0 else { return [] }
-        let names = s.unsupportedLinkTypes.map { LinkType(dlt: $0).name }.joined(separator: ", ")
-        return ["\(input.label): \(s.unsupportedLinkType) of \(s.packets) packets have a link type ftpscope does not decode (\(names)) and were skipped"]
+        return ["\(input.label): \(s.unsupportedLinkType) of \(s.packets) packets have a link type ftpscope does not decode "
+                + "(\(s.unsupportedLinkTypeNames)) and were skipped"]
     }
 
     /// One input's analysis, its failure left for the caller to say (`skip`, `failed`): files

@@ -30,6 +30,21 @@ import Testing
         #expect(beside.stdout.split(separator: "\n").dropLast() == plain.stdout.split(separator: "\n").dropLast())
     }
 
+    /// A capture of a link type not decoded is named, not read as a capture without FTP: on
+    /// stderr, in the summary's warnings and `unsupported_link_types`, and in the text summary.
+    @Test func aLinkTypeNotDecodedIsNamed() throws {
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("proftpd-ftplib.pcap")))
+        bytes.replaceSubrange(20..<24, with: [147, 0, 0, 0])   // DLT_USER0, little-endian as the file
+        let path = CaptureFile.temporaryPath("user0.pcap")
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let said = "\(path): 125 of 125 packets have a link type ftpscope does not decode (DLT 147) and were skipped"
+        let json = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        #expect(json.status == 0 && json.stderr == "ftpscope: \(said)\n", "\(json.stderr)")
+        #expect(json.stdout.contains("\"unsupported_link_type\":125,\"unsupported_link_types\":[147],\"warnings\":[\"\(said)\"]"))
+        let text = try Fixtures.run(["analyze", "--format", "text", path])
+        #expect(text.stdout.contains("packets not analyzed: 125 of a link type ftpscope does not decode (DLT 147)"))
+    }
+
     @Test func notACaptureAndWrongMagic() throws {
         let path = CaptureFile.temporaryPath("text.pcap")
         #expect(FileManager.default.createFile(atPath: path, contents: Data("hello, not a capture at all\n".utf8)))
