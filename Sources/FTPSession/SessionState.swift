@@ -46,4 +46,12 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     /// Anomalies no reply carries, found of the session as a whole (how it ended, its streams):
     /// only its record shows them, so a policy on anomalies must read that record.
     public static let ofSessionOnly: [SessionAnomaly] = [.commandNeverAnswered, .streamBufferFull, .sessionEvicted]
+
+    /// Anomalies only a command's record carries: what is wrong with the command line itself,
+    /// or with when it came. A PORT's address is judged on the command and carried to its
+    /// reply as well, so that a reply record shows it; these are not, and a report that reads
+    /// replies alone would not see them.
+    public static let ofCommandOnly: [SessionAnomaly] = [
+        .commandBeforeBanner, .malformedCommand, .unterminatedCommand, .commandLineTooLong, .commandCutByGap,
+    ]
 }

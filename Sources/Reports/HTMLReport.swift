@@ -143,7 +143,9 @@ public struct HTMLReport: Sendable {
             h.append(literal: "</td><td>")
             if let code = e.replies[i].reply.code { h.append(contentsOf: meanings[code]) }
             h.append(literal: "</td><td class=\"anom\">")
-            if !e.replies[i].anomalies.isEmpty { h.append(text: Escape.html(e.replies[i].anomalies.joined(separator: "; "))) }
+            // The command's own anomalies on its first reply's row, where the command is.
+            let shown = i == 0 ? e.anomalies + e.replies[i].anomalies : e.replies[i].anomalies
+            if !shown.isEmpty { h.append(text: Escape.html(shown.joined(separator: "; "))) }
             h.append(literal: "</td></tr>\n")
         }
         if e.replies.isEmpty {
@@ -151,7 +153,9 @@ public struct HTMLReport: Sendable {
             UTCTime.write(e.timestamp.nanoseconds, date: false, to: &h)
             h.append(literal: "</td><td class=\"cmd\">")
             command(&h)
-            h.append(literal: "</td><td colspan=\"5\">(no reply)</td></tr>\n")
+            h.append(literal: "</td><td colspan=\"4\">(no reply)</td><td class=\"anom\">")
+            if !e.anomalies.isEmpty { h.append(text: Escape.html(e.anomalies.joined(separator: "; "))) }
+            h.append(literal: "</td></tr>\n")
         }
     }
 

@@ -41,7 +41,11 @@ public struct JSONReport: Sendable {
         w.key("anomalies"); w.beginArray()
         for a in c.anomalies {
             w.beginObject(); w.key("ts"); w.timestamp(a.timestamp.nanoseconds); w.key("session"); w.string(a.session)
-            w.key("anomaly"); w.string(a.name); w.key("reply"); w.string(a.line); w.endObject()
+            // The line under the name of the record that carries it: `reply` as before, or
+            // `command`; a session's own anomaly has none.
+            w.key("anomaly"); w.string(a.name)
+            if a.record != .session { w.dynamicKey(a.record.rawValue); w.string(a.line) }
+            w.endObject()
         }
         w.endArray()
         w.key("slowest"); w.beginArray()

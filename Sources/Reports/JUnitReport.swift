@@ -60,7 +60,7 @@ public struct JUnitReport: Sendable {
         // The replies are read where they lie, by index: `for r in e.replies`, `flatMap` and
         // `last` copied each event with its references.
         let replies = e.replies.indices
-        var reasons: [String] = []
+        var reasons = e.anomalies.isEmpty ? [] : policy.violations(ofCommandAnomalies: e.anomalies)
         var wireBytes = 0
         for i in replies {
             reasons += policy.violations(of: e.replies[i])

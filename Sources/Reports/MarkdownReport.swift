@@ -54,9 +54,9 @@ public struct MarkdownReport: Sendable {
         }
         md += "\n## Anomalies\n\n"
         if c.anomalies.isEmpty { md += "None.\n" } else {
-            md += "| time | session | anomaly | reply |\n| --- | --- | --- | --- |\n"
+            md += "| time | session | anomaly | record | line |\n| --- | --- | --- | --- | --- |\n"
             for a in c.anomalies.prefix(200) {
-                md += "| \(UTCTime.format(a.timestamp.nanoseconds)) | \(a.session) | \(Escape.markdownCell(a.name)) | \(Escape.markdownCell(a.line)) |\n"
+                md += "| \(UTCTime.format(a.timestamp.nanoseconds)) | \(a.session) | \(Escape.markdownCell(a.name)) | \(a.record.rawValue) | \(Escape.markdownCell(a.line)) |\n"
             }
             if c.anomalies.count > 200 { md += "\n… and \(c.anomalies.count - 200) more.\n" }
         }

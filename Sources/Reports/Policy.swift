@@ -77,6 +77,12 @@ public struct Policy: Sendable, Equatable {
         }
     }
 
+    /// Why a command fails the policy for the anomalies only its record carries (a malformed
+    /// or cut line, a command before the banner): replies do not repeat them.
+    public func violations(ofCommandAnomalies anomalies: [String]) -> [String] {
+        anomalies.filter(fails(on:)).map { "anomaly: \($0)" }
+    }
+
     /// Why a session fails the policy for what only its record shows (`command never
     /// answered`, …): each such anomaly once, with its count.
     public func violations(of s: SessionSummary) -> [String] {

@@ -12,6 +12,29 @@ public struct Exchange: Sendable {
     /// reply answered when the reply began the exchange; nil for the greeting and replies
     /// nothing asked for.
     var number: Int? = nil
+    /// The command's anomalies that no reply carries (`SessionAnomaly.ofCommandOnly`).
+    public var anomalies: [String] = []
+}
+
+/// An anomaly as the reports list it, with the record that carries it.
+public struct ListedAnomaly: Sendable {
+    public enum Record: String, Sendable { case reply, command, session }
+    public var timestamp: Timestamp
+    public var session: String
+    public var name: String
+    /// The reply's first line or the command as sent (a PASS argument masked), cut at
+    /// `maxLineCharacters`; empty for a session's.
+    public var line: String
+    public var record: Record
+
+    /// A list of thousands of anomalies on lines of 64 KiB (`command line too long`) would be
+    /// a report of hundreds of megabytes; the records keep the whole line.
+    static let maxLineCharacters = 300
+
+    init(_ timestamp: Timestamp, _ session: String, _ name: String, _ line: String, _ record: Record) {
+        self.timestamp = timestamp; self.session = session; self.name = name; self.record = record
+        self.line = line.count > Self.maxLineCharacters ? line.prefix(Self.maxLineCharacters) + "…" : line
+    }
 }
 
 /// What a report needs of one session: its summary and its exchanges in order.
@@ -52,7 +75,10 @@ public struct ReportCollector: Sendable {
     /// Replies per code, 0–999, counted in place: a dictionary update and a class label built
     /// as a string per reply cost more than the rest of a Markdown report's collecting.
     private var codeTally = [Int](repeating: 0, count: 1000)
-    public private(set) var anomalies: [(timestamp: Timestamp, session: String, name: String, line: String)] = []
+    /// Every anomaly of a reply, of a command that no reply carries, and of a session's own
+    /// record, in the order they were found; the first `maxAnomaliesListed`.
+    public private(set) var anomalies: [ListedAnomaly] = []
+    static let maxAnomaliesListed = 10_000
     public private(set) var slowest: [ReplyEvent] = []
     /// The latency of the 20th of `slowest` when it was last cut back to 20.
     private var slowestFloor: Double?
@@ -158,10 +184,21 @@ public struct ReportCollector: Sendable {
     public mutating func add(_ event: AnalysisEvent) {
         switch event {
         case .command(let c):
+            let own = c.anomalies.isEmpty ? [] : c.anomalies.filter { Self.commandOnly.contains($0) }
+            let argument = c.argument.map { String(decoding: $0, as: UTF8.self) }
+            if !own.isEmpty {
+                // A line without a verb is shown as it came (reports escape it); a PASS
+                // argument as the event has it, masked unless asked otherwise.
+                let line = c.command.verb.map { v in argument.map { v + " " + $0 } ?? v }
+                    ?? String(decoding: c.command.raw, as: UTF8.self)
+                for a in own where anomalies.count < Self.maxAnomaliesListed {
+                    anomalies.append(ListedAnomaly(c.timestamp, c.session.id, a, line, .command))
+                }
+                note(policy.violations(ofCommandAnomalies: own), of: c.session)
+            }
             guard keepsExchanges else { return }
             let exchange = Exchange(timestamp: c.timestamp, command: c.command.verb ?? "?",
-                                    argument: c.argument.map { String(decoding: $0, as: UTF8.self) }, replies: [],
-                                    number: c.number)
+                                    argument: argument, replies: [], number: c.number, anomalies: own)
             hold(c.session) { _ in exchange }
         case .reply(let r):
             if let code = r.reply.code {
@@ -169,10 +206,10 @@ public struct ReportCollector: Sendable {
                 codeTally[code] += 1
                 if replyTimeline.count < 100_000 { replyTimeline.append((r.timestamp, code / 100)) }
             }
-            if !r.anomalies.isEmpty && anomalies.count < 10_000 {
+            if !r.anomalies.isEmpty && anomalies.count < Self.maxAnomaliesListed {
                 let firstLine = String(decoding: r.reply.firstLine, as: UTF8.self)
-                for a in r.anomalies where anomalies.count < 10_000 {
-                    anomalies.append((r.timestamp, r.session.id, a, firstLine))
+                for a in r.anomalies where anomalies.count < Self.maxAnomaliesListed {
+                    anomalies.append(ListedAnomaly(r.timestamp, r.session.id, a, firstLine, .reply))
                 }
             }
             // Replies kept until their session ends get buffers of their own size (see
@@ -190,15 +227,7 @@ public struct ReportCollector: Sendable {
                     slowestFloor = slowest[19].latencyMilliseconds
                 }
             }
-            let key = ObjectIdentifier(r.session)
-            let found = policy.violations(of: r)
-            if !found.isEmpty {
-                let id = r.session.id
-                open[key, default: OpenSession()].violationCount += found.count
-                for v in found where (open[key]?.violations.count ?? 0) < Self.maxViolationsKept {
-                    open[key, default: OpenSession()].violations.append("\(id): \(v)")
-                }
-            }
+            note(policy.violations(of: r), of: r.session)
             guard keepsExchanges else { return }
             // A reply joins the exchange of the command it answers while that is held, however
             // many commands a pipelining client sent after it; otherwise it begins one.
@@ -222,6 +251,10 @@ public struct ReportCollector: Sendable {
             let spilledParts = spilled.isEmpty ? nil : spilled.removeValue(forKey: ObjectIdentifier(s.session))
             violationCount += entry.violationCount
             replyViolations += entry.violations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
+            for a in SessionAnomaly.ofSessionOnly {
+                guard let n = s.anomalies[a.rawValue], n > 0, anomalies.count < Self.maxAnomaliesListed else { continue }
+                anomalies.append(ListedAnomaly(s.last, s.session.id, a.rawValue + (n > 1 ? " ×\(n)" : ""), "", .session))
+            }
             let ofSession = policy.violations(of: s)
             violationCount += ofSession.count
             for v in ofSession where replyViolations.count < Self.maxViolationsKept { replyViolations.append("\(s.session.id): \(v)") }
@@ -245,6 +278,19 @@ public struct ReportCollector: Sendable {
                 sectionFailures += frame.failures
             }
             if rows == nil { sessions.append(report) }
+        }
+    }
+
+    /// Anomalies a command never carries onward to a reply, as the session layer names them.
+    private static let commandOnly = Set(SessionAnomaly.ofCommandOnly.map(\.rawValue))
+
+    /// Counts a session's violations, keeping the first `maxViolationsKept`, until it ends.
+    private mutating func note(_ found: [String], of session: SessionIdentity) {
+        guard !found.isEmpty else { return }
+        let key = ObjectIdentifier(session), id = session.id
+        open[key, default: OpenSession()].violationCount += found.count
+        for v in found where (open[key]?.violations.count ?? 0) < Self.maxViolationsKept {
+            open[key, default: OpenSession()].violations.append("\(id): \(v)")
         }
     }
 
@@ -365,7 +411,7 @@ public struct ReportCollector: Sendable {
         }
         for code in codeTally.indices { codeTally[code] += o.codeTally[code] }
         warnings += o.warnings
-        anomalies += o.anomalies.prefix(max(0, 10_000 - anomalies.count))
+        anomalies += o.anomalies.prefix(max(0, Self.maxAnomaliesListed - anomalies.count))
         slowest += o.slowest
         replyTimeline += o.replyTimeline.prefix(max(0, 100_000 - replyTimeline.count))
         replyViolations += o.replyViolations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))

@@ -77,9 +77,10 @@ import Testing
 
     /// lftp without its sync mode pipelines (AUTH before the banner, five commands in one
     /// segment): each command is one test case with the replies the session paired it with,
-    /// none left without a reply, and the gate on anomalies passes.
+    /// none left without a reply, and the gate on anomalies passes but for the command sent
+    /// before the banner (`commandAndSessionAnomaliesAreListedAndGated`).
     @Test func junitOfAPipeliningClientHasACaseForEachCommand() throws {
-        let r = try Fixtures.run(["report", "--format", "junit", "--fail-on", "anomaly",
+        let r = try Fixtures.run(["report", "--format", "junit", "--fail-on", "anomaly", "--allow-anomaly", "command before banner",
                                   Fixtures.path("vsftpd-lftp-pipelined.pcap")])
         #expect(r.status == 0, "\(r.stderr)")
         let names = r.stdout.split(separator: "\n").compactMap { line -> String? in
@@ -147,6 +148,69 @@ import Testing
             let r = try Fixtures.run(["report"] + bad + [epsv])
             #expect(r.status == 64 && r.stderr.contains("unknown anomaly") && r.stderr.contains("'code not in catalog'"),
                     "\(bad): \(r.stderr)")
+        }
+    }
+
+    /// Anomalies only a command's record carries (a malformed line, one too long, one a gap
+    /// or the end cut, a command before the banner) and those only a session's record carries
+    /// are listed by every report and gated on like those of replies: before, a report read
+    /// replies alone, said "None." and passed `--fail-on anomaly` where the session record
+    /// counted them. lftp sends its first commands before vsftpd's banner (a real recording).
+    @Test func commandAndSessionAnomaliesAreListedAndGated() throws {
+        let lftp = Fixtures.path("vsftpd-lftp-pipelined.pcap")
+        let gated = try Fixtures.run(["report", "--fail-on", "anomaly", lftp])
+        #expect(gated.status == 1, "\(gated.stderr)")
+        #expect(gated.stderr.contains("ftpscope: policy: s1: anomaly: command before banner"))
+        #expect(gated.stdout.contains("| s1 | command before banner | command | AUTH TLS |"), "\(gated.stdout)")
+        #expect(!gated.stdout.contains("## Anomalies\n\nNone."))
+        let allowed = try Fixtures.run(["report", "--fail-on", "anomaly", "--allow-anomaly", "command before banner", lftp])
+        #expect(allowed.status == 0 && allowed.stdout.contains("**Policy: passed.**"), "\(allowed.stderr)")
+
+        var c = Conversation()
+        c.handshake()
+        c.server("220 ready\r\n")
+        c.client("\u{1B}[31m\u{7}\r\n"); c.server("500 what?\r\n")
+        c.client("USER " + String(repeating: "a", count: 500) + "\r\n"); c.server("331 p\r\n")
+        c.client("PASS secret\r\n"); c.server("230 in\r\n")
+        c.client("NOOP\r\n")
+        c.client("QUIT")
+        c.close()
+        let path = CaptureFile.temporaryPath("command-anomalies.pcap")
+        try CaptureFile.write([c], to: path)
+        let expected = ["s1: anomaly: malformed command", "s1: anomaly: command line too long",
+                        "s1: anomaly: unterminated command line", "s1: anomaly: command never answered"]
+        for format in ["markdown", "json", "junit", "html"] {
+            let out = CaptureFile.temporaryPath("command-anomalies.\(format)")
+            let r = try Fixtures.run(["report", "--format", format, "-o", out, "--max-line", "100", "--fail-on", "anomaly", path])
+            #expect(r.status == 1, "\(format): \(r.status) \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").filter { $0.hasPrefix("ftpscope: policy: ") }.map(String.init)
+                == expected.map { "ftpscope: policy: " + $0 }, "\(format): \(r.stderr)")
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(!text.contains("\u{1B}") && !text.contains("\u{7}"), "\(format): escape bytes from the wire")
+            switch format {
+            case "markdown":
+                #expect(text.contains("| malformed command | command | \\x1b\\[31m\\x07 |"), "\(text)")
+                #expect(text.contains("| command line too long | command | USER " + String(repeating: "a", count: 95) + " |"))
+                #expect(text.contains("| unterminated command line | command | QUIT |"))
+                #expect(text.contains("| command never answered | session |  |"))
+                #expect(text.contains("**Policy: FAILED** (4 violations)"), "\(text)")
+            case "json":
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                let listed = try #require(json["anomalies"] as? [[String: Any]])
+                #expect(listed.map { $0["anomaly"] as? String } == ["malformed command", "command line too long",
+                                                                     "unterminated command line", "command never answered"])
+                #expect(listed[2]["command"] as? String == "QUIT" && listed[2]["reply"] == nil)
+                #expect(listed[3]["command"] == nil && listed[3]["reply"] == nil)
+            case "junit":
+                #expect(text.contains("name=\"QUIT → \" time=\"0\">\n      <failure message=\"anomaly: unterminated command line; no reply\""),
+                        "\(text)")
+                // The three commands, NOOP without a reply, and the session's own test case.
+                #expect(text.contains("tests=\"7\" failures=\"5\""), "\(text)")
+            default:
+                #expect(text.contains("<td colspan=\"4\">(no reply)</td><td class=\"anom\">unterminated command line</td>"),
+                        "\(text)")
+                #expect(text.contains("<td class=\"anom\">command line too long</td>"))
+            }
         }
     }
 

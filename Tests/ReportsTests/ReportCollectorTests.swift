@@ -94,7 +94,8 @@ import Testing
         a.client("NOOP\r\nQUIT\r\n"); a.server("200 ok\r\n221 bye\r\n")
         a.close()
         let events = try a.analyze("pipelined.pcap").events
-        let policy = Policy(rules: [.anomaly])
+        // USER and PASS came before the banner: that anomaly is not what this test is about.
+        let policy = Policy(rules: [.anomaly], allowedAnomalies: ["command before banner"])
         var kept = ReportCollector(policy: policy)
         for e in events { kept.add(e) }
         let session = try #require(kept.sessions.first)
