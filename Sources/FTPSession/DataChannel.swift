@@ -26,6 +26,10 @@ final class DataChannel {
     private var highestFromServer: UInt32?
     var bytesFromClient = 0
     var bytesFromServer = 0
+    /// Bytes of each direction the capture did not show (lost by the capture, or cut by its
+    /// snap length), between the first byte it showed and the highest.
+    private(set) var uncapturedFromClient = UncapturedBytes()
+    private(set) var uncapturedFromServer = UncapturedBytes()
     /// Each direction's first bytes, to tell what was transferred.
     private var headFromClient = StreamHead()
     private var headFromServer = StreamHead()
@@ -130,6 +134,9 @@ final class DataChannel {
                 bytesFromClient += max(0, SequenceNumber.distance(from: base, to: end))
                 highestFromClient = end
             }
+            if start != base || segment.missingPayload > 0, !segment.flags.contains(.rst) {
+                Self.account(&uncapturedFromClient, start: start, base: base, captured: segment.payload.count, length: length)
+            }
         } else {
             let base = highestFromServer ?? start
             let ahead = SequenceNumber.distance(from: base, to: end)
@@ -137,8 +144,32 @@ final class DataChannel {
                 bytesFromServer += max(0, SequenceNumber.distance(from: base, to: end))
                 highestFromServer = end
             }
+            if start != base || segment.missingPayload > 0, !segment.flags.contains(.rst) {
+                Self.account(&uncapturedFromServer, start: start, base: base, captured: segment.payload.count, length: length)
+            }
         }
-        if length > 0 { tracker?.note(self, at: ts) }
+        if length > 0 {
+            tracker?.note(self, at: ts)
+        } else if segment.flags.contains(.fin) {
+            // A FIN past the highest byte says how far the data went even when the capture
+            // lost its last segments: the transfer's size, with those bytes missing.
+            tracker?.noteBytes(self)
+        }
+    }
+
+    /// What a segment out of the usual order says of the bytes the capture did not show: it
+    /// starts past the highest byte `base` (a hole before it), repeats bytes behind it (a
+    /// retransmission, which may fill a hole), or lost its end to the snap length.
+    private static func account(_ holes: inout UncapturedBytes, start: UInt32, base: UInt32, captured: Int, length: Int) {
+        let behind = SequenceNumber.distance(from: start, to: base)
+        if behind < 0 {
+            holes.skipped(from: base, length: -behind)
+        } else if behind > 0 {
+            holes.shown(from: start, length: min(captured, behind))
+        }
+        // The part of this segment beyond what was already highest that the snap length cut.
+        let cutFrom = max(captured, behind)
+        if length > cutFrom { holes.skipped(from: SequenceNumber.advance(start, by: cutFrom), length: length - cutFrom) }
     }
 
     private func order(_ segment: TCPSegment, fromClient: Bool) {
@@ -194,9 +225,14 @@ struct StreamHead {
 }
 
 extension TransferTracker {
-    func note(_ channel: DataChannel, at ts: Timestamp) {
+    func noteBytes(_ channel: DataChannel) {
         summary.bytesToServer = channel.bytesFromClient
         summary.bytesToClient = channel.bytesFromServer
+        summary.uncapturedBytes = channel.uncapturedFromClient.count + channel.uncapturedFromServer.count
+    }
+
+    func note(_ channel: DataChannel, at ts: Timestamp) {
+        noteBytes(channel)
         if summary.dataStart == nil { summary.dataStart = channel.first }
         summary.dataEnd = ts
     }

@@ -147,6 +147,9 @@ public struct TransferSummary: Sendable {
     public var dataConnection: (client: Endpoint, server: Endpoint)?
     public var bytesToServer = 0
     public var bytesToClient = 0
+    /// Bytes within `bytes` the capture did not show (packets it lost, payloads its snap length
+    /// cut; Zeek's `missing_bytes`): the transfer moved them, the capture cannot tell what they were.
+    public var uncapturedBytes = 0
     public var dataStart: Timestamp?
     public var dataEnd: Timestamp?
     /// The size the server gave: in its 150 ("(27019 bytes)"), or else in its 213 to a SIZE

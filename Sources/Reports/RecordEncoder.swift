@@ -380,6 +380,7 @@ public struct RecordEncoder: Sendable {
             w.key("bytes"); w.int(t.bytes)
             w.key("bytes_to_server"); w.int(t.bytesToServer)
             w.key("bytes_to_client"); w.int(t.bytesToClient)
+            w.key("missing_bytes"); w.int(t.uncapturedBytes)
             w.key("duration_ms"); if let d = t.durationMilliseconds { w.double(d) } else { w.null() }
             w.key("throughput_bps")
             if let d = t.durationMilliseconds, d > 0 { w.double(Double(t.bytes) * 8 / (d / 1000), decimals: 0) } else { w.null() }

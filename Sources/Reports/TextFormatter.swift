@@ -183,7 +183,9 @@ public struct TextFormatter: Sendable {
         for t in s.transfers {
             // The file as the server knows it when the working directory is known.
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
-            var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes  \(t.mode ?? "?")  \(t.outcome)"
+            var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes"
+            if t.uncapturedBytes > 0 { line += " (\(t.uncapturedBytes) not captured)" }
+            line += "  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
             if t.tls { line += t.tlsDecrypted ? "  tls (decrypted)" : "  tls" }
             if let m = t.mimeType { line += "  \(m)" }
@@ -248,7 +250,7 @@ public struct TextFormatter: Sendable {
         }
         // Their headers were read and what the snap length kept was analyzed; the rest is in the gaps.
         if s.truncatedPackets > 0 {
-            out += "\npackets cut by the capture's snap length: \(s.truncatedPackets) (the bytes not captured are counted as gaps)"
+            out += "\npackets cut by the capture's snap length: \(s.truncatedPackets) (bytes not captured: gaps on control connections, transfers' missing bytes on data connections)"
         }
         return out
     }

@@ -8,7 +8,9 @@ extension TransferSummary {
     var reportText: String {
         var text = command
         if let p = absolutePath ?? path { text += " " + p }
-        text += " \(bytes) B \(outcome)"
+        text += " \(bytes) B"
+        if uncapturedBytes > 0 { text += " (\(uncapturedBytes) B not captured)" }
+        text += " \(outcome)"
         if let mimeType { text += " " + mimeType }
         if let d = digests {
             if let h = d.sha256 { text += " sha256 " + h } else if let h = d.sha1 { text += " sha1 " + h } else if let h = d.md5 { text += " md5 " + h }

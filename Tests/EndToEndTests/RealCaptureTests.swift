@@ -220,6 +220,31 @@ import Testing
         #expect(try AnalysisRun.of(Fixtures.path("vsftpd-ftplib-filetypes.pcap")).sessions.first?.transfers.allSatisfy { $0.digests == nil } == true)
     }
 
+    /// tcpdump -s 256: the control lines fit, the file's one loopback segment is cut to 190
+    /// bytes. The transfer is still 27,019 bytes and matches its 150; what the capture lacks
+    /// of it is `missing_bytes`, against what the recording counted from the capture's frame
+    /// headers (the client log's `#` line); no digest is made of a file the capture lacks.
+    @Test func aTransferCutByTheSnapLengthCountsItsMissingBytes() throws {
+        let log = try String(contentsOfFile: Fixtures.path("vsftpd-curl-snaplen.client.log"), encoding: .utf8)
+        let counted = try #require(log.split(separator: "\n").first { $0.hasPrefix("# data payload bytes ") })
+            .split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .punctuationCharacters)) }
+        #expect(counted.count == 2)
+        let (wire, kept) = (counted[0], counted[1])
+        #expect(wire == 27019 && kept < wire)
+        var config = AnalyzerConfiguration()
+        config.transferHashes = [.sha256]
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-curl-snaplen.pcap"), configuration: config)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.bytes == wire && t.sizeMatches == true && t.outcome == "completed")
+        #expect(t.uncapturedBytes == wire - kept)
+        #expect(t.digests == nil)
+        #expect(run.gaps.isEmpty, "every control line fits in the snap length")
+        let text = try Fixtures.run(["analyze", "--format", "text", Fixtures.path("vsftpd-curl-snaplen.pcap")])
+        #expect(text.stdout.contains("27019 bytes (\(wire - kept) not captured)"), "\(text.stdout)")
+        let report = try Fixtures.run(["report", Fixtures.path("vsftpd-curl-snaplen.pcap")])
+        #expect(report.stdout.contains("RETR /pub/hello.txt 27019 B (\(wire - kept) B not captured) completed"), "\(report.stdout)")
+    }
+
     /// dumpcap on two interfaces (`-i lo -i any`): lo's packets Ethernet, any's Linux cooked,
     /// one session on each. libpcap (tcpdump, Zeek) stops at the second interface; every
     /// packet and reply of both sessions is here, each decoded as its interface says.

@@ -269,6 +269,39 @@ import Testing
         return try AnalysisRun.of(path, configuration: configuration)
     }
 
+    /// Bytes of a transfer the capture did not show (Zeek's `missing_bytes`): a segment it
+    /// lost, one its snap length cut, counted within `bytes` (the transfer moved them); a
+    /// retransmission the capture did show fills the hole, and a packet seen twice or a
+    /// reordering opens none.
+    @Test(arguments: [("in order", 0), ("second lost", 1000), ("second lost, resent at the end", 0),
+                      ("second and fourth lost", 1000 + 500), ("second cut to 100 bytes", 900),
+                      ("first two swapped", 0), ("second seen twice", 0), ("second lost, resent cut to 500 bytes", 500)])
+    func bytesTheCaptureDidNotShowAreCounted(_ damage: String, _ missing: Int) throws {
+        let run = try passiveTransfer(preliminary: "150 Opening BINARY mode data connection (3500 bytes).",
+                                      file: [UInt8](repeating: 0x41, count: 3500), segment: 1000) { data, first in
+            switch damage {
+            case "second lost": data.remove(at: first + 1)
+            case "second lost, resent at the end":
+                let lost = data.packets[first + 1]
+                data.remove(at: first + 1)
+                data.insert(lost, at: first + 3)
+            case "second and fourth lost": data.remove(at: first + 3); data.remove(at: first + 1)
+            case "second cut to 100 bytes": data.cutPayload(at: first + 1, keeping: 100)
+            case "first two swapped": data.swapAt(first, first + 1)
+            case "second seen twice": data.duplicate(first + 1)
+            case "second lost, resent cut to 500 bytes":
+                let lost = data.packets[first + 1]
+                data.remove(at: first + 1)
+                data.insert(lost, at: first + 3)
+                data.cutPayload(at: first + 3, keeping: 500)
+            default: break
+            }
+        }
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.bytesToClient == 3500 && t.sizeMatches == true, "\(damage): \(t.bytesToClient)")
+        #expect(t.uncapturedBytes == missing, "\(damage): \(t.uncapturedBytes)")
+    }
+
     /// pure-ftpd's 150 gives no size; curl asked SIZE of the same file just before.
     @Test func aSizeReplyIsTheSizeToExpectWhenThe150GivesNone() throws {
         let run = try download(before: [("SIZE f.bin", "213 3000")], preliminary: "150 Accepted data connection", size: 3000)

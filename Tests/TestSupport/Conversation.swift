@@ -77,6 +77,8 @@ public struct Conversation {
     public mutating func reset(fromClient: Bool) { add(fromClient: fromClient, flags: [.rst, .ack], payload: []) }
 
     public mutating func remove(at i: Int) { packets.remove(at: i) }
+    /// A packet taken out with `remove(at:)` seen later, as a retransmission would be.
+    public mutating func insert(_ packet: Packet, at i: Int) { packets.insert(packet, at: i) }
     public mutating func setFrame(_ i: Int, _ frame: [UInt8]) { packets[i].frame = frame }
     /// Packet `i` replaced by several frames (its fragments), a nanosecond apart.
     public mutating func replace(_ i: Int, with frames: [[UInt8]]) {
