@@ -373,6 +373,7 @@ public final class Analyzer {
         summary.commands = shared.commands
         summary.gaps = shared.gaps
         summary.gapBytes = shared.gapBytes
+        summary.missingDataBytes = shared.missingDataBytes
         summary.bufferCapHits = shared.bufferCapHits
         if let extractor {
             summary.filesExtracted = extractor.filesKept

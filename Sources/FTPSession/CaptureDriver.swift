@@ -171,6 +171,7 @@ extension CaptureSummary {
         unsupportedLinkTypes = Array(Set(unsupportedLinkTypes).union(o.unsupportedLinkTypes)).sorted()
         connections += o.connections; ftpSessions += o.ftpSessions; dataConnections += o.dataConnections
         replies += o.replies; commands += o.commands; gaps += o.gaps; gapBytes += o.gapBytes
+        missingDataBytes += o.missingDataBytes
         evictions += o.evictions; idleExpirations += o.idleExpirations; bufferCapHits += o.bufferCapHits
         peakConnections = max(peakConnections, o.peakConnections)
         filesExtracted += o.filesExtracted

@@ -103,6 +103,8 @@ final class SessionsShared {
     var anomalies: [String: Int] = [:]
     var gaps = 0
     var gapBytes = 0
+    /// Bytes of data connections the capture did not show, over the transfers of ended sessions.
+    var missingDataBytes = 0
     var bufferCapHits = 0
 
     func count(anomalies found: [String]) {
@@ -346,7 +348,9 @@ final class ControlSession {
         // The capture ending or the table evicting us says nothing about the connection.
         if reason == "fin" || reason == "rst" { closed = true }
         closedSummaryEmitted = true
-        sink.event(.session(summary()))
+        let ended = summary()
+        for t in ended.transfers { shared.missingDataBytes += t.uncapturedBytes }
+        sink.event(.session(ended))
         host.sessionEnded(identity)
     }
     private var closedSummaryEmitted = false

@@ -261,6 +261,9 @@ public struct CaptureSummary: Sendable {
     public var commands = 0
     public var gaps = 0
     public var gapBytes = 0
+    /// Bytes of transfers the capture did not show (their `uncapturedBytes`, added up): the
+    /// data connections' loss, as `gapBytes` is the control connections'.
+    public var missingDataBytes = 0
     public var evictions = 0
     public var idleExpirations = 0
     /// Times a stream's out-of-order buffer hit its cap and a hole was given up as a gap.

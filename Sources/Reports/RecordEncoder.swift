@@ -429,6 +429,7 @@ public struct RecordEncoder: Sendable {
         w.key("replies_by_class"); counts(s.repliesByClass, &w)
         w.key("gaps"); w.int(s.gaps)
         w.key("gap_bytes"); w.int(s.gapBytes)
+        w.key("missing_data_bytes"); w.int(s.missingDataBytes)
         w.key("evictions"); w.int(s.evictions)
         w.key("idle_expirations"); w.int(s.idleExpirations)
         w.key("buffer_cap_hits"); w.int(s.bufferCapHits)

@@ -227,7 +227,9 @@ public struct TextFormatter: Sendable {
 
     public func formatSummary(_ s: CaptureSummary, files: Int) -> String {
         var out = "summary: \(files) file(s), \(s.packets) packets, \(s.connections) connections, \(s.ftpSessions) FTP sessions, "
-        out += "\(s.dataConnections) data connections, \(s.replies) replies, \(s.commands) commands, \(s.gaps) gaps (\(s.gapBytes) bytes), \(s.evictions) evictions"
+        out += "\(s.dataConnections) data connections, \(s.replies) replies, \(s.commands) commands, \(s.gaps) gaps (\(s.gapBytes) bytes)"
+        if s.missingDataBytes > 0 { out += ", \(s.missingDataBytes) data bytes not captured" }
+        out += ", \(s.evictions) evictions"
         if !s.anomalies.isEmpty {
             out += "\nanomalies: " + s.anomalies.keys.sorted().map { "\($0) ×\(s.anomalies[$0]!)" }.joined(separator: ", ")
         }

@@ -241,6 +241,8 @@ import Testing
         #expect(run.gaps.isEmpty, "every control line fits in the snap length")
         let text = try Fixtures.run(["analyze", "--format", "text", Fixtures.path("vsftpd-curl-snaplen.pcap")])
         #expect(text.stdout.contains("27019 bytes (\(wire - kept) not captured)"), "\(text.stdout)")
+        #expect(run.summary.missingDataBytes == wire - kept)
+        #expect(text.stdout.contains("0 gaps (0 bytes), \(wire - kept) data bytes not captured, 0 evictions"))
         let report = try Fixtures.run(["report", Fixtures.path("vsftpd-curl-snaplen.pcap")])
         #expect(report.stdout.contains("RETR /pub/hello.txt 27019 B (\(wire - kept) B not captured) completed"), "\(report.stdout)")
     }
