@@ -34,7 +34,7 @@ public struct HTMLReport: Sendable {
         <h1>ftpscope report</h1>
 
         """
-        h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessionCount) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps.</p>\n"
+        h += "<p id=\"totals\">\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessionCount) FTP sessions, \(c.summary.replies) replies, \(c.summary.gaps) gaps\(c.summary.missingDataText).</p>\n"
         if !c.warnings.isEmpty {
             h += "<h2>Warnings</h2><ul class=\"anom\" id=\"warnings\">"
             for w in c.warnings { h += "<li>\(Escape.html(w))</li>" }

@@ -30,7 +30,7 @@ public struct MarkdownReport: Sendable {
         let total = violationCount ?? violations.count
         var md = "# ftpscope report\n\n"
         md += "\(c.files) capture file(s), \(c.summary.packets) packets, \(c.sessionCount) FTP sessions, "
-        md += "\(c.summary.replies) replies, \(c.summary.gaps) gaps.\n\n"
+        md += "\(c.summary.replies) replies, \(c.summary.gaps) gaps\(c.summary.missingDataText).\n\n"
         if !policy.rules.isEmpty || policy.maxLatencyMilliseconds != nil {
             md += total == 0 ? "**Policy: passed.**\n\n" : "**Policy: FAILED** (\(total) violations).\n\n"
         }

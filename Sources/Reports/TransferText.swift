@@ -1,5 +1,10 @@
 import FTPSession
 
+extension CaptureSummary {
+    /// ", N data bytes not captured" for a report's totals, or nothing when none were lost.
+    var missingDataText: String { missingDataBytes > 0 ? ", \(missingDataBytes) data bytes not captured" : "" }
+}
+
 extension TransferSummary {
     /// A transfer in a report's table of sessions: what moved, how much, how it ended, what it
     /// carried, and with `--hash` and `--extract` its strongest digest and where it was saved

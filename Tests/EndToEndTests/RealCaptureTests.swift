@@ -245,6 +245,7 @@ import Testing
         #expect(text.stdout.contains("0 gaps (0 bytes), \(wire - kept) data bytes not captured, 0 evictions"))
         let report = try Fixtures.run(["report", Fixtures.path("vsftpd-curl-snaplen.pcap")])
         #expect(report.stdout.contains("RETR /pub/hello.txt 27019 B (\(wire - kept) B not captured) completed"), "\(report.stdout)")
+        #expect(report.stdout.contains("10 replies, 0 gaps, \(wire - kept) data bytes not captured.\n"))
     }
 
     /// dumpcap on two interfaces (`-i lo -i any`): lo's packets Ethernet, any's Linux cooked,
