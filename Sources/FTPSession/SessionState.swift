@@ -43,10 +43,6 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     /// The command's line lost its end (and perhaps part of its argument) in a gap.
     case commandCutByGap = "command cut by gap"
 
-    /// Anomalies no reply carries, found of the session as a whole (how it ended, its streams):
-    /// only its record shows them, so a policy on anomalies must read that record.
-    public static let ofSessionOnly: [SessionAnomaly] = [.commandNeverAnswered, .streamBufferFull, .sessionEvicted]
-
     /// Anomalies only a command's record carries: what is wrong with the command line itself,
     /// or with when it came. A PORT's address is judged on the command and carried to its
     /// reply as well, so that a reply record shows it; these are not, and a report that reads

@@ -143,7 +143,7 @@ public struct JUnitReport: Sendable {
             tests += 1; failures += 1
         }
         // What only the session's record shows: commands never answered, streams that overflowed.
-        let sessionFailures = policy.violations(of: s.summary)
+        let sessionFailures = policy.violations(ofSessionAnomalies: s.ofSessionOnly)
         if !sessionFailures.isEmpty {
             tail.append(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"session\" time=\"0\">\n"
                         + "      <failure message=\"\(Escape.xml(sessionFailures.joined(separator: "; ")))\" type=\"anomaly\"/>\n    </testcase>\n")

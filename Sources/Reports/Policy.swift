@@ -84,11 +84,10 @@ public struct Policy: Sendable, Equatable {
     }
 
     /// Why a session fails the policy for what only its record shows (`command never
-    /// answered`, …): each such anomaly once, with its count.
-    public func violations(of s: SessionSummary) -> [String] {
-        SessionAnomaly.ofSessionOnly.compactMap { a in
-            guard let n = s.anomalies[a.rawValue], n > 0, fails(on: a.rawValue) else { return nil }
-            return "anomaly: \(a.rawValue)" + (n > 1 ? " ×\(n)" : "")
+    /// answered`, …; `SessionReport.ofSessionOnly`): each such anomaly once, with its count.
+    public func violations(ofSessionAnomalies anomalies: [(name: String, count: Int)]) -> [String] {
+        anomalies.compactMap { a in
+            fails(on: a.name) ? "anomaly: \(a.name)" + (a.count > 1 ? " ×\(a.count)" : "") : nil
         }
     }
 

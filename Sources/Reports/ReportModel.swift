@@ -46,6 +46,10 @@ public struct SessionReport: Sendable {
     public var droppedExchanges: Int
     /// The session's gaps (the first hundred), for the reports that judge each session.
     public var gaps: [GapEvent] = []
+    /// Anomalies the session's record counts beyond those its replies and commands carried
+    /// (a command never answered, an overflowing buffer, replies a lost 234 took with it),
+    /// by name, in the order `SessionAnomaly` lists them.
+    public var ofSessionOnly: [(name: String, count: Int)] = []
 }
 
 /// Collects analysis events into the data every report format renders. Exchanges per session
@@ -152,6 +156,9 @@ public struct ReportCollector: Sendable {
         var violations: [String] = []
         var violationCount = 0
         var gaps: [GapEvent] = []
+        /// Anomalies replies and commands carried, by name: what the session's record counts
+        /// beyond them is the session's own.
+        var carried: [String: Int] = [:]
 
         /// Where the exchange of command `n` is held while it may get replies: among the last
         /// `maxHeldExchanges` at most, searched from the latest.
@@ -194,6 +201,7 @@ public struct ReportCollector: Sendable {
                 for a in own where anomalies.count < Self.maxAnomaliesListed {
                     anomalies.append(ListedAnomaly(c.timestamp, c.session.id, a, line, .command))
                 }
+                carried(own, by: c.session)
                 note(policy.violations(ofCommandAnomalies: own), of: c.session)
             }
             guard keepsExchanges else { return }
@@ -212,6 +220,7 @@ public struct ReportCollector: Sendable {
                     anomalies.append(ListedAnomaly(r.timestamp, r.session.id, a, firstLine, .reply))
                 }
             }
+            if !r.anomalies.isEmpty { carried(r.anomalies, by: r.session) }
             // Replies kept until their session ends get buffers of their own size (see
             // `Reply.compacted`); the few kept as the slowest need not.
             var r = r
@@ -251,15 +260,21 @@ public struct ReportCollector: Sendable {
             let spilledParts = spilled.isEmpty ? nil : spilled.removeValue(forKey: ObjectIdentifier(s.session))
             violationCount += entry.violationCount
             replyViolations += entry.violations.prefix(max(0, Self.maxViolationsKept - replyViolations.count))
-            for a in SessionAnomaly.ofSessionOnly {
-                guard let n = s.anomalies[a.rawValue], n > 0, anomalies.count < Self.maxAnomaliesListed else { continue }
-                anomalies.append(ListedAnomaly(s.last, s.session.id, a.rawValue + (n > 1 ? " ×\(n)" : ""), "", .session))
+            // What the record counts beyond what replies and commands carried is the session's
+            // own, whichever anomaly it is: a fixed list of such anomalies missed those that are
+            // sometimes a reply's and sometimes not.
+            let own: [(name: String, count: Int)] = s.anomalies.isEmpty ? [] : Policy.anomalyNames.compactMap { name in
+                let n = (s.anomalies[name] ?? 0) - (entry.carried[name] ?? 0)
+                return n > 0 ? (name, n) : nil
             }
-            let ofSession = policy.violations(of: s)
+            for (name, n) in own where anomalies.count < Self.maxAnomaliesListed {
+                anomalies.append(ListedAnomaly(s.last, s.session.id, name + (n > 1 ? " ×\(n)" : ""), "", .session))
+            }
+            let ofSession = policy.violations(ofSessionAnomalies: own)
             violationCount += ofSession.count
             for v in ofSession where replyViolations.count < Self.maxViolationsKept { replyViolations.append("\(s.session.id): \(v)") }
             var report = SessionReport(summary: s, exchanges: entry.exchanges, droppedExchanges: entry.dropped,
-                                       gaps: entry.gaps)
+                                       gaps: entry.gaps, ofSessionOnly: own)
             sessionCount += 1
             if let rows { spool(rows.row(s), separator: rows.separator) }
             if let sections {
@@ -283,6 +298,12 @@ public struct ReportCollector: Sendable {
 
     /// Anomalies a command never carries onward to a reply, as the session layer names them.
     private static let commandOnly = Set(SessionAnomaly.ofCommandOnly.map(\.rawValue))
+
+    /// Counts the anomalies a reply or command of a session carried.
+    private mutating func carried(_ names: [String], by session: SessionIdentity) {
+        let key = ObjectIdentifier(session)
+        for a in names { open[key, default: OpenSession()].carried[a, default: 0] += 1 }
+    }
 
     /// Counts a session's violations, keeping the first `maxViolationsKept`, until it ends.
     private mutating func note(_ found: [String], of session: SessionIdentity) {

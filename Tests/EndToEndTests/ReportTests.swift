@@ -214,6 +214,33 @@ import Testing
         }
     }
 
+    /// An anomaly the session's record counts beyond what its replies carried is the
+    /// session's own, whichever it is: here the 234 to AUTH TLS was lost and the TLS handshake
+    /// that followed tells it was given ("replies lost in gap", carried by no reply), which a
+    /// fixed list of session-only anomalies did not gate.
+    @Test func anomaliesBeyondWhatRepliesCarriedAreTheSessions() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("AUTH TLS\r\n")
+        let lost = c.packets.count
+        c.server("234 Go.\r\n")
+        c.clientBytes([22, 3, 1, 0, 5, 1, 2, 3, 4, 5])
+        c.serverBytes([22, 3, 3, 0, 4, 9, 9, 9, 9])
+        c.close()
+        c.remove(at: lost)
+        let path = CaptureFile.temporaryPath("lost-234.pcap")
+        try CaptureFile.write([c], to: path)
+        let jsonl = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        #expect(jsonl.stdout.contains("\"anomalies\":{\"replies lost in gap\":1}"), "\(jsonl.stdout)")
+        #expect(!jsonl.stdout.contains("\"anomalies\":[\"replies lost in gap\""), "no reply carries it")
+        let r = try Fixtures.run(["report", "--fail-on", "anomaly", path])
+        #expect(r.status == 1 && r.stderr.contains("policy: s1: anomaly: replies lost in gap"), "\(r.stderr)")
+        #expect(r.stdout.contains("| s1 | replies lost in gap | session |  |"), "\(r.stdout)")
+        let junit = try Fixtures.run(["report", "--format", "junit", "--fail-on", "anomaly:replies lost in gap", path])
+        #expect(junit.stdout.contains("name=\"session\" time=\"0\">\n      <failure message=\"anomaly: replies lost in gap\""),
+                "\(junit.stdout)")
+    }
+
     @Test func markdownNeutralisesMarkupAndGatesOnCodes() throws {
         let ok = try Fixtures.run(["report", Fixtures.path("vsftpd-lftp-active.pcap"), "--fail-on", "4xx", "--fail-on", "gap"])
         #expect(ok.status == 0)
