@@ -181,6 +181,11 @@ public struct HTMLReport: Sendable {
         if s.summary.tls {
             tail.append(text: "<tr><td colspan=\"7\">TLS: \(Escape.html(TLSSummaryText.of(s.summary)))</td></tr>\n")
         }
+        // What no row carries: a command never answered, a buffer that overflowed, ….
+        if !s.ofSessionOnly.isEmpty {
+            let names = s.ofSessionOnly.map { $0.name + ($0.count > 1 ? " ×\($0.count)" : "") }.joined(separator: "; ")
+            tail.append(text: "<tr><td colspan=\"6\">session</td><td class=\"anom\">\(Escape.html(names))</td></tr>\n")
+        }
         tail.append(literal: "</table>\n")
         return SectionRenderer.Frame(head: head, tail: tail)
     }

@@ -239,6 +239,9 @@ import Testing
         let junit = try Fixtures.run(["report", "--format", "junit", "--fail-on", "anomaly:replies lost in gap", path])
         #expect(junit.stdout.contains("name=\"session\" time=\"0\">\n      <failure message=\"anomaly: replies lost in gap\""),
                 "\(junit.stdout)")
+        let html = try Fixtures.run(["report", "--format", "html", path])
+        #expect(html.stdout.contains("<tr><td colspan=\"6\">session</td><td class=\"anom\">replies lost in gap</td></tr>\n</table>"),
+                "\(html.stdout)")
     }
 
     @Test func markdownNeutralisesMarkupAndGatesOnCodes() throws {
