@@ -192,6 +192,8 @@ public struct ReportCollector: Sendable {
         switch event {
         case .command(let c):
             let own = c.anomalies.isEmpty ? [] : c.anomalies.filter { Self.commandOnly.contains($0) }
+            // Decoded only when something shows it: a Markdown or JSON report keeps no exchanges.
+            guard keepsExchanges || !own.isEmpty else { return }
             let argument = c.argument.map { String(decoding: $0, as: UTF8.self) }
             if !own.isEmpty {
                 // A line without a verb is shown as it came (reports escape it); a PASS
