@@ -199,6 +199,7 @@ public final class Analyzer {
             // Borrowed for the call: the table's reference keeps it alive, and it is given back
             // only after the borrow ends.
             let ended = ref._withUnsafeGuaranteedRef { session in
+                session.frame = Int(truncatingIfNeeded: packetIndex) &+ 1
                 feed(session, segment, fromServer: fromServer, at: ts)
                 if segment.flags.contains(.rst) {
                     session.finish(reason: "rst", at: ts, sink)
@@ -492,12 +493,14 @@ public final class Analyzer {
                                  server: serverIsLow ? c.low : c.high, client: serverIsLow ? c.high : c.low)
         for chunk in c.chunks {
             switch chunk {
-            case .data(let ts, let fromLow, let range):
+            case .data(let ts, let frame, let fromLow, let range):
+                session.frame = frame
                 c.withBytes(range) { raw in
                     if fromLow == serverIsLow { session.serverBytes(raw, at: ts, sink) }
                     else { session.clientBytes(raw, at: ts, sink) }
                 }
-            case .gap(let ts, let fromLow, let n):
+            case .gap(let ts, let frame, let fromLow, let n):
+                session.frame = frame
                 session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, sink)
             case .unseen(let fromLow):
                 if fromLow != serverIsLow { session.clientBytesUnseen() }
@@ -508,6 +511,7 @@ public final class Analyzer {
 
     // MARK: Stream plumbing
 
+    /// The caller has set `session.frame`.
     private func feed(_ session: ControlSession, _ segment: TCPSegment, fromServer: Bool, at ts: Timestamp) {
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
         if fromServer {
@@ -531,24 +535,25 @@ public final class Analyzer {
     }
 
     private func feedCandidate(_ c: Candidate, _ segment: TCPSegment, fromLow: Bool, at ts: Timestamp) {
+        let frame = Int(truncatingIfNeeded: packetIndex) &+ 1
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
         // As for a session: an acknowledgment past a hole in the other direction makes it a
         // gap now, where it happened, not when that side sends again after it.
         if segment.flags.contains(.ack) {
             if fromLow {
-                c.high.acknowledged(segment.acknowledgment) { c.record($0, fromLow: false, at: ts) }
+                c.high.acknowledged(segment.acknowledgment) { c.record($0, fromLow: false, at: ts, frame: frame) }
                 if c.high.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: false) }
             } else {
-                c.low.acknowledged(segment.acknowledgment) { c.record($0, fromLow: true, at: ts) }
+                c.low.acknowledged(segment.acknowledgment) { c.record($0, fromLow: true, at: ts, frame: frame) }
                 if c.low.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: true) }
             }
         }
         if fromLow {
             c.low.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                          missing: segment.missingPayload) { c.record($0, fromLow: true, at: ts) }
+                          missing: segment.missingPayload) { c.record($0, fromLow: true, at: ts, frame: frame) }
         } else {
             c.high.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                           missing: segment.missingPayload) { c.record($0, fromLow: false, at: ts) }
+                           missing: segment.missingPayload) { c.record($0, fromLow: false, at: ts, frame: frame) }
         }
     }
 

@@ -10,8 +10,8 @@ final class Candidate {
     /// What arrived, in order: data as a range of `bytes` (all of it kept back to back, one
     /// buffer for the connection rather than an array per segment), or a gap.
     enum Chunk {
-        case data(Timestamp, fromLow: Bool, Range<Int>)
-        case gap(Timestamp, fromLow: Bool, Int)
+        case data(Timestamp, frame: Int, fromLow: Bool, Range<Int>)
+        case gap(Timestamp, frame: Int, fromLow: Bool, Int)
         /// The other side acknowledged bytes of this direction the capture has not shown.
         case unseen(fromLow: Bool)
     }
@@ -57,16 +57,16 @@ final class Candidate {
         self.midstream = midstream
     }
 
-    func record(_ event: StreamEvent, fromLow: Bool, at ts: Timestamp) {
+    func record(_ event: StreamEvent, fromLow: Bool, at ts: Timestamp, frame: Int) {
         switch event {
         case .data(let b):
             let start = bytes.count
             bytes.append(bytes: b)
-            chunks.append(.data(ts, fromLow: fromLow, start..<bytes.count))
+            chunks.append(.data(ts, frame: frame, fromLow: fromLow, start..<bytes.count))
             if firstSpeakerIsLow == nil { firstSpeakerIsLow = fromLow }
             if fromLow { lowPrefix.extend(with: b) } else { highPrefix.extend(with: b) }
         case .gap(let n):
-            chunks.append(.gap(ts, fromLow: fromLow, n))
+            chunks.append(.gap(ts, frame: frame, fromLow: fromLow, n))
         }
     }
 

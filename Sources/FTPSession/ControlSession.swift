@@ -134,6 +134,11 @@ final class ControlSession {
 
     var serverStream: StreamReassembler
     var clientStream: StreamReassembler
+    /// The number (from 1, in the input's order, as Wireshark numbers frames) of the packet of
+    /// this connection being read, or the last one read: the frame each record names. A
+    /// session's own last packet rather than the input's, so that records flushed by an idle
+    /// sweep or the end of input name the same frame however the input was split.
+    var frame = 0
     private var serverFramer: LineFramer
     private var clientFramer: LineFramer
     private var parser: ReplyParser
@@ -298,7 +303,7 @@ final class ControlSession {
         gapBytes += bytes
         shared.gaps += 1
         shared.gapBytes += bytes
-        sink.event(.gap(GapEvent(timestamp: ts, session: identity, direction: direction, bytes: bytes)))
+        sink.event(.gap(GapEvent(timestamp: ts, frame: frame, session: identity, direction: direction, bytes: bytes)))
         tlsKeys?.decryptor?.gap(fromClient: direction == .client)
         switch direction {
         case .server:
@@ -444,7 +449,7 @@ final class ControlSession {
         if emitCommands {
             let shown: [UInt8]? = (kind == .pass && !showPasswords && command.argument != nil)
                 ? PendingCommand.maskedArgument : command.argument
-            sink.event(.command(CommandEvent(timestamp: ts, session: identity, command: command, argument: shown,
+            sink.event(.command(CommandEvent(timestamp: ts, frame: frame, session: identity, command: command, argument: shown,
                                        active: active, anomalies: anomalies, number: commandCount)))
         }
 
@@ -591,7 +596,7 @@ final class ControlSession {
         let greeting = answered?.isGreeting == true
         let latency = answered.map { ts.milliseconds(since: $0.timestamp) }
         sink.reply(ReplyEvent(
-            timestamp: ts, session: identity, reply: reply,
+            timestamp: ts, frame: frame, session: identity, reply: reply,
             command: greeting ? nil : answered?.verb,
             argument: greeting ? nil : answered?.takeArgument(),
             state: state, passive: passive, protected: protected, anomalies: anomalies,

@@ -89,6 +89,9 @@ public struct AnnouncedAddress: Sendable, Equatable {
 /// One server reply with everything the session knows about it.
 public struct ReplyEvent: Sendable {
     public var timestamp: Timestamp
+    /// The packet that completed the reply, numbered from 1 in the input's order as Wireshark
+    /// numbers frames (`frame.number`); 0 when not known.
+    public var frame = 0
     public var session: SessionIdentity
     public var reply: Reply
     /// The verb of the command answered: 1–16 ASCII letters, uppercased.
@@ -116,6 +119,8 @@ public struct ReplyEvent: Sendable {
 /// One client command.
 public struct CommandEvent: Sendable {
     public var timestamp: Timestamp
+    /// The packet that completed the command line (see `ReplyEvent.frame`).
+    public var frame = 0
     public var session: SessionIdentity
     public var command: Command
     /// Argument for display (masked for PASS).
@@ -130,6 +135,8 @@ public struct CommandEvent: Sendable {
 /// Bytes of a control stream that were never captured.
 public struct GapEvent: Sendable {
     public var timestamp: Timestamp
+    /// The packet that showed the bytes lost (see `ReplyEvent.frame`).
+    public var frame = 0
     public var session: SessionIdentity
     public var direction: Direction
     public var bytes: Int

@@ -62,9 +62,10 @@ public struct RecordEncoder: Sendable {
         return w.out
     }
 
-    private func identity(_ type: StaticString, _ ts: Timestamp?, _ s: SessionIdentity, _ w: inout JSONWriter) {
+    private func identity(_ type: StaticString, _ ts: Timestamp?, frame: Int? = nil, _ s: SessionIdentity, _ w: inout JSONWriter) {
         w.key("type"); w.string(type)
         if let ts { w.key("ts"); w.timestamp(ts.nanoseconds) }
+        if let frame { w.key("frame"); w.int(frame) }
         s.withFields { id, server, client in
             w.key("session"); w.markIdentity(); w.bytes(id)
             w.key("server"); w.bytes(server)
@@ -87,13 +88,14 @@ public struct RecordEncoder: Sendable {
         }
         w.fragment("{\"type\":\"reply\",\"ts\":")
         w.timestampValue(r.timestamp.nanoseconds)
-        // Keys, punctuation and numbers fit in 400 bytes; the rest is bounded by its length.
-        var bound = 400 + r.session.utf8.count + 6 * r.reply.storage.count + 3 * r.reply.lineCount
+        // Keys, punctuation and numbers fit in 430 bytes; the rest is bounded by its length.
+        var bound = 430 + r.session.utf8.count + 6 * r.reply.storage.count + 3 * r.reply.lineCount
             + 2 * literals.maxLength + (r.command?.utf8.count ?? 0) + 6 * (r.argument?.count ?? 0)
         if let p = r.passive { bound += 6 * (p.host?.utf8.count ?? 0) }
         for a in r.anomalies { bound += 6 * a.utf8.count + 3 }
         let start = w.byteCount
         let mark = w.withRoom(bound) { room -> Int in
+            room.literal(",\"frame\":"); room.digits(r.frame)
             let mark = identity(r.session, &room)
             room.literal(",\"code\":"); room.digits(code)
             room.literal(",\"lines\":[")
@@ -142,6 +144,7 @@ public struct RecordEncoder: Sendable {
     func replyByField(_ r: ReplyEvent, _ w: inout JSONWriter) {
         w.fragment("{\"type\":\"reply\",\"ts\":")
         w.timestampValue(r.timestamp.nanoseconds)
+        w.fragment(",\"frame\":"); w.intValue(r.frame)
         r.session.withFields { id, server, client in
             w.fragment(",\"session\":"); w.markIdentity(); w.trustedValue(id)
             w.fragment(",\"server\":"); w.trustedValue(server)
@@ -207,7 +210,7 @@ public struct RecordEncoder: Sendable {
 
     private func command(_ c: CommandEvent, _ w: inout JSONWriter) {
         w.beginObject()
-        identity("command", c.timestamp, c.session, &w)
+        identity("command", c.timestamp, frame: c.frame, c.session, &w)
         w.key("command"); w.string(c.command.verb)
         w.key("argument"); w.bytes(c.argument)
         if c.command.verb == nil { w.key("raw"); w.bytes(c.command.raw) }
@@ -218,7 +221,7 @@ public struct RecordEncoder: Sendable {
 
     private func gap(_ g: GapEvent, _ w: inout JSONWriter) {
         w.beginObject()
-        identity("gap", g.timestamp, g.session, &w)
+        identity("gap", g.timestamp, frame: g.frame, g.session, &w)
         w.key("direction"); w.string(g.direction.rawValue)
         w.key("bytes"); w.int(g.bytes)
         w.endObject()

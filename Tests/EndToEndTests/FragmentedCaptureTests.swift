@@ -32,7 +32,13 @@ import Testing
     static func records(_ path: String, readAhead: Int?) throws -> [String] {
         let (lines, summary) = try ReadAheadTests.records(path, from: readAhead)
         #expect(summary.gaps == 0 && summary.ipFragmentsUnreassembled == 0)
-        return lines.dropLast().map { $0 }  // the summary line counts the fragments
+        return lines.dropLast().map(withoutFrame)  // the summary line counts the fragments
+    }
+
+    /// A record without its frame number: a fragmented capture has more frames than the whole
+    /// one, and each record names the frame that completed it there.
+    static func withoutFrame<S: StringProtocol>(_ line: S) -> String {
+        String(line).replacing(/,"frame":[0-9]+/, with: "")
     }
 
     @Test(arguments: [false, true])
@@ -55,7 +61,8 @@ import Testing
             #expect(split.status == 0)
             // The records the same; the summary says what was put together.
             let lines = split.stdout.split(separator: "\n")
-            #expect(Array(lines.dropLast()) == Array(expectedSplit.split(separator: "\n").dropLast()), "split, reversed \(reversed)")
+            #expect(lines.dropLast().map(Self.withoutFrame) == expectedSplit.split(separator: "\n").dropLast().map(Self.withoutFrame),
+                    "split, reversed \(reversed)")
             let summary = try #require(lines.last.map(String.init))
             let datagrams = whole.flatMap(\.packets).filter { Fragmentation.fragments(of: $0.frame, size: 512).count > 1 }.count
             #expect(datagrams >= 12 * 4)

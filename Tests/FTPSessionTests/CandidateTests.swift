@@ -48,7 +48,7 @@ func verdictAgreesHoweverSegmentsCutTheFirstBytes(_ piece: Int) {
         for (text, fromLow) in clientFirst ? [(client, true), (server, false)] : [(server, false), (client, true)] {
             let bytes = Array(text.utf8)
             for start in stride(from: 0, to: bytes.count, by: piece) {
-                bytes[start..<min(start + piece, bytes.count)].withUnsafeBytes { c.record(.data($0), fromLow: fromLow, at: Timestamp(seconds: 0, nanoseconds: 0)) }
+                bytes[start..<min(start + piece, bytes.count)].withUnsafeBytes { c.record(.data($0), fromLow: fromLow, at: Timestamp(seconds: 0, nanoseconds: 0), frame: 1) }
                 switch c.verdict(window: 4096) {
                 case .undecided: seen.append("undecided")
                 case .notFTP: seen.append("not")
