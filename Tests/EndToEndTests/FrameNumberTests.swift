@@ -5,9 +5,9 @@ import Testing
 
 /// Each record names the frame (numbered from 1 in the file, as Wireshark numbers them) whose
 /// packet completed it, so that a reply found in ftpscope's output is one "Go to packet" away
-/// in Wireshark. The recordings in Captures/ were checked against tshark's frame numbers (see
-/// the closing note of the session that added them); here the oracle is the test's own count
-/// of the packets it wrote.
+/// in Wireshark. The recordings in Captures/ were checked against tshark's frame numbers once
+/// (README, `frame`), and their expected records pin them; here the oracle is the test's own
+/// count of the packets it wrote.
 @Suite struct FrameNumberTests {
     @Test(arguments: [UInt16(21), 2121])
     func recordsNameTheFrameThatCompletedThem(_ port: UInt16) throws {
