@@ -528,6 +528,12 @@ public final class Analyzer {
         } else {
             if segment.flags.contains(.ack) {
                 session.serverStream.acknowledged(segment.acknowledgment) { session.deliver($0, .server, ts, sink) }
+                // A command acknowledging server bytes the capture does not show comes after a
+                // banner it lost, not before one.
+                if !session.sawServerBytes, !segment.payload.isEmpty,
+                   session.serverStream.isBehind(acknowledged: segment.acknowledgment) {
+                    session.serverBytesUnseen()
+                }
             }
             session.clientStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
                                          missing: segment.missingPayload) { session.deliver($0, .client, ts, sink) }

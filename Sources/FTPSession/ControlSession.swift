@@ -159,7 +159,9 @@ final class ControlSession {
     private var closed = false
     /// An AUTH waits for its reply: TLS may begin even if the capture lost the 234.
     private var authWaiting = false
-    private var sawServerBytes = false
+    /// The server has spoken: the capture showed its bytes, or the client acknowledged some the
+    /// capture did not show (a banner lost, or a capture of the client's side only).
+    private(set) var sawServerBytes = false
     private var sawCommand = false
     let startedMidstream: Bool
     // Only the settings used after set-up: a whole configuration per session would cost
@@ -243,6 +245,9 @@ final class ControlSession {
     var isActive: Bool { !closed }
 
     // MARK: Stream input
+
+    /// The client acknowledged server bytes the capture does not show.
+    func serverBytesUnseen() { sawServerBytes = true }
 
     func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         last = ts
@@ -338,8 +343,15 @@ final class ControlSession {
     func finish(reason: String, at ts: Timestamp, _ sink: EventSink) {
         guard !closedSummaryEmitted else { return }
         endReason = reason
-        serverStream.flush { event in deliver(event, .server, ts, sink) }
-        clientStream.flush { event in deliver(event, .client, ts, sink) }
+        // A side the capture never showed, though the other acknowledged its bytes, is the
+        // capture's doing (Zeek's possible_split_routing): say so, beside the gap that follows.
+        for (stream, anomaly) in [(serverStream, SessionAnomaly.serverSideNotCaptured),
+                                  (clientStream, .clientSideNotCaptured)] where stream.acknowledgedButNeverSeen {
+            count(anomaly.rawValue)
+            shared.count(anomaly: anomaly.rawValue)
+        }
+        serverStream.end { event in deliver(event, .server, ts, sink) }
+        clientStream.end { event in deliver(event, .client, ts, sink) }
         serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) } }
         parser.finish(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, sink) }
@@ -755,6 +767,11 @@ final class ControlSession {
         case (.other, 234) where pending == nil:
             // Only AUTH is answered so (RFC 2228): the AUTH itself was lost.
             enterTLS()
+        // The capture lost the command: these codes answer only a login, and say how it went.
+        case (.other, 331) where pending == nil: login = .user
+        case (.other, 332) where pending == nil: login = .account
+        case (.other, let x) where pending == nil && (x == 230 || x == 232):
+            login = .authenticated; loginOutcome = "success"
         case (.rein, 220): login = .ready; loginOutcome = "none"; directory = nil
         case (.pwd, 257), (.xpwd, 257):
             if let name = reply.withFirstLineText({ PathName.quoted(in: $0) }) { directory = PathName.resolve(name, against: nil) }

@@ -42,6 +42,10 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case commandLostInGap = "command lost in gap"
     /// The command's line lost its end (and perhaps part of its argument) in a gap.
     case commandCutByGap = "command cut by gap"
+    /// The capture holds none of the server's packets, though the client acknowledged its bytes.
+    case serverSideNotCaptured = "server side not captured"
+    /// The capture holds none of the client's packets, though the server acknowledged its bytes.
+    case clientSideNotCaptured = "client side not captured"
 
     /// Anomalies only a command's record carries: what is wrong with the command line itself,
     /// or with when it came. A PORT's address is judged on the command and carried to its

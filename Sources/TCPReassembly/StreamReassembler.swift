@@ -48,6 +48,14 @@ public struct StreamReassembler {
     public private(set) var startedMidstream = false
     /// Before this direction's first segment, how far the peer first said it had received.
     private var peerAcknowledged: UInt32?
+    /// The furthest the peer said it had received. Before this direction's first segment, past
+    /// `peerAcknowledged` it tells of bytes sent that the capture does not show (a capture of
+    /// one direction only, as asymmetric routing or a tap on one fibre gives); after, past the
+    /// last byte delivered, of a last segment the capture lost.
+    private var peerAcknowledgedFurthest: UInt32?
+    /// The last step of `peerAcknowledgedFurthest` was one sequence number: a FIN (no FTP line
+    /// is one byte long), not counted as a byte lost.
+    private var furthestStepWasFIN = false
 
     public init(maxBufferedBytes: Int = 1 << 20) {
         self.maxBufferedBytes = maxBufferedBytes
@@ -73,7 +81,11 @@ public struct StreamReassembler {
     /// Whether the peer acknowledged bytes this stream has not delivered: they were sent, and
     /// the capture lost them or has not shown them yet.
     public func isBehind(acknowledged ack: UInt32) -> Bool {
-        guard case .synchronized(let next) = state else { return false }
+        guard case .synchronized(let next) = state else {
+            guard let first = peerAcknowledged else { return false }
+            let ahead = SequenceNumber.distance(from: first, to: ack)
+            return ahead > 0 && ahead < 1 << 30
+        }
         var limit = ack
         // The FIN takes a sequence number of its own, which its acknowledgment covers.
         if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
@@ -156,9 +168,14 @@ public struct StreamReassembler {
         guard case .synchronized(var next) = state else {
             // The first acknowledgment marks a point in this stream the capture saw: what
             // follows it is all in the capture or lost from it.
-            if peerAcknowledged == nil { peerAcknowledged = ack }
+            guard let first = peerAcknowledged else {
+                peerAcknowledged = ack
+                return
+            }
+            noteFurthest(ack, from: first)
             return
         }
+        noteFurthest(ack, from: next)
         // A FIN waiting behind the hole is held like data: the peer acknowledging it had every
         // byte before it, so the hole was lost by the capture, and the stream can end now
         // instead of when the connection is swept as idle.
@@ -182,6 +199,51 @@ public struct StreamReassembler {
         }
         if let fin = finSequence { declareGap(upTo: fin, next: &next, deliver) }
         state = .synchronized(next: next)
+    }
+
+    /// Whether the capture showed no byte, SYN or FIN of this direction, yet the peer
+    /// acknowledged bytes of it: the capture holds one direction of the connection only.
+    public var acknowledgedButNeverSeen: Bool {
+        if case .unsynchronized = state, peerAcknowledgedFurthest != nil { true } else { false }
+    }
+
+    /// The connection is over: flushes, then declares as a gap what the peer acknowledged past
+    /// the last byte the capture showed (a last reply lost, or a direction never captured).
+    ///
+    /// Declared only at the end: a capture that puts an ACK before the data it acknowledges
+    /// would otherwise turn that data into a gap. An acknowledgment that went one sequence
+    /// number further than the one before it took in a FIN the capture did not show, not a
+    /// byte; a FIN acknowledged together with bytes is counted as one of them.
+    public mutating func end(_ deliver: (StreamEvent) -> Void) {
+        flush(deliver)
+        guard var furthest = peerAcknowledgedFurthest, finSequence == nil else { return }
+        if furthestStepWasFIN { furthest = SequenceNumber.advance(furthest, by: -1) }
+        var next: UInt32
+        // Right after bytes the capture showed, one more acknowledged is their FIN whatever
+        // the step that took it in.
+        var least = 1
+        switch state {
+        case .unsynchronized:
+            guard let first = peerAcknowledged else { return }
+            next = first
+        case .synchronized(let n):
+            next = n
+            least = 2
+        }
+        let ahead = SequenceNumber.distance(from: next, to: furthest)
+        guard ahead >= least, ahead < 1 << 30 else { return }
+        declareGap(upTo: furthest, next: &next, deliver)
+        state = .synchronized(next: next)
+    }
+
+    /// Kept for `end`: what the peer acknowledged beyond what this stream delivered.
+    @inline(__always)
+    private mutating func noteFurthest(_ ack: UInt32, from start: UInt32) {
+        let step = SequenceNumber.distance(from: peerAcknowledgedFurthest ?? start, to: ack)
+        if step > 0, step < 1 << 30 {
+            peerAcknowledgedFurthest = ack
+            furthestStepWasFIN = step == 1
+        }
     }
 
     private mutating func declareGap(upTo target: UInt32, next: inout UInt32, _ deliver: (StreamEvent) -> Void) {

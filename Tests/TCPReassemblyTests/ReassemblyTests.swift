@@ -21,6 +21,11 @@ private struct Collector {
         r.acknowledged(a) { e in switch e { case .data(let b): d += b; case .gap(let n): g.append(n) } }
         data = d; gaps = g
     }
+    mutating func end() {
+        var d = data, g = gaps
+        r.end { e in switch e { case .data(let b): d += b; case .gap(let n): g.append(n) } }
+        data = d; gaps = g
+    }
     mutating func flush() {
         var d = data, g = gaps
         r.flush { e in switch e { case .data(let b): d += b; case .gap(let n): g.append(n) } }
@@ -123,6 +128,62 @@ private struct Collector {
         c.flush()
         #expect(c.gaps == [2, 5])
         #expect(c.text == "ad")
+    }
+
+    /// A last reply the capture lost, which the peer acknowledged: flushing (the buffer cap's
+    /// way out) says nothing of it, ending the connection declares it; a FIN acknowledged
+    /// after it is not a byte.
+    @Test func endDeclaresWhatThePeerAcknowledgedPastTheLastByte() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.ack(4)
+        c.ack(14)        // "defghijklm" never captured
+        c.ack(15)        // and the FIN after it
+        c.flush()
+        #expect(c.gaps.isEmpty)
+        c.end()
+        #expect(c.gaps == [10] && c.text == "abc")
+        #expect(c.r.statistics.gapBytes == 10)
+        #expect(!c.r.acknowledgedButNeverSeen)
+    }
+
+    /// Acknowledging one past the last byte is its FIN, even when it came with the bytes'
+    /// own acknowledgment; a FIN the capture showed ends the stream where it said.
+    @Test func endTakesOneMoreAcknowledgedForTheFIN() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.ack(5)
+        c.end()
+        #expect(c.gaps.isEmpty)
+        var f = Collector()
+        f.seg(0, "", syn: true)
+        f.seg(1, "abc", fin: true)
+        f.ack(5)
+        f.end()
+        #expect(f.gaps.isEmpty && f.r.isFinished)
+    }
+
+    /// A direction the capture never showed (a tap on one fibre, asymmetric routing): the
+    /// peer's acknowledgments count what it sent, from the first one seen, less its FIN.
+    @Test func aDirectionNeverCapturedIsOneGapOfWhatThePeerAcknowledged() {
+        var c = Collector()
+        c.ack(1001)
+        #expect(!c.r.isBehind(acknowledged: 1001) && !c.r.acknowledgedButNeverSeen)
+        c.ack(1050)
+        #expect(c.r.isBehind(acknowledged: 1050) && c.r.acknowledgedButNeverSeen)
+        c.ack(1040)      // an older acknowledgment, reordered
+        c.ack(1651)
+        c.ack(1652)      // the FIN
+        c.end()
+        #expect(c.gaps == [650] && c.text.isEmpty)
+        // Without acknowledgments past the first, nothing is known to be missing.
+        var quiet = Collector()
+        quiet.ack(7)
+        quiet.ack(7)
+        quiet.end()
+        #expect(quiet.gaps.isEmpty && !quiet.r.acknowledgedButNeverSeen)
     }
 
     @Test func flowTableEvictsOldestButGivesLiveSessionsASecondChance() {
