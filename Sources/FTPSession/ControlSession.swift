@@ -494,15 +494,13 @@ final class ControlSession {
         }
         if command.isTransfer {
             let path = command.argument.map { String(decoding: $0, as: UTF8.self) }
-            let tracker = TransferTracker(TransferSummary(command: verb ?? "?", path: path, requested: ts, mode: lastDataMode))
+            let tracker = beginTransfer(verb, path: path, at: ts)
             tracker.summary.restartOffset = restartOffset
             tracker.summary.absolutePath = transferPath(kind, command.argument).map { String(decoding: $0, as: UTF8.self) }
             if kind == .retr, let known = lastSize, let name = command.argument, known.path == Self.fingerprint(name) {
                 tracker.sizeFromSIZE = known.size
             }
-            transfers.append(tracker)
             transfer = tracker
-            if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
         }
         // Pipelining clients queue a few: room for four at once instead of growing 1, 2, 4.
         if queue.capacity == 0 { queue.reserveCapacity(4) }
@@ -789,7 +787,17 @@ final class ControlSession {
         default: break
         }
 
-        if let t = pending?.transfer {
+        // A reply to no command the capture holds may still be a transfer's: its 150, or a
+        // final reply once a data connection opened without a command.
+        var tracked = pending?.transfer
+        if pending == nil {
+            tracked = lostCommandTransfer
+            if tracked == nil, !transferInProgress,
+               c == 125 || c == 150 || (unclaimedChannel != nil && (c == 226 || c == 250 || c == 426 || c == 451)) {
+                tracked = beginTransfer(nil, path: nil, at: ts)
+            }
+        }
+        if let t = tracked {
             if c / 100 == 1 {
                 transferInProgress = true
                 if t.summary.announcedSize == nil { t.summary.announcedSize = announcedSize(in: reply) ?? t.sizeFromSIZE }
@@ -912,15 +920,38 @@ final class ControlSession {
 
     func noteAnomaly(_ a: SessionAnomaly) { count(a.rawValue) }
 
+    /// A transfer asked for now (nil: by a command the capture does not hold), taking the data
+    /// connection already open for it or the next one.
+    private func beginTransfer(_ verb: String?, path: String?, at ts: Timestamp) -> TransferTracker {
+        let tracker = TransferTracker(TransferSummary(command: verb, path: path, requested: ts, mode: lastDataMode))
+        transfers.append(tracker)
+        if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
+        return tracker
+    }
+
+    /// The transfer of a command the capture lost, begun by its preliminary reply and not yet
+    /// given its final one. Found rather than kept: one more reference per session would cost
+    /// every open session its bytes for what only lossy captures need.
+    private var lostCommandTransfer: TransferTracker? {
+        guard let t = transfers.last, t.summary.command == nil, t.summary.finalCode == nil else { return nil }
+        return t
+    }
+
     /// The transfers with what their data connections carried settled; a connection no
-    /// command claimed still has its file kept, named without one.
+    /// command claimed that carried bytes is listed as a transfer without one, its file kept
+    /// under no name. One that carried none moved nothing (curl opens one after EPSV before it
+    /// knows whether the file exists): a data connection, not a transfer.
     private func settledTransfers() -> [TransferSummary] {
-        let settled = transfers.map { $0.settleContentType(); $0.settleStreams(); return $0.summary }
         for channel in channels where channel.tracker == nil {
-            channel.finishStreams()
-            _ = channel.keepFile(command: nil, path: nil)
+            guard channel.bytesFromClient + channel.bytesFromServer > 0 else {
+                channel.finishStreams()
+                continue
+            }
+            let tracker = TransferTracker(TransferSummary(command: nil, path: nil, requested: channel.first, mode: channel.mode))
+            tracker.attach(channel)
+            transfers.append(tracker)
         }
-        return settled
+        return transfers.map { $0.settleContentType(); $0.settleStreams(); return $0.summary }
     }
 
     /// `anonymous` or `ftp` in any case (RFC 1635), compared on the bytes.

@@ -144,7 +144,10 @@ public struct GapEvent: Sendable {
 
 /// One data transfer, correlated with the command that used it.
 public struct TransferSummary: Sendable {
-    public var command: String
+    /// The verb that asked for the transfer; nil when the capture does not hold it: a 150 or a
+    /// 226 answering a command the capture lost (or sent before it began), or a data
+    /// connection no command claimed (Zeek's `<unknown>`).
+    public var command: String?
     public var path: String?
     /// `path` resolved against the working directory the server named (PWD, then CWDs), or
     /// absolute as sent; nil when the directory is not known.

@@ -183,7 +183,7 @@ public struct TextFormatter: Sendable {
         for t in s.transfers {
             // The file as the server knows it when the working directory is known.
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
-            var line = "\n    transfer \(t.command) \(path)  \(t.bytes) bytes"
+            var line = "\n    transfer \(t.commandText) \(path)  \(t.bytes) bytes"
             if t.uncapturedBytes > 0 { line += " (\(t.uncapturedBytes) not captured)" }
             line += "  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }

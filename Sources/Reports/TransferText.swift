@@ -6,12 +6,15 @@ extension CaptureSummary {
 }
 
 extension TransferSummary {
+    /// The verb, or what stands for it when the capture holds no command for the transfer.
+    var commandText: String { command ?? "(command not seen)" }
+
     /// A transfer in a report's table of sessions: what moved, how much, how it ended, what it
     /// carried, and with `--hash` and `--extract` its strongest digest and where it was saved
     /// (`RETR tool 35664 B completed application/x-sharedlib sha256 9f… saved files/…-RETR-tool`).
     /// Wire text, to be escaped by the format.
     var reportText: String {
-        var text = command
+        var text = commandText
         if let p = absolutePath ?? path { text += " " + p }
         text += " \(bytes) B"
         if uncapturedBytes > 0 { text += " (\(uncapturedBytes) B not captured)" }

@@ -115,7 +115,8 @@ import Testing
         #expect(try String(contentsOfFile: name, encoding: .utf8) == "first")
         #expect(try String(contentsOfFile: second, encoding: .utf8) == "again")
 
-        // The same download with its RETR lost: the connection opened after the PASV, nothing claimed it.
+        // The same download with its RETR, its 150 and its 226 lost: the connection opened after
+        // the PASV, nothing claimed it.
         let server = Endpoint(IPAddress("192.0.2.1")!, 21), client = Endpoint(IPAddress("10.0.0.5")!, 40312)
         var ctl = Conversation(client: client, server: server)
         ctl.handshake(); ctl.server("220 Ready.\r\n")
@@ -125,9 +126,12 @@ import Testing
         let path = CaptureFile.temporaryPath("unclaimed.pcap")
         try CaptureFile.write([ctl, data], to: path)
         let unclaimed = try AnalysisRun.of(path, configuration: config)
-        #expect(unclaimed.sessions.first?.transfers.isEmpty == true && unclaimed.summary.filesExtracted == 1)
+        // Listed as a transfer without a command, as what it carried.
+        let listed = try #require(unclaimed.sessions.first?.transfers)
+        #expect(listed.map { "\($0.command ?? "-") \($0.bytesToClient) \($0.outcome)" } == ["- 9 pending"])
+        #expect(unclaimed.summary.filesExtracted == 1)
         let kept = try contents(dir).filter { $0.hasSuffix("-data") }
-        #expect(kept.count == 1)
+        #expect(kept.count == 1 && listed.first?.extractedPath == dir + "/" + kept[0])
         #expect(try String(contentsOfFile: dir + "/" + kept[0], encoding: .utf8) == "unclaimed")
         #expect(try contents(dir).allSatisfy { !$0.hasPrefix(".") }, "no temporary file left behind")
     }

@@ -149,6 +149,40 @@ import Testing
         #expect(run.replies[2].anomalies.isEmpty && run.replies[3].anomalies.isEmpty)
     }
 
+    /// A transfer whose command the capture lost is still a transfer: its 150 begins it (the
+    /// size it announces expected), its 226 ends it, and the data connection the 227 announced
+    /// is what it carried. With the 150 lost too, the data connection open without a command
+    /// makes the 226 its end.
+    @Test func aTransferWhoseCommandWasLostIsStillListed() throws {
+        func run(losing lostReplies: [String], _ name: String) throws -> SessionSummary {
+            let server = Endpoint(IPAddress("192.0.2.1")!, 21), client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+            var ctl = Conversation(client: client, server: server)
+            ctl.handshake(); ctl.server("220 Ready.\r\n")
+            ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+            var lost = [ctl.packets.count]
+            ctl.client("RETR notes.txt\r\n")
+            if lostReplies.contains("150") { lost.append(ctl.packets.count) }
+            ctl.server("150 Opening BINARY mode data connection for notes.txt (11 bytes).\r\n")
+            var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
+            data.handshake(); data.serverBytes(Array("hello world".utf8)); data.close()
+            ctl.clock = data.clock
+            ctl.server("226 Transfer complete.\r\n"); ctl.ack(fromClient: true)
+            ctl.client("QUIT\r\n"); ctl.server("221 Bye.\r\n"); ctl.close()
+            for i in lost.reversed() { ctl.remove(at: i) }
+            let path = CaptureFile.temporaryPath(name)
+            try CaptureFile.write([ctl, data], to: path)
+            let analysis = try AnalysisRun.of(path)
+            return try #require(analysis.sessions.first)
+        }
+        let lostRETR = try run(losing: [], "lost-retr.pcap")
+        #expect(lostRETR.transfers.map { "\($0.command ?? "-") \($0.bytesToClient) \($0.outcome) \($0.finalCode ?? 0)" } == ["- 11 completed 226"])
+        #expect(lostRETR.transfers.first?.announcedSize == 11 && lostRETR.transfers.first?.sizeMatches == true)
+        #expect(lostRETR.transfers.first?.mode == "passive")
+        let lost150 = try run(losing: ["150"], "lost-retr-150.pcap")
+        #expect(lost150.transfers.map { "\($0.command ?? "-") \($0.bytesToClient) \($0.outcome) \($0.finalCode ?? 0)" } == ["- 11 completed 226"])
+        #expect(lost150.anomalies["226 without data connection"] == nil)
+    }
+
     /// A transfer's 150 is lost and the client aborts: the 426 answers the transfer and the 226
     /// ABOR, as when the 150 is seen (RFC 959, 4.1.3).
     @Test func anAbortAfterALostPreliminaryReplyTakesOverTheTransfer() throws {
