@@ -1,3 +1,4 @@
+import Foundation
 import PacketCapture
 #if canImport(Glibc)
 import Glibc
@@ -117,11 +118,18 @@ public struct Conversation {
 /// Writes conversations (interleaved in time order) to a capture file in a temporary folder.
 public enum CaptureFile {
     public static func temporaryPath(_ name: String) -> String {
+        // Tests run in parallel: every file gets a name of its own.
+        scratchDirectory + "/\(UInt64.random(in: 0...UInt64.max))-" + name
+    }
+
+    /// One folder per test process, removed when the process exits: a run of the suite writes
+    /// about 150 MB of captures, extracted files and reports into it.
+    private static let scratchDirectory: String = {
         let dir = "/tmp/ftpscope-tests-\(getpid())"
         mkdir(dir, 0o755)
-        // Tests run in parallel: every file gets a name of its own.
-        return dir + "/\(UInt64.random(in: 0...UInt64.max))-" + name
-    }
+        atexit { try? FileManager.default.removeItem(atPath: "/tmp/ftpscope-tests-\(getpid())") }
+        return dir
+    }()
 
     public static func write(_ conversations: [Conversation], to path: String, nanosecond: Bool = false) throws {
         let all = conversations.flatMap(\.packets).enumerated().sorted {
