@@ -202,7 +202,10 @@ public final class Analyzer {
                 session.frame = Int(truncatingIfNeeded: packetIndex) &+ 1
                 feed(session, segment, fromServer: fromServer, at: ts)
                 if segment.flags.contains(.rst) {
-                    session.finish(reason: "rst", at: ts, sink)
+                    // A server that answers the client's SYN with a reset refused the connection
+                    // (Zeek's REJ): there was never a session to greet.
+                    let refused = fromServer && !session.serverStream.isSynchronized && !session.startedMidstream
+                    session.finish(reason: refused ? "refused" : "rst", at: ts, sink)
                     return true
                 } else if session.serverStream.isFinished && session.clientStream.isFinished {
                     session.finish(reason: "fin", at: ts, sink)
@@ -512,6 +515,7 @@ public final class Analyzer {
     // MARK: Stream plumbing
 
     /// The caller has set `session.frame`.
+    @inline(__always)
     private func feed(_ session: ControlSession, _ segment: TCPSegment, fromServer: Bool, at ts: Timestamp) {
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
         if fromServer {

@@ -345,11 +345,8 @@ final class ControlSession {
         endReason = reason
         // A side the capture never showed, though the other acknowledged its bytes, is the
         // capture's doing (Zeek's possible_split_routing): say so, beside the gap that follows.
-        for (stream, anomaly) in [(serverStream, SessionAnomaly.serverSideNotCaptured),
-                                  (clientStream, .clientSideNotCaptured)] where stream.acknowledgedButNeverSeen {
-            count(anomaly.rawValue)
-            shared.count(anomaly: anomaly.rawValue)
-        }
+        if serverStream.acknowledgedButNeverSeen { countSessionAnomaly(.serverSideNotCaptured) }
+        if clientStream.acknowledgedButNeverSeen { countSessionAnomaly(.clientSideNotCaptured) }
         serverStream.end { event in deliver(event, .server, ts, sink) }
         clientStream.end { event in deliver(event, .client, ts, sink) }
         serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) } }
@@ -363,7 +360,7 @@ final class ControlSession {
         }
         noteUnanswered()
         // The capture ending or the table evicting us says nothing about the connection.
-        if reason == "fin" || reason == "rst" { closed = true }
+        if reason == "fin" || reason == "rst" || reason == "refused" { closed = true }
         closedSummaryEmitted = true
         let ended = summary()
         for t in ended.transfers { shared.missingDataBytes += t.uncapturedBytes }
@@ -382,12 +379,15 @@ final class ControlSession {
         // Inside TLS the key log does not open, replies cannot be seen: nothing can be said of what waits.
         guard !queue.isEmpty, serverTLS == nil || tlsReadable else { return }
         let ended = endReason == "fin" || endReason == "rst" || endReason == "idle" || endReason == "port reused"
+        // A server that never accepted the connection (refused it, or never answered the SYN)
+        // owed it no greeting and no reply.
+        let accepted = serverStream.isSynchronized || sawServerBytes || startedMidstream
         for pending in queue {
             if unanswered.count < UnansweredCommand.listed {
                 unanswered.append(UnansweredCommand(timestamp: pending.timestamp, verb: pending.isGreeting ? nil : pending.verb,
                                                     argument: pending.argument.map { String(decoding: $0, as: UTF8.self) }))
             }
-            guard ended, state != .closed, pending.kind != .quit else { continue }
+            guard ended, accepted, state != .closed, pending.kind != .quit else { continue }
             if let gap = lastServerGap, gap >= pending.timestamp { continue }
             count(SessionAnomaly.commandNeverAnswered.rawValue)
             shared.count(anomaly: SessionAnomaly.commandNeverAnswered.rawValue)
@@ -906,6 +906,12 @@ final class ControlSession {
     private var tlsRecordsSeen = 0
 
     private func count(_ anomaly: String) { anomalyCounts[anomaly, default: 0] += 1 }
+
+    /// An anomaly of the session itself, in its counts and the capture's.
+    private func countSessionAnomaly(_ anomaly: SessionAnomaly) {
+        count(anomaly.rawValue)
+        shared.count(anomaly: anomaly.rawValue)
+    }
 
     // MARK: Data connections
 

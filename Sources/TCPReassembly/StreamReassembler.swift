@@ -175,7 +175,8 @@ public struct StreamReassembler {
             noteFurthest(ack, from: first)
             return
         }
-        noteFurthest(ack, from: next)
+        // Usually the peer acknowledges what was delivered or less: nothing to keep.
+        if SequenceNumber.distance(from: next, to: ack) > 0 { noteFurthest(ack, from: next) }
         // A FIN waiting behind the hole is held like data: the peer acknowledging it had every
         // byte before it, so the hole was lost by the capture, and the stream can end now
         // instead of when the connection is swept as idle.
@@ -239,7 +240,10 @@ public struct StreamReassembler {
     /// Kept for `end`: what the peer acknowledged beyond what this stream delivered.
     @inline(__always)
     private mutating func noteFurthest(_ ack: UInt32, from start: UInt32) {
-        let step = SequenceNumber.distance(from: peerAcknowledgedFurthest ?? start, to: ack)
+        // From the furthest kept, unless the stream has since delivered past it.
+        var base = start
+        if let f = peerAcknowledgedFurthest, SequenceNumber.distance(from: start, to: f) > 0 { base = f }
+        let step = SequenceNumber.distance(from: base, to: ack)
         if step > 0, step < 1 << 30 {
             peerAcknowledgedFurthest = ack
             furthestStepWasFIN = step == 1

@@ -31,6 +31,32 @@ import Testing
         #expect(s.anomalies[never] == 1 && run.summary.anomalies[never] == 1)
     }
 
+    /// A connection the server refused (its reset answering the SYN, as a closed port or a scan
+    /// shows: Zeek's REJ), or never answered at all, owed nobody a greeting.
+    @Test func aConnectionTheServerNeverAcceptedOwesNoGreeting() throws {
+        var refused = Conversation()
+        refused.handshake()
+        refused.remove(at: 2); refused.remove(at: 1)  // the SYN alone
+        refused.reset(fromClient: false)
+        let r = try refused.analyze("refused.pcap")
+        let s = try #require(r.sessions.first)
+        #expect(s.endReason == "refused" && s.finalState == .closed)
+        #expect(s.anomalies.isEmpty && r.summary.anomalies.isEmpty)
+
+        var unanswered = Conversation()
+        unanswered.handshake()
+        unanswered.remove(at: 2); unanswered.remove(at: 1)
+        let u = try unanswered.analyze("syn-only.pcap")
+        #expect(u.sessions.first?.anomalies.isEmpty == true)
+
+        // Accepted, then reset by the server before a greeting: that one was owed.
+        var accepted = Conversation()
+        accepted.handshake()
+        accepted.reset(fromClient: false)
+        let a = try #require(try accepted.analyze("reset-after-accept.pcap").sessions.first)
+        #expect(a.endReason == "rst" && a.anomalies[never] == 1)
+    }
+
     /// A connection the server accepted and never greeted.
     @Test func aGreetingThatNeverCame() throws {
         var c = Conversation()
