@@ -147,6 +147,10 @@ final class ControlSession {
     /// Set only after bytes were lost: which replies may then not answer the queue's head.
     private var lost = LostExchanges()
     var last: Timestamp
+    /// When the server's last bytes arrived, and in which frame: a reply that a loss or the
+    /// end completes ended there, not where the loss was found.
+    private var serverBytesAt: Timestamp
+    private var serverBytesFrame = 0
     private var replyCount = 0
     private var commandCount = 0
     private var codeCounts = CodeCounts()
@@ -223,7 +227,7 @@ final class ControlSession {
         clientFramer = LineFramer(maxLineLength: config.maxLineLength)
         parser = ReplyParser(startMidstream: midstream, maxLinesPerReply: config.maxLinesPerReply)
         startedMidstream = midstream
-        first = ts; last = ts
+        first = ts; last = ts; serverBytesAt = ts
         startedInTLS = implicitTLS
         if implicitTLS {
             tlsUsed = true
@@ -251,6 +255,7 @@ final class ControlSession {
 
     func serverBytes(_ bytes: UnsafeRawBufferPointer, at ts: Timestamp, _ sink: EventSink) {
         last = ts
+        serverBytesAt = ts; serverBytesFrame = frame
         sawServerBytes = true
         guard let data = clearText(bytes, server: true, ts, sink) else { return }
         serverText(data, at: ts, sink)
@@ -303,12 +308,13 @@ final class ControlSession {
         plain.withUnsafeBytes { server ? serverText($0, at: ts, sink) : clientText($0, at: ts, sink) }
     }
 
+    /// Records what the loss cut first (a reply or command ends where its bytes end, before
+    /// the bytes lost after them), then the gap.
     func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ sink: EventSink) {
         gaps += 1
         gapBytes += bytes
         shared.gaps += 1
         shared.gapBytes += bytes
-        sink.event(.gap(GapEvent(timestamp: ts, frame: frame, session: identity, direction: direction, bytes: bytes)))
         tlsKeys?.decryptor?.gap(fromClient: direction == .client)
         switch direction {
         case .server:
@@ -316,13 +322,13 @@ final class ControlSession {
             // Lost from a reply's first byte on: the head's reply, or its start, was in them.
             let atBoundary = !serverFramer.hasPartialLine && parser.isBetweenReplies
             if atBoundary, bytes >= 4, !queue.isEmpty { lost.headReply = true }
-            serverFramer.gap { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) } }
-            parser.gap { handleReply($0, at: ts, sink) }
+            serverFramer.gap { line in parser.feed(line, reusing: &shared.spare) { handleCutReply($0, sink) } }
+            parser.gap { handleCutReply($0, sink) }
             if parser.isInsideMultilineReply {
                 // A client that sent a command while the reply was open saw its last line (clients
                 // wait for it): that line was lost. Otherwise the next command will tell.
                 if lost.commandInsideReply {
-                    parser.endReplyCutByGap(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
+                    parser.endReplyCutByGap(reusing: &shared.spare) { handleCutReply($0, sink) }
                 } else {
                     lost.replyEnd = true
                 }
@@ -337,6 +343,17 @@ final class ControlSession {
             lost.commands = true
             lost.answersBeforeLostCommands = queue.count
         }
+        sink.event(.gap(GapEvent(timestamp: ts, frame: frame, session: identity, direction: direction, bytes: bytes)))
+    }
+
+    /// A reply that a loss, a later command or the end of the connection completed: it ended
+    /// with the last server bytes the capture showed, so it is stamped with their time and
+    /// frame (its latency is to them, as Wireshark shows it in the frame that carried them).
+    private func handleCutReply(_ reply: consuming Reply, _ sink: EventSink) {
+        let current = frame
+        frame = serverBytesFrame
+        handleReply(reply, at: serverBytesAt, sink)
+        frame = current
     }
 
     /// Ends the session: flushes streams and parsers and emits the summary.
@@ -349,8 +366,8 @@ final class ControlSession {
         if clientStream.acknowledgedButNeverSeen { countSessionAnomaly(.clientSideNotCaptured) }
         serverStream.end { event in deliver(event, .server, ts, sink) }
         clientStream.end { event in deliver(event, .client, ts, sink) }
-        serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleReply($0, at: ts, sink) } }
-        parser.finish(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
+        serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleCutReply($0, sink) } }
+        parser.finish(reusing: &shared.spare) { handleCutReply($0, sink) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, sink) }
         let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
         if capHits > 0 {
@@ -414,7 +431,7 @@ final class ControlSession {
         if lost.replyEnd {
             // The client went on, so it saw the end of the reply the gap cut: that end was lost.
             lost.replyEnd = false
-            parser.endReplyCutByGap(reusing: &shared.spare) { handleReply($0, at: ts, sink) }
+            parser.endReplyCutByGap(reusing: &shared.spare) { handleCutReply($0, sink) }
         }
         lost.commandInsideReply = parser.isInsideMultilineReply
         var anomalies: [String] = []

@@ -134,6 +134,13 @@ public struct StreamReassembler {
                 return receive(sequence: seq, syn: false, fin: false, payload: payload, missing: missing, deliver)
             }
             insertPending(PendingSegment(sequence: seq, bytes: Array(payload), missingAfter: missing))
+            // The peer had already acknowledged up to this segment before it came: the hole
+            // before it was lost by the capture, and the segment is delivered now, at its own
+            // time, rather than at the next acknowledgment.
+            if let furthest = peerAcknowledgedFurthest, SequenceNumber.distance(from: seq, to: furthest) >= 0 {
+                state = .synchronized(next: next)
+                acknowledged(furthest, deliver)
+            }
             return
         }
         let skip = -offset

@@ -149,6 +149,47 @@ import Testing
         #expect(run.replies[2].anomalies.isEmpty && run.replies[3].anomalies.isEmpty)
     }
 
+    /// The end of a multi-line 230 lost, the client's PORT acknowledging it, the 200 after:
+    /// the 230 ends with its last captured line (its time, its frame, its latency), the gap
+    /// follows it, and the 200 is reported when it came, not when the next acknowledgment
+    /// showed the loss (as in an LBNL trace of wu-ftpd, where that put the 200 1.4 s late).
+    @Test func aReplyCutByALossEndsWhereItsCapturedBytesEnd() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER anonymous\r\n"); c.server("331 Send your e-mail address.\r\n")
+        c.client("PASS guest@\r\n")
+        c.server("230-Welcome to the archive.\r\n")
+        let firstLine = c.packets.count - 1
+        c.server(" Be nice.\r\n230 Guest login ok.\r\n")
+        let lost = c.packets.count - 1
+        c.step = 50_000_000
+        c.client("PORT 10,0,0,5,4,1\r\n")
+        let port = c.packets.count - 1
+        c.server("200 PORT command successful.\r\n")
+        let reply = c.packets.count - 1
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
+        let times = c.packets.map(\.timestamp)
+        c.remove(at: lost)
+        let run = try c.analyze("lost-230-end.pcap")
+        try #require(run.codes == [220, 331, 230, 200, 221])
+        let cut = run.replies[2], next = run.replies[3]
+        #expect(cut.anomalies.contains("reply cut by gap") && cut.command == "PASS")
+        #expect(cut.timestamp == times[firstLine] && cut.frame == firstLine + 1)
+        #expect(next.command == "PORT" && next.timestamp == times[reply] && next.frame == reply)  // one frame fewer before it
+        #expect(next.latencyMilliseconds == times[reply].milliseconds(since: times[port]))
+        let gap = try #require(run.gaps.first)
+        #expect(gap.direction == .server && gap.bytes == 32 && gap.timestamp == times[reply])
+        // The records in the order things happened: the cut reply, then the gap found after it.
+        let order = run.events.compactMap { e -> String? in
+            switch e {
+            case .reply(let r): "\(r.reply.code ?? 0)"
+            case .gap: "gap"
+            default: nil
+            }
+        }
+        #expect(order == ["220", "331", "230", "gap", "200", "221"])
+    }
+
     /// A transfer whose command the capture lost is still a transfer: its 150 begins it (the
     /// size it announces expected), its 226 ends it, and the data connection the 227 announced
     /// is what it carried. With the 150 lost too, the data connection open without a command

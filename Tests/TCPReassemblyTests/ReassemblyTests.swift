@@ -148,6 +148,26 @@ private struct Collector {
         #expect(!c.r.acknowledgedButNeverSeen)
     }
 
+    /// The peer acknowledged past a hole before the data behind it came (the capture lost a
+    /// reply's end, the client's next command acknowledged it, then the next reply came): the
+    /// hole is a gap and the data is delivered as it comes, not at the next acknowledgment.
+    @Test func dataBehindAHoleThePeerHadAcknowledgedIsDeliveredAtOnce() {
+        var c = Collector()
+        c.seg(0, "", syn: true)
+        c.seg(1, "abc")
+        c.ack(14)                // "defghijklm" acknowledged, never captured
+        #expect(c.gaps.isEmpty)  // nothing waits behind the hole yet
+        c.seg(14, "xyz")
+        #expect(c.gaps == [10] && c.text == "abcxyz")
+        // Behind a hole the peer had not acknowledged that far, data waits as before.
+        var w = Collector()
+        w.seg(0, "", syn: true)
+        w.seg(1, "abc")
+        w.ack(10)
+        w.seg(14, "xyz")
+        #expect(w.gaps.isEmpty && w.text == "abc")
+    }
+
     /// Acknowledging one past the last byte is its FIN, even when it came with the bytes'
     /// own acknowledgment; a FIN the capture showed ends the stream where it said.
     @Test func endTakesOneMoreAcknowledgedForTheFIN() {
