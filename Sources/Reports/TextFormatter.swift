@@ -179,7 +179,11 @@ public struct TextFormatter: Sendable {
         out.append(literal: ", "); out.append(text: String(s.transfers.count))
         out.append(literal: " transfers, final state "); out.append(text: s.finalState.rawValue)
         out.append(literal: ", "); out.append(fixed: s.durationMilliseconds / 1000, decimals: 3)
-        out.append(literal: " s, ended by "); out.append(text: s.endReason)
+        if s.endReason == "refused" {
+            out.append(literal: " s, refused by the server")
+        } else {
+            out.append(literal: " s, ended by "); out.append(text: s.endReason)
+        }
         for t in s.transfers {
             // The file as the server knows it when the working directory is known.
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""

@@ -50,6 +50,19 @@ import TestSupport
         #expect(String(decoding: bytes, as: UTF8.self) == text)
     }
 
+    /// A connection the server refused says so in its session line, not "ended by refused".
+    @Test func aRefusedConnectionSaysSo() throws {
+        var a = Conversation()
+        a.handshake()
+        a.remove(at: 2); a.remove(at: 1)
+        a.reset(fromClient: false)
+        let path = CaptureFile.temporaryPath("refused-text.pcap")
+        try CaptureFile.write([a], to: path)
+        let session = try #require(try AnalysisRun.of(path).events.first { if case .session = $0 { true } else { false } })
+        let text = try #require(TextFormatter(grouped: true).format(session))
+        #expect(text.contains(", refused by the server") && !text.contains("ended by"))
+    }
+
     /// A reply without a command says why: the greeting, an answer to a command the capture
     /// lost, or a reply nothing asked for; in text and in the HTML timeline alike.
     @Test func repliesWithoutACommandSayWhy() throws {
