@@ -94,4 +94,13 @@ public struct Policy: Sendable, Equatable {
     public func violations(of g: GapEvent) -> [String] {
         rules.contains(.gap) ? ["gap of \(g.bytes) bytes from the \(g.direction.rawValue)"] : []
     }
+
+    /// `gap` is the capture losing bytes of a session, on its data connections too: a transfer
+    /// whose bytes the capture did not all show fails it as a control gap does.
+    public func violations(ofTransfers transfers: [TransferSummary]) -> [String] {
+        guard rules.contains(.gap) else { return [] }
+        return transfers.filter { $0.uncapturedBytes > 0 }.map { t in
+            "\(t.uncapturedBytes) data bytes of \(t.commandText)\((t.absolutePath ?? t.path).map { " " + $0 } ?? "") not captured"
+        }
+    }
 }

@@ -272,6 +272,9 @@ public struct ReportCollector: Sendable {
             for (name, n) in own where anomalies.count < Self.maxAnomaliesListed {
                 anomalies.append(ListedAnomaly(s.last, s.session.id, name + (n > 1 ? " ×\(n)" : ""), "", .session))
             }
+            let lostData = policy.violations(ofTransfers: s.transfers)
+            violationCount += lostData.count
+            for v in lostData where gapViolations.count < Self.maxViolationsKept { gapViolations.append("\(s.session.id): \(v)") }
             let ofSession = policy.violations(ofSessionAnomalies: own)
             violationCount += ofSession.count
             for v in ofSession where replyViolations.count < Self.maxViolationsKept { replyViolations.append("\(s.session.id): \(v)") }

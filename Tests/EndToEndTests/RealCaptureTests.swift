@@ -293,6 +293,13 @@ import Testing
         let report = try Fixtures.run(["report", Fixtures.path("vsftpd-curl-snaplen.pcap")])
         #expect(report.stdout.contains("RETR /pub/hello.txt 27019 B (\(wire - kept) B not captured) completed"), "\(report.stdout)")
         #expect(report.stdout.contains("10 replies, 0 gaps, \(wire - kept) data bytes not captured.\n"))
+        // `--fail-on gap` is the capture losing bytes, of the data connection too.
+        let gated = try Fixtures.run(["report", "--format", "junit", "--fail-on", "gap", Fixtures.path("vsftpd-curl-snaplen.pcap")])
+        #expect(gated.status == 1)
+        #expect(gated.stderr.contains("\(wire - kept) data bytes of RETR /pub/hello.txt not captured"), "\(gated.stderr)")
+        #expect(gated.stdout.contains("name=\"capture completeness\"") && gated.stdout.contains("type=\"gap\""))
+        let whole = try Fixtures.run(["report", "--fail-on", "gap", Fixtures.path("vsftpd-curl-passive.pcap")])
+        #expect(whole.status == 0)
     }
 
     /// dumpcap on two interfaces (`-i lo -i any`): lo's packets Ethernet, any's Linux cooked,
