@@ -186,7 +186,7 @@ public final class Analyzer {
 
         case .data(let ref, var finLow, var finHigh):
             let channel = ref.takeUnretainedValue()
-            channel.receive(segment, at: ts)
+            channel.receive(segment, at: ts, frame: Int(truncatingIfNeeded: packetIndex) &+ 1)
             if segment.flags.contains(.rst) { channel.close(); removeFlow(slot); return }
             if segment.flags.contains(.fin) {
                 if fromLow { finLow = true } else { finHigh = true }

@@ -947,6 +947,7 @@ final class ControlSession {
     /// connection already open for it or the next one.
     private func beginTransfer(_ verb: String?, path: String?, at ts: Timestamp) -> TransferTracker {
         let tracker = TransferTracker(TransferSummary(command: verb, path: path, requested: ts, mode: lastDataMode))
+        if verb != nil { tracker.summary.commandFrame = frame }
         transfers.append(tracker)
         if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
         return tracker

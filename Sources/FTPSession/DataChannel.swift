@@ -44,6 +44,10 @@ final class DataChannel {
     private var written: (file: ExtractionFile, whole: Bool)?
     var first: Timestamp
     var last: Timestamp
+    /// The numbers (as `ReplyEvent.frame`) of the first and latest packets that carried the
+    /// connection's bytes; 0 before any.
+    private(set) var firstFrame = 0
+    private(set) var lastFrame = 0
 
     init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
          hashes: TransferHashes = [], extractor: FileExtractor? = nil,
@@ -113,7 +117,7 @@ final class DataChannel {
         return highest.map { $0 != start } ?? false
     }
 
-    func receive(_ segment: TCPSegment, at ts: Timestamp) {
+    func receive(_ segment: TCPSegment, at ts: Timestamp, frame: Int) {
         last = ts
         let fromClient = segment.source == ftpClientSide
         if streamFromClient != nil { order(segment, fromClient: fromClient) }
@@ -149,6 +153,8 @@ final class DataChannel {
             }
         }
         if length > 0 {
+            lastFrame = frame
+            if firstFrame == 0 { firstFrame = frame }
             tracker?.note(self, at: ts)
         } else if segment.flags.contains(.fin) {
             // A FIN past the highest byte says how far the data went even when the capture
@@ -250,6 +256,7 @@ extension TransferTracker {
     /// is still open.
     func settleStreams() {
         guard let channel else { return }
+        if channel.firstFrame > 0 { summary.dataFrames = (channel.firstFrame, channel.lastFrame) }
         channel.finishStreams()
         noteTLS()
         summary.digests = isResumed || (summary.tls && !summary.tlsDecrypted) ? nil : channel.digests

@@ -162,6 +162,11 @@ public struct TransferSummary: Sendable {
     public var uncapturedBytes = 0
     public var dataStart: Timestamp?
     public var dataEnd: Timestamp?
+    /// The frame that completed the command's line (as `ReplyEvent.frame`); nil without one.
+    public var commandFrame: Int?
+    /// The first and last frames that carried the data connection's bytes: Wireshark's
+    /// `ftp.command-response.first-frame-num` and `last-frame-num`; nil when none did.
+    public var dataFrames: (first: Int, last: Int)?
     /// The size the server gave: in its 150 ("(27019 bytes)"), or else in its 213 to a SIZE
     /// of the same file just before a RETR.
     public var announcedSize: Int?

@@ -53,4 +53,37 @@ import Testing
             #expect(seen == expected, "port \(port), \(shards) shard(s)")
         }
     }
+
+    /// A transfer names the frame of its command and the first and last frames that carried
+    /// its data (Wireshark's `ftp.command-frame` and `ftp.command-response.first-frame-num` /
+    /// `last-frame-num`): the data connection's handshake and closing carry none.
+    @Test func aTransferNamesItsCommandAndDataFrames() throws {
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21), client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,19,137).\r\n")
+        ctl.client("RETR big.bin\r\n")
+        let command = ctl.packets.count
+        ctl.server("150 Opening.\r\n")
+        var data = Conversation(client: Endpoint(client.address, 40400), server: Endpoint(server.address, 5001), start: ctl.clock)
+        data.handshake()
+        data.serverBytes(Array(repeating: 0x61, count: 4000), segment: 1448)  // three segments
+        data.ack(fromClient: true)
+        data.close()
+        ctl.clock = data.clock
+        ctl.server("226 Done.\r\n"); ctl.client("QUIT\r\n"); ctl.server("221 Bye.\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("transfer-frames.pcap")
+        try CaptureFile.write(packets: ctl.packets.prefix(command + 1) + data.packets + ctl.packets.dropFirst(command + 1),
+                              linkType: .ethernet, to: path)
+        let r = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        let session = try #require(r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.first { $0["type"] as? String == "session" })
+        let t = try #require((session["transfers"] as? [[String: Any]])?.first)
+        // The data connection's packets follow the 150: handshake (3), three data segments.
+        let firstData = command + 1 + 3 + 1
+        #expect(t["command_frame"] as? Int == command)
+        #expect(t["data_first_frame"] as? Int == firstData && t["data_last_frame"] as? Int == firstData + 2)
+        #expect(t["bytes"] as? Int == 4000)
+    }
 }
