@@ -88,6 +88,7 @@ public final class Analyzer {
         self.table = FlowTable(capacity: configuration.maxConnections)
         self.sink = sink
         shared.tlsKeyLog = configuration.tlsKeyLog
+        shared.maxPendingCommands = configuration.maxPendingCommands
     }
 
     deinit {

@@ -22,6 +22,9 @@ public struct AnalyzerConfiguration: Sendable {
     public var maxLineLength = 65_536
     /// Most lines kept per reply; the rest are counted.
     public var maxLinesPerReply = 10_000
+    /// Commands kept waiting for their replies per session; beyond it the oldest is let go
+    /// (`too many commands waiting`, Zeek's FTP_too_many_pending_commands).
+    public var maxPendingCommands = 1_000
     /// Out-of-order bytes buffered per stream direction before a hole is declared lost.
     public var maxBufferedBytesPerStream = 1 << 20
     /// Connections tracked at once (FTP or not); beyond it the oldest go.

@@ -106,6 +106,8 @@ final class SessionsShared {
     /// Bytes of data connections the capture did not show, over the transfers of ended sessions.
     var missingDataBytes = 0
     var bufferCapHits = 0
+    /// `AnalyzerConfiguration.maxPendingCommands`.
+    var maxPendingCommands = 1_000
 
     func count(anomalies found: [String]) {
         for a in found { count(anomaly: a) }
@@ -526,7 +528,13 @@ final class ControlSession {
         queue.append(PendingCommand(verb: verb, rawArgument: command.argument, timestamp: ts, transfer: transfer,
                                     number: commandCount, kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
                                     abortAwaitingTransferReply: abortAwaitingTransferReply, carried: carried))
-        if queue.count > 10_000 { queue.removeFirst() }  // a client that never gets answers
+        if queue.count > shared.maxPendingCommands {
+            // A client that never gets answers (or a capture without the server's side): the
+            // queue, whose arguments wire bytes fill, stays bounded; said once per session.
+            queue.removeFirst()
+            let name = SessionAnomaly.tooManyCommandsWaiting.rawValue
+            if anomalyCounts[name] == nil { countSessionAnomaly(.tooManyCommandsWaiting) }
+        }
         noteQueueStorage()
     }
 

@@ -42,6 +42,8 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case commandLostInGap = "command lost in gap"
     /// The command's line lost its end (and perhaps part of its argument) in a gap.
     case commandCutByGap = "command cut by gap"
+    /// More commands waited for replies than `--max-pending-commands`: the oldest were let go.
+    case tooManyCommandsWaiting = "too many commands waiting"
     /// The capture holds none of the server's packets, though the client acknowledged its bytes.
     case serverSideNotCaptured = "server side not captured"
     /// The capture holds none of the client's packets, though the server acknowledged its bytes.

@@ -37,6 +37,10 @@ struct AnalysisOptions: ParsableArguments {
     @Option(name: .customLong("max-reply-lines"), help: "Most lines kept per reply; the rest are counted.")
     var maxReplyLines = 10_000
 
+    @Option(name: .customLong("max-pending-commands"),
+            help: "Commands kept waiting for replies per session; beyond it the oldest is let go and flagged.")
+    var maxPendingCommands = 1_000
+
     @Option(name: .customLong("max-stream-buffer"), help: "Out-of-order bytes buffered per stream direction.")
     var maxStreamBuffer = 1 << 20
 
@@ -76,7 +80,7 @@ struct AnalysisOptions: ParsableArguments {
 
     func validate() throws {
         _ = try transferHashes
-        guard maxLine > 0, maxReplyLines > 1, maxStreamBuffer >= 0, maxConnections > 0, idleTimeout > 0 else {
+        guard maxLine > 0, maxReplyLines > 1, maxPendingCommands > 0, maxStreamBuffer >= 0, maxConnections > 0, idleTimeout > 0 else {
             throw ValidationError("limits must be positive")
         }
         // Kept in nanoseconds beside capture times: a hundred years is far past any capture.
@@ -145,6 +149,7 @@ struct AnalysisOptions: ParsableArguments {
         c.showPasswords = showPasswords
         c.maxLineLength = maxLine
         c.maxLinesPerReply = maxReplyLines
+        c.maxPendingCommands = maxPendingCommands
         c.maxBufferedBytesPerStream = maxStreamBuffer
         c.maxConnections = maxConnections
         c.idleTimeout = Int64(idleTimeout) * 1_000_000_000

@@ -57,6 +57,28 @@ import Testing
         #expect(a.endReason == "rst" && a.anomalies[never] == 1)
     }
 
+    /// A client whose commands pile up unanswered (a server that stopped answering, or a
+    /// capture without the server's side) keeps at most `maxPendingCommands` waiting: the
+    /// oldest are let go, and the session says so once, whatever the number let go.
+    @Test func commandsWaitingBeyondTheCapAreLetGoAndFlaggedOnce() throws {
+        var c = loggedIn()
+        c.client((1...6).map { "NOOP \($0)\r\n" }.joined())
+        c.close()
+        var config = AnalyzerConfiguration()
+        config.maxPendingCommands = 4
+        let run = try c.analyze("pending-cap.pcap", configuration: config)
+        let s = try #require(run.sessions.first)
+        let flag = SessionAnomaly.tooManyCommandsWaiting.rawValue
+        #expect(s.anomalies[flag] == 1 && run.summary.anomalies[flag] == 1)
+        #expect(s.unanswered.map { $0.argument ?? "-" } == ["3", "4", "5", "6"])
+        #expect(s.anomalies[never] == 4)
+        // Under the cap, nothing is let go.
+        var roomy = AnalyzerConfiguration()
+        roomy.maxPendingCommands = 6
+        let whole = try #require(try c.analyze("pending-roomy.pcap", configuration: roomy).sessions.first)
+        #expect(whole.anomalies[flag] == nil && whole.unanswered.count == 6)
+    }
+
     /// A connection the server accepted and never greeted.
     @Test func aGreetingThatNeverCame() throws {
         var c = Conversation()
