@@ -16,7 +16,7 @@ import Foundation
 
 let args = CommandLine.arguments
 guard args.count >= 4, let n = Int(args[3]) else {
-    print("usage: capture-generator data|mixed|ftps OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT] | long OUT.pcap SESSIONS EXCHANGES")
+    print("usage: capture-generator data|mixed|ftps OUT.pcap MEGABYTES | control OUT.pcap SESSIONS [CONCURRENT] | long OUT.pcap SESSIONS EXCHANGES | mirror OUT.pcap SESSIONS FILES")
     exit(64)
 }
 
@@ -93,6 +93,42 @@ func ftpSession(_ id: Int, transferBytes: Int, active: Bool) -> [Conversation] {
     c.client("QUIT\r\n"); c.server("221 Goodbye.\r\n")
     c.close()
     return [c, data]
+}
+
+/// A mirroring client (`lftp mirror`, a backup job): one control connection that downloads
+/// `files` small files in turn, each over a passive data connection of its own.
+func mirrorSession(_ id: Int, files: Int) -> [Conversation] {
+    let client = Endpoint(address(id, net: 0x0A00_0000), UInt16(20_000 + id % 40_000))
+    let server = Endpoint(address(id % 64, net: 0xC000_0200), 21)
+    var c = Conversation(client: client, server: server, start: Int64(id % 64) * 150_000)
+    c.step = 50_000
+    c.handshake()
+    c.server("220 ProFTPD Server ready.\r\n")
+    c.client("USER mirror\r\n"); c.server("331 Password required for mirror\r\n")
+    c.client("PASS secret\r\n"); c.server("230 User mirror logged in\r\n")
+    c.client("TYPE I\r\n"); c.server("200 Type set to I\r\n")
+    var all: [Conversation] = []
+    let body = [UInt8](repeating: 0x5A, count: 1000)
+    for f in 0..<files {
+        let dataPort = UInt16(30_000 + f % 20_000)
+        let h = server.address.description.replacingOccurrences(of: ".", with: ",")
+        c.client("PASV\r\n"); c.server("227 Entering Passive Mode (\(h),\(dataPort >> 8),\(dataPort & 0xFF)).\r\n")
+        var data = Conversation(client: Endpoint(client.address, UInt16(40_000 + f % 20_000)), server: Endpoint(server.address, dataPort),
+                                clientISN: UInt32(truncatingIfNeeded: f &* 7919), start: c.clock)
+        data.step = 10_000
+        data.handshake(); c.clock = data.clock
+        c.client("RETR dir\(f / 100)/file\(f).bin\r\n")
+        c.server("150 Opening BINARY mode data connection for file\(f).bin (1000 bytes)\r\n")
+        data.clock = c.clock
+        data.serverBytes(body)
+        data.close()
+        c.clock = data.clock
+        c.server("226 Transfer complete\r\n")
+        all.append(data)
+    }
+    c.client("QUIT\r\n"); c.server("221 Goodbye.\r\n")
+    c.close()
+    return [c] + all
 }
 
 /// An FTPS session (RFC 4217): clear until AUTH TLS, then every reply, command and the
@@ -273,6 +309,9 @@ case "ftps":
     }
     let keys = (args[2].hasSuffix(".pcap") ? String(args[2].dropLast(5)) : args[2]) + ".keys"
     try keyLog.write(toFile: keys, atomically: true, encoding: .utf8)
+case "mirror":
+    guard args.count > 4, let files = Int(args[4]) else { print("mirror needs SESSIONS FILES"); exit(64) }
+    g.interleave((0..<n).flatMap { mirrorSession($0, files: files) })
 case "long":
     guard args.count > 4, let exchanges = Int(args[4]) else { print("long needs SESSIONS EXCHANGES"); exit(64) }
     g.interleave((0..<n).map { longSession($0, exchanges: exchanges) })

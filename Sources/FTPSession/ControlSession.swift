@@ -207,7 +207,10 @@ final class ControlSession {
     /// RFC 959 4.1.3 has it answer the service command, and only the 226 after it the ABOR.
     /// Boxed: a reference a session, not a pending command's bytes in each of 100,000 open ones.
     private var abortedTransfer: AbortedTransfer?
-    private(set) var channels: [DataChannel] = []
+    /// Data connections no transfer has claimed yet (claimed ones belong to their transfer).
+    private var channels: [DataChannel] = []
+    /// Transfers past `TransferOverflow.listed`; nil until a session has that many.
+    private var overflow: TransferOverflow?
 
     /// The configuration is borrowed and the streams taken: an initializer's parameters are
     /// owned by default, which copied the configuration and passed optional streams through the
@@ -383,6 +386,7 @@ final class ControlSession {
         closedSummaryEmitted = true
         let ended = summary()
         for t in ended.transfers { shared.missingDataBytes += t.uncapturedBytes }
+        shared.missingDataBytes += ended.unlisted.missingBytes
         sink.event(.session(ended))
         host.sessionEnded(identity)
     }
@@ -941,10 +945,14 @@ final class ControlSession {
     // MARK: Data connections
 
     func dataChannelOpened(_ channel: DataChannel) {
-        channels.append(channel)
         if let t = awaitingChannel, t.channel == nil {
             t.attach(channel); awaitingChannel = nil
         } else {
+            // Kept until a transfer claims it or the session ends; a session opening data
+            // connections it never uses keeps no more than it lists transfers.
+            channels.removeAll { $0.tracker != nil }
+            if channels.count >= TransferOverflow.listed { listUnclaimed(channels.removeFirst()) }
+            channels.append(channel)
             unclaimedChannel = channel
         }
     }
@@ -956,8 +964,15 @@ final class ControlSession {
     private func beginTransfer(_ verb: String?, path: String?, at ts: Timestamp) -> TransferTracker {
         let tracker = TransferTracker(TransferSummary(command: verb, path: path, requested: ts, mode: lastDataMode))
         if verb != nil { tracker.summary.commandFrame = frame }
-        transfers.append(tracker)
-        if let ch = unclaimedChannel { tracker.attach(ch); unclaimedChannel = nil } else { awaitingChannel = tracker }
+        list(tracker)
+        if let ch = unclaimedChannel {
+            tracker.attach(ch); unclaimedChannel = nil
+            // Its transfer holds it now (the channel points back weakly: a transfer past the
+            // listed ones is let go once settled, and its channel must not look unclaimed then).
+            channels.removeAll { $0 === ch }
+        } else {
+            awaitingChannel = tracker
+        }
         return tracker
     }
 
@@ -965,8 +980,15 @@ final class ControlSession {
     /// given its final one. Found rather than kept: one more reference per session would cost
     /// every open session its bytes for what only lossy captures need.
     private var lostCommandTransfer: TransferTracker? {
-        guard let t = transfers.last, t.summary.command == nil, t.summary.finalCode == nil else { return nil }
+        guard let t = overflow?.inFlight.last ?? transfers.last, t.summary.command == nil, t.summary.finalCode == nil else { return nil }
         return t
+    }
+
+    /// Listed in the session's record, or past the listed ones, counted when settled.
+    private func list(_ tracker: TransferTracker) {
+        if transfers.count < TransferOverflow.listed { transfers.append(tracker); return }
+        if overflow == nil { overflow = TransferOverflow() }
+        overflow!.take(tracker)
     }
 
     /// The transfers with what their data connections carried settled; a connection no
@@ -974,17 +996,24 @@ final class ControlSession {
     /// under no name. One that carried none moved nothing (curl opens one after EPSV before it
     /// knows whether the file exists): a data connection, not a transfer.
     private func settledTransfers() -> [TransferSummary] {
-        for channel in channels where channel.tracker == nil {
-            guard channel.bytesFromClient + channel.bytesFromServer > 0 else {
-                channel.finishStreams()
-                continue
-            }
-            let tracker = TransferTracker(TransferSummary(command: nil, path: nil, requested: channel.first, mode: channel.mode))
-            tracker.attach(channel)
-            transfers.append(tracker)
-        }
+        for channel in channels where channel.tracker == nil { listUnclaimed(channel) }
+        channels = []
+        unlisted = overflow?.settleAll() ?? UnlistedTransfers()
         return transfers.map { $0.settleContentType(); $0.settleStreams(); return $0.summary }
     }
+    /// A data connection no command claimed: a transfer without one if it carried bytes.
+    private func listUnclaimed(_ channel: DataChannel) {
+        guard channel.bytesFromClient + channel.bytesFromServer > 0 else {
+            channel.finishStreams()
+            return
+        }
+        let tracker = TransferTracker(TransferSummary(command: nil, path: nil, requested: channel.first, mode: channel.mode))
+        tracker.attach(channel)
+        list(tracker)
+    }
+
+    /// What `settledTransfers` added up of the transfers past the listed ones.
+    private var unlisted = UnlistedTransfers()
 
     /// `anonymous` or `ftp` in any case (RFC 1635), compared on the bytes.
     static func isAnonymousName(_ user: String) -> Bool {
@@ -1005,7 +1034,7 @@ final class ControlSession {
             anonymous: user.map(Self.isAnonymousName) ?? false,
             login: loginOutcome, loginFailures: loginFailures, commands: commandCount, replies: replyCount,
             codes: codeCounts, gaps: gaps, gapBytes: gapBytes,
-            transfers: settledTransfers(), errors: errors, anomalies: anomalyCounts,
+            transfers: settledTransfers(), unlisted: unlisted, errors: errors, anomalies: anomalyCounts,
             finalState: state, tls: tlsUsed,
             tlsRecords: tlsRecordsSeen + (serverTLS?.records ?? 0) + (clientTLS?.records ?? 0),
             startedMidstream: startedMidstream, endReason: endReason, unanswered: unanswered,

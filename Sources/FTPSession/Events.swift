@@ -217,6 +217,18 @@ public struct UnansweredCommand: Sendable, Equatable {
     public static let listed = 100
 }
 
+/// Transfers a session record does not list, added up.
+public struct UnlistedTransfers: Sendable, Equatable {
+    public var count = 0
+    public var bytes = 0
+    public var missingBytes = 0
+    public init() {}
+
+    mutating func add(_ t: TransferSummary) {
+        count += 1; bytes += t.bytes; missingBytes += t.uncapturedBytes
+    }
+}
+
 /// What a session amounted to, written when it ends.
 public struct SessionSummary: Sendable {
     public var session: SessionIdentity
@@ -233,7 +245,11 @@ public struct SessionSummary: Sendable {
     public var repliesByCode: [Int: Int] { codes.byCode }
     public var gaps: Int
     public var gapBytes: Int
+    /// The first `TransferOverflow.listed` transfers; later ones are counted in `unlisted`.
     public var transfers: [TransferSummary]
+    /// Transfers past the listed ones (a mirroring client's thousands of files over one
+    /// session), added up as each was settled: how many, and their bytes and missing bytes.
+    public var unlisted = UnlistedTransfers()
     public var errors: Int                // 4xx and 5xx replies
     public var anomalies: [String: Int]
     public var finalState: SessionState

@@ -136,7 +136,7 @@ public struct JUnitReport: Sendable {
     static func suite(_ s: SessionReport, _ cases: (tests: Int, failures: Int), _ policy: Policy) -> SectionRenderer.Frame {
         var tests = cases.tests, failures = cases.failures
         var tail: [UInt8] = []
-        let gapFailures = s.gaps.flatMap { policy.violations(of: $0) } + policy.violations(ofTransfers: s.summary.transfers)
+        let gapFailures = s.gaps.flatMap { policy.violations(of: $0) } + policy.violations(ofTransfers: s.summary.transfers, unlisted: s.summary.unlisted)
         if !gapFailures.isEmpty {
             tail.append(text: "    <testcase classname=\"\(Escape.xml(s.summary.session.id))\" name=\"capture completeness\" time=\"0\">\n"
                         + "      <failure message=\"\(Escape.xml(gapFailures.joined(separator: "; ")))\" type=\"gap\"/>\n    </testcase>\n")

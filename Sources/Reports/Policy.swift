@@ -97,10 +97,10 @@ public struct Policy: Sendable, Equatable {
 
     /// `gap` is the capture losing bytes of a session, on its data connections too: a transfer
     /// whose bytes the capture did not all show fails it as a control gap does.
-    public func violations(ofTransfers transfers: [TransferSummary]) -> [String] {
+    public func violations(ofTransfers transfers: [TransferSummary], unlisted: UnlistedTransfers = UnlistedTransfers()) -> [String] {
         guard rules.contains(.gap) else { return [] }
         return transfers.filter { $0.uncapturedBytes > 0 }.map { t in
             "\(t.uncapturedBytes) data bytes of \(t.commandText)\((t.absolutePath ?? t.path).map { " " + $0 } ?? "") not captured"
-        }
+        } + (unlisted.missingBytes > 0 ? ["\(unlisted.missingBytes) data bytes of the transfers not listed not captured"] : [])
     }
 }

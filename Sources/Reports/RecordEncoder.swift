@@ -273,7 +273,7 @@ public struct RecordEncoder: Sendable {
             room.literal(",\"gaps\":"); room.digits(s.gaps)
             room.literal(",\"gap_bytes\":"); room.digits(s.gapBytes)
             if plain {
-                room.literal(",\"transfers\":[],\"anomalies\":{},\"unanswered\":[]")
+                room.literal(",\"transfers\":[],\"transfers_not_listed\":0,\"transfers_not_listed_bytes\":0,\"anomalies\":{},\"unanswered\":[]")
                 sessionTail(s, &room)
             } else {
                 room.byte(0x2C)
@@ -405,6 +405,8 @@ public struct RecordEncoder: Sendable {
             w.endObject()
         }
         w.endArray()
+        w.key("transfers_not_listed"); w.int(s.unlisted.count)
+        w.key("transfers_not_listed_bytes"); w.int(s.unlisted.bytes)
         w.key("anomalies"); counts(s.anomalies, &w)
         w.key("unanswered"); w.beginArray()
         for u in s.unanswered {

@@ -272,7 +272,7 @@ public struct ReportCollector: Sendable {
             for (name, n) in own where anomalies.count < Self.maxAnomaliesListed {
                 anomalies.append(ListedAnomaly(s.last, s.session.id, name + (n > 1 ? " ×\(n)" : ""), "", .session))
             }
-            let lostData = policy.violations(ofTransfers: s.transfers)
+            let lostData = policy.violations(ofTransfers: s.transfers, unlisted: s.unlisted)
             violationCount += lostData.count
             for v in lostData where gapViolations.count < Self.maxViolationsKept { gapViolations.append("\(s.session.id): \(v)") }
             let ofSession = policy.violations(ofSessionAnomalies: own)

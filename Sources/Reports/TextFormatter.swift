@@ -176,7 +176,7 @@ public struct TextFormatter: Sendable {
             out.append(text: "\(digit)xx \(n)")
         }
         if !first { out.append(literal: ")") }
-        out.append(literal: ", "); out.append(text: String(s.transfers.count))
+        out.append(literal: ", "); out.append(text: String(s.transfers.count + s.unlisted.count))
         out.append(literal: " transfers, final state "); out.append(text: s.finalState.rawValue)
         out.append(literal: ", "); out.append(fixed: s.durationMilliseconds / 1000, decimals: 3)
         if s.endReason == "refused" {
@@ -213,6 +213,7 @@ public struct TextFormatter: Sendable {
             }
             out.append(text: line)
         }
+        if s.unlisted.count > 0 { out.append(text: "\n    " + s.unlisted.text) }
         // After AUTH TLS the control channel is records nobody on the wire can read: how many
         // says how much of the session the replies above leave out.
         if s.tls { out.append(text: "\n    tls: " + TLSSummaryText.of(s)) }

@@ -27,3 +27,10 @@ extension TransferSummary {
         return text
     }
 }
+
+extension UnlistedTransfers {
+    /// "… and 79000 more transfers (79000000 bytes, 12 not captured) not listed".
+    var text: String {
+        "… and \(count) more transfers (\(bytes) bytes" + (missingBytes > 0 ? ", \(missingBytes) not captured" : "") + ") not listed"
+    }
+}

@@ -101,6 +101,45 @@ import Testing
         #expect(try contents(dir).count == 40)
     }
 
+    /// A mirroring client moving more files over one session than its record lists: the
+    /// first 1,000 are listed, the rest settled as each ends — every file still written —
+    /// and added up, so that the session holds no more however many it moves.
+    @Test func transfersPastTheListedOnesAreSettledAndAddedUp() throws {
+        let dir = directory()
+        var config = AnalyzerConfiguration()
+        config.extractDirectory = dir
+        let server = Endpoint(IPAddress("192.0.2.1")!, 21), client = Endpoint(IPAddress("10.0.0.5")!, 40312)
+        var ctl = Conversation(client: client, server: server)
+        ctl.handshake(); ctl.server("220 Ready.\r\n")
+        var all: [Conversation] = []
+        let files = TransferOverflow.listed + 3
+        for f in 0..<files {
+            let port = 10_000 + f
+            ctl.client("PASV\r\n"); ctl.server("227 Entering Passive Mode (192,0,2,1,\(port >> 8),\(port & 0xFF)).\r\n")
+            var data = Conversation(client: Endpoint(client.address, UInt16(20_000 + f)), server: Endpoint(server.address, UInt16(port)),
+                                    start: ctl.clock)
+            data.handshake()
+            ctl.clock = data.clock
+            ctl.client("RETR f\(f)\r\n"); ctl.server("150 Opening.\r\n")
+            data.clock = ctl.clock
+            data.serverBytes(Array("file \(f)".utf8)); data.close()
+            ctl.clock = data.clock
+            ctl.server("226 Done.\r\n")
+            all.append(data)
+        }
+        ctl.client("QUIT\r\n"); ctl.server("221 Bye.\r\n"); ctl.close()
+        let path = CaptureFile.temporaryPath("mirror.pcap")
+        try CaptureFile.write([ctl] + all, to: path)
+        let run = try AnalysisRun.of(path, configuration: config)
+        let s = try #require(run.sessions.first)
+        #expect(s.transfers.count == TransferOverflow.listed)
+        #expect(s.transfers.last?.path == "f\(TransferOverflow.listed - 1)")
+        let unlistedBytes = (TransferOverflow.listed..<files).map { "file \($0)".utf8.count }.reduce(0, +)
+        #expect(s.unlisted.count == 3 && s.unlisted.bytes == unlistedBytes && s.unlisted.missingBytes == 0)
+        let written = try contents(dir).count
+        #expect(run.summary.filesExtracted == files && written == files)
+    }
+
     /// A data connection no transfer claimed (the capture missed its command) is still kept,
     /// named without a command; a file already in the directory is never replaced.
     @Test func anUnclaimedConnectionIsKeptAndNothingIsReplaced() throws {
