@@ -49,17 +49,22 @@ struct Generator: ~Copyable {
 
 func address(_ i: Int, net: UInt32) -> IPAddress { .v4(net | UInt32(i & 0xFFFF)) }
 
+/// A ProFTPD-like login to binary mode, 50 µs between packets.
+func logIn(_ c: inout Conversation, as user: String) {
+    c.step = 50_000
+    c.handshake()
+    c.server("220 ProFTPD Server ready.\r\n")
+    c.client("USER \(user)\r\n"); c.server("331 Password required for \(user)\r\n")
+    c.client("PASS secret\r\n"); c.server("230 User \(user) logged in\r\n")
+    c.client("TYPE I\r\n"); c.server("200 Type set to I\r\n")
+}
+
 func ftpSession(_ id: Int, transferBytes: Int, active: Bool) -> [Conversation] {
     let client = Endpoint(address(id, net: 0x0A00_0000), UInt16(20_000 + id % 40_000))
     let server = Endpoint(address(id % 64, net: 0xC000_0200), 21)
     var c = Conversation(client: client, server: server, clientISN: UInt32(truncatingIfNeeded: id &* 7919),
                          serverISN: UInt32(truncatingIfNeeded: id &* 104_729), start: Int64(id % 64) * 150_000)
-    c.step = 50_000
-    c.handshake()
-    c.server("220 ProFTPD Server ready.\r\n")
-    c.client("USER user\(id)\r\n"); c.server("331 Password required for user\(id)\r\n")
-    c.client("PASS secret\r\n"); c.server("230 User user\(id) logged in\r\n")
-    c.client("TYPE I\r\n"); c.server("200 Type set to I\r\n")
+    logIn(&c, as: "user\(id)")
     let dataPort = UInt16(30_000 + id % 20_000)
     var data: Conversation
     if active {
@@ -101,12 +106,7 @@ func mirrorSession(_ id: Int, files: Int) -> [Conversation] {
     let client = Endpoint(address(id, net: 0x0A00_0000), UInt16(20_000 + id % 40_000))
     let server = Endpoint(address(id % 64, net: 0xC000_0200), 21)
     var c = Conversation(client: client, server: server, start: Int64(id % 64) * 150_000)
-    c.step = 50_000
-    c.handshake()
-    c.server("220 ProFTPD Server ready.\r\n")
-    c.client("USER mirror\r\n"); c.server("331 Password required for mirror\r\n")
-    c.client("PASS secret\r\n"); c.server("230 User mirror logged in\r\n")
-    c.client("TYPE I\r\n"); c.server("200 Type set to I\r\n")
+    logIn(&c, as: "mirror")
     var all: [Conversation] = []
     let body = [UInt8](repeating: 0x5A, count: 1000)
     for f in 0..<files {
