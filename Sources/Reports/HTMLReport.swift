@@ -77,7 +77,7 @@ public struct HTMLReport: Sendable {
         h.append(text: s.login)
         h.append(literal: "</td><td>")
         if !s.transfers.isEmpty {
-            let transfers = (s.transfers.map(\.reportText) + (s.unlisted.count > 0 ? [s.unlisted.text] : [])).joined(separator: "; ")
+            let transfers = s.transfersText
             h.append(text: Escape.html(transfers))
         }
         h.append(literal: "</td><td>")

@@ -15,7 +15,7 @@ public struct MarkdownReport: Sendable {
 
     /// A session's row of the table of sessions.
     public static let sessionRows = SessionRows { s in
-        let transfers = (s.transfers.map(\.reportText) + (s.unlisted.count > 0 ? [s.unlisted.text] : [])).joined(separator: "; ")
+        let transfers = s.transfersText
         var md = "| \(s.session.id) | \(s.session.serverText) | \(s.session.clientText) | \(Escape.markdownCell(s.user ?? "-")) "
         md += "| \(s.login) | \(Escape.markdownCell(transfers.isEmpty ? "-" : transfers)) | \(s.errors) | \(s.finalState.rawValue) "
         md += "| \(fixed(s.durationMilliseconds / 1000, 3)) s |\n"

@@ -34,3 +34,10 @@ extension UnlistedTransfers {
         "… and \(count) more transfers (\(bytes) bytes" + (missingBytes > 0 ? ", \(missingBytes) not captured" : "") + ") not listed"
     }
 }
+
+extension SessionSummary {
+    /// A report's cell of the session's transfers: each listed one, then those not listed.
+    var transfersText: String {
+        (transfers.map(\.reportText) + (unlisted.count > 0 ? [unlisted.text] : [])).joined(separator: "; ")
+    }
+}

@@ -59,6 +59,23 @@ import Testing
         #expect(try #require(TextFormatter(showCommands: true, grouped: true).format(.session(s))).contains("unanswered") == false)
     }
 
+    /// Transfers past the listed ones are said in the text, the record and the reports' cell,
+    /// with their sums; a session without any says nothing of them.
+    @Test func transfersNotListedAreSaidEverywhere() throws {
+        var s = try #require(Self.summaries().first { !$0.transfers.isEmpty })
+        #expect(try #require(TextFormatter(grouped: true).format(.session(s))).contains("not listed") == false)
+        s.unlisted.add(TransferSummary(command: "RETR", path: "x", requested: Timestamp(nanoseconds: 9), mode: "passive",
+                                       bytesToClient: 40, uncapturedBytes: 4))
+        s.unlisted.add(TransferSummary(command: "STOR", path: "y", requested: Timestamp(nanoseconds: 9), mode: "active",
+                                       bytesToServer: 2))
+        let said = "… and 2 more transfers (42 bytes, 4 not captured) not listed"
+        let text = try #require(TextFormatter(grouped: true).format(.session(s)))
+        #expect(text.contains("\(s.transfers.count + 2) transfers") && text.contains("\n    " + said), "\(text)")
+        #expect(s.transfersText.hasSuffix("; " + said))
+        let record = String(decoding: RecordEncoder().encode(.session(s)), as: UTF8.self)
+        #expect(record.contains("\"transfers_not_listed\":2,\"transfers_not_listed_bytes\":42,"))
+    }
+
     /// A saved file that is not the whole file says why: a resumed transfer starts inside the
     /// file (whole on the wire), a lost segment leaves a hole; a whole one says nothing more.
     @Test func textSaysWhyASavedFileIsPartOfOne() throws {
