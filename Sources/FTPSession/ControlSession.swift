@@ -671,11 +671,24 @@ final class ControlSession {
     /// closes (an idle client timed out, a shutdown). When the head gets no preliminary reply,
     /// the lost bytes could only have been its final one: it was answered there, and the 421
     /// answers nothing. A transfer's lost bytes may have been its 150, the 421 its end.
+    ///
+    /// A command the capture lost after the head (the server acknowledged client bytes the
+    /// capture does not show) is a command behind it too: the client sent it once it had read
+    /// the head's reply, so the whole reply lost was the head's, and this one answers the lost
+    /// command — whatever its code, as CWD, CWD, TYPE, PASV, each answered by a 250 or a 200,
+    /// go on in a trace of a crawler that lost packets both ways. Only a transfer that may
+    /// still get its final reply keeps this one, its preliminary reply having been lost.
     private func skipHeadWithLostReply(before code: Int, whole: Bool) -> Int {
         guard lost.headReply else { return 0 }
         lost.headReply = false
         if queue.count == 1 {
-            guard code == 421, whole, !queue[0].isGreeting, !queue[0].mayGetPreliminaryReply else { return 0 }
+            let head = queue[0]
+            if lost.commands, lost.answersBeforeLostCommands > 0, whole,
+               !(head.mayGetPreliminaryReply && !head.gotPreliminary && head.fit(code) != .unexpected) {
+                dropWaiting(1)
+                return 1
+            }
+            guard code == 421, whole, !head.isGreeting, !head.mayGetPreliminaryReply else { return 0 }
         } else {
             guard queue.count >= 2, queue[1].fit(code) != .unexpected else { return 0 }
         }

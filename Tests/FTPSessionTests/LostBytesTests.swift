@@ -149,6 +149,46 @@ import Testing
         #expect(run.replies[2].anomalies.isEmpty && run.replies[3].anomalies.isEmpty)
     }
 
+    /// A capture that lost packets both ways at once (a crawler's session in Zeek's traces):
+    /// the 250 to the first CWD and the second CWD are lost, and the 250 after them answers the
+    /// second. The server's segment acknowledged the lost command, which the client sent only
+    /// after reading the first CWD's reply: that reply was in the lost bytes, though a 250
+    /// would fit the first CWD too. The same for a TYPE whose 200 and the PASV after it are
+    /// lost. A RETR whose 150 was lost still gets its 226, a command lost behind it or not.
+    @Test func aReplyAfterALostCommandAnswersItAndNotTheCommandBefore() throws {
+        func run(_ first: String, _ lostReply: String, _ lostCommand: String, _ seen: String,
+                 _ name: String) throws -> AnalysisRun {
+            var c = Conversation()
+            c.handshake(); c.server("220 Ready.\r\n")
+            c.client("USER a\r\n"); c.server("230 in\r\n")
+            c.client(first + "\r\n")
+            let reply = c.packets.count
+            c.server(lostReply)
+            let command = c.packets.count
+            c.client(lostCommand + "\r\n")
+            c.server(seen); c.ack(fromClient: true)
+            c.client("PWD\r\n"); c.server("257 \"/a/b\"\r\n")
+            c.remove(at: command); c.remove(at: reply)
+            return try c.analyze(name)
+        }
+        let cwd = try run("CWD /a", "250 ok\r\n", "CWD b", "250 CWD command successful\r\n", "lost-both-cwd.pcap")
+        #expect(cwd.gaps.map(\.bytes).sorted() == [7, 8])
+        try #require(cwd.codes == [220, 230, 250, 257])
+        #expect(cwd.replies.map(\.command) == [nil, "USER", nil, "PWD"])
+        #expect(cwd.replies[2].anomalies == ["replies lost in gap", "command lost in gap"])
+        #expect(cwd.sessions[0].unanswered.isEmpty)
+
+        let type = try run("TYPE I", "200 Type set to I\r\n", "PASV", "227 Entering Passive Mode (192,0,2,1,4,1).\r\n",
+                           "lost-both-type.pcap")
+        try #require(type.codes == [220, 230, 227, 257])
+        #expect(type.replies.map(\.command) == [nil, "USER", nil, "PWD"])
+        #expect(type.replies[2].anomalies == ["replies lost in gap", "command lost in gap"])
+
+        let retr = try run("RETR f", "150 Opening.\r\n", "NOOP", "226 Done.\r\n", "lost-both-retr.pcap")
+        try #require(retr.codes == [220, 230, 226, 257])
+        #expect(retr.replies[2].command == "RETR")
+    }
+
     /// The end of a multi-line 230 lost, the client's PORT acknowledging it, the 200 after:
     /// the 230 ends with its last captured line (its time, its frame, its latency), the gap
     /// follows it, and the 200 is reported when it came, not when the next acknowledgment
