@@ -196,9 +196,10 @@ public struct TransferSummary: Sendable {
         return e.milliseconds(since: s)
     }
     /// Whether the bytes seen are the announced size (or, resumed, the size less the offset:
-    /// servers announce either).
+    /// servers announce either). Not known without a data connection in the capture (one
+    /// filtered to port 21): nothing was seen to compare.
     public var sizeMatches: Bool? {
-        if tls && !tlsDecrypted { return nil }
+        if tls && !tlsDecrypted || dataConnection == nil { return nil }
         return announcedSize.map { size in size == bytes || restartOffset.map { size - $0 == bytes } == true }
     }
 }

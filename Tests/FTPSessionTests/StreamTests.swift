@@ -302,6 +302,23 @@ import Testing
         #expect(t.uncapturedBytes == missing, "\(damage): \(t.uncapturedBytes)")
     }
 
+    /// A capture of the control connection alone (filtered to port 21, as Zeek's
+    /// cwd-navigation trace): the 150 announces a size, no data connection is there to compare
+    /// it with, so whether it matched is not known — not false, as it was, with "announced"
+    /// beside every transfer of the text.
+    @Test func aTransferWithoutADataConnectionInTheCaptureHasNoSizeToCompare() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,4,1).\r\n")
+        c.client("RETR f.bin\r\n"); c.server("150 Opening BINARY mode data connection for f.bin (3000 bytes)\r\n")
+        c.server("226 Transfer complete.\r\n")
+        let run = try c.analyze("control-only.pcap")
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.announcedSize == 3000 && t.bytes == 0 && t.dataConnection == nil)
+        #expect(t.sizeMatches == nil && t.outcome == "completed")
+        #expect(run.replies.last?.anomalies == ["226 without data connection"])
+    }
+
     /// pure-ftpd's 150 gives no size; curl asked SIZE of the same file just before.
     @Test func aSizeReplyIsTheSizeToExpectWhenThe150GivesNone() throws {
         let run = try download(before: [("SIZE f.bin", "213 3000")], preliminary: "150 Accepted data connection", size: 3000)
