@@ -43,6 +43,15 @@ final class AbortedTransfer {
     init(_ command: PendingCommand) { self.command = command }
 }
 
+/// A server line without a reply code, held until the client's next move says whether it
+/// answered (see `ControlSession.handleReply`). Boxed: one reference per session, set rarely.
+final class CodelessLine {
+    let reply: Reply
+    let timestamp: Timestamp
+    let frame: Int
+    init(reply: Reply, timestamp: Timestamp, frame: Int) { self.reply = reply; self.timestamp = timestamp; self.frame = frame }
+}
+
 extension Array where Element == PendingCommand {
     /// `removeFirst()` without its copy: the standard library's copied the head out (a retain
     /// per reference) and destroyed the slot through the generic array witness (a release per
@@ -211,6 +220,8 @@ final class ControlSession {
     private var channels: [DataChannel] = []
     /// Transfers past `TransferOverflow.listed`; nil until a session has that many.
     private var overflow: TransferOverflow?
+    /// A line without a reply code, waiting to be told whether it answers the head of the queue.
+    private var codelessLine: CodelessLine?
 
     /// The configuration is borrowed and the streams taken: an initializer's parameters are
     /// owned by default, which copied the configuration and passed optional streams through the
@@ -316,6 +327,7 @@ final class ControlSession {
     /// Records what the loss cut first (a reply or command ends where its bytes end, before
     /// the bytes lost after them), then the gap.
     func gap(_ direction: Direction, bytes: Int, at ts: Timestamp, _ sink: EventSink) {
+        settleCodelessLine(answered: false, sink)
         gaps += 1
         gapBytes += bytes
         shared.gaps += 1
@@ -374,6 +386,7 @@ final class ControlSession {
         serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleCutReply($0, sink) } }
         parser.finish(reusing: &shared.spare) { handleCutReply($0, sink) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, sink) }
+        settleCodelessLine(answered: false, sink)
         let capHits = serverStream.statistics.bufferCapHits + clientStream.statistics.bufferCapHits
         if capHits > 0 {
             anomalyCounts[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits
@@ -434,6 +447,8 @@ final class ControlSession {
         // After lost bytes, only a line that starts like a command is one; the same for a line
         // whose end was lost.
         if line.followsGap || line.cutByGap, command.verb.map({ !Candidate.knownVerbs.contains($0) }) ?? true { return }
+        // The client went on: it took the line without a code for the answer it waited for.
+        if codelessLine != nil { settleCodelessLine(answered: true, sink) }
         if lost.replyEnd {
             // The client went on, so it saw the end of the reply the gap cut: that end was lost.
             lost.replyEnd = false
@@ -454,7 +469,9 @@ final class ControlSession {
         }
         sawCommand = true
         commandCount += 1
-        let verb = command.verb
+        // A line that is no command still gets its answer: the reply names its first word, or
+        // it would be told from the greeting by nothing.
+        let verb = command.verb ?? Self.firstWord(of: command.raw)
         let kind = command.kind
 
         var active: AnnouncedAddress?
@@ -545,6 +562,28 @@ final class ControlSession {
     // MARK: Replies
 
     private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ sink: EventSink) {
+        if codelessLine != nil { settleCodelessLine(answered: false, sink) }
+        // A line without a code where a reply was due ("SYST not supported", "99 PASV
+        // invalid") is the answer if the client takes it for one: it is held until the client
+        // sends its next command (it answered) or the server another reply (it was noise).
+        if reply.code == nil, let head = queue.first, !lost.isSet, !head.gotPreliminary, !head.abortAwaitingTransferReply {
+            codelessLine = CodelessLine(reply: reply, timestamp: ts, frame: frame)
+            return
+        }
+        report(reply, at: ts, codelessAnswers: false, sink)
+    }
+
+    /// The line without a code held by `handleReply`, reported at its own time and frame:
+    /// answering the head of the queue, or nothing.
+    private func settleCodelessLine(answered: Bool, _ sink: EventSink) {
+        guard let held = codelessLine.take() else { return }
+        let current = frame
+        frame = held.frame
+        report(held.reply, at: held.timestamp, codelessAnswers: answered, sink)
+        frame = current
+    }
+
+    private func report(_ reply: consuming Reply, at ts: Timestamp, codelessAnswers: Bool, _ sink: EventSink) {
         replyCount += 1
         if lost.commandInsideReply { lost.commandInsideReply = false }
         var anomalies = reply.anomalies.map(\.rawValue)
@@ -586,6 +625,8 @@ final class ControlSession {
             } else if c != 421 && !(startedMidstream && !sawCommand) {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
             }
+        } else if codelessAnswers {
+            answered = queue.takeFirst()
         }
         // The reply repeats its command's anomalies, which were counted with the command: a
         // bounce attempt is one in the session's counts, not one for each record showing it.
@@ -747,6 +788,23 @@ final class ControlSession {
         }
         // A 421 with nothing waiting is what a server sends unasked before it closes.
         return !(queue.isEmpty && code == 421)
+    }
+
+    /// The first word of a line that is no command, as a reply record shows it in place of the
+    /// verb: letters and digits uppercased, any other byte `?` (a verb's field is written
+    /// unescaped), at most 32, then `…`; `?` for a line that begins with a space.
+    static func firstWord(of line: [UInt8]) -> String {
+        let word = line.prefix { $0 != 0x20 }
+        guard !word.isEmpty else { return "?" }
+        var shown = String(decoding: word.prefix(32).map { b -> UInt8 in
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): b - 0x20
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): b
+            default: UInt8(ascii: "?")
+            }
+        }, as: UTF8.self)
+        if word.count > 32 { shown += "…" }
+        return shown
     }
 
     /// `SITE EXEC …`, in any case: a command line the server runs.

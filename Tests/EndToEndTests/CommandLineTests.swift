@@ -544,8 +544,8 @@ import Testing
         let r = try Fixtures.run(["analyze", "--format", "jsonl", path])
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 6)
-        // A line without a code answers nothing: it is shown, flagged, and left unpaired.
-        #expect(lines[1].contains("\"code\":null,\"lines\":[\"hello, no code here\"],\"command\":null,\"argument\":null,\"class\":null,\"group\":null,\"meaning\":null,\"state\":\"ready\""))
+        // A line without a code is shown and flagged; the client went on, so it answered NOOP.
+        #expect(lines[1].contains("\"code\":null,\"lines\":[\"hello, no code here\"],\"command\":\"NOOP\",\"argument\":null,\"class\":null,\"group\":null,\"meaning\":null,\"state\":\"ready\""))
         #expect(lines[1].contains("\"anomalies\":[\"malformed reply line\"]"))
         #expect(lines[2].contains("\"code\":299,") && lines[2].contains("\"class\":\"2xx\",\"group\":null,\"meaning\":null,\"state\""))
         #expect(lines[2].contains("\"anomalies\":[\"code outside reply grammar\",\"code not in catalog\"]"))

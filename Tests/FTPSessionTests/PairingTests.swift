@@ -23,6 +23,51 @@ import Testing
         #expect(s.user == "bob" && s.login == "success" && s.finalState == .closed && s.endReason == "fin")
     }
 
+    /// Servers that answer with a line without a code ("SYST not supported", "99 PASV
+    /// invalid" in Zeek's traces): the client took the line for its answer and went on, so it
+    /// answers SYST, at its own time and frame, and every later reply its own command (before,
+    /// the 227 answered SYST and QUIT was left unanswered). A line the real reply follows was
+    /// noise before it; one the client never went on from, before the close, answers nothing.
+    @Test func aLineWithoutACodeAnswersTheCommandWhenTheClientGoesOn() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("SYST\r\n")
+        let answer = c.packets.count
+        c.server("SYST not supported\r\n")
+        c.client("PASV\r\n"); c.server("Hold on\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,4,1).\r\n")
+        c.client("NOOP\r\n"); c.server("... \u{1B}[2J\r\n")
+        c.close()
+        let run = try c.analyze("codeless.pcap")
+        try #require(run.codes == [220, nil, nil, 227, nil])
+        #expect(run.replies.map(\.command) == [nil, "SYST", nil, "PASV", nil])
+        #expect(run.replies.map(\.anomalies) == [[], ["malformed reply line"], ["malformed reply line"], [],
+                                                 ["malformed reply line"]])
+        let codeless = run.replies[1]
+        #expect(codeless.frame == answer + 1 && codeless.timestamp == c.packets[answer].timestamp)
+        #expect(codeless.latencyMilliseconds == c.packets[answer].timestamp.milliseconds(since: c.packets[answer - 1].timestamp))
+        #expect(run.replies[2].latencyMilliseconds == nil && run.replies[4].latencyMilliseconds == nil)
+        #expect(run.replies.map(\.frame) == run.replies.map(\.frame).sorted())
+        let s = try #require(run.sessions.first)
+        #expect(s.unanswered.map(\.verb) == ["NOOP"])
+        #expect(s.anomalies["command never answered"] == 1 && s.anomalies["malformed reply line"] == 3)
+    }
+
+    /// A line that is no command (a verb of 130 letters in Zeek's fake-long-commands trace, a
+    /// word of other bytes) is still answered: its reply names the line's first word, cut at 32
+    /// and made safe to write unescaped, where before it named nothing, like the greeting's.
+    @Test func theReplyToALineThatIsNoCommandNamesItsFirstWord() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("TYP" + String(repeating: "e", count: 127) + "\r\n"); c.server("500 Unknown command.\r\n")
+        c.client("x\"1\u{1B} ok\r\n"); c.server("500 Unknown command.\r\n")
+        let run = try c.analyze("no-command.pcap")
+        try #require(run.codes == [220, 500, 500])
+        #expect(run.replies.map(\.command) == [nil, "TYP" + String(repeating: "E", count: 29) + "…", "X?1?"])
+        #expect(run.replies[1].latencyMilliseconds != nil && run.replies[1].anomalies.isEmpty)
+        #expect(run.commands.map(\.anomalies) == [["malformed command"], ["malformed command"]])
+        #expect(run.commands.allSatisfy { $0.command.verb == nil })
+    }
+
     @Test func showPasswordsRevealsThem() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n"); c.client("USER bob\r\n"); c.server("331 P\r\n")
