@@ -521,7 +521,7 @@ public final class Analyzer {
         let syn = segment.flags.contains(.syn), fin = segment.flags.contains(.fin)
         if fromServer {
             if segment.flags.contains(.ack) {
-                session.clientStream.acknowledged(segment.acknowledgment) { session.deliver($0, .client, ts, sink) }
+                releaseHeld(session, segment.acknowledgment, of: .client, at: ts)
                 // The server answers what it received: a command the capture missed cannot be paired.
                 // Asked only when a reply may follow.
                 if !segment.payload.isEmpty, session.clientStream.isBehind(acknowledged: segment.acknowledgment) {
@@ -529,10 +529,12 @@ public final class Analyzer {
                 }
             }
             session.serverStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                                         missing: segment.missingPayload) { session.deliver($0, .server, ts, sink) }
+                                         missing: segment.missingPayload, arrival: Arrival(ts, frame: session.frame)) {
+                session.deliver($0, .server, ts, sink)
+            }
         } else {
             if segment.flags.contains(.ack) {
-                session.serverStream.acknowledged(segment.acknowledgment) { session.deliver($0, .server, ts, sink) }
+                releaseHeld(session, segment.acknowledgment, of: .server, at: ts)
                 // A command acknowledging server bytes the capture does not show comes after a
                 // banner it lost, not before one.
                 if !session.sawServerBytes, !segment.payload.isEmpty,
@@ -541,8 +543,25 @@ public final class Analyzer {
                 }
             }
             session.clientStream.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                                         missing: segment.missingPayload) { session.deliver($0, .client, ts, sink) }
+                                         missing: segment.missingPayload, arrival: Arrival(ts, frame: session.frame)) {
+                session.deliver($0, .client, ts, sink)
+            }
         }
+    }
+
+    /// The peer's acknowledgment, which may give up a hole in `direction`'s stream: the gap
+    /// and the segments held behind it are of the time and frame those segments came in.
+    @inline(__always)
+    private func releaseHeld(_ session: ControlSession, _ ack: UInt32, of direction: Direction, at ts: Timestamp) {
+        let frame = session.frame
+        var at = ts
+        let arrived: (Arrival) -> Void = { a in at = a.timestamp; session.frame = a.frame }
+        if direction == .server {
+            session.serverStream.acknowledged(ack, arrived: arrived) { session.deliver($0, .server, at, sink) }
+        } else {
+            session.clientStream.acknowledged(ack, arrived: arrived) { session.deliver($0, .client, at, sink) }
+        }
+        session.frame = frame
     }
 
     private func feedCandidate(_ c: Candidate, _ segment: TCPSegment, fromLow: Bool, at ts: Timestamp) {
@@ -551,20 +570,23 @@ public final class Analyzer {
         // As for a session: an acknowledgment past a hole in the other direction makes it a
         // gap now, where it happened, not when that side sends again after it.
         if segment.flags.contains(.ack) {
+            var at = ts, heldFrame = frame
+            let arrived: (Arrival) -> Void = { a in at = a.timestamp; heldFrame = a.frame }
             if fromLow {
-                c.high.acknowledged(segment.acknowledgment) { c.record($0, fromLow: false, at: ts, frame: frame) }
+                c.high.acknowledged(segment.acknowledgment, arrived: arrived) { c.record($0, fromLow: false, at: at, frame: heldFrame) }
                 if c.high.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: false) }
             } else {
-                c.low.acknowledged(segment.acknowledgment) { c.record($0, fromLow: true, at: ts, frame: frame) }
+                c.low.acknowledged(segment.acknowledgment, arrived: arrived) { c.record($0, fromLow: true, at: at, frame: heldFrame) }
                 if c.low.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: true) }
             }
         }
+        let arrival = Arrival(ts, frame: frame)
         if fromLow {
             c.low.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                          missing: segment.missingPayload) { c.record($0, fromLow: true, at: ts, frame: frame) }
+                          missing: segment.missingPayload, arrival: arrival) { c.record($0, fromLow: true, at: ts, frame: frame) }
         } else {
             c.high.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
-                           missing: segment.missingPayload) { c.record($0, fromLow: false, at: ts, frame: frame) }
+                           missing: segment.missingPayload, arrival: arrival) { c.record($0, fromLow: false, at: ts, frame: frame) }
         }
     }
 

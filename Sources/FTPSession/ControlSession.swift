@@ -381,8 +381,13 @@ final class ControlSession {
         // capture's doing (Zeek's possible_split_routing): say so, beside the gap that follows.
         if serverStream.acknowledgedButNeverSeen { countSessionAnomaly(.serverSideNotCaptured) }
         if clientStream.acknowledgedButNeverSeen { countSessionAnomaly(.clientSideNotCaptured) }
-        serverStream.end { event in deliver(event, .server, ts, sink) }
-        clientStream.end { event in deliver(event, .client, ts, sink) }
+        // What the streams still hold behind holes came when its segments came.
+        let current = frame
+        var at = ts
+        serverStream.end(arrived: { at = $0.timestamp; frame = $0.frame }) { event in deliver(event, .server, at, sink) }
+        at = ts; frame = current
+        clientStream.end(arrived: { at = $0.timestamp; frame = $0.frame }) { event in deliver(event, .client, at, sink) }
+        frame = current
         serverFramer.finish { line in parser.feed(line, reusing: &shared.spare) { handleCutReply($0, sink) } }
         parser.finish(reusing: &shared.spare) { handleCutReply($0, sink) }
         clientFramer.finish { line in handleCommandLine(line, at: ts, sink) }

@@ -1,9 +1,20 @@
+import PacketCapture
+
 /// What a reassembler hands its consumer, always in sequence order.
 public enum StreamEvent {
     /// In-order bytes, borrowed for the duration of the callback.
     case data(UnsafeRawBufferPointer)
     /// Bytes that were sent but never captured; the consumer must resynchronise after them.
     case gap(Int)
+}
+
+/// When and in which frame a segment arrived: a segment held behind a hole that is later
+/// given up was complete as far as the capture shows when it came, not when the
+/// acknowledgment that gave up the hole did.
+public struct Arrival: Sendable {
+    public var timestamp: Timestamp
+    public var frame: Int
+    public init(_ timestamp: Timestamp, frame: Int) { self.timestamp = timestamp; self.frame = frame }
 }
 
 /// Counters a stream keeps for the summary.
@@ -36,6 +47,7 @@ public struct StreamReassembler {
         var bytes: [UInt8]
         /// Bytes the snap length cut off right after `bytes`.
         var missingAfter: Int
+        var arrival: Arrival?
     }
 
     private var state: State = .unsynchronized
@@ -95,7 +107,7 @@ public struct StreamReassembler {
 
     /// Feeds one segment of this direction.
     public mutating func receive(sequence: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer,
-                                 missing: Int = 0, _ deliver: (StreamEvent) -> Void) {
+                                 missing: Int = 0, arrival: Arrival? = nil, _ deliver: (StreamEvent) -> Void) {
         var seq = sequence
         if syn {
             seq = SequenceNumber.advance(sequence, by: 1)
@@ -112,7 +124,7 @@ public struct StreamReassembler {
                 start = a
             }
             state = .synchronized(next: start)
-            return receive(sequence: seq, syn: false, fin: fin, payload: payload, missing: missing, deliver)
+            return receive(sequence: seq, syn: false, fin: fin, payload: payload, missing: missing, arrival: arrival, deliver)
         }
         if fin { finSequence = SequenceNumber.advance(seq, by: payload.count + missing) }
         let length = payload.count + missing
@@ -131,9 +143,9 @@ public struct StreamReassembler {
                 guard case .synchronized(var resumed) = state else { return }
                 declareGap(upTo: seq, next: &resumed, deliver)
                 state = .synchronized(next: resumed)
-                return receive(sequence: seq, syn: false, fin: false, payload: payload, missing: missing, deliver)
+                return receive(sequence: seq, syn: false, fin: false, payload: payload, missing: missing, arrival: arrival, deliver)
             }
-            insertPending(PendingSegment(sequence: seq, bytes: Array(payload), missingAfter: missing))
+            insertPending(PendingSegment(sequence: seq, bytes: Array(payload), missingAfter: missing, arrival: arrival))
             // The peer had already acknowledged up to this segment before it came: the hole
             // before it was lost by the capture, and the segment is delivered now, at its own
             // time, rather than at the next acknowledgment.
@@ -161,7 +173,7 @@ public struct StreamReassembler {
             deliver(.gap(missingNow))
         }
         next = SequenceNumber.advance(next, by: length - skip)
-        drain(next: &next, deliver)
+        drain(next: &next, arrived: { _ in }, deliver)
         state = .synchronized(next: next)
     }
 
@@ -171,7 +183,11 @@ public struct StreamReassembler {
     /// here: a capture that reorders an ACK before the data it acknowledges must not turn that
     /// data into a gap.
     /// A hole at the very end is declared on flush.
-    public mutating func acknowledged(_ ack: UInt32, _ deliver: (StreamEvent) -> Void) {
+    ///
+    /// `arrived` is told, before the gap and before each held segment's bytes, when the held
+    /// segment came (if `receive` was given it): what follows is of that time and frame.
+    public mutating func acknowledged(_ ack: UInt32, arrived: (Arrival) -> Void = { _ in },
+                                      _ deliver: (StreamEvent) -> Void) {
         guard case .synchronized(var next) = state else {
             // The first acknowledgment marks a point in this stream the capture saw: what
             // follows it is all in the capture or lost from it.
@@ -193,17 +209,20 @@ public struct StreamReassembler {
         if let fin = finSequence, SequenceNumber.distance(from: fin, to: limit) > 0 { limit = fin }
         let ahead = SequenceNumber.distance(from: next, to: limit)
         guard ahead > 0, ahead < 1 << 30 else { return }
+        if let a = pending.first?.arrival { arrived(a) }
         declareGap(upTo: limit, next: &next, deliver)
-        drain(next: &next, deliver)
+        drain(next: &next, arrived: arrived, deliver)
         state = .synchronized(next: next)
     }
 
-    /// Delivers whatever is buffered, declaring the holes between as gaps. Used on close and eviction.
-    public mutating func flush(_ deliver: (StreamEvent) -> Void) {
+    /// Delivers whatever is buffered, declaring the holes between as gaps. Used on close and
+    /// eviction; `arrived` as for `acknowledged`.
+    public mutating func flush(arrived: (Arrival) -> Void = { _ in }, _ deliver: (StreamEvent) -> Void) {
         guard case .synchronized(var next) = state else { return }
         while let first = pending.first {
+            if let a = first.arrival { arrived(a) }
             declareGap(upTo: first.sequence, next: &next, deliver)
-            drain(next: &next, deliver)
+            drain(next: &next, arrived: arrived, deliver)
         }
         if let fin = finSequence { declareGap(upTo: fin, next: &next, deliver) }
         state = .synchronized(next: next)
@@ -222,8 +241,8 @@ public struct StreamReassembler {
     /// would otherwise turn that data into a gap. An acknowledgment that went one sequence
     /// number further than the one before it took in a FIN the capture did not show, not a
     /// byte; a FIN acknowledged together with bytes is counted as one of them.
-    public mutating func end(_ deliver: (StreamEvent) -> Void) {
-        flush(deliver)
+    public mutating func end(arrived: (Arrival) -> Void = { _ in }, _ deliver: (StreamEvent) -> Void) {
+        flush(arrived: arrived, deliver)
         guard var furthest = peerAcknowledgedFurthest, finSequence == nil else { return }
         if furthestStepWasFIN { furthest = SequenceNumber.advance(furthest, by: -1) }
         var next: UInt32
@@ -269,13 +288,14 @@ public struct StreamReassembler {
         next = end
     }
 
-    private mutating func drain(next: inout UInt32, _ deliver: (StreamEvent) -> Void) {
+    private mutating func drain(next: inout UInt32, arrived: (Arrival) -> Void, _ deliver: (StreamEvent) -> Void) {
         while let first = pending.first, SequenceNumber.distance(from: next, to: first.sequence) <= 0 {
             pending.removeFirst()
             pendingBytes -= first.bytes.count
             let skip = SequenceNumber.distance(from: first.sequence, to: next)
             let length = first.bytes.count + first.missingAfter
             if skip >= length { statistics.retransmittedBytes += length; continue }
+            if let a = first.arrival { arrived(a) }
             if skip > 0 { statistics.retransmittedBytes += min(skip, first.bytes.count) }
             if skip < first.bytes.count {
                 first.bytes.withUnsafeBytes { raw in

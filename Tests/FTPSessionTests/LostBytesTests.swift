@@ -189,6 +189,33 @@ import Testing
         #expect(retr.replies[2].command == "RETR")
     }
 
+    /// A reply behind a hole the capture never fills waits for the peer's acknowledgment to
+    /// give the hole up; it came when its segment came, not then (in Zeek's crawler trace the
+    /// client's next packet came 90 ms later; a client idle for seconds would add seconds).
+    /// The gap, too, is of that segment's time.
+    @Test func aReplyHeldBehindAHoleKeepsItsOwnTime() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("SYST\r\nNOOP\r\n")
+        let noop = c.packets.count - 1
+        let lost = c.packets.count
+        c.server("215 UNIX\r\n")
+        let held = c.packets.count
+        c.server("200 ok\r\n")
+        c.clock += 2_000_000_000
+        c.ack(fromClient: true)
+        let times = c.packets.map(\.timestamp)
+        c.remove(at: lost)
+        let run = try c.analyze("held-behind-hole.pcap")
+        try #require(run.codes == [220, 200])
+        let reply = run.replies[1]
+        #expect(reply.command == "NOOP" && reply.anomalies == ["replies lost in gap"])
+        #expect(reply.timestamp == times[held] && reply.frame == held)  // one frame fewer before it
+        #expect(reply.latencyMilliseconds == times[held].milliseconds(since: times[noop]))
+        let gap = try #require(run.gaps.first)
+        #expect(gap.timestamp == times[held] && gap.frame == held && gap.bytes == 10)
+    }
+
     /// The end of a multi-line 230 lost, the client's PORT acknowledging it, the 200 after:
     /// the 230 ends with its last captured line (its time, its frame, its latency), the gap
     /// follows it, and the 200 is reported when it came, not when the next acknowledgment
