@@ -131,7 +131,12 @@ public struct TextFormatter: Sendable {
         out.padColumn(from: state, width: 13)
         out.append(literal: "  ")
         let latency = out.count
-        if let ms = r.latencyMilliseconds { out.append(fixed: ms, decimals: 1); out.append(literal: " ms") }
+        // A transfer's final reply may come minutes after its command: from 100 s on, seconds,
+        // so the column still shows the figure rather than cutting it.
+        if let ms = r.latencyMilliseconds {
+            if ms < 100_000 { out.append(fixed: ms, decimals: 1); out.append(literal: " ms") }
+            else { out.append(fixed: ms / 1000, decimals: 1); out.append(literal: " s") }
+        }
         out.padColumn(from: latency, width: 10)
         if let m = r.catalog?.meaning(language) { out.append(literal: "  "); paint(m, "2", to: &out) }
         if let p = r.passive { out.append(text: "  data → \(p.host ?? "(server)"):\(p.port)") }

@@ -42,6 +42,19 @@ import TestSupport
         #expect(states.allSatisfy { s in SessionState.allCases.contains { $0.rawValue == s } }, "\(states)")
     }
 
+    /// The latency column is 10 characters: milliseconds below 100 s, seconds from there (a
+    /// 5 GB download's 226 came 150,529.5 ms after its RETR in a Zeek trace, cut to "150529.5 …").
+    @Test func latencyColumnShowsSecondsForLongWaits() throws {
+        let f = TextFormatter(grouped: true)
+        let columns = try [0.2, 99_999.9, 150_529.5, 36_000_000].map { ms in
+            var r = Self.replies[5]
+            r.latencyMilliseconds = ms
+            let head = try #require(f.format(.reply(r))?.split(separator: "\n").first)
+            return String(head.dropFirst(15 + 2 + 3 + 2 + 28 + 2 + 13 + 2).prefix(10 + 2))
+        }
+        #expect(columns == ["0.2 ms      ", "99999.9 ms  ", "150.5 s     ", "36000.0 s   "])
+    }
+
     @Test func wireLinesAreEscapedAndIndented() throws {
         let text = try #require(TextFormatter(grouped: true).format(.reply(Self.replies[5])))
         #expect(text.split(separator: "\n").dropFirst() == ["    200-\\x1b[31mred\\\\ \u{E9}", "    200 done"])
