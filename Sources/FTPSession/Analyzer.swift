@@ -555,11 +555,16 @@ public final class Analyzer {
     private func releaseHeld(_ session: ControlSession, _ ack: UInt32, of direction: Direction, at ts: Timestamp) {
         let frame = session.frame
         var at = ts
-        let arrived: (Arrival) -> Void = { a in at = a.timestamp; session.frame = a.frame }
+        // Closures passed straight in, not kept in a constant: a stored closure escapes, and
+        // capturing `at` would then box it on the heap for every packet.
         if direction == .server {
-            session.serverStream.acknowledged(ack, arrived: arrived) { session.deliver($0, .server, at, sink) }
+            session.serverStream.acknowledged(ack, arrived: { at = $0.timestamp; session.frame = $0.frame }) {
+                session.deliver($0, .server, at, sink)
+            }
         } else {
-            session.clientStream.acknowledged(ack, arrived: arrived) { session.deliver($0, .client, at, sink) }
+            session.clientStream.acknowledged(ack, arrived: { at = $0.timestamp; session.frame = $0.frame }) {
+                session.deliver($0, .client, at, sink)
+            }
         }
         session.frame = frame
     }
@@ -571,12 +576,15 @@ public final class Analyzer {
         // gap now, where it happened, not when that side sends again after it.
         if segment.flags.contains(.ack) {
             var at = ts, heldFrame = frame
-            let arrived: (Arrival) -> Void = { a in at = a.timestamp; heldFrame = a.frame }
             if fromLow {
-                c.high.acknowledged(segment.acknowledgment, arrived: arrived) { c.record($0, fromLow: false, at: at, frame: heldFrame) }
+                c.high.acknowledged(segment.acknowledgment, arrived: { at = $0.timestamp; heldFrame = $0.frame }) {
+                    c.record($0, fromLow: false, at: at, frame: heldFrame)
+                }
                 if c.high.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: false) }
             } else {
-                c.low.acknowledged(segment.acknowledgment, arrived: arrived) { c.record($0, fromLow: true, at: at, frame: heldFrame) }
+                c.low.acknowledged(segment.acknowledgment, arrived: { at = $0.timestamp; heldFrame = $0.frame }) {
+                    c.record($0, fromLow: true, at: at, frame: heldFrame)
+                }
                 if c.low.isBehind(acknowledged: segment.acknowledgment) { c.noteUnseen(fromLow: true) }
             }
         }
