@@ -566,29 +566,29 @@ final class ControlSession {
 
     // MARK: Replies
 
-    private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ sink: EventSink) {
-        if codelessLine != nil { settleCodelessLine(answered: false, sink) }
-        // A line without a code where a reply was due ("SYST not supported", "99 PASV
-        // invalid") is the answer if the client takes it for one: it is held until the client
-        // sends its next command (it answered) or the server another reply (it was noise).
-        if reply.code == nil, let head = queue.first, !lost.isSet, !head.gotPreliminary, !head.abortAwaitingTransferReply {
-            codelessLine = CodelessLine(reply: reply, timestamp: ts, frame: frame)
-            return
-        }
-        report(reply, at: ts, codelessAnswers: false, sink)
-    }
-
     /// The line without a code held by `handleReply`, reported at its own time and frame:
     /// answering the head of the queue, or nothing.
     private func settleCodelessLine(answered: Bool, _ sink: EventSink) {
         guard let held = codelessLine.take() else { return }
         let current = frame
         frame = held.frame
-        report(held.reply, at: held.timestamp, codelessAnswers: answered, sink)
+        handleReply(held.reply, at: held.timestamp, sink, codelessAnswers: answered)
         frame = current
     }
 
-    private func report(_ reply: consuming Reply, at ts: Timestamp, codelessAnswers: Bool, _ sink: EventSink) {
+    /// `codelessAnswers` is nil for a reply as it comes, and says for a line without a code
+    /// held until then whether it answers the head of the queue.
+    private func handleReply(_ reply: consuming Reply, at ts: Timestamp, _ sink: EventSink, codelessAnswers: Bool? = nil) {
+        if codelessAnswers == nil {
+            if codelessLine != nil { settleCodelessLine(answered: false, sink) }
+            // A line without a code where a reply was due ("SYST not supported", "99 PASV
+            // invalid") is the answer if the client takes it for one: it is held until the client
+            // sends its next command (it answered) or the server another reply (it was noise).
+            if reply.code == nil, let head = queue.first, !lost.isSet, !head.gotPreliminary, !head.abortAwaitingTransferReply {
+                codelessLine = CodelessLine(reply: reply, timestamp: ts, frame: frame)
+                return
+            }
+        }
         replyCount += 1
         if lost.commandInsideReply { lost.commandInsideReply = false }
         var anomalies = reply.anomalies.map(\.rawValue)
@@ -630,7 +630,7 @@ final class ControlSession {
             } else if c != 421 && !(startedMidstream && !sawCommand) {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
             }
-        } else if codelessAnswers {
+        } else if codelessAnswers == true {
             answered = queue.takeFirst()
         }
         // The reply repeats its command's anomalies, which were counted with the command: a
