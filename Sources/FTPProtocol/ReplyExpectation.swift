@@ -1,9 +1,9 @@
 /// How well a reply code fits a command, from RFC 959's command-reply sequences (section 5.4)
 /// and the extensions' (RFC 2228, 2389, 2428, 3659).
 ///
-/// A session asks only after bytes were lost, to find which waiting command a reply answers
-/// when the replies before it fell into a gap; in an intact stream replies answer commands in
-/// order and nothing is guessed.
+/// A session asks after bytes were lost, to find which waiting command a reply answers when
+/// the replies before it fell into a gap (in an intact stream replies answer commands in order
+/// and nothing is guessed), and of every positive reply, to name one its command cannot get.
 public enum ReplyFit: Sendable, Comparable {
     /// The command cannot get this reply.
     case unexpected
@@ -19,39 +19,38 @@ extension Verb {
     public func fit(_ code: Int) -> ReplyFit {
         // Positive replies tell commands apart; refusals and replies outside the classes do not.
         guard (100..<400).contains(code) else { return .possible }
-        let (expected, possible): ([Int], [Int]) = switch self {
-        case .user: ([230, 232, 331, 332, 336], [])
-        case .pass: ([202, 230, 332], [])
-        case .acct: ([202, 230], [])
-        case .cwd, .xcwd, .dele, .rmd, .xrmd, .rnto: ([250], [200])
-        case .cdup: ([200, 250], [])
-        case .smnt: ([202, 250], [])
-        case .mkd, .xmkd: ([257], [200, 250])
-        case .pwd, .xpwd: ([257], [])
-        case .rein: ([120, 220], [])
-        case .quit: ([221], [])
-        case .port, .eprt, .lprt, .type, .mode, .stru, .noop, .pbsz, .prot, .ccc: ([200], [])
-        case .pasv: ([227], [])
-        case .epsv: ([229], [200])
-        case .lpsv: ([228], [])
-        case .allo: ([200, 202], [])
-        case .rest, .rnfr: ([350], [200])
-        case .retr, .stor, .stou, .appe, .list, .nlst, .mlsd: ([110, 125, 150, 226, 250], [])
-        case .abor: ([225, 226], [])
-        case .syst: ([215], [])
-        case .stat: ([211, 212, 213], [])
-        case .help: ([211, 214], [])
-        case .feat: ([211], [])
-        case .opts: ([200], [202])
-        case .size, .mdtm: ([213], [])
-        case .mlst: ([250], [])
-        case .auth: ([234, 334], [])
-        case .adat: ([235, 335], [])
+        // Switches, not array literals: the arrays were built on the heap for every reply.
+        switch self {
+        case .user: return switch code { case 230, 232, 331, 332, 336: .expected; default: .unexpected }
+        case .pass: return switch code { case 202, 230, 332: .expected; default: .unexpected }
+        case .acct: return switch code { case 202, 230: .expected; default: .unexpected }
+        case .cwd, .xcwd, .dele, .rmd, .xrmd, .rnto: return code == 250 ? .expected : code == 200 ? .possible : .unexpected
+        case .cdup: return switch code { case 200, 250: .expected; default: .unexpected }
+        case .smnt: return switch code { case 202, 250: .expected; default: .unexpected }
+        case .mkd, .xmkd: return code == 257 ? .expected : code == 200 || code == 250 ? .possible : .unexpected
+        case .pwd, .xpwd: return code == 257 ? .expected : .unexpected
+        case .rein: return switch code { case 120, 220: .expected; default: .unexpected }
+        case .quit: return code == 221 ? .expected : .unexpected
+        case .port, .eprt, .lprt, .type, .mode, .stru, .noop, .pbsz, .prot, .ccc: return code == 200 ? .expected : .unexpected
+        case .pasv: return code == 227 ? .expected : .unexpected
+        case .epsv: return code == 229 ? .expected : code == 200 ? .possible : .unexpected
+        case .lpsv: return code == 228 ? .expected : .unexpected
+        case .allo: return switch code { case 200, 202: .expected; default: .unexpected }
+        case .rest, .rnfr: return code == 350 ? .expected : code == 200 ? .possible : .unexpected
+        case .retr, .stor, .stou, .appe, .list, .nlst, .mlsd: return switch code { case 110, 125, 150, 226, 250: .expected; default: .unexpected }
+        case .abor: return switch code { case 225, 226: .expected; default: .unexpected }
+        case .syst: return code == 215 ? .expected : .unexpected
+        case .stat: return switch code { case 211, 212, 213: .expected; default: .unexpected }
+        case .help: return switch code { case 211, 214: .expected; default: .unexpected }
+        case .feat: return code == 211 ? .expected : .unexpected
+        case .opts: return code == 200 ? .expected : code == 202 ? .possible : .unexpected
+        case .size, .mdtm: return code == 213 ? .expected : .unexpected
+        case .mlst: return code == 250 ? .expected : .unexpected
+        case .auth: return switch code { case 234, 334: .expected; default: .unexpected }
+        case .adat: return switch code { case 235, 335: .expected; default: .unexpected }
         // Protected commands carry another command; SITE and unknown verbs have no fixed replies.
-        case .mic, .conf, .enc, .site, .other: ([], [code])
+        case .mic, .conf, .enc, .site, .other: return .possible
         }
-        if expected.contains(code) { return .expected }
-        return possible.contains(code) ? .possible : .unexpected
     }
 
     /// How well a reply with `code` fits a connection being opened (the greeting).

@@ -670,6 +670,11 @@ final class ControlSession {
             }
         }
 
+        // A positive reply RFC 959 (or the extension defining the command) does not give the
+        // command: a server off the protocol, or a pairing the capture's losses misled.
+        if let c = effective, c < 400, let a = answered, a.fit(c) == .unexpected {
+            anomalies.append(SessionAnomaly.unexpectedReply.rawValue)
+        }
         if let c = effective { applyState(code: c, answering: answered, reply: reply, at: ts, anomalies: &anomalies) }
 
         for (i, a) in anomalies.enumerated() where !repeated.contains(i) {

@@ -28,6 +28,9 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     /// A server ran a client's command line for it (Zeek's FTP::Site_Exec_Success notice).
     case siteExecSucceeded = "SITE EXEC succeeded"
     case commandNeverAnswered = "command never answered"
+    /// A positive reply the documents do not give the command it answers (a 230 to RETR, a 227
+    /// to TYPE): RFC 959 section 5.4 and the extensions' command-reply sequences.
+    case unexpectedReply = "reply unexpected for command"
     case transferWithoutDataConnection = "226 without data connection"
     case transferSizeMismatch = "transfer size differs from 150 announcement"
     case malformedCommand = "malformed command"

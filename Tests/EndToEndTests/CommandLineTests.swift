@@ -548,9 +548,9 @@ import Testing
         #expect(lines[1].contains("\"code\":null,\"lines\":[\"hello, no code here\"],\"command\":\"NOOP\",\"argument\":null,\"class\":null,\"group\":null,\"meaning\":null,\"state\":\"ready\""))
         #expect(lines[1].contains("\"anomalies\":[\"malformed reply line\"]"))
         #expect(lines[2].contains("\"code\":299,") && lines[2].contains("\"class\":\"2xx\",\"group\":null,\"meaning\":null,\"state\""))
-        #expect(lines[2].contains("\"anomalies\":[\"code outside reply grammar\",\"code not in catalog\"]"))
+        #expect(lines[2].contains("\"anomalies\":[\"code outside reply grammar\",\"code not in catalog\",\"reply unexpected for command\"]"))
         #expect(lines[3].contains("\"class\":\"2xx\",\"group\":\"connections\",\"meaning\":null,"))
-        #expect(lines[3].contains("\"anomalies\":[\"code not in catalog\"]"))
+        #expect(lines[3].contains("\"anomalies\":[\"code not in catalog\",\"reply unexpected for command\"]"))
         for l in lines { #expect((try? JSONSerialization.jsonObject(with: Data(l.utf8))) != nil, "\(l)") }
     }
 }

@@ -68,6 +68,26 @@ import Testing
         #expect(run.commands.allSatisfy { $0.command.verb == nil })
     }
 
+    /// A positive reply RFC 959 does not give the command it answers is named: a 230 to RETR
+    /// and a 225 to a second RETR (Zeek's fake servers), a 227 to TYPE; the replies servers
+    /// commonly give (200 to CWD, refusals to anything, any reply to SITE) are not.
+    @Test func aPositiveReplyTheCommandCannotGetIsNamed() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER a\r\n"); c.server("230 in\r\n")
+        c.client("RETR f\r\n"); c.server("230_no_space\r\n")
+        c.client("RETR g\r\n"); c.server("225 Response to RETR command\r\n")
+        c.client("TYPE I\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,4,1).\r\n")
+        c.client("CWD /\r\n"); c.server("200 ok\r\n")
+        c.client("PASV\r\n"); c.server("502 No.\r\n")
+        c.client("SITE CHMOD 600 f\r\n"); c.server("200 done\r\n")
+        let run = try c.analyze("unexpected.pcap")
+        try #require(run.codes == [220, 230, 230, 225, 227, 200, 502, 200])
+        let flagged = run.replies.map { $0.anomalies.contains("reply unexpected for command") }
+        #expect(flagged == [false, false, true, true, true, false, false, false])
+        #expect(run.sessions[0].anomalies["reply unexpected for command"] == 3)
+    }
+
     @Test func showPasswordsRevealsThem() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n"); c.client("USER bob\r\n"); c.server("331 P\r\n")
