@@ -94,7 +94,8 @@ public struct ReplyEvent: Sendable {
     public var frame = 0
     public var session: SessionIdentity
     public var reply: Reply
-    /// The verb of the command answered: 1–16 ASCII letters, uppercased.
+    /// The verb of the command answered: 1–16 ASCII letters, uppercased; for a line that is no
+    /// command, its first word in uppercase letters, digits and `?`, cut at 32 with `…`.
     public var command: String?
     /// The command's argument as sent, except that PASS arguments are masked unless asked.
     public var argument: [UInt8]?

@@ -106,7 +106,8 @@ public struct RecordEncoder: Sendable {
                 room.wire(l)
             }
             room.literal("],\"command\":")
-            // A verb is 1–16 ASCII letters (the command parser accepts nothing else): no check.
+            // A verb is 1–16 ASCII letters (the command parser accepts nothing else), a line that
+            // is no command shown by letters, digits, `?` and `…`: nothing to escape, no check.
             // Read through optional chaining, not `if let`: a binding copied the string and the
             // array, a retain and a release each per reply.
             if r.command?.utf8.withContiguousStorageIfAvailable({ room.trusted(UnsafeRawBufferPointer($0)) }) == nil {
@@ -161,10 +162,11 @@ public struct RecordEncoder: Sendable {
         }
         w.fragment("],\"command\":")
         // The string's own bytes: a verb is 1–16 ASCII letters (the command parser accepts
-        // nothing else), so it needs no escaping check.
+        // nothing else), a line that is no command shown by letters, digits, `?` and `…`
+        // (`ControlSession.firstWord`), so it needs no escaping check.
         if var c = r.command {
             c.withUTF8 { v in
-                assert(v.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A })
+                assert(v.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
                 w.trustedValue(UnsafeRawBufferPointer(v))
             }
         } else { w.fragment("null") }
