@@ -30,6 +30,12 @@ final class DataChannel {
     /// snap length), between the first byte it showed and the highest.
     private(set) var uncapturedFromClient = UncapturedBytes()
     private(set) var uncapturedFromServer = UncapturedBytes()
+    /// How far each direction is known to have gone past the highest byte the capture showed of
+    /// it (nil: not past), by its receiver's acknowledgment or the sequence number of a later
+    /// segment without bytes: the end of a transfer whose last segments the capture lost, with
+    /// its FIN.
+    private var reachedPastClient: UInt32?
+    private var reachedPastServer: UInt32?
     /// Each direction's first bytes, to tell what was transferred.
     private var headFromClient = StreamHead()
     private var headFromServer = StreamHead()
@@ -134,7 +140,12 @@ final class DataChannel {
             if fromClient { headFromClient.take(segment.payload, at: start) } else { headFromServer.take(segment.payload, at: start) }
         }
         let end = SequenceNumber.advance(start, by: length)
-        if fromClient {
+        // A segment without bytes (an ACK, a reset) past the highest byte carries none: its
+        // number says how far the sender went, its FIN perhaps included, as an acknowledgment would.
+        if length == 0, !segment.flags.contains(.syn), !segment.flags.contains(.fin),
+           let h = fromClient ? highestFromClient : highestFromServer, SequenceNumber.distance(from: h, to: start) > 0 {
+            noteReached(start, fromClient: fromClient)
+        } else if fromClient {
             let base = highestFromClient ?? start
             let ahead = SequenceNumber.distance(from: base, to: end)
             if highestFromClient == nil || ahead > 0 {
@@ -153,6 +164,14 @@ final class DataChannel {
             }
             if start != base || segment.missingPayload > 0, !segment.flags.contains(.rst) {
                 Self.account(&uncapturedFromServer, start: start, base: base, captured: segment.payload.count, length: length)
+            }
+        }
+        // The receiver acknowledging past the highest byte of the other direction: bytes the
+        // capture lost at its end. Usually an acknowledgment trails the data: one comparison.
+        if segment.flags.contains(.ack), !segment.flags.contains(.rst) {
+            let ack = segment.acknowledgment
+            if let h = fromClient ? highestFromServer : highestFromClient, SequenceNumber.distance(from: h, to: ack) > 0 {
+                noteReached(ack, fromClient: !fromClient)
             }
         }
         if length > 0 {
@@ -192,6 +211,28 @@ final class DataChannel {
     }
 
     func releaseHeads() { headFromClient = StreamHead(); headFromServer = StreamHead() }
+
+    /// `fromClient`'s direction went at least to `sequence`, past its highest byte shown.
+    private func noteReached(_ sequence: UInt32, fromClient: Bool) {
+        guard let h = fromClient ? highestFromClient : highestFromServer,
+              SequenceNumber.distance(from: h, to: sequence) < 1 << 30 else { return }
+        let known = fromClient ? reachedPastClient : reachedPastServer
+        guard SequenceNumber.distance(from: known ?? h, to: sequence) > 0 else { return }
+        if fromClient { reachedPastClient = sequence } else { reachedPastServer = sequence }
+        tracker?.noteBytes(self)
+    }
+
+    /// The bytes of a direction the receiver acknowledged past the highest the capture showed.
+    /// One sequence number of them is the FIN when the sender closed: a step of one is the FIN
+    /// alone; a longer one is the FIN and bytes, or bytes whose FIN is still to come, so the
+    /// count is the least it can be and `orOneMore` says it may be one more.
+    func unseenEnd(fromClient: Bool) -> (bytes: Int, orOneMore: Bool) {
+        guard let ack = fromClient ? reachedPastClient : reachedPastServer,
+              let h = fromClient ? highestFromClient : highestFromServer else { return (0, false) }
+        let past = SequenceNumber.distance(from: h, to: ack)
+        guard past > 1 else { return (0, false) }
+        return (past - 1, true)
+    }
 
     /// Whether the FTP client opened the connection with a TLS handshake record: after PROT P
     /// it is the TLS client whichever side connected (RFC 4217 §9).
@@ -235,9 +276,21 @@ struct StreamHead {
 
 extension TransferTracker {
     func noteBytes(_ channel: DataChannel) {
-        summary.bytesToServer = channel.bytesFromClient
-        summary.bytesToClient = channel.bytesFromServer
+        let endFromClient = channel.unseenEnd(fromClient: true), endFromServer = channel.unseenEnd(fromClient: false)
+        summary.bytesToServer = channel.bytesFromClient + endFromClient.bytes
+        summary.bytesToClient = channel.bytesFromServer + endFromServer.bytes
         summary.uncapturedBytes = channel.uncapturedFromClient.count + channel.uncapturedFromServer.count
+            + endFromClient.bytes + endFromServer.bytes
+        // The size the server announced tells whether the last sequence number acknowledged
+        // was a byte or the FIN: the one more is kept if it makes the size match.
+        let download = summary.bytesToClient >= summary.bytesToServer
+        guard download ? endFromServer.orOneMore : endFromClient.orOneMore, summary.sizeMatches == false else { return }
+        func add(_ n: Int) {
+            if download { summary.bytesToClient += n } else { summary.bytesToServer += n }
+            summary.uncapturedBytes += n
+        }
+        add(1)
+        if summary.sizeMatches != true { add(-1) }
     }
 
     func note(_ channel: DataChannel, at ts: Timestamp) {

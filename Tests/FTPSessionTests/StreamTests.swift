@@ -244,7 +244,7 @@ import Testing
     /// sender's reset), then 226.
     func passiveTransfer(before: [(String, String)] = [], restart: Int? = nil, command: String = "RETR f.bin",
                                  preliminary: String = "150 Opening BINARY mode data connection.", file: [UInt8],
-                                 upload: Bool = false, segment: Int = 1448, reset: Bool = false,
+                                 upload: Bool = false, segment: Int = 1448, reset: Bool = false, senderFINLost: Bool = false,
                                  configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
                                  damage: (inout Conversation, Int) -> Void = { _, _ in }) throws -> AnalysisRun {
         let server = Endpoint(IPAddress("192.0.2.1")!, 21)
@@ -262,11 +262,32 @@ import Testing
         if upload { data.clientBytes(file, segment: segment) } else { data.serverBytes(file, segment: segment) }
         if let first = data.dataIndices(fromClient: upload).first { damage(&data, first) }
         if reset { data.reset(fromClient: upload) } else { data.close() }
+        // close() sends the server's FIN, the client's, then the server's last ACK.
+        if senderFINLost { data.remove(at: data.packets.count - (upload ? 2 : 3)) }
         ctl.clock = data.clock
         ctl.server("226 Transfer complete.\r\n")
         let path = CaptureFile.temporaryPath("transfer.pcap")
         try CaptureFile.write([ctl, data], to: path)
         return try AnalysisRun.of(path, configuration: configuration)
+    }
+
+    /// The capture lost a transfer's last segments and the sender's FIN with them: only the
+    /// receiver's acknowledgment tells how far the data went. Its last sequence number may be
+    /// the FIN or a byte; the announced size tells which, and without one the least is counted
+    /// (before, the transfer was 1,500 bytes short and "differs from 150 announcement").
+    @Test(arguments: [("announced", false), ("announced", true), ("not announced", false)])
+    func theEndOfATransferLostWithItsFINIsCountedFromTheAcknowledgment(_ announced: String, _ upload: Bool) throws {
+        let preliminary = announced == "announced" ? "150 Opening BINARY mode data connection (3500 bytes)." : "150 Opening."
+        let run = try passiveTransfer(command: upload ? "STOR f.bin" : "RETR f.bin", preliminary: preliminary,
+                                      file: [UInt8](repeating: 0x41, count: 3500), upload: upload, segment: 1000,
+                                      senderFINLost: true) { data, first in
+            data.remove(at: first + 3); data.remove(at: first + 2)
+        }
+        let t = try #require(run.sessions.first?.transfers.first)
+        let bytes = upload ? t.bytesToServer : t.bytesToClient
+        #expect(bytes == 3500 && t.uncapturedBytes == 1500, "\(announced) \(upload): \(bytes) \(t.uncapturedBytes)")
+        #expect(t.sizeMatches == (announced == "announced" ? true : nil))
+        #expect(run.replies.allSatisfy { $0.anomalies.isEmpty })
     }
 
     /// Bytes of a transfer the capture did not show (Zeek's `missing_bytes`): a segment it
