@@ -630,7 +630,8 @@ final class ControlSession {
             } else if c != 421 && !(startedMidstream && !sawCommand) {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)
             }
-        } else if codelessAnswers == true {
+        } else if codelessAnswers == true, !queue.isEmpty {
+            // Not empty unless TLS that began unseen took the AUTH it would have answered.
             answered = queue.takeFirst()
         }
         // The reply repeats its command's anomalies, which were counted with the command: a

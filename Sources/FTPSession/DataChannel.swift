@@ -222,7 +222,7 @@ final class DataChannel {
         tracker?.noteBytes(self)
     }
 
-    /// The bytes of a direction the receiver acknowledged past the highest the capture showed.
+    /// The bytes of a direction known to have been sent past the highest the capture showed.
     /// One sequence number of them is the FIN when the sender closed: a step of one is the FIN
     /// alone; a longer one is the FIN and bytes, or bytes whose FIN is still to come, so the
     /// count is the least it can be and `orOneMore` says it may be one more.
