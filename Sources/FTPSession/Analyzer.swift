@@ -535,6 +535,10 @@ public final class Analyzer {
         } else {
             if segment.flags.contains(.ack) {
                 releaseHeld(session, segment.acknowledgment, of: .server, at: ts)
+                session.clientAcknowledgment = segment.acknowledgment
+                // A command sent having received server bytes the capture lost.
+                session.clientAcknowledgedUnseen = !segment.payload.isEmpty
+                    && session.serverStream.isBehind(acknowledged: segment.acknowledgment)
                 // A command acknowledging server bytes the capture does not show comes after a
                 // banner it lost, not before one.
                 if !session.sawServerBytes, !segment.payload.isEmpty,

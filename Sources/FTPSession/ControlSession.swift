@@ -14,8 +14,13 @@ struct PendingCommand {
     var rawArgument: [UInt8]?
     var timestamp: Timestamp
     var transfer: TransferTracker?
-    /// The command's place among the session's commands (0 for the greeting).
-    var number = 0
+    /// The command's place among the session's commands (0 for the greeting). 32 bits, with
+    /// `acknowledged` beside it: a pending command stays 56 bytes.
+    var number: Int32 = 0
+    /// How far the client had acknowledged the server's bytes when it sent the command (not
+    /// known for the greeting, nor for what a connection on another port sent before it was
+    /// told FTP): more than for the command before says it had that one's reply.
+    var acknowledged: UInt32 = 0
     var kind: Verb = .other
     /// PASS without --show-passwords: the argument is shown as `****`.
     var masked = false
@@ -25,6 +30,9 @@ struct PendingCommand {
     var abortAwaitingTransferReply = false
     /// Anomalies found on the command that its reply should carry too.
     var carried: CarriedAnomalies = []
+    var hasAcknowledgment = false
+    /// The client had then received server bytes the capture did not show.
+    var acknowledgedUnseen = false
 
     /// The argument for display.
     var argument: [UInt8]? { masked ? Self.maskedArgument : rawArgument }
@@ -150,6 +158,9 @@ final class ControlSession {
     /// session's own last packet rather than the input's, so that records flushed by an idle
     /// sweep or the end of input name the same frame however the input was split.
     var frame = 0
+    /// The acknowledgment number of the client's packet being read (set as `frame` is).
+    var clientAcknowledgment: UInt32?
+    var clientAcknowledgedUnseen = false
     private var serverFramer: LineFramer
     private var clientFramer: LineFramer
     private var parser: ReplyParser
@@ -552,8 +563,10 @@ final class ControlSession {
         // Built in the append: a pending command kept in a variable was copied into the queue,
         // a retain and a release for each of its references.
         queue.append(PendingCommand(verb: verb, rawArgument: command.argument, timestamp: ts, transfer: transfer,
-                                    number: commandCount, kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
-                                    abortAwaitingTransferReply: abortAwaitingTransferReply, carried: carried))
+                                    number: Int32(truncatingIfNeeded: commandCount), acknowledged: clientAcknowledgment ?? 0, kind: kind, masked: kind == .pass && !showPasswords && command.argument != nil,
+                                    abortAwaitingTransferReply: abortAwaitingTransferReply, carried: carried,
+                                    hasAcknowledgment: clientAcknowledgment != nil,
+                                    acknowledgedUnseen: clientAcknowledgedUnseen))
         if queue.count > shared.maxPendingCommands {
             // A client that never gets answers (or a capture without the server's side): the
             // queue, whose arguments wire bytes fill, stays bounded; said once per session.
@@ -608,7 +621,7 @@ final class ControlSession {
         var answered: PendingCommand?
         var unpaired = false
         if lost.isSet, let c = effective {
-            unpaired = pairAfterLoss(c, whole: !reply.anomalies.contains(.cutByGap), &anomalies)
+            unpaired = pairAfterLoss(c, whole: !reply.anomalies.contains(.cutByGap), at: ts, &anomalies)
         }
         if let c = effective, !unpaired {
             let preliminary = c / 100 == 1
@@ -691,7 +704,7 @@ final class ControlSession {
             command: greeting ? nil : answered?.verb,
             argument: greeting ? nil : answered?.takeArgument(),
             state: state, passive: passive, protected: protected, anomalies: anomalies,
-            latencyMilliseconds: latency, commandNumber: greeting ? nil : answered?.number))
+            latencyMilliseconds: latency, commandNumber: greeting ? nil : answered.map { Int($0.number) }))
     }
 
     // MARK: Pairing after lost bytes
@@ -699,8 +712,9 @@ final class ControlSession {
     /// Before pairing a reply once bytes were lost: drops the waiting commands whose replies
     /// were lost, says whether the reply answers a lost command (true: it answers none the
     /// capture holds), and counts the head as answered if the pairing will take it.
-    private func pairAfterLoss(_ code: Int, whole: Bool, _ anomalies: inout [String]) -> Bool {
-        if skipHeadWithLostReply(before: code, whole: whole) + skipCommandsWithLostReplies(before: code) > 0 {
+    private func pairAfterLoss(_ code: Int, whole: Bool, at ts: Timestamp, _ anomalies: inout [String]) -> Bool {
+        if skipCommandsAnsweredBeforeTheNext(replyAt: ts) + skipHeadWithLostReply(before: code, whole: whole)
+            + skipCommandsWithLostReplies(before: code) > 0 {
             anomalies.append(SessionAnomaly.repliesLostInGap.rawValue)
         }
         if answersLostCommand(code) {
@@ -713,6 +727,27 @@ final class ControlSession {
             lost.headAnswered(waiting: queue.count - 1)
         }
         return false
+    }
+
+    /// A client that received server bytes between sending a command and the next one had the
+    /// first one's reply by then (it waits for it), so a reply that came after the next one was
+    /// sent is not the first one's: when the capture lost server bytes, that reply was in them.
+    /// Commands sent together (a pipelining client's, with the same acknowledgment) say
+    /// nothing, nor does a transfer command, whose bytes received may have been its 150, nor
+    /// an ABOR, whose may have been the 426 of the transfer it ended (ftplib sends its next
+    /// command on that 426, before the ABOR's own 226). Seen
+    /// dropping any two packets of the recordings: USER, PASS (530 lost), USER (331 lost), PASS,
+    /// and the 230 was given to the second USER, which a 230 fits too. Returns how many dropped.
+    private func skipCommandsAnsweredBeforeTheNext(replyAt ts: Timestamp) -> Int {
+        var n = 0
+        while n + 1 < queue.count {
+            let first = queue[n], next = queue[n + 1]
+            guard next.timestamp < ts, next.acknowledgedUnseen, first.hasAcknowledgment, next.hasAcknowledgment,
+                  SequenceNumber.distance(from: first.acknowledged, to: next.acknowledged) > 0, !first.mayGetPreliminaryReply, first.kind != .abor else { break }
+            n += 1
+        }
+        if n > 0 { dropWaiting(n) }
+        return n
     }
 
     /// Whole replies were lost from a reply's start on. A client waits for a reply before its

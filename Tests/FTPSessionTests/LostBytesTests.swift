@@ -189,6 +189,32 @@ import Testing
         #expect(retr.replies[2].command == "RETR")
     }
 
+    /// A failed login retried: USER, PASS (its 530 lost), USER (its 331 lost), PASS, and the
+    /// 230. A 230 fits the second USER too, but the client acknowledged server bytes the
+    /// capture lost before sending the second USER and again before the second PASS: it had
+    /// read the first PASS's and the second USER's replies, so the 230 answers the last PASS.
+    /// Found dropping any two packets of the recordings (before, the 230 went to the USER).
+    /// Commands a client sends together acknowledge the same bytes and are not passed over.
+    @Test func aReplyAfterCommandsSentOnRepliesTheCaptureLostAnswersTheLast() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n"); c.server("331 Password please.\r\n")
+        c.client("PASS wrong\r\n")
+        let lost530 = c.packets.count
+        c.server("530 Login incorrect.\r\n")
+        c.client("USER anonymous\r\n")
+        let lost331 = c.packets.count
+        c.server("331 Guest login ok.\r\n")
+        c.client("PASS guest@\r\n"); c.server("230 Logged in.\r\n")
+        c.client("SYST\r\n"); c.server("215 UNIX\r\n")
+        c.remove(at: lost331); c.remove(at: lost530)
+        let run = try c.analyze("lost-login-retry.pcap")
+        try #require(run.codes == [220, 331, 230, 215])
+        #expect(run.replies.map(\.command) == [nil, "USER", "PASS", "SYST"])
+        #expect(run.replies[2].anomalies == ["replies lost in gap"])
+        #expect(run.sessions[0].login == "success" && run.sessions[0].unanswered.isEmpty)
+    }
+
     /// A reply behind a hole the capture never fills waits for the peer's acknowledgment to
     /// give the hole up; it came when its segment came, not then (in Zeek's crawler trace the
     /// client's next packet came 90 ms later; a client idle for seconds would add seconds).
