@@ -508,6 +508,8 @@ public final class Analyzer {
                 session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, sink)
             case .unseen(let fromLow):
                 if fromLow != serverIsLow { session.clientBytesUnseen() }
+            case .acknowledgment(let fromLow, let ack, let unseen):
+                if fromLow != serverIsLow { session.clientAcknowledgment = ack; session.clientAcknowledgedUnseen = unseen }
             }
         }
         return session
@@ -593,6 +595,11 @@ public final class Analyzer {
             }
         }
         let arrival = Arrival(ts, frame: frame)
+        // Whichever side turns out to be the client, its commands keep what it had acknowledged.
+        if !segment.payload.isEmpty, segment.flags.contains(.ack) {
+            let ack = segment.acknowledgment
+            c.noteAcknowledgment(fromLow: fromLow, ack, unseen: fromLow ? c.high.isBehind(acknowledged: ack) : c.low.isBehind(acknowledged: ack))
+        }
         if fromLow {
             c.low.receive(sequence: segment.sequence, syn: syn, fin: fin, payload: segment.payload,
                           missing: segment.missingPayload, arrival: arrival) { c.record($0, fromLow: true, at: ts, frame: frame) }

@@ -14,6 +14,9 @@ final class Candidate {
         case gap(Timestamp, frame: Int, fromLow: Bool, Int)
         /// The other side acknowledged bytes of this direction the capture has not shown.
         case unseen(fromLow: Bool)
+        /// A packet of this direction with bytes acknowledged the other's this far (`unseen`:
+        /// past what the capture showed): what a command sent in it is kept with.
+        case acknowledgment(fromLow: Bool, UInt32, unseen: Bool)
     }
 
     enum Verdict { case undecided, ftp(serverIsLow: Bool), notFTP }
@@ -68,6 +71,10 @@ final class Candidate {
         case .gap(let n):
             chunks.append(.gap(ts, frame: frame, fromLow: fromLow, n))
         }
+    }
+
+    func noteAcknowledgment(fromLow: Bool, _ ack: UInt32, unseen: Bool) {
+        chunks.append(.acknowledgment(fromLow: fromLow, ack, unseen: unseen))
     }
 
     /// Called for every acknowledgment of `fromLow`'s bytes; recorded once until shown.

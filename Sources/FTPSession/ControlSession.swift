@@ -733,7 +733,7 @@ final class ControlSession {
     /// first one's reply by then (it waits for it), so a reply that came after the next one was
     /// sent is not the first one's: when the capture lost server bytes, that reply was in them.
     /// Commands sent together (a pipelining client's, with the same acknowledgment) say
-    /// nothing, nor does a transfer command, whose bytes received may have been its 150, nor
+    /// nothing, nor does a transfer command before its 150 (the bytes may have been that), nor
     /// an ABOR, whose may have been the 426 of the transfer it ended (ftplib sends its next
     /// command on that 426, before the ABOR's own 226). Seen
     /// dropping any two packets of the recordings: USER, PASS (530 lost), USER (331 lost), PASS,
@@ -743,7 +743,8 @@ final class ControlSession {
         while n + 1 < queue.count {
             let first = queue[n], next = queue[n + 1]
             guard next.timestamp < ts, next.acknowledgedUnseen, first.hasAcknowledgment, next.hasAcknowledgment,
-                  SequenceNumber.distance(from: first.acknowledged, to: next.acknowledged) > 0, !first.mayGetPreliminaryReply, first.kind != .abor else { break }
+                  SequenceNumber.distance(from: first.acknowledged, to: next.acknowledged) > 0,
+                  !first.mayGetPreliminaryReply || first.gotPreliminary, first.kind != .abor else { break }
             n += 1
         }
         if n > 0 { dropWaiting(n) }
