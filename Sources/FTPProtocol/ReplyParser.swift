@@ -92,7 +92,7 @@ public struct ReplyParser: Sendable {
 
         switch state {
         case .seeking, .seekingAfterGap:
-            guard startsReply(b) else {
+            guard startsReply(line) else {
                 // A whole line (not the tail of one the gap cut) that begins no reply.
                 if case .seekingAfterGap = state, !line.followsGap { state = .skippingCutReply }
                 return
@@ -101,7 +101,7 @@ public struct ReplyParser: Sendable {
             feed(line, reusing: &spare, emit)
 
         case .skippingCutReply:
-            guard startsReply(b) else { return }
+            guard startsReply(line) else { return }
             feedAfterCutReply(line, reusing: &spare, emit)
 
         case .idle:
@@ -143,7 +143,7 @@ public struct ReplyParser: Sendable {
         case .multiline(let code, let p):
             // The first line after a gap may be the tail of a lost line: keep it only if it
             // has the shape of a reply line, never show a fabricated line.
-            if line.followsGap && !startsReply(b) { return }
+            if line.followsGap && !startsReply(line) { return }
             if flawed {
                 for a in Self.anomalies(of: line) where !anomalies.contains(a) { anomalies.append(a) }
             }
@@ -245,6 +245,12 @@ public struct ReplyParser: Sendable {
             emitMultiline(code, &spare, emit)
         }
         state = .idle
+    }
+
+    /// A line right after lost bytes may be the tail of a longer one: three digits alone there
+    /// (`300` of vsftpd's "Session timeout in seconds is 300", its start lost) begin no reply.
+    private func startsReply(_ line: Line) -> Bool {
+        startsReply(line.bytes) && !(line.followsGap && line.bytes.count == 3)
     }
 
     private func startsReply(_ b: UnsafeRawBufferPointer) -> Bool {

@@ -713,6 +713,13 @@ final class ControlSession {
     /// were lost, says whether the reply answers a lost command (true: it answers none the
     /// capture holds), and counts the head as answered if the pairing will take it.
     private func pairAfterLoss(_ code: Int, whole: Bool, at ts: Timestamp, _ anomalies: inout [String]) -> Bool {
+        // A reply whose captured bytes came before the head was sent (a reply cut by a loss
+        // is ended only when the loss is found, by then the client may have sent another
+        // command) answers no command after it: one the capture lost, when it lost client bytes.
+        if lost.commands, let head = queue.first, !head.isGreeting, ts < head.timestamp {
+            anomalies.append(SessionAnomaly.commandLostInGap.rawValue)
+            return true
+        }
         if skipCommandsAnsweredBeforeTheNext(replyAt: ts) + skipHeadWithLostReply(before: code, whole: whole)
             + skipCommandsWithLostReplies(before: code) > 0 {
             anomalies.append(SessionAnomaly.repliesLostInGap.rawValue)

@@ -87,11 +87,12 @@ import Testing
     }
 
     /// Any two control packets lost, in every pair (a capture dropping packets both ways, as
-    /// in Zeek's crawler trace): 903, 1,770 and 780 copies. Of three other recordings' 5,526
-    /// pairs, 4 still mis-pair: lftp's pipelined SIZE and MDTM, both answered 213, one reply
-    /// lost; and the first line of a multi-line reply lost with a packet near it (HELP's 214
-    /// after FEAT's 211, STAT's listing), whose later lines look like replies of their own.
-    @Test(arguments: ["pureftpd-curl.pcap", "vsftpd-curl-passive.pcap", "pyftpdlib-ftplib-ipv6.pcap"])
+    /// in Zeek's crawler trace): about 5,800 copies of six recordings. Of four others' pairs,
+    /// 8 still mis-pair: lftp sends commands together (CLNT, LANG, OPTS, HOST, USER; SIZE and
+    /// MDTM), so a reply that fits two of them says nothing of which reply was lost; FEAT lost
+    /// with the first segment of HELP's reply; a TLS session's STAT listing.
+    @Test(arguments: ["pureftpd-curl.pcap", "vsftpd-curl-passive.pcap", "pyftpdlib-ftplib-ipv6.pcap",
+                      "vsftpd-lftp-active.pcap", "proftpd-curl-masquerade.pcap", "vsftpd-ftplib-limit.pcap"])
     func losingAnyTwoControlPacketsMisPairsNoReply(_ name: String) throws {
         let full = try AnalysisRun.of(Fixtures.path(name))
         let controlPorts = Set(full.replies.map(\.session.server.port))
@@ -101,7 +102,7 @@ import Testing
             guard let tcp = records.tcp(i) else { return false }
             return tcp.payload > 0 && (controlPorts.contains(tcp.source) || controlPorts.contains(tcp.destination))
         }
-        #expect(control.count >= 40)
+        #expect(control.count >= 10)
         for (a, i) in control.enumerated() {
             for j in control[(a + 1)...] {
                 #expect(records.removing(j).removing(i).write(to: path))

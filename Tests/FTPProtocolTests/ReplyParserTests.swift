@@ -226,6 +226,29 @@ struct GapFeeder {
         #expect(mid.map(\.code) == [213] && mid[0].anomalies.isEmpty)
     }
 
+    /// vsftpd writes a STAT reply a line at a time; a capture lost its first line and the start
+    /// of "     Session timeout in seconds is 300": the "300" left after the gap is a line's
+    /// tail, not a reply of code 300 whose later lines would all be malformed replies. Three
+    /// digits alone begin a reply only where no bytes were lost before them.
+    @Test func threeDigitsAloneAfterAGapAreATail() throws {
+        var g = GapFeeder()
+        g.feed("230 ok\r\n")
+        g.gap()
+        g.feed("     Logged in as ftp\r\n")
+        g.gap()
+        g.feed("300\r\n     Control connection is plain text\r\n211 End of status\r\n")
+        try #require(g.out.map(\.code) == [230, 211])
+        #expect(texts(g.out[1]) == ["211 End of status"] && g.out[1].anomalies == [.cutByGap])
+
+        var first = GapFeeder()
+        first.feed("230 ok\r\n")
+        first.gap()
+        first.feed("300\r\n211 End\r\n")
+        #expect(first.out.map(\.code) == [230, 211])
+        // Not after a gap, "300" is still read as the (malformed) reply it looks like.
+        #expect(parse("300\r\n").map(\.code) == [300])
+    }
+
     /// When the caller knows the end of a cut reply was lost (its client went on), the reply
     /// is handed over and the lines after are read as new replies, not as its lines.
     @Test func endingAReplyWhoseLastLineWasLost() throws {

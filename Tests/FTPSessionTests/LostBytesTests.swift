@@ -215,6 +215,29 @@ import Testing
         #expect(run.sessions[0].login == "success" && run.sessions[0].unanswered.isEmpty)
     }
 
+    /// FEAT lost, and the last line of its 211: the client's HELP shows no loss of server bytes
+    /// yet (the lost line is found at the server's next packet), so the cut 211 ends after HELP
+    /// was queued. Its captured bytes came before HELP was sent: it answers the lost FEAT, not
+    /// HELP (before, "211 ← HELP" with a latency of -0.1 ms, and the 214 answered nothing).
+    @Test func aCutReplyThatCameBeforeTheHeadWasSentAnswersALostCommand() throws {
+        var c = Conversation()
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER a\r\n"); c.server("230 in\r\n")
+        let lostFEAT = c.packets.count
+        c.client("FEAT\r\n")
+        c.server("211-Features:\r\n SIZE\r\n")
+        let lostEnd = c.packets.count
+        c.server("211 End\r\n")
+        c.client("HELP\r\n"); c.server("214-Commands:\r\n214 End\r\n")
+        c.client("NOOP\r\n"); c.server("200 ok\r\n")
+        c.remove(at: lostEnd); c.remove(at: lostFEAT)
+        let run = try c.analyze("lost-feat-end.pcap")
+        try #require(run.codes == [220, 230, 211, 214, 200])
+        #expect(run.replies.map(\.command) == [nil, "USER", nil, "HELP", "NOOP"])
+        #expect(run.replies[2].anomalies.contains("command lost in gap"))
+        #expect(run.replies.allSatisfy { ($0.latencyMilliseconds ?? 0) >= 0 })
+    }
+
     /// A reply behind a hole the capture never fills waits for the peer's acknowledgment to
     /// give the hole up; it came when its segment came, not then (in Zeek's crawler trace the
     /// client's next packet came 90 ms later; a client idle for seconds would add seconds).
