@@ -62,7 +62,8 @@ import Testing
     @Test(arguments: ["proftpd-ftplib.pcap", "proftpd-lftp-mlsd.pcap", "proftpd-curl-masquerade.pcap",
                       "pureftpd-curl.pcap", "pyftpdlib-ftplib-ipv6.pcap", "vsftpd-curl-passive.pcap",
                       "vsftpd-lftp-active.pcap", "vsftpd-lftp-pipelined.pcap", "vsftpd-ftplib-limit.pcap",
-                      "vsftpd-lftp-midsession.pcap", "pyftpdlib-ftplib-interfaces.pcapng"])
+                      "vsftpd-lftp-midsession.pcap", "pyftpdlib-ftplib-interfaces.pcapng",
+                      "vsftpd-ftplib-filetypes.pcap", "vsftpd-ftplib-suspicious.pcap"])
     func losingAnyOneControlPacketMisPairsNoReply(_ name: String) throws {
         let full = try AnalysisRun.of(Fixtures.path(name))
         let controlPorts = Set(full.replies.map(\.session.server.port))
