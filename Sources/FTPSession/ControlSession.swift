@@ -544,6 +544,12 @@ final class ControlSession {
                 transfer = taken.transfer
                 abortAwaitingTransferReply = true
                 abortedTransfer = AbortedTransfer(taken)
+            } else if transferInProgress, let t = lostCommandTransfer {
+                // The transfer under way is a lost command's: its closing reply answers no
+                // command the capture holds, the next one the ABOR.
+                t.summary.outcome = "aborted"
+                transfer = t
+                abortAwaitingTransferReply = true
             }
         default:
             break
@@ -557,6 +563,15 @@ final class ControlSession {
                 tracker.sizeFromSIZE = known.size
             }
             transfer = tracker
+        }
+        // Sent on server bytes the capture lost while an ABOR waited for its transfer's closing
+        // reply: that reply was among them (ftplib sends its next command on the 426), and the
+        // next closing reply is the ABOR's own.
+        if clientAcknowledgedUnseen, let i = queue.lastIndex(where: \.abortAwaitingTransferReply) {
+            queue[i].abortAwaitingTransferReply = false
+            queue[i].transfer = nil
+            abortedTransfer = nil
+            transferInProgress = false
         }
         // Pipelining clients queue a few: room for four at once instead of growing 1, 2, 4.
         if queue.capacity == 0 { queue.reserveCapacity(4) }
@@ -634,7 +649,11 @@ final class ControlSession {
                     // The interrupted transfer's closing reply; ABOR waits on for its own, and
                     // it no longer speaks for the transfer.
                     queue[0].abortAwaitingTransferReply = false
-                    answered = abortedTransfer.take()?.command ?? queue[0]
+                    if let taken = abortedTransfer.take() {
+                        answered = taken.command
+                    } else {
+                        anomalies.append(SessionAnomaly.commandLostInGap.rawValue)
+                    }
                     queue[0].transfer = nil
                 } else {
                     // Usually the only one: removing the last element moves nothing.
