@@ -761,9 +761,9 @@ final class ControlSession {
     /// Commands sent together (a pipelining client's, with the same acknowledgment) say
     /// nothing, nor does a transfer command before its 150 (the bytes may have been that), nor
     /// an ABOR, whose may have been the 426 of the transfer it ended (ftplib sends its next
-    /// command on that 426, before the ABOR's own 226). Seen
-    /// dropping any two packets of the recordings: USER, PASS (530 lost), USER (331 lost), PASS,
-    /// and the 230 was given to the second USER, which a 230 fits too. Returns how many dropped.
+    /// command on that 426, before the ABOR's own 226). Seen dropping any two packets of the
+    /// recordings: USER, PASS (530 lost), USER (331 lost), PASS, and the 230 was given to the
+    /// second USER, which a 230 fits too. Returns how many were dropped.
     private func skipCommandsAnsweredBeforeTheNext(replyAt ts: Timestamp) -> Int {
         var n = 0
         while n + 1 < queue.count {
