@@ -55,6 +55,20 @@ import Testing
         return wrong
     }
 
+    /// A recording analyzed whole, its packets, and which of them carry control bytes (on a
+    /// port its replies came from).
+    private static func controlPackets(of name: String) throws
+        -> (full: AnalysisRun, records: PcapRecords, control: [Int], ports: Set<UInt16>) {
+        let full = try AnalysisRun.of(Fixtures.path(name))
+        let ports = Set(full.replies.map(\.session.server.port))
+        let records = try PcapRecords(contentsOf: Fixtures.path(name))
+        let control = records.records.indices.filter { i in
+            guard let tcp = records.tcp(i) else { return false }
+            return tcp.payload > 0 && (ports.contains(tcp.source) || ports.contains(tcp.destination))
+        }
+        return (full, records, control, ports)
+    }
+
     /// Each control packet left out in turn, a copy analyzed per packet, in every recording
     /// whose TCP headers `PcapRecords` finds (not the tunnelled, fragmented and NFLOG ones). The
     /// abort recording joined when losing its RETR (the ABOR then takes over a lost command's
@@ -65,15 +79,12 @@ import Testing
                       "vsftpd-lftp-midsession.pcap", "pyftpdlib-ftplib-interfaces.pcapng",
                       "vsftpd-ftplib-filetypes.pcap", "vsftpd-ftplib-suspicious.pcap", "pyftpdlib-ftplib-abort.pcap"])
     func losingAnyOneControlPacketMisPairsNoReply(_ name: String) throws {
-        let full = try AnalysisRun.of(Fixtures.path(name))
-        let controlPorts = Set(full.replies.map(\.session.server.port))
-        let records = try PcapRecords(contentsOf: Fixtures.path(name))
+        let (full, records, control, controlPorts) = try Self.controlPackets(of: name)
         let path = CaptureFile.temporaryPath("dropped-" + name)
         var copies = 0, lostReplies = 0
         var serversSeen = Set<UInt16>()
-        for i in records.records.indices {
-            guard let tcp = records.tcp(i), tcp.payload > 0,
-                  controlPorts.contains(tcp.source) || controlPorts.contains(tcp.destination) else { continue }
+        for i in control {
+            let tcp = try #require(records.tcp(i))
             serversSeen.formUnion([tcp.source, tcp.destination].filter(controlPorts.contains))
             #expect(records.removing(i).write(to: path))
             let damaged = try AnalysisRun.of(path)
@@ -95,14 +106,8 @@ import Testing
     @Test(arguments: ["pureftpd-curl.pcap", "vsftpd-curl-passive.pcap", "pyftpdlib-ftplib-ipv6.pcap",
                       "vsftpd-lftp-active.pcap", "proftpd-curl-masquerade.pcap", "vsftpd-ftplib-limit.pcap"])
     func losingAnyTwoControlPacketsMisPairsNoReply(_ name: String) throws {
-        let full = try AnalysisRun.of(Fixtures.path(name))
-        let controlPorts = Set(full.replies.map(\.session.server.port))
-        let records = try PcapRecords(contentsOf: Fixtures.path(name))
+        let (full, records, control, _) = try Self.controlPackets(of: name)
         let path = CaptureFile.temporaryPath("dropped2-" + name)
-        let control = records.records.indices.filter { i in
-            guard let tcp = records.tcp(i) else { return false }
-            return tcp.payload > 0 && (controlPorts.contains(tcp.source) || controlPorts.contains(tcp.destination))
-        }
         #expect(control.count >= 10)
         for (a, i) in control.enumerated() {
             for j in control[(a + 1)...] {
