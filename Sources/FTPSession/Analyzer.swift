@@ -52,6 +52,14 @@ public final class Analyzer {
     private let implicitTLSPortBits: [UInt64]
     private let table: FlowTable<Flow>
     private var expectations: [Endpoint: Expectation] = [:]
+    /// Data connections expected between two hosts on a port the capture cannot tell: a capture
+    /// of one side of a session lost the reply or command that named it (see
+    /// `expectConnection(from:to:session:mode:at:)`).
+    private var expectationsByHosts: [HostPair: Expectation] = [:]
+    private struct HostPair: Hashable {
+        var initiator: IPAddress
+        var listener: IPAddress
+    }
     private var loginFailures: [IPAddress: Int] = [:]
     private var sessionCounter = 0
     private var lastSweep: Timestamp?
@@ -418,6 +426,9 @@ public final class Analyzer {
             entry.value.release()
         }
         expectations = expectations.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
+        if !expectationsByHosts.isEmpty {
+            expectationsByHosts = expectationsByHosts.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
+        }
     }
 
     // MARK: Classification
@@ -429,16 +440,18 @@ public final class Analyzer {
             let (listener, initiator) = reversed ? (segment.source, segment.destination) : (segment.destination, segment.source)
             if let e = expectations[listener], let session = e.session, !session.isClosed {
                 expectations[listener] = nil
-                let passive = e.mode == "passive"
-                let channel = DataChannel(session: session, mode: e.mode,
-                                          ftpClientSide: passive ? initiator : listener,
-                                          ftpServerSide: passive ? listener : initiator, at: ts,
-                                          hashes: configuration.transferHashes, extractor: extractor,
-                                          decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
-                                          maxBufferedBytes: configuration.maxBufferedBytesPerStream)
-                session.dataChannelOpened(channel)
-                summary.dataConnections += 1
-                return .data(.passRetained(channel), finLow: false, finHigh: false)
+                return openData(for: session, mode: e.mode, initiator: initiator, listener: listener, at: ts)
+            }
+        }
+        // One expected between two hosts: only a connection's opening SYN says which end
+        // opened it, and a connection to a control port (or ident's, which servers ask the
+        // client's host) is no data connection.
+        if !expectationsByHosts.isEmpty, segment.flags.contains(.syn), !segment.flags.contains(.ack),
+           !isPort(segment.destination.port, in: controlPortBits), !isPort(segment.destination.port, in: implicitTLSPortBits),
+           segment.destination.port != 113 {
+            let pair = HostPair(initiator: segment.source.address, listener: segment.destination.address)
+            if let e = expectationsByHosts.removeValue(forKey: pair), let session = e.session, !session.isClosed {
+                return openData(for: session, mode: e.mode, initiator: segment.source, listener: segment.destination, at: ts)
             }
         }
         let midstream = !segment.flags.contains(.syn)
@@ -467,6 +480,19 @@ public final class Analyzer {
             return .ignored(finLow: false, finHigh: false, ruledOut: false, opening: opening)
         }
         return .candidate(.passRetained(Candidate(maxBuffered: configuration.maxBufferedBytesPerStream, at: ts, midstream: midstream)))
+    }
+
+    private func openData(for session: ControlSession, mode: String, initiator: Endpoint, listener: Endpoint, at ts: Timestamp) -> Flow {
+        let passive = mode == "passive"
+        let channel = DataChannel(session: session, mode: mode,
+                                  ftpClientSide: passive ? initiator : listener,
+                                  ftpServerSide: passive ? listener : initiator, at: ts,
+                                  hashes: configuration.transferHashes, extractor: extractor,
+                                  decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
+                                  maxBufferedBytes: configuration.maxBufferedBytesPerStream)
+        session.dataChannelOpened(channel)
+        summary.dataConnections += 1
+        return .data(.passRetained(channel), finLow: false, finHigh: false)
     }
 
     private static func bits(of ports: Set<UInt16>) -> [UInt64] {
@@ -643,5 +669,13 @@ extension Analyzer: SessionHost {
             if expectations.count >= 65_536 { expectations.removeAll(keepingCapacity: true) }
         }
         expectations[endpoint] = Expectation(session: session, mode: mode, timestamp: ts)
+    }
+
+    func expectConnection(from initiator: IPAddress, to listener: IPAddress, session: ControlSession, mode: String, at ts: Timestamp) {
+        if expectationsByHosts.count >= 65_536 {
+            expectationsByHosts = expectationsByHosts.filter { $0.value.session.map { !$0.isClosed } ?? false }
+            if expectationsByHosts.count >= 65_536 { expectationsByHosts.removeAll(keepingCapacity: true) }
+        }
+        expectationsByHosts[HostPair(initiator: initiator, listener: listener)] = Expectation(session: session, mode: mode, timestamp: ts)
     }
 }

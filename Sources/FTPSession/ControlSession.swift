@@ -102,6 +102,9 @@ protocol SessionHost: AnyObject {
     func sessionEnded(_ identity: SessionIdentity)
     func recordLoginFailure(from address: IPAddress) -> Int
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
+    /// The next connection `initiator`'s host opens to `listener`'s, whatever its ports: what a
+    /// capture of one side of a session can expect when the port was said on the other.
+    func expectConnection(from initiator: IPAddress, to listener: IPAddress, session: ControlSession, mode: String, at ts: Timestamp)
 }
 
 /// What every session of one analyzer shares: the reply buffers they borrow in turn (see
@@ -533,6 +536,13 @@ final class ControlSession {
             user = command.argument.map { String(decoding: $0, as: UTF8.self) }
         case .auth:
             authWaiting = true
+        case .pasv, .epsv, .lpsv:
+            // The server's side is not in the capture: its reply named the port. The client's
+            // next connection to the server's host is the one it asked for.
+            if serverStream.acknowledgedButNeverSeen {
+                lastDataMode = "passive"
+                host.expectConnection(from: identity.client.address, to: identity.server.address, session: self, mode: "passive", at: ts)
+            }
         case .abor:
             // ABOR takes over a transfer that is under way: the next closing reply is the
             // transfer's own (its 426, RFC 959 4.1.3), the one after it ABOR's (225 or 226).
@@ -673,6 +683,13 @@ final class ControlSession {
             let names = carried.names
             repeated = anomalies.count..<anomalies.count + names.count
             anomalies.append(contentsOf: names)
+        }
+
+        // A capture of the server's side alone holds no PORT or EPRT; a 200 to a command it
+        // lost may have accepted one, and the server then connects to the client's host on
+        // a port the capture never saw.
+        if effective == 200, answered == nil, clientStream.acknowledgedButNeverSeen {
+            host.expectConnection(from: identity.server.address, to: identity.client.address, session: self, mode: "active", at: ts)
         }
 
         // Passive addresses.

@@ -36,6 +36,8 @@ final class DataChannel {
     /// its FIN.
     private var reachedPastClient: UInt32?
     private var reachedPastServer: UInt32?
+    /// Which side sent the opening SYN, until its first acknowledgment (the handshake's).
+    private var awaitingHandshakeAck: Bool?
     /// Each direction's first bytes, to tell what was transferred.
     private var headFromClient = StreamHead()
     private var headFromServer = StreamHead()
@@ -135,7 +137,16 @@ final class DataChannel {
         if segment.flags.contains(.syn) {
             start &+= 1
             if fromClient { headFromClient.starts(at: start) } else { headFromServer.starts(at: start) }
+            awaitingHandshakeAck = segment.flags.contains(.ack) ? nil : fromClient
         }
+        // A direction the capture never shows (it holds one side of the connection) starts
+        // where the other side's handshake acknowledged it: from there its acknowledgments
+        // count the bytes sent. Only the handshake's: a later acknowledgment may be past bytes.
+        if segment.flags.contains(.ack), fromClient ? highestFromServer == nil : highestFromClient == nil,
+           segment.flags.contains(.syn) || (awaitingHandshakeAck == fromClient && length == 0) {
+            if fromClient { highestFromServer = segment.acknowledgment } else { highestFromClient = segment.acknowledgment }
+        }
+        if segment.flags.contains(.ack), awaitingHandshakeAck == fromClient, !segment.flags.contains(.syn) { awaitingHandshakeAck = nil }
         if !segment.payload.isEmpty {
             if fromClient { headFromClient.take(segment.payload, at: start) } else { headFromServer.take(segment.payload, at: start) }
         }
@@ -144,7 +155,7 @@ final class DataChannel {
         // number says how far the sender went, its FIN perhaps included, as an acknowledgment would.
         if length == 0, !segment.flags.contains(.syn), !segment.flags.contains(.fin),
            let h = fromClient ? highestFromClient : highestFromServer, SequenceNumber.distance(from: h, to: start) > 0 {
-            noteReached(start, fromClient: fromClient)
+            noteReached(start, fromClient: fromClient, at: ts)
         } else if fromClient {
             let base = highestFromClient ?? start
             let ahead = SequenceNumber.distance(from: base, to: end)
@@ -171,7 +182,7 @@ final class DataChannel {
         if segment.flags.contains(.ack), !segment.flags.contains(.rst) {
             let ack = segment.acknowledgment
             if let h = fromClient ? highestFromServer : highestFromClient, SequenceNumber.distance(from: h, to: ack) > 0 {
-                noteReached(ack, fromClient: !fromClient)
+                noteReached(ack, fromClient: !fromClient, at: ts)
             }
         }
         if length > 0 {
@@ -213,13 +224,16 @@ final class DataChannel {
     func releaseHeads() { headFromClient = StreamHead(); headFromServer = StreamHead() }
 
     /// `fromClient`'s direction went at least to `sequence`, past its highest byte shown.
-    private func noteReached(_ sequence: UInt32, fromClient: Bool) {
+    private func noteReached(_ sequence: UInt32, fromClient: Bool, at ts: Timestamp) {
         guard let h = fromClient ? highestFromClient : highestFromServer,
               SequenceNumber.distance(from: h, to: sequence) < 1 << 30 else { return }
         let known = fromClient ? reachedPastClient : reachedPastServer
-        guard SequenceNumber.distance(from: known ?? h, to: sequence) > 0 else { return }
+        let step = SequenceNumber.distance(from: known ?? h, to: sequence)
+        guard step > 0 else { return }
         if fromClient { reachedPastClient = sequence } else { reachedPastServer = sequence }
-        tracker?.noteBytes(self)
+        // A step of more than a FIN: bytes the capture did not show had been sent by now, and
+        // the transfer lasted at least this long.
+        if step > 1, let tracker { tracker.note(self, at: ts) } else { tracker?.noteBytes(self) }
     }
 
     /// The bytes of a direction known to have been sent past the highest the capture showed.

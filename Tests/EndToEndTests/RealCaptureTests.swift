@@ -162,7 +162,10 @@ import Testing
     /// acknowledged, and one gap of the replies' bytes (the client log's count; the FIN may be
     /// among what the client's last acknowledgment took in, which nothing on this side tells
     /// from a byte). Server side only: every reply, each answering a command the capture lost,
-    /// the login they tell of, and one gap of exactly the bytes the client sent.
+    /// the login they tell of, and one gap of exactly the bytes the client sent. Each side's
+    /// data connections are found although the capture lost what named their ports (the 227
+    /// on the client's side, the PORT on the server's), and sized from the acknowledgments of
+    /// the direction it lost.
     @Test func aCaptureOfOneSideOfEachConnection() throws {
         let log = try String(contentsOfFile: Fixtures.path("vsftpd-ftplib-oneway.client.log"), encoding: .utf8)
         func number(after marker: String) throws -> Int {
@@ -176,7 +179,7 @@ import Testing
         let serverSide = try #require(run.sessions.first { $0.session.client.address.description == "127.0.0.5" })
 
         let commands = run.commands.filter { $0.session == clientSide.session }
-        #expect(commands.map { $0.command.verb ?? "-" } == ["USER", "PWD", "TYPE", "TYPE", "PASV", "RETR", "QUIT"])
+        #expect(commands.map { $0.command.verb ?? "-" } == ["USER", "PWD", "TYPE", "TYPE", "PASV", "RETR", "TYPE", "PORT", "STOR", "QUIT"])
         #expect(commands.allSatisfy { $0.anomalies.isEmpty })
         #expect(clientSide.replies == 0 && clientSide.anomalies == ["server side not captured": 1])
         let lostReplies = run.gaps.filter { $0.session == clientSide.session }
@@ -184,21 +187,30 @@ import Testing
         #expect(lostReplies.map(\.bytes) == [replyBytes] || lostReplies.map(\.bytes) == [replyBytes + 1])
 
         let replies = run.replies.filter { $0.session == serverSide.session }
-        #expect(replies.map { $0.reply.code } == [220, 230, 257, 200, 200, 227, 150, 226, 221])
+        #expect(replies.map { $0.reply.code } == [220, 230, 257, 200, 200, 227, 150, 226, 200, 200, 150, 226, 221])
         #expect(replies.allSatisfy { $0.command == nil })
         #expect(replies.dropFirst().allSatisfy { $0.anomalies == ["command lost in gap"] })
-        #expect(replies.map(\.state) == [.ready] + Array(repeating: .authenticated, count: 5) + [.transfer, .authenticated, .closed])
+        #expect(replies.map(\.state) == [.ready] + Array(repeating: .authenticated, count: 5) + [.transfer, .authenticated]
+                + [.authenticated, .authenticated, .transfer, .authenticated, .closed])
         #expect(serverSide.login == "success" && serverSide.commands == 0)
-        #expect(serverSide.anomalies == ["client side not captured": 1, "command lost in gap": 8])
+        #expect(serverSide.anomalies == ["client side not captured": 1, "command lost in gap": 12])
         #expect(run.gaps.filter { $0.session == serverSide.session }.map { "\($0.direction) \($0.bytes)" } == ["client \(commandBytes)"])
         #expect(run.summary.anomalies["command never answered"] == nil)
         // The download the lost RETR asked for: its 150 begins it, the 226 ends it, the data
-        // connection the 227 announced carried the file the client received.
-        let fileSize = try number(after: "a file of ")
-        #expect(serverSide.transfers.map { "\($0.command ?? "-") \($0.bytesToClient) \($0.outcome) \($0.sizeMatches == true)" }
-                == ["- \(fileSize) completed true"])
-        // The client side's RETR: the 227 that said where its data went was not captured.
-        #expect(clientSide.transfers.map { "\($0.command ?? "-") \($0.bytes) \($0.outcome)" } == ["RETR 0 pending"])
+        // connection the 227 announced carried the file the client received. The upload the
+        // lost STOR asked for went over the connection the server opened to the client's host
+        // after a 200 (to the lost PORT): the server acknowledged every byte of it.
+        let fileSize = try number(after: "a file of "), uploaded = try number(after: "an upload of ")
+        #expect(serverSide.transfers.map { "\($0.command ?? "-") \($0.mode ?? "-") \($0.bytesToClient) \($0.bytesToServer) \($0.uncapturedBytes) \($0.outcome)" }
+                == ["- passive \(fileSize) 0 0 completed", "- active 0 \(uploaded) \(uploaded) completed"])
+        #expect(serverSide.transfers.map(\.sizeMatches) == [true, nil])
+        #expect(serverSide.transfers.allSatisfy { $0.dataConnection?.server.port != nil } && run.summary.anomalies["226 without data connection"] == nil)
+        // The client side's RETR went over the connection the client opened to the server's
+        // host after PASV (the 227 that named its port not captured): the client acknowledged
+        // the whole file. Its STOR went over the connection the PORT announced.
+        #expect(clientSide.transfers.map { "\($0.command ?? "-") \($0.mode ?? "-") \($0.bytesToClient) \($0.bytesToServer) \($0.uncapturedBytes) \($0.outcome)" }
+                == ["RETR passive \(fileSize) 0 \(fileSize) pending", "STOR active 0 \(uploaded) 0 pending"])
+        #expect(run.summary.dataConnections == 4)
     }
 
     /// Mirrored traffic as AWS traffic mirroring delivers it: every packet inside VXLAN. The
@@ -432,7 +444,7 @@ import Testing
         #expect(none.stderr == "ftpscope: --tls-keylog \(empty) holds no TLS secrets (lines like 'CLIENT_TRAFFIC_SECRET_0 <random> <secret>')\n")
     }
 
-    /// `--extract` on every real capture: a file for each data connection that carried bytes,
+    /// `--extract` on every real capture: a file for each data connection that carried bytes the capture shows,
     /// as long as the bytes the transfer counted in the direction that carried them, equal to
     /// what `--hash` digests whenever the transfer was seen whole, and nothing left behind.
     @Test(arguments: Fixtures.captureNames)
@@ -448,7 +460,9 @@ import Testing
         // A TLS data connection the key log did not open carries records, not the file: nothing
         // is written of it. One it opened is written as its plaintext.
         let unread = transfers.filter { $0.tls && !$0.tlsDecrypted }
-        #expect(written.count == transfers.filter { $0.bytes > 0 }.count - unread.count)
+        // A transfer known only from the receiver's acknowledgments (one side captured) has
+        // no byte to write.
+        #expect(written.count == transfers.filter { $0.bytes > $0.uncapturedBytes }.count - unread.count)
         #expect(unread.allSatisfy { $0.digests == nil && $0.mimeType == nil && $0.sizeMatches == nil })
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).count == written.count)
         #expect(run.summary.filesExtracted == written.count && run.summary.extractionFailures.isEmpty)
