@@ -417,7 +417,11 @@ public final class Analyzer {
     public func expireIdle(now current: Timestamp? = nil) {
         let t = current ?? now
         let cutoff = Timestamp(nanoseconds: t.nanoseconds - configuration.idleTimeout)
-        table.expire(before: cutoff) { entry in
+        // A control connection says nothing while its transfer runs, for an hour if the file
+        // is large: a session with a data connection active since the cutoff is not idle.
+        table.expire(before: cutoff, lastActive: { flow in
+            if case .control(let s, _) = flow { s._withUnsafeGuaranteedRef { $0.lastDataActivity } } else { nil }
+        }) { entry in
             summary.idleExpirations += 1
             if case .control(let s, _) = entry.value {
                 closing?(entry.lastSeen, entry.serial)

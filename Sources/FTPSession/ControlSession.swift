@@ -1120,6 +1120,20 @@ final class ControlSession {
 
     func noteAnomaly(_ a: SessionAnomaly) { count(a.rawValue) }
 
+    /// When a data connection of the session still open last carried a packet: asked only of
+    /// a session whose control connection has been quiet for the idle timeout.
+    var lastDataActivity: Timestamp? {
+        var latest: Timestamp?
+        func consider(_ channel: DataChannel?) {
+            guard let channel, !channel.isClosed else { return }
+            if latest.map({ channel.last > $0 }) ?? true { latest = channel.last }
+        }
+        for c in channels { consider(c) }
+        for t in transfers { consider(t.channel) }
+        for t in overflow?.inFlight ?? [] { consider(t.channel) }
+        return latest
+    }
+
     /// A transfer asked for now (nil: by a command the capture does not hold), taking the data
     /// connection already open for it or the next one.
     private func beginTransfer(_ verb: String?, path: String?, at ts: Timestamp) -> TransferTracker {

@@ -147,10 +147,19 @@ public final class FlowTable<Value> {
         return entry
     }
 
-    /// Removes every entry not seen since `cutoff`, oldest first.
-    public func expire(before cutoff: Timestamp, _ expired: (Entry) -> Void) {
+    /// Removes every entry not seen since `cutoff`, oldest first. `lastActive` may tell of an
+    /// entry's activity elsewhere (an FTP session's transfer on another connection): one active
+    /// since `cutoff` stays, seen then.
+    public func expire(before cutoff: Timestamp, lastActive: (Value) -> Timestamp? = { _ in nil }, _ expired: (Entry) -> Void) {
         var victims: [Int] = []
-        for i in 0..<slotCount { if let e = slots[i], e.lastSeen < cutoff { victims.append(i) } }
+        for i in 0..<slotCount {
+            guard let e = slots[i], e.lastSeen < cutoff else { continue }
+            if let t = lastActive(e.value), t >= cutoff {
+                slots[i]!.lastSeen = t
+                continue
+            }
+            victims.append(i)
+        }
         victims.sort {
             let a = slots[$0]!, b = slots[$1]!
             return (a.lastSeen, a.serial) < (b.lastSeen, b.serial)
