@@ -45,7 +45,7 @@ let package = Package(
         .systemLibrary(name: "CLibcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "TLSDecryption", dependencies: [.product(name: "Crypto", package: "swift-crypto"), "CLibcrypto"]),
         .target(name: "FTPSession", dependencies: [
-            "PacketCapture", "CPrefetch", "TCPReassembly", "FTPProtocol", "ReplyCatalog", "TLSDecryption",
+            "PacketCapture", "CPrefetch", "CDecompress", "TCPReassembly", "FTPProtocol", "ReplyCatalog", "TLSDecryption",
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: hot),
@@ -66,7 +66,7 @@ let package = Package(
             // and only here) and opened with libcrypto: two implementations that must agree.
             "TLSDecryption", .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
-        .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "FTPSessionTests", dependencies: ["FTPSession", "TestSupport", "CDecompress", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ftpscope", "TLSDecryption", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "capture-generator", dependencies: ["TestSupport", "PacketCapture"],

@@ -304,3 +304,12 @@ static inline FILE *ftpscope_lz4_open(FILE *in, ftpscope_lz4 **state) {
     if (f != NULL && state != NULL) *state = z;
     return f;
 }
+
+// --- A data connection's deflated bytes (FTP's MODE Z): zlib's inflateInit2 is a macro Swift
+// cannot call.
+
+/// Sets up `stream` (zeroed, at an address that does not move) for a zlib stream, or raw
+/// deflate when `raw`; Z_OK when ready.
+static inline int ftpscope_inflate_init(z_stream *stream, int raw) {
+    return inflateInit2(stream, raw ? -MAX_WBITS : MAX_WBITS);
+}

@@ -493,7 +493,7 @@ public final class Analyzer {
                                   ftpServerSide: passive ? listener : initiator, at: ts,
                                   hashes: configuration.transferHashes, extractor: extractor,
                                   decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
-                                  maxBufferedBytes: configuration.maxBufferedBytesPerStream)
+                                  maxBufferedBytes: configuration.maxBufferedBytesPerStream, deflated: session.inModeZ)
         session.dataChannelOpened(channel)
         summary.dataConnections += 1
         return .data(.passRetained(channel), finLow: false, finHigh: false)

@@ -224,6 +224,11 @@ final class ControlSession {
 
     // Data-channel bookkeeping.
     private var lastDataMode: String?
+    /// The letters of the last TYPE and MODE the server accepted (0: none seen).
+    private var representationType: UInt8 = 0
+    private var transferMode: UInt8 = 0
+    /// Data connections opened now carry the file deflated.
+    var inModeZ: Bool { transferMode == UInt8(ascii: "Z") }
     private var unclaimedChannel: DataChannel?
     private var awaitingChannel: TransferTracker?
     /// The transfer command an ABOR interrupted, for the transfer's own closing reply (426):
@@ -960,7 +965,11 @@ final class ControlSession {
         case (.other, 332) where pending == nil: login = .account
         case (.other, let x) where pending == nil && (x == 230 || x == 232):
             login = .authenticated; loginOutcome = "success"
-        case (.rein, 220): login = .ready; loginOutcome = "none"; directory = nil
+        case (.rein, 220):
+            login = .ready; loginOutcome = "none"; directory = nil
+            representationType = 0; transferMode = 0
+        case (.type, 200...299): representationType = Self.firstLetter(pending?.rawArgument)
+        case (.mode, 200...299): transferMode = Self.firstLetter(pending?.rawArgument)
         case (.pwd, 257), (.xpwd, 257):
             if let name = reply.withFirstLineText({ PathName.quoted(in: $0) }) { directory = PathName.resolve(name, against: nil) }
         case (.cwd, 250), (.cwd, 200), (.xcwd, 250), (.xcwd, 200):
@@ -1134,10 +1143,18 @@ final class ControlSession {
         return latest
     }
 
+    /// The first letter of TYPE's or MODE's argument, in upper case ("L 8": L); 0 for none.
+    private static func firstLetter(_ argument: [UInt8]?) -> UInt8 {
+        guard let b = argument?.first, (b | 0x20) >= 0x61, (b | 0x20) <= 0x7A else { return 0 }
+        return b & 0xDF
+    }
+
     /// A transfer asked for now (nil: by a command the capture does not hold), taking the data
     /// connection already open for it or the next one.
     private func beginTransfer(_ verb: String?, path: String?, at ts: Timestamp) -> TransferTracker {
         let tracker = TransferTracker(TransferSummary(command: verb, path: path, requested: ts, mode: lastDataMode))
+        if representationType != 0 { tracker.summary.representationType = String(UnicodeScalar(representationType)) }
+        if transferMode != 0 { tracker.summary.transferMode = String(UnicodeScalar(transferMode)) }
         if verb != nil { tracker.summary.commandFrame = frame }
         list(tracker)
         if let ch = unclaimedChannel {

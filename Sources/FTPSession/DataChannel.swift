@@ -60,21 +60,29 @@ final class DataChannel {
     init(session: ControlSession, mode: String, ftpClientSide: Endpoint, ftpServerSide: Endpoint, at ts: Timestamp,
          hashes: TransferHashes = [], extractor: FileExtractor? = nil,
          decrypting: (keyLog: TLSKeyLogSource, sessions: TLSSessionCache)? = nil,
-         maxBufferedBytes: Int = 1 << 20) {
+         maxBufferedBytes: Int = 1 << 20, deflated: Bool = false) {
         self.session = session; self.mode = mode
         self.ftpClientSide = ftpClientSide; self.ftpServerSide = ftpServerSide
         self.extractor = extractor
+        self.deflated = deflated
         first = ts; last = ts
         // With a key log every data connection is put in order: one that turns out to be TLS
-        // is decrypted from its first byte.
+        // is decrypted from its first byte. In MODE Z every one is, to be inflated: its size,
+        // content type and digests are the file's, not those of its deflated bytes.
         tls = decrypting.map { DataTLS(keyLog: $0.keyLog, sessions: $0.sessions) }
-        if !hashes.isEmpty || extractor != nil || tls != nil {
+        if !hashes.isEmpty || extractor != nil || tls != nil || deflated {
             streamFromClient = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes,
-                                              tls: tls, fromClient: true)
+                                              tls: tls, fromClient: true, deflated: deflated)
             streamFromServer = TransferStream(hashes: hashes, file: extractor?.newFile(), maxBufferedBytes: maxBufferedBytes,
-                                              tls: tls, fromClient: false)
+                                              tls: tls, fromClient: false, deflated: deflated)
         }
     }
+
+    /// Opened in MODE Z: the connection carries the file deflated.
+    let deflated: Bool
+    /// MODE Z, once the connection ended: the file's size inflated (nil unless the deflated
+    /// stream was read to its end) and its first bytes.
+    private(set) var inflated: (bytes: Int?, head: [UInt8])?
 
     private let tls: DataTLS?
     /// The plaintext a decrypted TLS connection carried each way, once it has ended; nil for
@@ -106,6 +114,9 @@ final class DataChannel {
         }
         let serverCarried = decrypted.map { $0.fromServer >= $0.fromClient } ?? (bytesFromServer >= bytesFromClient)
         digests = complete ? (serverCarried ? fromServer.digests : fromClient.digests) : nil
+        if let z = (serverCarried ? server : client).inflated {
+            inflated = (z.ended && (serverCarried ? fromServer : fromClient).whole ? z.bytes : nil, z.head)
+        }
         guard let extractor, let clientFile = client.file, let serverFile = server.file else { return }
         extractor.discard(serverCarried ? clientFile : serverFile)
         written = serverCarried ? (serverFile, fromServer.whole && complete) : (clientFile, fromClient.whole && complete)
@@ -262,9 +273,11 @@ final class DataChannel {
         extractor.discard(file)
     }
 
-    /// What the transfer carried: told from the direction that carried more.
+    /// What the transfer carried: told from the direction that carried more. In MODE Z its
+    /// first bytes are deflated: nothing until the connection ended and they were inflated.
     var contentType: String? {
-        ContentType.of(bytesFromServer >= bytesFromClient ? headFromServer.bytes : headFromClient.bytes)
+        if deflated { return inflated.flatMap { ContentType.of($0.head) } }
+        return ContentType.of(bytesFromServer >= bytesFromClient ? headFromServer.bytes : headFromClient.bytes)
     }
 }
 
@@ -329,8 +342,16 @@ extension TransferTracker {
         if channel.firstFrame > 0 { summary.dataFrames = (channel.firstFrame, channel.lastFrame) }
         channel.finishStreams()
         noteTLS()
+        noteInflated()
         summary.digests = isResumed || (summary.tls && !summary.tlsDecrypted) ? nil : channel.digests
         settleFile()
+    }
+
+    /// MODE Z: the file's size inflated, and its content type from its inflated first bytes.
+    private func noteInflated() {
+        guard let channel, let z = channel.inflated else { return }
+        summary.inflatedBytes = z.bytes
+        if summary.mimeType == nil, !isResumed { summary.mimeType = ContentType.of(z.head) }
     }
 
     /// A TLS data connection: its transfer says so, and once the key log has opened it, what
@@ -349,6 +370,7 @@ extension TransferTracker {
     /// A resumed transfer's file is a part of one, never whole.
     func settleFile() {
         noteTLS()
+        noteInflated()
         if summary.tls && !summary.tlsDecrypted { channel?.discardFile(); return }
         guard let channel, let kept = channel.keepFile(command: summary.command, path: summary.path) else { return }
         summary.extractedPath = kept.path

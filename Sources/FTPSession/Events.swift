@@ -155,6 +155,15 @@ public struct TransferSummary: Sendable {
     public var absolutePath: String?
     public var requested: Timestamp
     public var mode: String?            // passive / active
+    /// The representation type (`TYPE`) the server accepted before the transfer began: `A`,
+    /// `I`, `E` or `L`; nil when the capture holds none (RFC 959's default is `A`).
+    public var representationType: String?
+    /// The transfer mode (`MODE`) the server accepted: `S`, `B`, `C` or `Z` (deflate); nil
+    /// when the capture holds none (the default is `S`).
+    public var transferMode: String?
+    /// MODE Z: the file's size once its deflated bytes were inflated; nil otherwise, or when
+    /// they could not all be (bytes lost, a stream cut short).
+    public var inflatedBytes: Int?
     public var dataConnection: (client: Endpoint, server: Endpoint)?
     public var bytesToServer = 0
     public var bytesToClient = 0
@@ -199,9 +208,24 @@ public struct TransferSummary: Sendable {
     /// Whether the bytes seen are the announced size (or, resumed, the size less the offset:
     /// servers announce either). Not known without a data connection in the capture (one
     /// filtered to port 21): nothing was seen to compare.
+    ///
+    /// In MODE Z the file's inflated size is compared; in MODE B and C the bytes hold block
+    /// headers or compressed runs, so nothing is. In TYPE A (or without a TYPE, A being the
+    /// default) a server whose files end lines with LF alone sends each as CRLF: more bytes
+    /// than the size, up to twice as many, may be the whole file and say nothing either way.
     public var sizeMatches: Bool? {
         if tls && !tlsDecrypted || dataConnection == nil { return nil }
-        return announcedSize.map { size in size == bytes || restartOffset.map { size - $0 == bytes } == true }
+        guard let size = announcedSize else { return nil }
+        let carried: Int
+        switch transferMode {
+        case "Z": guard let n = inflatedBytes else { return nil }; carried = n
+        case "B", "C": return nil
+        default: carried = bytes
+        }
+        if carried == size || restartOffset.map({ size - $0 == carried }) == true { return true }
+        let least = size - max(0, restartOffset ?? 0)
+        if representationType == nil || representationType == "A", carried > least, carried <= 2 * size { return nil }
+        return false
     }
 }
 

@@ -33,9 +33,11 @@ struct TransferStream {
     /// A reference, so that the reassembler's callback can feed it while the stream is borrowed.
     private let reader: TransferReader
 
-    init(hashes: TransferHashes, file: ExtractionFile?, maxBufferedBytes: Int, tls: DataTLS? = nil, fromClient: Bool = false) {
+    init(hashes: TransferHashes, file: ExtractionFile?, maxBufferedBytes: Int, tls: DataTLS? = nil, fromClient: Bool = false,
+         deflated: Bool = false) {
         stream = StreamReassembler(maxBufferedBytes: maxBufferedBytes)
-        reader = TransferReader(hashes: hashes.isEmpty ? nil : Hashers(hashes), file: file, tls: tls, fromClient: fromClient)
+        reader = TransferReader(hashes: hashes.isEmpty ? nil : Hashers(hashes), file: file, tls: tls, fromClient: fromClient,
+                                inflater: deflated ? Inflater() : nil)
     }
 
     mutating func receive(_ segment: TCPSegment) {
@@ -56,8 +58,14 @@ struct TransferStream {
     mutating func finish() -> (digests: TransferDigests?, whole: Bool) {
         let r = reader
         stream.flush { r.consume($0) }
-        let whole = r.whole && !stream.startedMidstream && stream.isFinished
+        let whole = r.whole && !stream.startedMidstream && stream.isFinished && (r.inflater.map { $0.state == .ended } ?? true)
         return (whole ? r.hashers?.digests() : nil, whole)
+    }
+
+    /// MODE Z: the file's bytes inflated, whether the deflated stream came to its end (so that
+    /// they are the whole file), and its first bytes. Nil for a transfer not deflated.
+    var inflated: (bytes: Int, ended: Bool, head: [UInt8])? {
+        reader.inflater.map { ($0.produced, $0.state == .ended, reader.inflatedHead) }
     }
 
     var file: ExtractionFile? { reader.file }
@@ -85,9 +93,11 @@ private final class TransferReader {
     private let fromClient: Bool
     private(set) var plaintextBytes = 0
     private(set) var head: [UInt8] = []
+    let inflater: Inflater?
+    private(set) var inflatedHead: [UInt8] = []
 
-    init(hashes: Hashers?, file: ExtractionFile?, tls: DataTLS?, fromClient: Bool) {
-        self.hashers = hashes; self.file = file; self.tls = tls; self.fromClient = fromClient
+    init(hashes: Hashers?, file: ExtractionFile?, tls: DataTLS?, fromClient: Bool, inflater: Inflater?) {
+        self.hashers = hashes; self.file = file; self.tls = tls; self.fromClient = fromClient; self.inflater = inflater
     }
 
     func consume(_ event: StreamEvent) {
@@ -118,7 +128,26 @@ private final class TransferReader {
         }
     }
 
+    /// The transfer's bytes in order (after TLS, when it was protected): in MODE Z the file
+    /// deflated, inflated here before anything else reads them.
     private func read(_ event: StreamEvent) {
+        guard let inflater else { return take(event) }
+        switch event {
+        case .data(let bytes):
+            inflater.feed(bytes) { plain in
+                if inflatedHead.count < ContentType.sniffLength {
+                    inflatedHead.append(contentsOf: plain.prefix(ContentType.sniffLength - inflatedHead.count))
+                }
+                take(.data(plain))
+            }
+        case .gap:
+            // The file's bytes the lost ones held are unknown, and so is all that follows.
+            inflater.lost()
+            whole = false
+        }
+    }
+
+    private func take(_ event: StreamEvent) {
         switch event {
         case .data(let bytes):
             file?.append(bytes)

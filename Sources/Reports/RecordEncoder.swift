@@ -381,6 +381,8 @@ public struct RecordEncoder: Sendable {
             w.key("path"); w.string(t.path)
             w.key("absolute_path"); w.string(t.absolutePath)
             w.key("mode"); w.string(t.mode)
+            w.key("type"); w.string(t.representationType)
+            w.key("transfer_mode"); w.string(t.transferMode)
             w.key("data_client"); w.string(t.dataConnection.map { $0.client.description })
             w.key("data_server"); w.string(t.dataConnection.map { $0.server.description })
             w.key("data_first_frame"); w.int(t.dataFrames?.first)
@@ -389,6 +391,7 @@ public struct RecordEncoder: Sendable {
             w.key("bytes_to_server"); w.int(t.bytesToServer)
             w.key("bytes_to_client"); w.int(t.bytesToClient)
             w.key("missing_bytes"); w.int(t.uncapturedBytes)
+            w.key("inflated_bytes"); w.int(t.inflatedBytes)
             w.key("duration_ms"); if let d = t.durationMilliseconds { w.double(d) } else { w.null() }
             w.key("throughput_bps")
             if let d = t.durationMilliseconds, d > 0 { w.double(Double(t.bytes) * 8 / (d / 1000), decimals: 0) } else { w.null() }

@@ -194,6 +194,7 @@ public struct TextFormatter: Sendable {
             let path = (t.absolutePath ?? t.path).map(TerminalText.escape) ?? ""
             var line = "\n    transfer \(t.commandText) \(path)  \(t.bytes) bytes"
             if t.uncapturedBytes > 0 { line += " (\(t.uncapturedBytes) not captured)" }
+            if t.transferMode == "Z" { line += t.inflatedBytes.map { " deflated, \($0) inflated" } ?? " deflated" }
             line += "  \(t.mode ?? "?")  \(t.outcome)"
             if let f = t.finalCode { line += " (\(f))" }
             if t.tls { line += t.tlsDecrypted ? "  tls (decrypted)" : "  tls" }

@@ -213,6 +213,27 @@ import Testing
         #expect(run.summary.dataConnections == 4)
     }
 
+    /// One file three times from proftpd: in TYPE A (each LF sent as CRLF, more bytes than the
+    /// 150 announced: not a short transfer), in MODE Z (deflated: its size, content type and
+    /// digest are the inflated file's) and as it is. The client log gives what each carried.
+    @Test func transfersInTypeAAndModeZAreTheFileTheServerAnnounced() throws {
+        let log = try String(contentsOfFile: Fixtures.path("proftpd-ftplib-modes.client.log"), encoding: .utf8)
+        let counts = log.split(separator: "\n")[0].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        try #require(counts.count == 4)
+        let (ascii, deflated, inflated, plain) = (counts[0], counts[1], counts[2], counts[3])
+        var config = try Fixtures.configuration("proftpd-ftplib-modes.pcap")
+        config.transferHashes = [.sha256]
+        let run = try AnalysisRun.of(Fixtures.path("proftpd-ftplib-modes.pcap"), configuration: config)
+        let transfers = try #require(run.sessions.first?.transfers)
+        #expect(transfers.map { "\($0.representationType ?? "-") \($0.transferMode ?? "-") \($0.bytes) \($0.inflatedBytes ?? -1)" }
+                == ["A - \(ascii) -1", "I Z \(deflated) \(inflated)", "I S \(plain) -1"])
+        #expect(transfers.map(\.announcedSize) == [plain, plain, plain])
+        #expect(transfers.map(\.sizeMatches) == [nil, true, true])
+        #expect(transfers.allSatisfy { $0.mimeType == "text/plain" })
+        #expect(transfers[1].digests?.sha256 != nil && transfers[1].digests == transfers[2].digests)
+        #expect(run.summary.anomalies.isEmpty)
+    }
+
     /// Mirrored traffic as AWS traffic mirroring delivers it: every packet inside VXLAN. The
     /// sessions, their transfers and their data connections are found by the inner addresses.
     @Test func aSessionMirroredInsideVXLAN() throws {
@@ -468,7 +489,8 @@ import Testing
         #expect(run.summary.filesExtracted == written.count && run.summary.extractionFailures.isEmpty)
         for t in written {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: t.extractedPath!))
-            #expect(bytes.count == max(t.bytesToClient, t.bytesToServer), "\(t.command) \(t.path ?? "")")
+            // In MODE Z the file is the inflated bytes.
+            #expect(bytes.count == t.inflatedBytes ?? max(t.bytesToClient, t.bytesToServer), "\(t.command) \(t.path ?? "")")
             if t.extractedWhole == true, t.restartOffset == nil {
                 #expect(t.digests?.sha256 == SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined())
             } else {
