@@ -537,7 +537,7 @@ public final class Analyzer {
                 session.frame = frame
                 session.gap(fromLow == serverIsLow ? .server : .client, bytes: n, at: ts, sink)
             case .unseen(let fromLow):
-                if fromLow != serverIsLow { session.clientBytesUnseen() }
+                if fromLow != serverIsLow { session.clientBytesUnseen() } else { session.serverBytesUnseen() }
             case .acknowledgment(let fromLow, let ack, let unseen):
                 if fromLow != serverIsLow { session.clientAcknowledgment = ack; session.clientAcknowledgedUnseen = unseen }
             }

@@ -93,7 +93,8 @@ final class Candidate {
         let first = lowFirst ? lowPrefix : highPrefix, other = lowFirst ? highPrefix : lowPrefix
         // The server usually speaks first; a pipelining client (lftp without its sync mode)
         // sends its first command before the banner, and the server is then the other side.
-        let serverIsLow: Bool, answer: Match
+        let serverIsLow: Bool
+        var answer: Match
         switch first.withBytes(Self.looksLikeGreeting) {
         case .yes:
             serverIsLow = lowFirst
@@ -109,12 +110,52 @@ final class Candidate {
             serverIsLow = !lowFirst
             answer = other.withBytes(Self.looksLikeGreeting)
         }
+        // The capture holds one side only (the other's bytes acknowledged, never shown): the
+        // speaker's own later lines must tell it from SMTP's 220 greeting or POP3's USER.
+        if answer == .unknown, other.count == 0, lowFirst ? high.acknowledgedButNeverSeen : low.acknowledgedButNeverSeen {
+            answer = serverIsLow == lowFirst ? Self.oneSidedServer(bytes) : Self.oneSidedClient(bytes)
+        }
         switch answer {
         case .no: return .notFTP
         case .unknown: return buffered > window ? .notFTP : .undecided
         case .yes: return .ftp(serverIsLow: serverIsLow)
         }
     }
+
+    /// A server's side alone: after its greeting, a reply only an FTP login gets (SMTP answers
+    /// EHLO or HELO with 250, POP3 does not greet with a code).
+    static func oneSidedServer(_ stream: [UInt8]) -> Match {
+        var lines = stream.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()[...]
+        guard let greeting = lines.popFirst(), greeting.count >= 4 else { return .unknown }
+        if greeting[greeting.startIndex + 3] == 0x2D {
+            // A multi-line greeting ends at the line with its code and a space.
+            let code = greeting.prefix(3)
+            while let line = lines.popFirst() {
+                if line.count >= 4, line.prefix(3).elementsEqual(code), line[line.startIndex + 3] == 0x20 { break }
+                if lines.isEmpty { return .unknown }
+            }
+        }
+        guard let next = lines.first, next.count >= 4 else { return .unknown }
+        let digits = next.prefix(3).map { Int($0) - 0x30 }
+        guard digits.allSatisfy({ (0...9).contains($0) }) else { return .no }
+        return [331, 332, 230, 232, 234, 530, 211].contains(digits[0] * 100 + digits[1] * 10 + digits[2]) ? .yes : .no
+    }
+
+    /// A client's side alone: every line an FTP verb, and among them one POP3 and SMTP do not
+    /// have (USER, PASS, LIST or RETR alone could be POP3).
+    static func oneSidedClient(_ stream: [UInt8]) -> Match {
+        for line in stream.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+            let word = line.prefix { $0 != 0x20 && $0 != 0x0D }
+            guard (3...4).contains(word.count), word.allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A }) else { return .no }
+            let packed = word.reduce(UInt32(0)) { $0 << 8 | UInt32($1 & 0xDF) }
+            guard isKnownVerb(packed, length: word.count) else { return .no }
+            if !pop3Verbs.contains(String(decoding: word.map { $0 & 0xDF }, as: UTF8.self)) { return .yes }
+        }
+        return .unknown
+    }
+
+    /// Verbs a POP3 client sends that are FTP's too, or could be taken for them.
+    private static let pop3Verbs: Set<String> = ["USER", "PASS", "STAT", "LIST", "RETR", "DELE", "NOOP", "QUIT", "AUTH", "HELP"]
 
     enum Match { case yes, no, unknown }
 

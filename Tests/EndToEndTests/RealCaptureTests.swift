@@ -213,6 +213,19 @@ import Testing
         #expect(run.summary.dataConnections == 4)
     }
 
+    /// The one-sided recording moved to port 2121, where only detection finds FTP: each side
+    /// alone is recognised by its own lines (the client's PWD, the server's 230 after its
+    /// greeting), and every record is as on port 21.
+    @Test func aCaptureOfOneSideOnAPortFoundByDetection() throws {
+        let moved = try PcapRecords(contentsOf: Fixtures.path("vsftpd-ftplib-oneway.pcap")).movingPort(21, to: 2121)
+        let path = CaptureFile.temporaryPath("oneway-2121.pcap")
+        #expect(moved.write(to: path))
+        let onPort21 = try Fixtures.run(["analyze", "--format", "jsonl", Fixtures.path("vsftpd-ftplib-oneway.pcap")])
+        let detected = try Fixtures.run(["analyze", "--format", "jsonl", path])
+        #expect(detected.status == 0 && detected.stdout.contains(":2121\""))
+        #expect(detected.stdout.replacingOccurrences(of: ":2121\"", with: ":21\"") == onPort21.stdout)
+    }
+
     /// One file three times from proftpd: in TYPE A (each LF sent as CRLF, more bytes than the
     /// 150 announced: not a short transfer), in MODE Z (deflated: its size, content type and
     /// digest are the inflated file's) and as it is. The client log gives what each carried.

@@ -74,3 +74,28 @@ func verdictAgreesHoweverSegmentsCutTheFirstBytes(_ piece: Int) {
     #expect(verdict(server: "250 ok\r\n", client: "HELP\r\n", clientFirst: true).last == "not")
     #expect(verdict(server: "220 mail ESMTP\r\n", client: "EHLO me\r\n", clientFirst: true).last == "not")
 }
+
+/// One side of a connection on a port found by detection: the server's lines after its 220
+/// must be a login's reply, the client's must hold a verb POP3 and SMTP lack.
+@Test(arguments: [
+    ("220 FTP ready\r\n331 Password.\r\n", Candidate.Match.yes),
+    ("220-Welcome\r\n220-220 inside\r\n220 \r\n230 Logged in.\r\n", .yes),
+    ("220 mail.example.com ESMTP\r\n250-mail.example.com\r\n", .no),
+    ("220 FTP ready\r\n", .unknown),
+    ("220-Welcome\r\n220 still\r\n", .unknown),
+    ("220 FTP ready\r\n331 Pass", .unknown),
+])
+func oneSidedServerShapes(_ text: String, _ match: Candidate.Match) {
+    #expect(Candidate.oneSidedServer(Array(text.utf8)) == match)
+}
+
+@Test(arguments: [
+    ("USER anonymous\r\nPASS x@y\r\nPWD\r\n", Candidate.Match.yes),
+    ("USER bob\r\nPASS x\r\nSTAT\r\nLIST\r\nRETR 1\r\n", .unknown),
+    ("USER bob\r\nPASS x\r\nUIDL\r\n", .no),
+    ("FEAT\r\n", .yes),
+    ("USER bob\r\nPA", .unknown),
+])
+func oneSidedClientShapes(_ text: String, _ match: Candidate.Match) {
+    #expect(Candidate.oneSidedClient(Array(text.utf8)) == match)
+}

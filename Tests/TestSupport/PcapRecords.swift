@@ -134,6 +134,15 @@ public struct PcapRecords {
     /// recordings), or a Linux cooked one on a pcapng interface that says so, carrying IPv4 or
     /// IPv6; nil for anything else.
     public func tcp(_ index: Int) -> (source: UInt16, destination: UInt16, payload: Int)? {
+        guard let (tcpStart, ipLength) = tcpHeader(index) else { return nil }
+        let f = records[index].frame
+        let source = UInt16(f[tcpStart]) << 8 | UInt16(f[tcpStart + 1])
+        let destination = UInt16(f[tcpStart + 2]) << 8 | UInt16(f[tcpStart + 3])
+        return (source, destination, ipLength - Int(f[tcpStart + 12] >> 4) * 4)
+    }
+
+    /// Where a frame's TCP header starts, and the IP payload's length (header included).
+    private func tcpHeader(_ index: Int) -> (start: Int, ipLength: Int)? {
         let f = records[index].frame
         var link = 14
         if isPcapng, linkTypes.indices.contains(Int(Self.le32(records[index].header, 8))),
@@ -157,9 +166,21 @@ public struct PcapRecords {
             return nil
         }
         guard f.count >= tcpStart + 20 else { return nil }
-        let source = UInt16(f[tcpStart]) << 8 | UInt16(f[tcpStart + 1])
-        let destination = UInt16(f[tcpStart + 2]) << 8 | UInt16(f[tcpStart + 3])
-        return (source, destination, ipLength - Int(f[tcpStart + 12] >> 4) * 4)
+        return (tcpStart, ipLength)
+    }
+
+    /// The same packets with TCP port `from` (either end) turned into `to`: a recording moved
+    /// to a port only detection finds. Checksums are left as they were (nothing here checks them).
+    public func movingPort(_ from: UInt16, to: UInt16) -> PcapRecords {
+        var copy = self
+        for i in records.indices {
+            guard let (start, _) = tcpHeader(i) else { continue }
+            for at in [start, start + 2] where UInt16(records[i].frame[at]) << 8 | UInt16(records[i].frame[at + 1]) == from {
+                copy.records[i].frame[at] = UInt8(to >> 8)
+                copy.records[i].frame[at + 1] = UInt8(to & 0xFF)
+            }
+        }
+        return copy
     }
 
     private static func le32(_ b: [UInt8], _ i: Int) -> UInt32 {
