@@ -1191,7 +1191,11 @@ final class ControlSession {
         for channel in channels where channel.tracker == nil { listUnclaimed(channel) }
         channels = []
         unlisted = overflow?.settleAll() ?? UnlistedTransfers()
-        return transfers.map { $0.settleContentType(); $0.settleStreams(); return $0.summary }
+        return transfers.map {
+            $0.settleContentType(); $0.settleStreams()
+            if $0.channel?.inflated?.tooLarge == true { countSessionAnomaly(.inflationLimit) }
+            return $0.summary
+        }
     }
     /// A data connection no command claimed: a transfer without one if it carried bytes.
     private func listUnclaimed(_ channel: DataChannel) {

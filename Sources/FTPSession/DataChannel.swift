@@ -81,8 +81,8 @@ final class DataChannel {
     /// Opened in MODE Z: the connection carries the file deflated.
     let deflated: Bool
     /// MODE Z, once the connection ended: the file's size inflated (nil unless the deflated
-    /// stream was read to its end) and its first bytes.
-    private(set) var inflated: (bytes: Int?, head: [UInt8])?
+    /// stream was read to its end), its first bytes, and whether it inflated past the limit.
+    private(set) var inflated: (bytes: Int?, head: [UInt8], tooLarge: Bool)?
 
     private let tls: DataTLS?
     /// The plaintext a decrypted TLS connection carried each way, once it has ended; nil for
@@ -115,7 +115,7 @@ final class DataChannel {
         let serverCarried = decrypted.map { $0.fromServer >= $0.fromClient } ?? (bytesFromServer >= bytesFromClient)
         digests = complete ? (serverCarried ? fromServer.digests : fromClient.digests) : nil
         if let z = (serverCarried ? server : client).inflated {
-            inflated = (z.ended && (serverCarried ? fromServer : fromClient).whole ? z.bytes : nil, z.head)
+            inflated = (z.state == .ended && (serverCarried ? fromServer : fromClient).whole ? z.bytes : nil, z.head, z.state == .tooLarge)
         }
         guard let extractor, let clientFile = client.file, let serverFile = server.file else { return }
         extractor.discard(serverCarried ? clientFile : serverFile)

@@ -3,10 +3,17 @@ import CDecompress
 /// The bytes of a transfer in MODE Z (draft-preston-ftpext-deflate: each transfer one zlib
 /// stream) inflated back into the file, for its size, content type, digests and extraction.
 final class Inflater {
-    enum State: Equatable { case inflating, ended, damaged }
+    /// `tooLarge`: the stream inflated past `limit(consumed:)`, and was left there.
+    enum State: Equatable { case inflating, ended, damaged, tooLarge }
     private(set) var state = State.inflating
-    /// Bytes of the file inflated so far.
+    /// Bytes of the file inflated so far, from `consumed` deflated bytes.
     private(set) var produced = 0
+    private var consumed = 0
+
+    /// How far a stream is inflated: deflate shrinks up to about 1,000 to one, so a capture's
+    /// few megabytes could make terabytes to hash and write (a deflate bomb). Real files rarely
+    /// shrink to a twentieth; one past 16 MiB that does is not inflated further.
+    static func limit(consumed: Int) -> Int { max(16 << 20, 20 * consumed) }
     private let stream: UnsafeMutablePointer<z_stream>
     private var started = false
     private let output: UnsafeMutableRawBufferPointer
@@ -39,7 +46,9 @@ final class Inflater {
         }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(bytes.count)
+        consumed += bytes.count
         repeat {
+            if produced > Self.limit(consumed: consumed) { state = .tooLarge; return }
             stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_out = uInt(output.count)
             let result = inflate(stream, Z_NO_FLUSH)

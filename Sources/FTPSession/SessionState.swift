@@ -47,6 +47,9 @@ public enum SessionAnomaly: String, Sendable, CaseIterable {
     case commandCutByGap = "command cut by gap"
     /// More commands waited for replies than `--max-pending-commands`: the oldest were let go.
     case tooManyCommandsWaiting = "too many commands waiting"
+    /// A MODE Z transfer inflated past `Inflater.limit` (a deflate bomb, or a file of little
+    /// but zeros): left uninflated, no size, digest or file of it.
+    case inflationLimit = "deflated transfer past inflation limit"
     /// The capture holds none of the server's packets, though the client acknowledged its bytes.
     case serverSideNotCaptured = "server side not captured"
     /// The capture holds none of the client's packets, though the server acknowledged its bytes.

@@ -64,8 +64,8 @@ struct TransferStream {
 
     /// MODE Z: the file's bytes inflated, whether the deflated stream came to its end (so that
     /// they are the whole file), and its first bytes. Nil for a transfer not deflated.
-    var inflated: (bytes: Int, ended: Bool, head: [UInt8])? {
-        reader.inflater.map { ($0.produced, $0.state == .ended, reader.inflatedHead) }
+    var inflated: (bytes: Int, state: Inflater.State, head: [UInt8])? {
+        reader.inflater.map { ($0.produced, $0.state, reader.inflatedHead) }
     }
 
     var file: ExtractionFile? { reader.file }

@@ -20,11 +20,13 @@ import Testing
         }
     }()
 
-    private static var zlibStream: [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(compressBound(uLong(file.count))))
+    private static var zlibStream: [UInt8] { deflate(file) }
+
+    private static func deflate(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(compressBound(uLong(bytes.count))))
         var length = uLongf(out.count)
         let status = out.withUnsafeMutableBufferPointer { o in
-            file.withUnsafeBufferPointer { compress2(o.baseAddress, &length, $0.baseAddress, uLong(file.count), 6) }
+            bytes.withUnsafeBufferPointer { compress2(o.baseAddress, &length, $0.baseAddress, uLong(bytes.count), 9) }
         }
         precondition(status == Z_OK)
         return Array(out.prefix(Int(length)))
@@ -33,6 +35,10 @@ import Testing
     /// A session that sets TYPE and MODE, then downloads `sent` over a passive data
     /// connection, its 150 announcing `announced` bytes; `lose` leaves out that data segment.
     private func download(type: String, mode: String?, sent: [UInt8], announced: Int, lose: Int? = nil, name: String) throws -> TransferSummary {
+        try run(type: type, mode: mode, sent: sent, announced: announced, lose: lose, name: name).sessions[0].transfers[0]
+    }
+
+    private func run(type: String, mode: String?, sent: [UInt8], announced: Int, lose: Int? = nil, name: String) throws -> AnalysisRun {
         let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
         var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
         c.handshake(); c.server("220 Ready.\r\n")
@@ -59,7 +65,8 @@ import Testing
         config.transferHashes = [.sha256]
         let run = try AnalysisRun.of(path, configuration: config)
         #expect(run.summary.anomalies["transfer size differs from 150 announcement"] == nil || name.hasPrefix("short"))
-        return try #require(run.sessions.first?.transfers.first)
+        try #require(run.sessions.count == 1 && run.sessions[0].transfers.count == 1)
+        return run
     }
 
     private var fileDigest: String { SHA256.hash(data: Self.file).map { String(format: "%02x", $0) }.joined() }
@@ -85,6 +92,18 @@ import Testing
         let t = try download(type: "I", mode: "Z", sent: Self.zlibStream, announced: Self.file.count, lose: 1, name: "mode-z-lost.pcap")
         #expect(t.uncapturedBytes == 1448)
         #expect(t.inflatedBytes == nil && t.sizeMatches == nil && t.digests == nil)
+    }
+
+    /// 48 MiB of zeros deflate to 47 KB: inflated only to the limit, then left, the session
+    /// saying so; no size, digest or verdict on the announced size.
+    @Test func aDeflateBombIsNotInflatedPastTheLimit() throws {
+        let zeros = [UInt8](repeating: 0, count: 48 << 20)
+        let bomb = Self.deflate(zeros)
+        #expect(bomb.count < 100_000)
+        let run = try run(type: "I", mode: "Z", sent: bomb, announced: zeros.count, name: "mode-z-bomb.pcap")
+        let t = run.sessions[0].transfers[0]
+        #expect(t.bytes == bomb.count && t.inflatedBytes == nil && t.digests == nil && t.sizeMatches == nil)
+        #expect(run.sessions[0].anomalies == ["deflated transfer past inflation limit": 1])
     }
 
     /// TYPE A from a server whose files end lines with LF alone: every line end sent as CRLF,
