@@ -449,12 +449,16 @@ final class ControlSession {
             }
             guard ended, accepted, state != .closed, pending.kind != .quit else { continue }
             if let gap = lastServerGap, gap >= pending.timestamp { continue }
+            if pending.kind == .abor, pending.number == abortMayHaveShared { continue }
             count(SessionAnomaly.commandNeverAnswered.rawValue)
             shared.count(anomaly: SessionAnomaly.commandNeverAnswered.rawValue)
         }
     }
     /// When bytes from the server were last found lost.
     private var lastServerGap: Timestamp?
+    /// The number of an ABOR whose transfer closed with a 2xx: that reply may have been the
+    /// ABOR's as well.
+    private var abortMayHaveShared: Int32 = 0
 
     func deliver(_ event: StreamEvent, _ direction: Direction, _ ts: Timestamp, _ sink: EventSink) {
         switch (event, direction) {
@@ -662,7 +666,10 @@ final class ControlSession {
                     answered = queue[0]
                 } else if queue[0].abortAwaitingTransferReply && c != 225 {
                     // The interrupted transfer's closing reply; ABOR waits on for its own, and
-                    // it no longer speaks for the transfer.
+                    // it no longer speaks for the transfer. A 2xx rather than 426 may be the
+                    // only one (proftpd's "226 Abort successful" when the client closed the data
+                    // connection first): the ABOR is then not blamed for going unanswered.
+                    if c / 100 == 2 { abortMayHaveShared = queue[0].number }
                     queue[0].abortAwaitingTransferReply = false
                     if let taken = abortedTransfer.take() {
                         answered = taken.command
@@ -1009,7 +1016,8 @@ final class ControlSession {
                 if t.summary.outcome != "aborted" {
                     t.summary.outcome = c / 100 == 2 ? "completed" : c == 426 ? "aborted" : "failed"
                 }
-                if c == 226 || c == 250, verb != .abor {
+                // An aborted transfer is short by design: its size says nothing of the server.
+                if c == 226 || c == 250, verb != .abor, t.summary.outcome != "aborted" {
                     if t.channel == nil {
                         anomalies.append(SessionAnomaly.transferWithoutDataConnection.rawValue)
                     } else if t.summary.sizeMatches == false {

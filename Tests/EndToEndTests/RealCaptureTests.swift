@@ -228,7 +228,8 @@ import Testing
 
     /// One file three times from proftpd: in TYPE A (each LF sent as CRLF, more bytes than the
     /// 150 announced: not a short transfer), in MODE Z (deflated: its size, content type and
-    /// digest are the inflated file's) and as it is. The client log gives what each carried.
+    /// digest are the inflated file's) and as it is; then lftp fetches it in MODE Z. The
+    /// client log gives what each carried.
     @Test func transfersInTypeAAndModeZAreTheFileTheServerAnnounced() throws {
         let log = try String(contentsOfFile: Fixtures.path("proftpd-ftplib-modes.client.log"), encoding: .utf8)
         let counts = log.split(separator: "\n")[0].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
@@ -244,6 +245,10 @@ import Testing
         #expect(transfers.map(\.sizeMatches) == [nil, true, true])
         #expect(transfers.allSatisfy { $0.mimeType == "text/plain" })
         #expect(transfers[1].digests?.sha256 != nil && transfers[1].digests == transfers[2].digests)
+        // lftp, asking for MODE Z itself: the same file.
+        let lftp = try #require(run.sessions.last?.transfers)
+        #expect(lftp.map { "\($0.transferMode ?? "-") \($0.inflatedBytes ?? -1) \($0.sizeMatches == true)" } == ["Z \(plain) true"])
+        #expect(lftp.first?.digests == transfers[2].digests)
         #expect(run.summary.anomalies.isEmpty)
     }
 

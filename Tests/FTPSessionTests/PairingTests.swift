@@ -1,4 +1,5 @@
 import FTPSession
+import NetworkAddress
 import PacketCapture
 import TestSupport
 import Testing
@@ -142,6 +143,34 @@ import Testing
         #expect(run.replies.allSatisfy { !$0.anomalies.contains("reply without command") })
         #expect(run.sessions[0].transfers.first?.outcome == "aborted" && run.sessions[0].transfers.first?.finalCode == 426)
         #expect(run.sessions[0].unanswered.isEmpty)
+    }
+
+    /// lftp aborts a download in MODE Z, closing the data connection, then the control one;
+    /// proftpd answers with a single "226 Abort successful" and no 426. That 226 closes the
+    /// transfer (aborted, so not short by any fault of the server's), and the ABOR it may have
+    /// answered is not blamed for going unanswered. (Found on a real lftp run to proftpd.)
+    @Test func aborAnsweredByOne226LeavesNothingBlamed() throws {
+        let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
+        var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
+        var data = Conversation(client: Endpoint(client, 40500), server: Endpoint(server, 30000), start: c.clock)
+        data.handshake()
+        c.clock = data.clock
+        c.client("RETR big\r\n"); c.server("150 Opening BINARY mode data connection for big (27019 bytes)\r\n")
+        data.clock = c.clock
+        data.serverBytes([UInt8](repeating: 7, count: 12000)); data.ack(fromClient: true); data.close()
+        c.clock = data.clock
+        c.clientBytes([0xFF, 0xF4, 0xFF, 0xF2] + Array("ABOR\r\n".utf8))
+        c.server("226 Abort successful\r\n")
+        c.close()
+        let path = CaptureFile.temporaryPath("abor-one-226.pcap")
+        try CaptureFile.write([c, data], to: path)
+        let run = try AnalysisRun.of(path)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.outcome == "aborted" && t.finalCode == 226 && t.sizeMatches == false)
+        #expect(run.summary.anomalies["transfer size differs from 150 announcement"] == nil)
+        #expect(run.summary.anomalies["command never answered"] == nil)
     }
 
     /// The transfer ended as the ABOR went out: its own 226, then ABOR's 225 (RFC 959's first
