@@ -18,6 +18,7 @@ extension TransferSummary {
         if let p = absolutePath ?? path { text += " " + p }
         text += " \(bytes) B"
         if uncapturedBytes > 0 { text += " (\(uncapturedBytes) B not captured)" }
+        if transferMode == "Z" { text += inflatedBytes.map { " deflated (\($0) B inflated)" } ?? " deflated" }
         text += " \(outcome)"
         if let mimeType { text += " " + mimeType }
         if let d = digests {

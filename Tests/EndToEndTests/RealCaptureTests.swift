@@ -250,6 +250,9 @@ import Testing
         #expect(lftp.map { "\($0.transferMode ?? "-") \($0.inflatedBytes ?? -1) \($0.sizeMatches == true)" } == ["Z \(plain) true"])
         #expect(lftp.first?.digests == transfers[2].digests)
         #expect(run.summary.anomalies.isEmpty)
+        // A report says what the wire carried and what the file was.
+        let markdown = try Fixtures.run(["report", "--format", "markdown", Fixtures.path("proftpd-ftplib-modes.pcap")])
+        #expect(markdown.stdout.contains("RETR readme.txt \(deflated) B deflated (\(inflated) B inflated) completed"))
     }
 
     /// Mirrored traffic as AWS traffic mirroring delivers it: every packet inside VXLAN. The
