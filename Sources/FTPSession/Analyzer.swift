@@ -42,6 +42,11 @@ public final class Analyzer {
         weak var session: ControlSession?
         var mode: String
         var timestamp: Timestamp
+        /// Server-to-server (FXP): another session announced the same endpoint the other way
+        /// round — one server's 227, the PORT its peer was given — and the connection is both
+        /// sessions' transfer.
+        weak var peer: ControlSession?
+        var peerMode = ""
     }
 
     public let configuration: AnalyzerConfiguration
@@ -444,7 +449,11 @@ public final class Analyzer {
             let (listener, initiator) = reversed ? (segment.source, segment.destination) : (segment.destination, segment.source)
             if let e = expectations[listener], let session = e.session, !session.isClosed {
                 expectations[listener] = nil
-                return openData(for: session, mode: e.mode, initiator: initiator, listener: listener, at: ts)
+                let flow = openData(for: session, mode: e.mode, initiator: initiator, listener: listener, at: ts)
+                if let peer = e.peer, !peer.isClosed, case .data(let channel, _, _) = flow {
+                    channel.takeUnretainedValue().twin = openTwin(for: peer, mode: e.peerMode, initiator: initiator, listener: listener, at: ts)
+                }
+                return flow
             }
         }
         // One expected between two hosts: only a connection's opening SYN says which end
@@ -497,6 +506,20 @@ public final class Analyzer {
         session.dataChannelOpened(channel)
         summary.dataConnections += 1
         return .data(.passRetained(channel), finLow: false, finHigh: false)
+    }
+
+    /// The same connection seen by the other session of a server-to-server transfer: fed
+    /// every segment its first channel gets, writing no second file.
+    private func openTwin(for session: ControlSession, mode: String, initiator: Endpoint, listener: Endpoint, at ts: Timestamp) -> DataChannel {
+        let passive = mode == "passive"
+        let channel = DataChannel(session: session, mode: mode,
+                                  ftpClientSide: passive ? initiator : listener,
+                                  ftpServerSide: passive ? listener : initiator, at: ts,
+                                  hashes: configuration.transferHashes, extractor: nil,
+                                  decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
+                                  maxBufferedBytes: configuration.maxBufferedBytesPerStream, deflated: session.inModeZ)
+        session.dataChannelOpened(channel)
+        return channel
     }
 
     private static func bits(of ports: Set<UInt16>) -> [UInt64] {
@@ -671,6 +694,13 @@ extension Analyzer: SessionHost {
         if expectations.count >= 65_536 {
             expectations = expectations.filter { $0.value.session.map { !$0.isClosed } ?? false }
             if expectations.count >= 65_536 { expectations.removeAll(keepingCapacity: true) }
+        }
+        // One server's 227 and the PORT its peer was given name the same endpoint: FXP, a
+        // transfer between two servers that one client drives over two sessions.
+        if var e = expectations[endpoint], let first = e.session, first !== session, !first.isClosed, e.mode != mode {
+            e.peer = session; e.peerMode = mode
+            expectations[endpoint] = e
+            return
         }
         expectations[endpoint] = Expectation(session: session, mode: mode, timestamp: ts)
     }

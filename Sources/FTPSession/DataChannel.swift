@@ -95,7 +95,11 @@ final class DataChannel {
         isClosed = true
         finishStreams()
         tracker?.settleFile()
+        twin?.close()
     }
+
+    /// The same connection as the other session of a server-to-server (FXP) transfer sees it.
+    var twin: DataChannel?
     /// The connection ended (both FINs, a reset): nothing more will be counted on it.
     private(set) var isClosed = false
 
@@ -140,6 +144,7 @@ final class DataChannel {
     }
 
     func receive(_ segment: TCPSegment, at ts: Timestamp, frame: Int) {
+        twin?.receive(segment, at: ts, frame: frame)
         last = ts
         let fromClient = segment.source == ftpClientSide
         if streamFromClient != nil { order(segment, fromClient: fromClient) }
