@@ -451,7 +451,8 @@ public final class Analyzer {
                 expectations[listener] = nil
                 let flow = openData(for: session, mode: e.mode, initiator: initiator, listener: listener, at: ts)
                 if let peer = e.peer, !peer.isClosed, case .data(let channel, _, _) = flow {
-                    channel.takeUnretainedValue().twin = openTwin(for: peer, mode: e.peerMode, initiator: initiator, listener: listener, at: ts)
+                    channel.takeUnretainedValue().twin = openChannel(for: peer, mode: e.peerMode, initiator: initiator, listener: listener,
+                                                                     at: ts, extracting: false)
                 }
                 return flow
             }
@@ -496,26 +497,20 @@ public final class Analyzer {
     }
 
     private func openData(for session: ControlSession, mode: String, initiator: Endpoint, listener: Endpoint, at ts: Timestamp) -> Flow {
-        let passive = mode == "passive"
-        let channel = DataChannel(session: session, mode: mode,
-                                  ftpClientSide: passive ? initiator : listener,
-                                  ftpServerSide: passive ? listener : initiator, at: ts,
-                                  hashes: configuration.transferHashes, extractor: extractor,
-                                  decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
-                                  maxBufferedBytes: configuration.maxBufferedBytesPerStream, deflated: session.inModeZ)
-        session.dataChannelOpened(channel)
+        let channel = openChannel(for: session, mode: mode, initiator: initiator, listener: listener, at: ts, extracting: true)
         summary.dataConnections += 1
         return .data(.passRetained(channel), finLow: false, finHigh: false)
     }
 
-    /// The same connection seen by the other session of a server-to-server transfer: fed
-    /// every segment its first channel gets, writing no second file.
-    private func openTwin(for session: ControlSession, mode: String, initiator: Endpoint, listener: Endpoint, at ts: Timestamp) -> DataChannel {
+    /// A data connection as `session` sees it. The twin of a server-to-server transfer (the
+    /// other session's view, fed every segment the first gets) writes no second file.
+    private func openChannel(for session: ControlSession, mode: String, initiator: Endpoint, listener: Endpoint, at ts: Timestamp,
+                             extracting: Bool) -> DataChannel {
         let passive = mode == "passive"
         let channel = DataChannel(session: session, mode: mode,
                                   ftpClientSide: passive ? initiator : listener,
                                   ftpServerSide: passive ? listener : initiator, at: ts,
-                                  hashes: configuration.transferHashes, extractor: nil,
+                                  hashes: configuration.transferHashes, extractor: extracting ? extractor : nil,
                                   decrypting: shared.tlsKeyLog.map { ($0, shared.tlsSessions) },
                                   maxBufferedBytes: configuration.maxBufferedBytesPerStream, deflated: session.inModeZ)
         session.dataChannelOpened(channel)

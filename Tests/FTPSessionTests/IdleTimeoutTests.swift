@@ -17,9 +17,7 @@ import Testing
         c.client("USER bob\r\n"); c.server("331 Password.\r\n")
         c.client("PASS x\r\n"); c.server("230 In.\r\n")
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
-        var data = Conversation(client: Endpoint(client, 40500), server: Endpoint(server, 30000), start: c.clock)
-        data.handshake()
-        c.clock = data.clock
+        var data = c.opening(client: Endpoint(client, 40500), server: Endpoint(server, 30000))
         c.client("RETR big.iso\r\n"); c.server("150 Opening BINARY mode data connection.\r\n"); c.ack(fromClient: true)
         data.clock = c.clock
         data.step = 100_000_000_000

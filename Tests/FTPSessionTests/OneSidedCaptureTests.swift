@@ -19,17 +19,13 @@ import Testing
         c.client("USER bob\r\n"); c.server("331 Password.\r\n")
         c.client("PASS x\r\n"); c.server("230 In.\r\n")
         c.client("TYPE I\r\n"); c.server("200 Binary.\r\n")
-        var ident = Conversation(client: Endpoint(serverHost, 50113), server: Endpoint(clientHost, 113), start: c.clock)
-        ident.handshake(); ident.client("40312, 21\r\n"); ident.server("40312, 21 : ERROR : NO-USER\r\n"); ident.close()
+        var ident = c.opening(client: Endpoint(serverHost, 50113), server: Endpoint(clientHost, 113))
+        ident.client("40312, 21\r\n"); ident.server("40312, 21 : ERROR : NO-USER\r\n"); ident.close()
         c.clock = ident.clock
         c.client("PORT 10,0,0,5,159,255\r\n"); c.server("200 PORT command successful.\r\n")
-        var data = Conversation(client: Endpoint(serverHost, 20), server: Endpoint(clientHost, 40959), start: c.clock)
-        data.handshake()
-        c.clock = data.clock
+        var data = c.opening(client: Endpoint(serverHost, 20), server: Endpoint(clientHost, 40959))
         c.client("STOR up.bin\r\n"); c.server("150 Ok to send data.\r\n")
-        data.clock = c.clock
-        data.serverBytes([UInt8](repeating: 7, count: 3000)); data.ack(fromClient: true); data.close()
-        c.clock = data.clock
+        c.carry([UInt8](repeating: 7, count: 3000), on: &data)
         c.server("226 Transfer complete.\r\n")
         c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
 
@@ -54,13 +50,10 @@ import Testing
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
         var other = Conversation(client: Endpoint(clientHost, 40400), server: Endpoint(serverHost, 21), start: c.clock)
         other.handshake(); other.server("220 Ready.\r\n"); other.client("QUIT\r\n"); other.server("221 Bye.\r\n"); other.close()
-        var data = Conversation(client: Endpoint(clientHost, 40500), server: Endpoint(serverHost, 30000), start: other.clock)
-        data.handshake()
-        c.clock = data.clock
+        c.clock = other.clock
+        var data = c.opening(client: Endpoint(clientHost, 40500), server: Endpoint(serverHost, 30000))
         c.client("RETR f.bin\r\n"); c.server("150 Opening.\r\n")
-        data.clock = c.clock
-        data.serverBytes([UInt8](repeating: 9, count: 4000)); data.ack(fromClient: true); data.close()
-        c.clock = data.clock
+        c.carry([UInt8](repeating: 9, count: 4000), on: &data)
         c.server("226 Done.\r\n"); c.ack(fromClient: true)
         c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
 

@@ -154,13 +154,9 @@ import Testing
         var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
         c.handshake(); c.server("220 Ready.\r\n")
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
-        var data = Conversation(client: Endpoint(client, 40500), server: Endpoint(server, 30000), start: c.clock)
-        data.handshake()
-        c.clock = data.clock
+        var data = c.opening(client: Endpoint(client, 40500), server: Endpoint(server, 30000))
         c.client("RETR big\r\n"); c.server("150 Opening BINARY mode data connection for big (27019 bytes)\r\n")
-        data.clock = c.clock
-        data.serverBytes([UInt8](repeating: 7, count: 12000)); data.ack(fromClient: true); data.close()
-        c.clock = data.clock
+        c.carry([UInt8](repeating: 7, count: 12000), on: &data)
         c.clientBytes([0xFF, 0xF4, 0xFF, 0xF2] + Array("ABOR\r\n".utf8))
         c.server("226 Abort successful\r\n")
         c.close()

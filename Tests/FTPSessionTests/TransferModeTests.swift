@@ -46,17 +46,11 @@ import Testing
         c.client("TYPE \(type)\r\n"); c.server("200 Type set.\r\n")
         if let mode { c.client("MODE \(mode)\r\n"); c.server("200 Mode set.\r\n") }
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
-        var data = Conversation(client: Endpoint(client, 40500), server: Endpoint(server, 30000), start: c.clock)
-        data.handshake()
-        c.clock = data.clock
+        var data = c.opening(client: Endpoint(client, 40500), server: Endpoint(server, 30000))
         c.client("RETR f.txt\r\n"); c.server("150 Opening data connection for f.txt (\(announced) bytes).\r\n")
-        data.clock = c.clock
         let first = data.packets.count
-        data.serverBytes(sent)
+        c.carry(sent, on: &data)
         if let lose { data.remove(at: first + lose) }
-        data.ack(fromClient: true)
-        data.close()
-        c.clock = data.clock
         c.server("226 Transfer complete.\r\n")
         c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
         let path = CaptureFile.temporaryPath(name)

@@ -69,6 +69,23 @@ public struct Conversation {
     /// A pure ACK from one side (acknowledges everything the other side sent so far).
     public mutating func ack(fromClient: Bool) { add(fromClient: fromClient, flags: [.ack], payload: []) }
 
+    /// Another connection opened now (a data connection beside a control one): its handshake
+    /// done, this conversation's clock after it.
+    public mutating func opening(client: Endpoint, server: Endpoint) -> Conversation {
+        var other = Conversation(client: client, server: server, link: link, start: clock)
+        other.handshake()
+        clock = other.clock
+        return other
+    }
+
+    /// `other`, from now, carries `bytes` from its server side, acknowledged, and closes; this
+    /// conversation's clock after it.
+    public mutating func carry(_ bytes: [UInt8], on other: inout Conversation) {
+        other.clock = clock
+        other.serverBytes(bytes); other.ack(fromClient: true); other.close()
+        clock = other.clock
+    }
+
     public mutating func close() {
         add(fromClient: false, flags: [.fin, .ack], payload: [])
         add(fromClient: true, flags: [.fin, .ack], payload: [])
