@@ -664,7 +664,8 @@ final class ControlSession {
                 if preliminary {
                     queue[0].gotPreliminary = true
                     answered = queue[0]
-                } else if queue[0].abortAwaitingTransferReply && c != 225 {
+                } else if queue[0].abortAwaitingTransferReply && c != 225
+                            && !(c / 100 == 2 && queue[0].transfer?.channel?.closedByReceiver == true) {
                     // The interrupted transfer's closing reply; ABOR waits on for its own, and
                     // it no longer speaks for the transfer. A 2xx rather than 426 may be the
                     // only one (proftpd's "226 Abort successful" when the client closed the data
@@ -680,6 +681,10 @@ final class ControlSession {
                 } else {
                     // Usually the only one: removing the last element moves nothing.
                     answered = queue.count == 1 ? queue.removeLast() : queue.takeFirst()
+                    // An ABOR still waiting for its transfer's reply takes a 2xx itself when
+                    // the client had cut the transfer short (proftpd's lone "226 Abort
+                    // successful"): the transfer command gets no reply of its own.
+                    if answered?.abortAwaitingTransferReply == true { abortedTransfer = nil }
                 }
             } else if c != 421 && !(startedMidstream && !sawCommand) {
                 anomalies.append(SessionAnomaly.replyWithoutCommand.rawValue)

@@ -36,6 +36,14 @@ final class DataChannel {
     /// its FIN.
     private var reachedPastClient: UInt32?
     private var reachedPastServer: UInt32?
+    /// Which side closed or reset the connection first.
+    private var firstCloseFromClient: Bool?
+    /// The side receiving the file closed the connection first: the transfer was cut short
+    /// there (a client aborting a download), not ended by the sender.
+    var closedByReceiver: Bool {
+        guard let client = firstCloseFromClient else { return false }
+        return client == (bytesFromServer >= bytesFromClient)
+    }
     /// Which side sent the opening SYN, until its first acknowledgment (the handshake's).
     private var awaitingHandshakeAck: Bool?
     /// Each direction's first bytes, to tell what was transferred.
@@ -147,6 +155,7 @@ final class DataChannel {
         twin?.receive(segment, at: ts, frame: frame)
         last = ts
         let fromClient = segment.source == ftpClientSide
+        if firstCloseFromClient == nil, segment.flags.contains(.fin) || segment.flags.contains(.rst) { firstCloseFromClient = fromClient }
         if streamFromClient != nil { order(segment, fromClient: fromClient) }
         let length = segment.payload.count + segment.missingPayload
         var start = segment.sequence

@@ -145,28 +145,39 @@ import Testing
         #expect(run.sessions[0].unanswered.isEmpty)
     }
 
-    /// lftp aborts a download in MODE Z, closing the data connection, then the control one;
-    /// proftpd answers with a single "226 Abort successful" and no 426. That 226 closes the
-    /// transfer (aborted, so not short by any fault of the server's), and the ABOR it may have
-    /// answered is not blamed for going unanswered. (Found on a real lftp run to proftpd.)
-    @Test func aborAnsweredByOne226LeavesNothingBlamed() throws {
+    /// lftp aborts a download (in MODE Z), closing the data connection, and proftpd answers
+    /// with a single "226 Abort successful", no 426. The client cut the transfer short, so
+    /// that 226 is the ABOR's and ends the transfer, aborted. Had the server finished sending
+    /// first, a lone 226 would be the transfer's own (RFC 959's completed case) and the ABOR,
+    /// which may have shared it, is not blamed for going unanswered. Neither is short by any
+    /// fault of the server's. (Found on a real lftp run to proftpd.)
+    @Test(arguments: [true, false])
+    func aborAnsweredByOne226LeavesNothingBlamed(clientCutTheTransfer: Bool) throws {
         let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
         var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
         c.handshake(); c.server("220 Ready.\r\n")
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
         var data = c.opening(client: Endpoint(client, 40500), server: Endpoint(server, 30000))
         c.client("RETR big\r\n"); c.server("150 Opening BINARY mode data connection for big (27019 bytes)\r\n")
-        c.carry([UInt8](repeating: 7, count: 12000), on: &data)
+        if clientCutTheTransfer {
+            data.clock = c.clock
+            data.serverBytes([UInt8](repeating: 7, count: 12000)); data.reset(fromClient: true)
+            c.clock = data.clock
+        } else {
+            c.carry([UInt8](repeating: 7, count: 12000), on: &data)
+        }
         c.clientBytes([0xFF, 0xF4, 0xFF, 0xF2] + Array("ABOR\r\n".utf8))
         c.server("226 Abort successful\r\n")
         c.close()
-        let path = CaptureFile.temporaryPath("abor-one-226.pcap")
+        let path = CaptureFile.temporaryPath("abor-one-226-\(clientCutTheTransfer).pcap")
         try CaptureFile.write([c, data], to: path)
         let run = try AnalysisRun.of(path)
+        #expect(run.replies.last.map { "\($0.reply.code ?? 0) \($0.command ?? "-")" } == (clientCutTheTransfer ? "226 ABOR" : "226 RETR"))
         let t = try #require(run.sessions.first?.transfers.first)
         #expect(t.outcome == "aborted" && t.finalCode == 226 && t.sizeMatches == false)
         #expect(run.summary.anomalies["transfer size differs from 150 announcement"] == nil)
         #expect(run.summary.anomalies["command never answered"] == nil)
+        #expect(run.sessions[0].unanswered.isEmpty == clientCutTheTransfer)
     }
 
     /// The transfer ended as the ABOR went out: its own 226, then ABOR's 225 (RFC 959's first
