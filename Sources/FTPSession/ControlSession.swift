@@ -1019,7 +1019,10 @@ final class ControlSession {
                 t.summary.finalCode = c
                 t.settleContentType()
                 if t.summary.outcome != "aborted" {
-                    t.summary.outcome = c / 100 == 2 ? "completed" : c == 426 ? "aborted" : "failed"
+                    // A positive reply the command cannot get (225 or 230 to RETR) does not
+                    // say the file moved.
+                    let fits = c / 100 != 2 || !anomalies.contains(SessionAnomaly.unexpectedReply.rawValue)
+                    t.summary.outcome = c / 100 == 2 ? (fits ? "completed" : "unexpected") : c == 426 ? "aborted" : "failed"
                 }
                 // An aborted transfer is short by design: its size says nothing of the server.
                 if c == 226 || c == 250, verb != .abor, t.summary.outcome != "aborted" {

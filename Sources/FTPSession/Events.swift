@@ -183,7 +183,7 @@ public struct TransferSummary: Sendable {
     /// REST's offset when the transfer resumed one: the bytes expected are the size less it.
     public var restartOffset: Int?
     public var finalCode: Int?
-    public var outcome: String = "pending"  // completed, failed, aborted, pending
+    public var outcome: String = "pending"  // completed, failed, aborted, pending, unexpected
     /// What the data connection carried, told by its first bytes with Zeek's names
     /// (`application/x-dosexec`, `text/plain`, …); nil when no byte of it was seen.
     public var mimeType: String?

@@ -71,7 +71,8 @@ import Testing
 
     /// A positive reply RFC 959 does not give the command it answers is named: a 230 to RETR
     /// and a 225 to a second RETR (Zeek's fake servers), a 227 to TYPE; the replies servers
-    /// commonly give (200 to CWD, refusals to anything, any reply to SITE) are not.
+    /// commonly give (200 to CWD, refusals to anything, any reply to SITE) are not. A transfer
+    /// so answered is `unexpected`, not completed.
     @Test func aPositiveReplyTheCommandCannotGetIsNamed() throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n")
@@ -87,6 +88,8 @@ import Testing
         let flagged = run.replies.map { $0.anomalies.contains("reply unexpected for command") }
         #expect(flagged == [false, false, true, true, true, false, false, false])
         #expect(run.sessions[0].anomalies["reply unexpected for command"] == 3)
+        // Neither says a file moved.
+        #expect(run.sessions[0].transfers.map { "\($0.outcome) \($0.finalCode ?? 0)" } == ["unexpected 230", "unexpected 225"])
     }
 
     @Test func showPasswordsRevealsThem() throws {
