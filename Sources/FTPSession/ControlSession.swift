@@ -398,7 +398,8 @@ final class ControlSession {
         endReason = reason
         // A side the capture never showed, though the other acknowledged its bytes, is the
         // capture's doing (Zeek's possible_split_routing): say so, beside the gap that follows.
-        if serverStream.acknowledgedButNeverSeen { countSessionAnomaly(.serverSideNotCaptured) }
+        let serverUnseen = serverStream.acknowledgedButNeverSeen
+        if serverUnseen { countSessionAnomaly(.serverSideNotCaptured) }
         if clientStream.acknowledgedButNeverSeen { countSessionAnomaly(.clientSideNotCaptured) }
         // What the streams still hold behind holes came when its segments came.
         let current = frame
@@ -417,7 +418,8 @@ final class ControlSession {
             shared.anomalies[SessionAnomaly.streamBufferFull.rawValue, default: 0] += capHits
             shared.bufferCapHits += capHits
         }
-        noteUnanswered()
+        // Without the server's side its replies were all sent, none seen: nothing waits.
+        if !serverUnseen { noteUnanswered() }
         // The capture ending or the table evicting us says nothing about the connection.
         if reason == "fin" || reason == "rst" || reason == "refused" { closed = true }
         closedSummaryEmitted = true
