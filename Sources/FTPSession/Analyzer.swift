@@ -65,6 +65,13 @@ public final class Analyzer {
         var initiator: IPAddress
         var listener: IPAddress
     }
+    /// Sessions whose PASV, EPSV or LPSV waits for its reply: few at a time, so an array.
+    private var passiveRequests: [PassiveRequest] = []
+    private struct PassiveRequest {
+        weak var session: ControlSession?
+        var hosts: HostPair
+        var timestamp: Timestamp
+    }
     private var loginFailures: [IPAddress: Int] = [:]
     private var sessionCounter = 0
     private var lastSweep: Timestamp?
@@ -438,6 +445,9 @@ public final class Analyzer {
         if !expectationsByHosts.isEmpty {
             expectationsByHosts = expectationsByHosts.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
         }
+        if !passiveRequests.isEmpty {
+            passiveRequests.removeAll { $0.session == nil || $0.timestamp < cutoff }
+        }
     }
 
     // MARK: Classification
@@ -466,6 +476,17 @@ public final class Analyzer {
             let pair = HostPair(initiator: segment.source.address, listener: segment.destination.address)
             if let e = expectationsByHosts.removeValue(forKey: pair), let session = e.session, !session.isClosed {
                 return openData(for: session, mode: e.mode, initiator: segment.source, listener: segment.destination, at: ts)
+            }
+        }
+        if !passiveRequests.isEmpty, segment.flags.contains(.syn), !segment.flags.contains(.ack),
+           !isPort(segment.destination.port, in: controlPortBits), !isPort(segment.destination.port, in: implicitTLSPortBits) {
+            let pair = HostPair(initiator: segment.source.address, listener: segment.destination.address)
+            if let i = passiveRequests.lastIndex(where: { $0.hosts == pair }) {
+                let request = passiveRequests.remove(at: i)
+                if let session = request.session, !session.isClosed {
+                    session.passiveConnectionTaken()
+                    return openData(for: session, mode: "passive", initiator: segment.source, listener: segment.destination, at: ts)
+                }
             }
         }
         let midstream = !segment.flags.contains(.syn)
@@ -698,6 +719,22 @@ extension Analyzer: SessionHost {
             return
         }
         expectations[endpoint] = Expectation(session: session, mode: mode, timestamp: ts)
+    }
+
+    func passiveRequested(by session: ControlSession, at ts: Timestamp) {
+        if passiveRequests.count >= 4_096 {
+            passiveRequests.removeAll { $0.session.map { $0.isClosed } ?? true }
+            if passiveRequests.count >= 4_096 { passiveRequests.removeFirst(2_048) }
+        }
+        passiveAnswered(by: session)
+        passiveRequests.append(PassiveRequest(session: session, hosts: HostPair(initiator: session.identity.client.address,
+                                                                                listener: session.identity.server.address),
+                                              timestamp: ts))
+    }
+
+    func passiveAnswered(by session: ControlSession) {
+        // Usually the last one: replies come in order, and few wait at a time.
+        if let i = passiveRequests.lastIndex(where: { $0.session === session }) { passiveRequests.remove(at: i) }
     }
 
     func expectConnection(from initiator: IPAddress, to listener: IPAddress, session: ControlSession, mode: String, at ts: Timestamp) {

@@ -105,6 +105,10 @@ protocol SessionHost: AnyObject {
     /// The next connection `initiator`'s host opens to `listener`'s, whatever its ports: what a
     /// capture of one side of a session can expect when the port was said on the other.
     func expectConnection(from initiator: IPAddress, to listener: IPAddress, session: ControlSession, mode: String, at ts: Timestamp)
+    /// A PASV, EPSV or LPSV sent: the client's next connection to the server's host is its data
+    /// connection, unless the reply comes first (`passiveAnswered`).
+    func passiveRequested(by session: ControlSession, at ts: Timestamp)
+    func passiveAnswered(by session: ControlSession)
 }
 
 /// What every session of one analyzer shares: the reply buffers they borrow in turn (see
@@ -224,6 +228,8 @@ final class ControlSession {
 
     // Data-channel bookkeeping.
     private var lastDataMode: String?
+    /// A PASV, EPSV or LPSV waits for its reply, registered with the host.
+    private var passiveRequested = false
     /// The letters of the last TYPE and MODE the server accepted (0: none seen).
     private var representationType: UInt8 = 0
     private var transferMode: UInt8 = 0
@@ -398,6 +404,7 @@ final class ControlSession {
         endReason = reason
         // A side the capture never showed, though the other acknowledged its bytes, is the
         // capture's doing (Zeek's possible_split_routing): say so, beside the gap that follows.
+        if passiveRequested { passiveRequested = false; host.passiveAnswered(by: self) }
         let serverUnseen = serverStream.acknowledgedButNeverSeen
         if serverUnseen { countSessionAnomaly(.serverSideNotCaptured) }
         if clientStream.acknowledgedButNeverSeen { countSessionAnomaly(.clientSideNotCaptured) }
@@ -548,12 +555,12 @@ final class ControlSession {
         case .auth:
             authWaiting = true
         case .pasv, .epsv, .lpsv:
-            // The server's side is not in the capture: its reply named the port. The client's
-            // next connection to the server's host is the one it asked for.
-            if serverStream.acknowledgedButNeverSeen {
-                lastDataMode = "passive"
-                host.expectConnection(from: identity.client.address, to: identity.server.address, session: self, mode: "passive", at: ts)
-            }
+            // Until its reply names the port, the client's next connection to the server's host
+            // is the one it asked for: what finds it when the capture lost the reply, lacks the
+            // server's side, or shows the connection before the reply.
+            if serverStream.acknowledgedButNeverSeen { lastDataMode = "passive" }
+            passiveRequested = true
+            host.passiveRequested(by: self, at: ts)
         case .abor:
             // ABOR takes over a transfer that is under way: the next closing reply is the
             // transfer's own (its 426, RFC 959 4.1.3), the one after it ABOR's (225 or 226).
@@ -694,6 +701,10 @@ final class ControlSession {
         } else if codelessAnswers == true, !queue.isEmpty {
             // Not empty unless TLS that began unseen took the AUTH it would have answered.
             answered = queue.takeFirst()
+        }
+        if passiveRequested, let a = answered, a.kind == .pasv || a.kind == .epsv || a.kind == .lpsv {
+            passiveRequested = false
+            host.passiveAnswered(by: self)
         }
         // The reply repeats its command's anomalies, which were counted with the command: a
         // bounce attempt is one in the session's counts, not one for each record showing it.
@@ -1131,6 +1142,9 @@ final class ControlSession {
     }
 
     // MARK: Data connections
+
+    /// The connection a passive request waited for opened before its reply came.
+    func passiveConnectionTaken() { passiveRequested = false }
 
     func dataChannelOpened(_ channel: DataChannel) {
         if let t = awaitingChannel, t.channel == nil {

@@ -1,4 +1,5 @@
 import FTPSession
+import NetworkAddress
 import PacketCapture
 import TestSupport
 import Testing
@@ -399,5 +400,40 @@ import Testing
         #expect(run.replies[1].anomalies == ["reply cut by gap"])
         #expect(run.replies[1].passive == nil)
         #expect(run.replies.map(\.command) == [nil, "PASV", "LIST", "LIST"])
+    }
+
+    /// The 227 is lost, or shown after the data connection's SYN (a capture merging two
+    /// interfaces' packets out of order): the client's next connection to the server's host
+    /// after PASV is still its data connection, and the download is counted, not a
+    /// `226 without data connection` blamed on the server.
+    @Test(arguments: ["lost", "late"])
+    func aPassiveConnectionWhose227TheCaptureLostOrShowedLate(_ how: String) throws {
+        let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
+        var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n"); c.server("230 In.\r\n")
+        c.client("PASV\r\n")
+        let reply = c.packets.count
+        c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
+        var data = c.opening(client: Endpoint(client, 40500), server: Endpoint(server, 30000))
+        c.client("RETR f.bin\r\n"); c.server("150 Opening BINARY mode data connection for f.bin (4000 bytes).\r\n")
+        c.carry([UInt8](repeating: 5, count: 4000), on: &data)
+        c.server("226 Done.\r\n")
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
+        var packets = (c.packets + data.packets).sorted { $0.timestamp < $1.timestamp }
+        let index = try #require(packets.firstIndex { $0.timestamp == c.packets[reply].timestamp && !$0.fromClient })
+        let shown = packets.remove(at: index)
+        if how == "late" {
+            // Just after the data connection's SYN.
+            let syn = try #require(packets.firstIndex { $0.timestamp == data.packets[0].timestamp })
+            packets.insert(shown, at: syn + 1)
+        }
+        let path = CaptureFile.temporaryPath("227-\(how).pcap")
+        try CaptureFile.write(packets: packets, linkType: .ethernet, to: path)
+        let run = try AnalysisRun.of(path)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect("\(t.mode ?? "-") \(t.bytesToClient) \(t.outcome) \(t.sizeMatches == true)" == "passive 4000 completed true")
+        #expect(run.summary.anomalies["226 without data connection"] == nil && run.summary.dataConnections == 1)
+        #expect(run.replies.map { $0.reply.code ?? 0 } == (how == "lost" ? [220, 230, 150, 226, 221] : [220, 230, 227, 150, 226, 221]))
     }
 }
