@@ -715,10 +715,10 @@ final class ControlSession {
             anomalies.append(contentsOf: names)
         }
 
-        // A capture of the server's side alone holds no PORT or EPRT; a 200 to a command it
-        // lost may have accepted one, and the server then connects to the client's host on
-        // a port the capture never saw.
-        if effective == 200, answered == nil, clientStream.acknowledgedButNeverSeen {
+        // A 200 to a command the capture lost (a gap, or a capture of the server's side alone)
+        // may have accepted a PORT or EPRT: the server then connects to the client's host on a
+        // port the capture never saw.
+        if effective == 200, answered == nil {
             host.expectConnection(from: identity.server.address, to: identity.client.address, session: self, mode: "active", at: ts)
         }
 

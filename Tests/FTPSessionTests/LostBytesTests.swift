@@ -436,4 +436,28 @@ import Testing
         #expect(run.summary.anomalies["226 without data connection"] == nil && run.summary.dataConnections == 1)
         #expect(run.replies.map { $0.reply.code ?? 0 } == (how == "lost" ? [220, 230, 150, 226, 221] : [220, 230, 227, 150, 226, 221]))
     }
+
+    /// The PORT is lost; its 200 answers a command the capture lost, and the server's
+    /// connection to the client's host is still the transfer's.
+    @Test func anActiveConnectionWhosePORTTheCaptureLost() throws {
+        let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
+        var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n"); c.server("230 In.\r\n")
+        let command = c.packets.count
+        c.client("PORT 10,0,0,5,159,255\r\n"); c.server("200 PORT command successful.\r\n")
+        var data = c.opening(client: Endpoint(server, 20), server: Endpoint(client, 40959))
+        c.client("STOR up.bin\r\n"); c.server("150 Ok to send data.\r\n")
+        c.carry([UInt8](repeating: 6, count: 3000), on: &data)
+        c.server("226 Done.\r\n")
+        c.client("QUIT\r\n"); c.server("221 Bye.\r\n"); c.close()
+        c.remove(at: command)
+        let path = CaptureFile.temporaryPath("port-lost.pcap")
+        try CaptureFile.write([c, data], to: path)
+        let run = try AnalysisRun.of(path)
+        #expect(run.replies.map { "\($0.reply.code ?? 0) \($0.command ?? "-")" } == ["220 -", "230 USER", "200 -", "150 STOR", "226 STOR", "221 QUIT"])
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect("\(t.mode ?? "-") \(t.bytesToServer) \(t.outcome)" == "active 3000 completed")
+        #expect(run.summary.anomalies["226 without data connection"] == nil)
+    }
 }
