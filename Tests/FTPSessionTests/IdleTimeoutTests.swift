@@ -12,10 +12,7 @@ import Testing
     /// the 226 after it answers RETR.
     @Test func aSessionWaitingOnALongTransferIsNotIdle() throws {
         let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
-        var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
-        c.handshake(); c.server("220 Ready.\r\n")
-        c.client("USER bob\r\n"); c.server("331 Password.\r\n")
-        c.client("PASS x\r\n"); c.server("230 In.\r\n")
+        var c = Conversation.loggedIn(client: Endpoint(client, 40312), server: Endpoint(server, 21))
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
         var data = c.opening(client: Endpoint(client, 40500), server: Endpoint(server, 30000))
         c.client("RETR big.iso\r\n"); c.server("150 Opening BINARY mode data connection.\r\n"); c.ack(fromClient: true)

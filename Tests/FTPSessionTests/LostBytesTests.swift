@@ -409,9 +409,7 @@ import Testing
     @Test(arguments: ["lost", "late"])
     func aPassiveConnectionWhose227TheCaptureLostOrShowedLate(_ how: String) throws {
         let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
-        var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
-        c.handshake(); c.server("220 Ready.\r\n")
-        c.client("USER bob\r\n"); c.server("230 In.\r\n")
+        var c = Conversation.loggedIn(client: Endpoint(client, 40312), server: Endpoint(server, 21))
         c.client("PASV\r\n")
         let reply = c.packets.count
         c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
@@ -434,16 +432,14 @@ import Testing
         let t = try #require(run.sessions.first?.transfers.first)
         #expect("\(t.mode ?? "-") \(t.bytesToClient) \(t.outcome) \(t.sizeMatches == true)" == "passive 4000 completed true")
         #expect(run.summary.anomalies["226 without data connection"] == nil && run.summary.dataConnections == 1)
-        #expect(run.replies.map { $0.reply.code ?? 0 } == (how == "lost" ? [220, 230, 150, 226, 221] : [220, 230, 227, 150, 226, 221]))
+        #expect(run.replies.map { $0.reply.code ?? 0 } == (how == "lost" ? [220, 331, 230, 150, 226, 221] : [220, 331, 230, 227, 150, 226, 221]))
     }
 
     /// The PORT is lost; its 200 answers a command the capture lost, and the server's
     /// connection to the client's host is still the transfer's.
     @Test func anActiveConnectionWhosePORTTheCaptureLost() throws {
         let client = IPAddress("10.0.0.5")!, server = IPAddress("192.0.2.1")!
-        var c = Conversation(client: Endpoint(client, 40312), server: Endpoint(server, 21))
-        c.handshake(); c.server("220 Ready.\r\n")
-        c.client("USER bob\r\n"); c.server("230 In.\r\n")
+        var c = Conversation.loggedIn(client: Endpoint(client, 40312), server: Endpoint(server, 21))
         let command = c.packets.count
         c.client("PORT 10,0,0,5,159,255\r\n"); c.server("200 PORT command successful.\r\n")
         var data = c.opening(client: Endpoint(server, 20), server: Endpoint(client, 40959))
@@ -455,7 +451,7 @@ import Testing
         let path = CaptureFile.temporaryPath("port-lost.pcap")
         try CaptureFile.write([c, data], to: path)
         let run = try AnalysisRun.of(path)
-        #expect(run.replies.map { "\($0.reply.code ?? 0) \($0.command ?? "-")" } == ["220 -", "230 USER", "200 -", "150 STOR", "226 STOR", "221 QUIT"])
+        #expect(run.replies.map { "\($0.reply.code ?? 0) \($0.command ?? "-")" } == ["220 -", "331 USER", "230 PASS", "200 -", "150 STOR", "226 STOR", "221 QUIT"])
         let t = try #require(run.sessions.first?.transfers.first)
         #expect("\(t.mode ?? "-") \(t.bytesToServer) \(t.outcome)" == "active 3000 completed")
         #expect(run.summary.anomalies["226 without data connection"] == nil)

@@ -14,10 +14,7 @@ import Testing
     /// port first (as proftpd may), then opens the data connection from port 20; the upload's
     /// bytes are known from the server's acknowledgments alone.
     @Test func theServersSideAloneFindsAnActiveUploadByItsHosts() throws {
-        var c = Conversation(client: Endpoint(clientHost, 40312), server: Endpoint(serverHost, 21))
-        c.handshake(); c.server("220 Ready.\r\n")
-        c.client("USER bob\r\n"); c.server("331 Password.\r\n")
-        c.client("PASS x\r\n"); c.server("230 In.\r\n")
+        var c = Conversation.loggedIn(client: Endpoint(clientHost, 40312), server: Endpoint(serverHost, 21))
         c.client("TYPE I\r\n"); c.server("200 Binary.\r\n")
         var ident = c.opening(client: Endpoint(serverHost, 50113), server: Endpoint(clientHost, 113))
         ident.client("40312, 21\r\n"); ident.server("40312, 21 : ERROR : NO-USER\r\n"); ident.close()
@@ -43,10 +40,7 @@ import Testing
     /// to the server's port 21 (not the data connection), then the data connection; the
     /// download's bytes are known from the client's acknowledgments alone.
     @Test func theClientsSideAloneFindsAPassiveDownloadByItsHosts() throws {
-        var c = Conversation(client: Endpoint(clientHost, 40312), server: Endpoint(serverHost, 21))
-        c.handshake(); c.server("220 Ready.\r\n")
-        c.client("USER bob\r\n"); c.server("331 Password.\r\n")
-        c.client("PASS x\r\n"); c.server("230 In.\r\n")
+        var c = Conversation.loggedIn(client: Endpoint(clientHost, 40312), server: Endpoint(serverHost, 21))
         c.client("PASV\r\n"); c.server("227 Entering Passive Mode (192,0,2,1,117,48).\r\n")
         var other = Conversation(client: Endpoint(clientHost, 40400), server: Endpoint(serverHost, 21), start: c.clock)
         other.handshake(); other.server("220 Ready.\r\n"); other.client("QUIT\r\n"); other.server("221 Bye.\r\n"); other.close()

@@ -69,6 +69,15 @@ public struct Conversation {
     /// A pure ACK from one side (acknowledges everything the other side sent so far).
     public mutating func ack(fromClient: Bool) { add(fromClient: fromClient, flags: [.ack], payload: []) }
 
+    /// A control connection logged in: the handshake, a 220, USER answered by 331 and PASS by 230.
+    public static func loggedIn(client: Endpoint, server: Endpoint) -> Conversation {
+        var c = Conversation(client: client, server: server)
+        c.handshake(); c.server("220 Ready.\r\n")
+        c.client("USER bob\r\n"); c.server("331 Password.\r\n")
+        c.client("PASS x\r\n"); c.server("230 In.\r\n")
+        return c
+    }
+
     /// Another connection opened now (a data connection beside a control one): its handshake
     /// done, this conversation's clock after it.
     public mutating func opening(client: Endpoint, server: Endpoint) -> Conversation {
