@@ -57,20 +57,19 @@ public final class Analyzer {
     private let implicitTLSPortBits: [UInt64]
     private let table: FlowTable<Flow>
     private var expectations: [Endpoint: Expectation] = [:]
-    /// Data connections expected between two hosts on a port the capture cannot tell: a capture
-    /// of one side of a session lost the reply or command that named it (see
-    /// `expectConnection(from:to:session:mode:at:)`).
-    private var expectationsByHosts: [HostPair: Expectation] = [:]
-    private struct HostPair: Hashable {
-        var initiator: IPAddress
-        var listener: IPAddress
-    }
-    /// Sessions whose PASV, EPSV or LPSV waits for its reply: few at a time, so an array.
-    private var passiveRequests: [PassiveRequest] = []
-    private struct PassiveRequest {
+    /// Data connections expected between two hosts, on a port the capture has not shown: a
+    /// passive request waiting for its reply (which may be lost, or come after the connection),
+    /// or a 200 to a lost command that may have been a PORT. Few at a time, so an array.
+    private var expectedByHosts: [ExpectedByHosts] = []
+    private struct ExpectedByHosts {
         weak var session: ControlSession?
         var hosts: HostPair
+        var passive: Bool
         var timestamp: Timestamp
+    }
+    private struct HostPair: Equatable {
+        var initiator: IPAddress
+        var listener: IPAddress
     }
     private var loginFailures: [IPAddress: Int] = [:]
     private var sessionCounter = 0
@@ -442,11 +441,8 @@ public final class Analyzer {
             entry.value.release()
         }
         expectations = expectations.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
-        if !expectationsByHosts.isEmpty {
-            expectationsByHosts = expectationsByHosts.filter { $0.value.session != nil && $0.value.timestamp >= cutoff }
-        }
-        if !passiveRequests.isEmpty {
-            passiveRequests.removeAll { $0.session == nil || $0.timestamp < cutoff }
+        if !expectedByHosts.isEmpty {
+            expectedByHosts.removeAll { $0.session == nil || $0.timestamp < cutoff }
         }
     }
 
@@ -470,22 +466,16 @@ public final class Analyzer {
         // One expected between two hosts: only a connection's opening SYN says which end
         // opened it, and a connection to a control port (or ident's, which servers ask the
         // client's host) is no data connection.
-        if !expectationsByHosts.isEmpty, segment.flags.contains(.syn), !segment.flags.contains(.ack),
+        if !expectedByHosts.isEmpty, segment.flags.contains(.syn), !segment.flags.contains(.ack),
            !isPort(segment.destination.port, in: controlPortBits), !isPort(segment.destination.port, in: implicitTLSPortBits),
            segment.destination.port != 113 {
             let pair = HostPair(initiator: segment.source.address, listener: segment.destination.address)
-            if let e = expectationsByHosts.removeValue(forKey: pair), let session = e.session, !session.isClosed {
-                return openData(for: session, mode: e.mode, initiator: segment.source, listener: segment.destination, at: ts)
-            }
-        }
-        if !passiveRequests.isEmpty, segment.flags.contains(.syn), !segment.flags.contains(.ack),
-           !isPort(segment.destination.port, in: controlPortBits), !isPort(segment.destination.port, in: implicitTLSPortBits) {
-            let pair = HostPair(initiator: segment.source.address, listener: segment.destination.address)
-            if let i = passiveRequests.lastIndex(where: { $0.hosts == pair }) {
-                let request = passiveRequests.remove(at: i)
-                if let session = request.session, !session.isClosed {
-                    session.passiveConnectionTaken()
-                    return openData(for: session, mode: "passive", initiator: segment.source, listener: segment.destination, at: ts)
+            if let i = expectedByHosts.lastIndex(where: { $0.hosts == pair }) {
+                let e = expectedByHosts.remove(at: i)
+                if let session = e.session, !session.isClosed {
+                    if e.passive { session.passiveConnectionTaken() }
+                    return openData(for: session, mode: e.passive ? "passive" : "active", initiator: segment.source,
+                                    listener: segment.destination, at: ts)
                 }
             }
         }
@@ -721,27 +711,20 @@ extension Analyzer: SessionHost {
         expectations[endpoint] = Expectation(session: session, mode: mode, timestamp: ts)
     }
 
-    func passiveRequested(by session: ControlSession, at ts: Timestamp) {
-        if passiveRequests.count >= 4_096 {
-            passiveRequests.removeAll { $0.session.map { $0.isClosed } ?? true }
-            if passiveRequests.count >= 4_096 { passiveRequests.removeFirst(2_048) }
+    func expectConnectionByHosts(of session: ControlSession, passive: Bool, at ts: Timestamp) {
+        if expectedByHosts.count >= 4_096 {
+            expectedByHosts.removeAll { $0.session.map { $0.isClosed } ?? true }
+            if expectedByHosts.count >= 4_096 { expectedByHosts.removeFirst(2_048) }
         }
-        passiveAnswered(by: session)
-        passiveRequests.append(PassiveRequest(session: session, hosts: HostPair(initiator: session.identity.client.address,
-                                                                                listener: session.identity.server.address),
-                                              timestamp: ts))
+        // One of each mode per session: the latest request stands for the session.
+        expectationByHostsAnswered(of: session, passive: passive)
+        let (client, server) = (session.identity.client.address, session.identity.server.address)
+        let hosts = passive ? HostPair(initiator: client, listener: server) : HostPair(initiator: server, listener: client)
+        expectedByHosts.append(ExpectedByHosts(session: session, hosts: hosts, passive: passive, timestamp: ts))
     }
 
-    func passiveAnswered(by session: ControlSession) {
+    func expectationByHostsAnswered(of session: ControlSession, passive: Bool) {
         // Usually the last one: replies come in order, and few wait at a time.
-        if let i = passiveRequests.lastIndex(where: { $0.session === session }) { passiveRequests.remove(at: i) }
-    }
-
-    func expectConnection(from initiator: IPAddress, to listener: IPAddress, session: ControlSession, mode: String, at ts: Timestamp) {
-        if expectationsByHosts.count >= 65_536 {
-            expectationsByHosts = expectationsByHosts.filter { $0.value.session.map { !$0.isClosed } ?? false }
-            if expectationsByHosts.count >= 65_536 { expectationsByHosts.removeAll(keepingCapacity: true) }
-        }
-        expectationsByHosts[HostPair(initiator: initiator, listener: listener)] = Expectation(session: session, mode: mode, timestamp: ts)
+        if let i = expectedByHosts.lastIndex(where: { $0.session === session && $0.passive == passive }) { expectedByHosts.remove(at: i) }
     }
 }

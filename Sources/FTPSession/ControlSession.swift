@@ -104,11 +104,12 @@ protocol SessionHost: AnyObject {
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
     /// The next connection `initiator`'s host opens to `listener`'s, whatever its ports: what a
     /// capture of one side of a session can expect when the port was said on the other.
-    func expectConnection(from initiator: IPAddress, to listener: IPAddress, session: ControlSession, mode: String, at ts: Timestamp)
-    /// A PASV, EPSV or LPSV sent: the client's next connection to the server's host is its data
-    /// connection, unless the reply comes first (`passiveAnswered`).
-    func passiveRequested(by session: ControlSession, at ts: Timestamp)
-    func passiveAnswered(by session: ControlSession)
+    /// The session's next data connection between its hosts, whatever its ports: the client's
+    /// to the server's host (`passive`, until the request's reply names the port) or the
+    /// server's to the client's (active, after a 200 to a command the capture lost).
+    func expectConnectionByHosts(of session: ControlSession, passive: Bool, at ts: Timestamp)
+    /// The reply named the port (or the session ended): the expectation by hosts is dropped.
+    func expectationByHostsAnswered(of session: ControlSession, passive: Bool)
 }
 
 /// What every session of one analyzer shares: the reply buffers they borrow in turn (see
@@ -404,7 +405,7 @@ final class ControlSession {
         endReason = reason
         // A side the capture never showed, though the other acknowledged its bytes, is the
         // capture's doing (Zeek's possible_split_routing): say so, beside the gap that follows.
-        if passiveRequested { passiveRequested = false; host.passiveAnswered(by: self) }
+        if passiveRequested { passiveRequested = false; host.expectationByHostsAnswered(of: self, passive: true) }
         let serverUnseen = serverStream.acknowledgedButNeverSeen
         if serverUnseen { countSessionAnomaly(.serverSideNotCaptured) }
         if clientStream.acknowledgedButNeverSeen { countSessionAnomaly(.clientSideNotCaptured) }
@@ -560,7 +561,7 @@ final class ControlSession {
             // server's side, or shows the connection before the reply.
             if serverStream.acknowledgedButNeverSeen { lastDataMode = "passive" }
             passiveRequested = true
-            host.passiveRequested(by: self, at: ts)
+            host.expectConnectionByHosts(of: self, passive: true, at: ts)
         case .abor:
             // ABOR takes over a transfer that is under way: the next closing reply is the
             // transfer's own (its 426, RFC 959 4.1.3), the one after it ABOR's (225 or 226).
@@ -704,7 +705,7 @@ final class ControlSession {
         }
         if passiveRequested, let a = answered, a.kind == .pasv || a.kind == .epsv || a.kind == .lpsv {
             passiveRequested = false
-            host.passiveAnswered(by: self)
+            host.expectationByHostsAnswered(of: self, passive: true)
         }
         // The reply repeats its command's anomalies, which were counted with the command: a
         // bounce attempt is one in the session's counts, not one for each record showing it.
@@ -719,7 +720,7 @@ final class ControlSession {
         // may have accepted a PORT or EPRT: the server then connects to the client's host on a
         // port the capture never saw.
         if effective == 200, answered == nil {
-            host.expectConnection(from: identity.server.address, to: identity.client.address, session: self, mode: "active", at: ts)
+            host.expectConnectionByHosts(of: self, passive: false, at: ts)
         }
 
         // Passive addresses.
