@@ -102,8 +102,6 @@ protocol SessionHost: AnyObject {
     func sessionEnded(_ identity: SessionIdentity)
     func recordLoginFailure(from address: IPAddress) -> Int
     func expectDataConnection(at endpoint: Endpoint, session: ControlSession, mode: String, at ts: Timestamp)
-    /// The next connection `initiator`'s host opens to `listener`'s, whatever its ports: what a
-    /// capture of one side of a session can expect when the port was said on the other.
     /// The session's next data connection between its hosts, whatever its ports: the client's
     /// to the server's host (`passive`, until the request's reply names the port) or the
     /// server's to the client's (active, after a 200 to a command the capture lost).
