@@ -40,6 +40,45 @@ public enum PathName {
         return nil  // no closing quote
     }
 
+    /// The working directory a reply to CWD, CDUP or a login names, where the server says
+    /// it: quoted as in a 257 (pyftpdlib, FileZilla Server: `250 "/pub" is the current
+    /// directory.`) or after "directory is" to the end of the line (pure-ftpd: `250 OK.
+    /// Current directory is /pub`, `230 OK. Current restricted directory is /`). Only an
+    /// absolute name counts; a reply that quotes anything else names no directory, so that
+    /// the argument is resolved instead.
+    public static func statedDirectory(in text: UnsafeRawBufferPointer) -> [UInt8]? {
+        // Most replies hold neither a quote nor a slash, and are done with in one word-wise pass.
+        var at = 0
+        while case let s = ByteScan.firstIndex(of: quote, or: slash, in: text, from: at, to: text.count), s < text.count {
+            if text[s] == quote {
+                guard let name = quoted(in: UnsafeRawBufferPointer(rebasing: text[s...])), name.first == slash else { return nil }
+                return resolve(name, against: nil)
+            }
+            if follows(directoryIs, before: s, in: text) {
+                var end = text.count
+                while end > s && (text[end - 1] == 0x20 || text[end - 1] == 0x09) { end -= 1 }
+                return resolve(Array(UnsafeRawBufferPointer(rebasing: text[s..<end])), against: nil)
+            }
+            at = s + 1
+        }
+        return nil
+    }
+
+    private static let directoryIs: StaticString = "directory is "
+
+    /// Whether `phrase` (lowercase ASCII) ends just before `index` in `text`, letters compared
+    /// without case.
+    private static func follows(_ phrase: StaticString, before index: Int, in text: UnsafeRawBufferPointer) -> Bool {
+        let n = phrase.utf8CodeUnitCount
+        guard index >= n else { return false }
+        let p = phrase.utf8Start
+        for k in 0..<n {
+            let b = text[index - n + k]
+            if b != p[k] && (b | 0x20) != p[k] { return false }
+        }
+        return true
+    }
+
     /// `path` made absolute against `directory` (itself absolute and normalised) and
     /// normalised: `.` and empty segments dropped, `..` taken back (never above the root).
     /// Nil when neither is absolute or the result is too long. An absolute name already in

@@ -87,6 +87,18 @@ public struct Reply: Sendable, Equatable {
         }
     }
 
+    /// The last line's text after its code and separator, without copying: where a
+    /// multi-line reply's closing line says what the lines before it led up to.
+    public func withLastLineText<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        storage.withUnsafeBytes { raw in
+            let start = ends.count >= 2 ? ends[ends.count - 2] : 0
+            let line = UnsafeRawBufferPointer(rebasing: raw[start...])
+            let hasCode = line.count >= 4 && isDigit(line[0]) && isDigit(line[1]) && isDigit(line[2])
+                && (line[3] == 0x20 || line[3] == 0x2D)
+            return body(hasCode ? UnsafeRawBufferPointer(rebasing: line[4...]) : line)
+        }
+    }
+
     public var isMultiline: Bool {
         let first = ends.first ?? storage.count
         return first > 3 && storage[3] == UInt8(ascii: "-")

@@ -218,7 +218,8 @@ final class ControlSession {
     /// With `--tls-keylog`, once TLS began: one reference, so that sessions without TLS (or
     /// without a key log) stay as small as they were.
     private var tlsKeys: ControlTLS?
-    /// The working directory, absolute, once PWD's 257 or a CWD from a known one told it.
+    /// The working directory, absolute, once PWD's 257, a CWD from a known one, or a reply
+    /// to CWD, CDUP or the login that names it told it.
     private var directory: [UInt8]?
     /// The latest SIZE answered with a size: a RETR of the same file expects it.
     private var lastSize: (path: UInt64, size: Int)?
@@ -972,6 +973,7 @@ final class ControlSession {
         case (.user, 332), (.pass, 332): login = .account
         case (.user, 230), (.pass, 230), (.pass, 202), (.acct, 230), (.user, 232), (.pass, 232):
             login = .authenticated; loginOutcome = "success"
+            if let stated = reply.withLastLineText({ PathName.statedDirectory(in: $0) }) { directory = stated }
         case (.pass, 530), (.user, 530), (.acct, 530):
             if login == .user || login == .account { login = .ready }
             loginFailures += 1
@@ -997,9 +999,13 @@ final class ControlSession {
         case (.pwd, 257), (.xpwd, 257):
             if let name = reply.withFirstLineText({ PathName.quoted(in: $0) }) { directory = PathName.resolve(name, against: nil) }
         case (.cwd, 250), (.cwd, 200), (.xcwd, 250), (.xcwd, 200):
-            directory = pending?.rawArgument.flatMap { PathName.resolve($0, against: directory) }
+            // The server's own word for where the session now is, where it gives one, is
+            // truer than the argument resolved against a directory perhaps not known.
+            directory = reply.withLastLineText({ PathName.statedDirectory(in: $0) })
+                ?? pending?.rawArgument.flatMap { PathName.resolve($0, against: directory) }
         case (.cdup, 200), (.cdup, 250):
-            directory = PathName.resolve(Array("..".utf8), against: directory)
+            directory = reply.withLastLineText({ PathName.statedDirectory(in: $0) })
+                ?? PathName.resolve(Array("..".utf8), against: directory)
         case (.rnfr, 350): renamePending = true
         case (.site, 200...299) where pending.map(Self.isSiteExec) == true:
             anomalies.append(SessionAnomaly.siteExecSucceeded.rawValue)

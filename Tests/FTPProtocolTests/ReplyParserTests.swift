@@ -352,6 +352,25 @@ struct GapFeeder {
         #expect(quoted("\"" + String(repeating: "a", count: 5000) + "\"") == nil)
     }
 
+    /// Servers that say where a CWD, CDUP or login left the session: pyftpdlib and FileZilla
+    /// Server quote it, pure-ftpd names it last; anything else names no directory.
+    @Test func theDirectoryAReplyStates() {
+        func stated(_ text: String) -> String? { s(Array(text.utf8).withUnsafeBytes { PathName.statedDirectory(in: $0) }) }
+        #expect(stated("\"/pub/docs\" is the current directory.") == "/pub/docs")
+        #expect(stated("CWD successful. \"/a \"\"b\"\"\" is current directory.") == "/a \"b\"")
+        #expect(stated("OK. Current directory is /newdir") == "/newdir")
+        #expect(stated("OK. Current restricted directory is /") == "/")
+        #expect(stated("OK. Current Directory Is /my files/ \t") == "/my files")
+        #expect(stated("OK. Current directory is /a/../b/.") == "/b")
+        // Not absolute, not a directory named, or nothing said.
+        #expect(stated("\"pub\" is the current directory.") == nil)
+        #expect(stated("User \"alice\" logged in, directory is /home/alice") == nil)
+        #expect(stated("OK. Current directory is C:\\ftp") == nil)
+        #expect(stated("Directory successfully changed.") == nil)
+        #expect(stated("CWD command successful") == nil)
+        #expect(stated("directory is ") == nil && stated("") == nil)
+    }
+
     @Test func namesResolvedAgainstTheWorkingDirectory() {
         #expect(s(PathName.resolve(b("hello.txt"), against: b("/pub"))) == "/pub/hello.txt")
         #expect(s(PathName.resolve(b("/etc//passwd"), against: nil)) == "/etc/passwd")

@@ -370,6 +370,23 @@ import Testing
         #expect(absolute.sessions.first?.transfers.first?.absolutePath == "/srv/ftp/f.bin")
     }
 
+    /// Without PWD (tnftp, lftp and ftplib send none), the directory is known where the
+    /// server's reply to CWD, CDUP or the login names it, and that beats the argument.
+    @Test func transfersNameTheFileAgainstTheDirectoryARepliesStates() throws {
+        func path(_ before: [(String, String)]) throws -> String? {
+            try download(before: before, preliminary: "150 Opening (10 bytes)", size: 10).sessions.first?.transfers.first?.absolutePath
+        }
+        #expect(try path([("CWD newdir", "250 OK. Current directory is /newdir")]) == "/newdir/f.bin")
+        #expect(try path([("CWD docs", "250 \"/pub/docs\" is the current directory.")]) == "/pub/docs/f.bin")
+        #expect(try path([("PASS x", "230 OK. Current directory is /home/bob"), ("CWD data", "250 ok")]) == "/home/bob/data/f.bin")
+        #expect(try path([("PWD", "257 \"/home/bob\""), ("CDUP", "250 OK. Current directory is /srv")]) == "/srv/f.bin")
+        // A multi-line reply says it last, after the directory's message.
+        #expect(try path([("CWD x", "250-Welcome to x.\r\n250-Read README.\r\n250 OK. Current directory is /x")]) == "/x/f.bin")
+        // A refusal moves nothing; a reply naming no directory leaves the argument to say it.
+        #expect(try path([("PWD", "257 \"/a\""), ("CWD b", "550 OK. Current directory is /elsewhere")]) == "/a/f.bin")
+        #expect(try path([("PWD", "257 \"/a\""), ("CWD b", "250 \"b\" is the current directory.")]) == "/a/b/f.bin")
+    }
+
     /// A resumed download carries the size less the offset, and servers announce the whole
     /// size or the rest: either matches, in the summary and in the anomaly alike.
     @Test func aResumedDownloadMatchesItsAnnouncedSizeLessTheOffset() throws {
