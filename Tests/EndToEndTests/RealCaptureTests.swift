@@ -255,6 +255,51 @@ import Testing
         #expect(markdown.stdout.contains("RETR readme.txt \(deflated) B deflated (\(inflated) B inflated) completed"))
     }
 
+    /// wget as scripts use it: passive and active downloads, a directory fetched recursively,
+    /// a missing file, a download resumed at the 10,000 bytes already on disk (the 150
+    /// announcing the whole file), and a login refused three times, as wget tries again.
+    @Test func wgetsDownloadsAndItsRetries() throws {
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-wget.pcap"))
+        let transfers = run.sessions.flatMap(\.transfers)
+        #expect(transfers.map { "\($0.command ?? "-") \($0.absolutePath ?? "-") \($0.mode ?? "-") \($0.bytes) \($0.outcome)" } == [
+            "RETR /pub/hello.txt passive 27019 completed", "RETR /pub/hello.txt active 27019 completed",
+            "LIST /pub/docs passive 245 completed", "RETR /pub/docs/a.txt passive 6 completed",
+            "RETR /pub/docs/b.txt passive 12 completed", "RETR /pub/missing.txt passive 0 failed",
+            "RETR /pub/hello.txt passive 17019 completed"])
+        let resumed = try #require(transfers.last)
+        #expect(resumed.restartOffset == 10000 && resumed.announcedSize == 27019 && resumed.sizeMatches == true)
+        #expect(resumed.mimeType == nil, "the file's start was not sent")
+        // SIZE and RETR of the missing file are both refused.
+        #expect(run.replies.filter { $0.reply.code == 550 }.map(\.command) == ["SIZE", "RETR"])
+        // The refused logins: each its own session, the third flagged.
+        let refused = run.sessions.filter { $0.user == "alice" }
+        #expect(refused.map(\.login) == ["failed", "failed", "failed"])
+        #expect(refused.map { $0.anomalies["repeated login failures"] ?? 0 } == [0, 0, 1])
+        #expect(run.summary.anomalies == ["repeated login failures": 1])
+    }
+
+    /// tnftp against pure-ftpd: EPSV and EPRT over IPv4 (pure-ftpd connecting back from port
+    /// 2), and no PWD ever: the directory is known only once pure-ftpd's reply to CWD names it
+    /// (`250 OK. Current directory is /newdir`), so the upload and listing in it and the
+    /// download after CDUP have their absolute names, those before have none.
+    @Test func tnftpAgainstPureFTPdAndTheDirectoriesItsRepliesName() throws {
+        let run = try AnalysisRun.of(Fixtures.path("pureftpd-tnftp.pcap"))
+        #expect(!run.commands.contains { $0.command.verb == "PWD" } && run.commands.count > 40)
+        let transfers = try #require(run.sessions.first?.transfers)
+        #expect(transfers.map { "\($0.command ?? "-") \($0.absolutePath ?? "-") \($0.mode ?? "-") \($0.representationType ?? "-")" } == [
+            "LIST - passive A", "RETR - passive I", "LIST - active A", "RETR - active I",
+            "STOR /newdir/up.txt active I", "NLST /newdir active A", "RETR /readme.txt passive A"])
+        #expect(transfers.allSatisfy { $0.outcome == "completed" && $0.bytes > 0 && $0.dataConnection != nil })
+        #expect(transfers.filter { $0.mode == "active" }.allSatisfy { $0.dataConnection?.server.port == 2 })
+        // pure-ftpd's 150 gives kilobytes, not bytes: the size is SIZE's. In TYPE A it sends
+        // more bytes than the file has (each LF as CRLF), which is not a short transfer.
+        #expect(transfers.map(\.sizeMatches) == [nil, true, nil, true, nil, nil, nil])
+        #expect(transfers.last.map { $0.bytes > $0.announcedSize ?? .max } == true)
+        // An anonymous user may not rename, delete or remove a directory.
+        #expect(run.replies.filter { $0.reply.code == 550 }.map(\.command) == ["RNFR", "DELE", "RMD"])
+        #expect(run.summary.anomalies == ["code not in catalog": 3], "the three 229s")
+    }
+
     /// Mirrored traffic as AWS traffic mirroring delivers it: every packet inside VXLAN. The
     /// sessions, their transfers and their data connections are found by the inner addresses.
     @Test func aSessionMirroredInsideVXLAN() throws {
