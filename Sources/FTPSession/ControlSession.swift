@@ -468,6 +468,9 @@ final class ControlSession {
     /// The number of an ABOR whose transfer closed with a 2xx: that reply may have been the
     /// ABOR's as well.
     private var abortMayHaveShared: Int32 = 0
+    /// The transfer that closed with that 2xx: if the ABOR then gets a reply of its own, the
+    /// transfer had completed before the ABOR reached the server.
+    private var finishedBeforeAbort: TransferTracker?
 
     func deliver(_ event: StreamEvent, _ direction: Direction, _ ts: Timestamp, _ sink: EventSink) {
         switch (event, direction) {
@@ -679,7 +682,7 @@ final class ControlSession {
                     // it no longer speaks for the transfer. A 2xx rather than 426 may be the
                     // only one (proftpd's "226 Abort successful" when the client closed the data
                     // connection first): the ABOR is then not blamed for going unanswered.
-                    if c / 100 == 2 { abortMayHaveShared = queue[0].number }
+                    if c / 100 == 2 { abortMayHaveShared = queue[0].number; finishedBeforeAbort = queue[0].transfer }
                     queue[0].abortAwaitingTransferReply = false
                     if let taken = abortedTransfer.take() {
                         answered = taken.command
@@ -1007,6 +1010,13 @@ final class ControlSession {
             directory = reply.withLastLineText({ PathName.statedDirectory(in: $0) })
                 ?? PathName.resolve(Array("..".utf8), against: directory)
         case (.rnfr, 350): renamePending = true
+        case (.abor, 225), (.abor, 226):
+            // Its transfer's own 2xx came first: the transfer had completed when the ABOR
+            // arrived (lftp's pget stops each part's connection so, crossing the 226), and
+            // the server says there was nothing to abort (RFC 959 4.1.3).
+            if let t = finishedBeforeAbort.take(), pending?.number == abortMayHaveShared, t.summary.finalCode.map({ $0 / 100 == 2 }) == true {
+                t.summary.outcome = "completed"
+            }
         case (.site, 200...299) where pending.map(Self.isSiteExec) == true:
             anomalies.append(SessionAnomaly.siteExecSucceeded.rawValue)
         case (.size, 213):

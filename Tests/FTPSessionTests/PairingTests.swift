@@ -183,18 +183,30 @@ import Testing
         #expect(run.sessions[0].unanswered.isEmpty == clientCutTheTransfer)
     }
 
-    /// The transfer ended as the ABOR went out: its own 226, then ABOR's 225 (RFC 959's first
-    /// case, the service command already completed, answered as its reply arrives).
-    @Test func aborAfterTheTransferEndedGetsItsOwn225() throws {
+    /// The transfer ended as the ABOR went out: its own 226, then ABOR's 225 or 226 (RFC 959's
+    /// first case, the service command already completed, answered as its reply arrives). The
+    /// transfer completed: nothing was aborted, as vsftpd's "225 No transfer to ABOR." says.
+    /// (Found on lftp's pget, which sends ABOR on each part's connection as the part is in.)
+    @Test(arguments: ["225 No transfer to ABOR.", "226 ABOR command successful."])
+    func aborAfterTheTransferEndedGetsItsOwnReply(_ aborReply: String) throws {
         var c = Conversation()
         c.handshake(); c.server("220 Ready.\r\n")
         c.client("RETR small\r\n"); c.server("150 Opening\r\n")
         c.client("ABOR\r\n")
-        c.server("226 Transfer complete.\r\n"); c.server("225 ABOR command successful.\r\n")
+        c.server("226 Transfer complete.\r\n"); c.server(aborReply + "\r\n")
         c.client("NOOP\r\n"); c.server("200 NOOP ok\r\n")
         let run = try c.analyze("abor-late.pcap")
         #expect(run.replies.map(\.command) == [nil, "RETR", "RETR", "ABOR", "NOOP"])
-        #expect(run.sessions[0].transfers.first?.finalCode == 226 && run.sessions[0].unanswered.isEmpty)
+        let t = try #require(run.sessions.first?.transfers.first)
+        #expect(t.finalCode == 226 && t.outcome == "completed" && run.sessions[0].unanswered.isEmpty)
+        // Interrupted, the transfer closes with a 426 and stays aborted whatever ABOR gets.
+        var cut = Conversation()
+        cut.handshake(); cut.server("220 Ready.\r\n")
+        cut.client("RETR big\r\n"); cut.server("150 Opening\r\n")
+        cut.client("ABOR\r\n")
+        cut.server("426 Failure writing network stream.\r\n"); cut.server(aborReply + "\r\n")
+        let aborted = try cut.analyze("abor-cut.pcap")
+        #expect(aborted.sessions.first?.transfers.first.map { "\($0.outcome) \($0.finalCode ?? 0)" } == "aborted 426")
     }
 
     @Test func unsolicited421IsNotAnAnomalyAndClosesTheSession() throws {
