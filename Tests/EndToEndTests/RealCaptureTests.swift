@@ -54,14 +54,19 @@ import Testing
         let clientLines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
             .map(String.init).filter { !$0.isEmpty && !$0.hasPrefix("#") }
         let run = try AnalysisRun.of(Fixtures.path(name), configuration: Fixtures.configuration(name))
-        let ours = run.replies.flatMap { $0.reply.lines.map { String(decoding: $0, as: UTF8.self) } }
-        // Clients log a subset (curl skips some, ftplib logs all); each must appear, in order.
-        var j = 0
+        let ours = run.replies.flatMap { r in r.reply.lines.map { (session: r.session.id, line: String(decoding: $0, as: UTF8.self)) } }
+        // Clients log a subset (curl skips some, ftplib logs all); each must appear, in order
+        // within its connection (lftp's pget reads several at once and logs them interleaved).
+        var next: [String: Int] = [:]
         var missing: [String] = []
         for line in clientLines {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if let k = ours[j...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == trimmed }) { j = k + 1 }
-            else { missing.append(line) }
+            if let k = ours.indices.first(where: { $0 >= next[ours[$0].session, default: 0]
+                                                   && ours[$0].line.trimmingCharacters(in: .whitespaces) == trimmed }) {
+                next[ours[k].session] = k + 1
+            } else {
+                missing.append(line)
+            }
         }
         #expect(missing.isEmpty, "client saw replies ftpscope did not report in order: \(missing)")
         // Not a trivial oracle: the client logged at least half of the lines reported (ftplib
@@ -276,6 +281,33 @@ import Testing
         #expect(refused.map(\.login) == ["failed", "failed", "failed"])
         #expect(refused.map { $0.anomalies["repeated login failures"] ?? 0 } == [0, 0, 1])
         #expect(run.summary.anomalies == ["repeated login failures": 1])
+    }
+
+    /// lftp's pget: one file in parts over control connections of their own, each part
+    /// resumed at its offset and stopped with ABOR once in. vsftpd had sent each part and its
+    /// 226 when the ABOR arrived, and answered it "225 No transfer to ABOR.": every part
+    /// completed, and together they are the file (the client log gives its size).
+    @Test func pgetsPartsCrossedByTheirABORsAreCompleted() throws {
+        let log = try String(contentsOfFile: Fixtures.path("vsftpd-lftp-pget.client.log"), encoding: .utf8)
+        let size = try #require(log.split(separator: "\n").last.flatMap { $0.split(separator: " ").compactMap { Int($0) }.first })
+        let run = try AnalysisRun.of(Fixtures.path("vsftpd-lftp-pget.pcap"))
+        let parts = run.sessions.flatMap(\.transfers)
+        #expect(parts.count >= 2 && parts.allSatisfy { $0.command == "RETR" && $0.path == "pub/part.bin" })
+        // Each ABOR answered 225 came after its part's own 226; that part completed.
+        let late = run.replies.filter { $0.command == "ABOR" && $0.reply.code == 225 }
+        #expect(!late.isEmpty)
+        for abor in late {
+            let t = try #require(run.sessions.first { $0.session.id == abor.session.id }?.transfers.first)
+            #expect(t.outcome == "completed" && t.finalCode == 226, "\(abor.session.id)")
+        }
+        // The parts cover the file from its first byte to its last.
+        var covered = 0
+        for t in parts.sorted(by: { ($0.restartOffset ?? 0) < ($1.restartOffset ?? 0) }) {
+            #expect((t.restartOffset ?? 0) <= covered)
+            covered = max(covered, (t.restartOffset ?? 0) + t.bytes)
+        }
+        #expect(covered == size)
+        #expect(run.summary.anomalies.isEmpty)
     }
 
     /// tnftp against pure-ftpd: EPSV and EPRT over IPv4 (pure-ftpd connecting back from port
