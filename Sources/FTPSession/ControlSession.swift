@@ -581,6 +581,14 @@ final class ControlSession {
                 t.summary.outcome = "aborted"
                 transfer = t
                 abortAwaitingTransferReply = true
+            } else if let ch = unclaimedChannel, ch.bytesFromClient + ch.bytesFromServer > 0 {
+                // The transfer command and its preliminary reply were both lost, but a data
+                // connection no command claimed is carrying a file: that transfer is the one
+                // under way, and the same holds.
+                let t = beginTransfer(nil, path: nil, at: ch.first)
+                t.summary.outcome = "aborted"
+                transfer = t
+                abortAwaitingTransferReply = true
             }
         default:
             break
@@ -841,17 +849,22 @@ final class ControlSession {
     /// the head's reply, so the whole reply lost was the head's, and this one answers the lost
     /// command — whatever its code, as CWD, CWD, TYPE, PASV, each answered by a 250 or a 200,
     /// go on in a trace of a crawler that lost packets both ways. Only a transfer that may
-    /// still get its final reply keeps this one, its preliminary reply having been lost.
+    /// still get its final reply keeps this one, its preliminary reply having been lost: not
+    /// SITE or a verb the server may answer anyhow (tnftp's SITE IDLE lost its 200 with the
+    /// QUIT after it, and the 221 had gone to the SITE).
     private func skipHeadWithLostReply(before code: Int, whole: Bool) -> Int {
         guard lost.headReply else { return 0 }
         lost.headReply = false
+        let head = queue[0]
+        // The head alone was waiting when the client's lost bytes left: the lost command came
+        // after it, so the whole reply lost was the head's, though commands sent later wait
+        // behind (ftplib's NOOP after its ABOR's 426 lost with the ABOR's 226, then QUIT).
+        if lost.commands, lost.answersBeforeLostCommands == 1, whole,
+           !(head.transfer != nil && !head.gotPreliminary && head.fit(code) != .unexpected) {
+            dropWaiting(1)
+            return 1
+        }
         if queue.count == 1 {
-            let head = queue[0]
-            if lost.commands, lost.answersBeforeLostCommands > 0, whole,
-               !(head.mayGetPreliminaryReply && !head.gotPreliminary && head.fit(code) != .unexpected) {
-                dropWaiting(1)
-                return 1
-            }
             guard code == 421, whole, !head.isGreeting, !head.mayGetPreliminaryReply else { return 0 }
         } else {
             guard queue.count >= 2, queue[1].fit(code) != .unexpected else { return 0 }

@@ -99,12 +99,15 @@ import Testing
     }
 
     /// Any two control packets lost, in every pair (a capture dropping packets both ways, as
-    /// in Zeek's crawler trace): about 5,800 copies of six recordings. Of four others' pairs,
-    /// 8 still mis-pair: lftp sends commands together (CLNT, LANG, OPTS, HOST, USER; SIZE and
-    /// MDTM), so a reply that fits two of them says nothing of which reply was lost; FEAT lost
-    /// with the first segment of HELP's reply; a TLS session's STAT listing.
+    /// in Zeek's crawler trace): copies of nine recordings, among them a transfer command lost
+    /// with its 150 before an ABOR (pget), SITE's reply lost with the QUIT after it (tnftp),
+    /// and ftplib's NOOP lost with its ABOR's 226. Of six others' pairs, 6 still mis-pair:
+    /// lftp sends commands together (CLNT, LANG, OPTS, HOST, USER; SIZE and MDTM), so a reply
+    /// that fits two of them says nothing of which reply was lost; FEAT lost with the first
+    /// segment of HELP's reply.
     @Test(arguments: ["pureftpd-curl.pcap", "vsftpd-curl-passive.pcap", "pyftpdlib-ftplib-ipv6.pcap",
-                      "vsftpd-lftp-active.pcap", "proftpd-curl-masquerade.pcap", "vsftpd-ftplib-limit.pcap"])
+                      "vsftpd-lftp-active.pcap", "proftpd-curl-masquerade.pcap", "vsftpd-ftplib-limit.pcap",
+                      "vsftpd-lftp-pget.pcap", "pureftpd-tnftp.pcap", "pyftpdlib-ftplib-abort.pcap"])
     func losingAnyTwoControlPacketsMisPairsNoReply(_ name: String) throws {
         let (full, records, control, _) = try Self.controlPackets(of: name)
         let path = CaptureFile.temporaryPath("dropped2-" + name)
