@@ -77,7 +77,8 @@ import Testing
                       "pureftpd-curl.pcap", "pyftpdlib-ftplib-ipv6.pcap", "vsftpd-curl-passive.pcap",
                       "vsftpd-lftp-active.pcap", "vsftpd-lftp-pipelined.pcap", "vsftpd-ftplib-limit.pcap",
                       "vsftpd-lftp-midsession.pcap", "pyftpdlib-ftplib-interfaces.pcapng",
-                      "vsftpd-ftplib-filetypes.pcap", "vsftpd-ftplib-suspicious.pcap", "pyftpdlib-ftplib-abort.pcap"])
+                      "vsftpd-ftplib-filetypes.pcap", "vsftpd-ftplib-suspicious.pcap", "pyftpdlib-ftplib-abort.pcap",
+                      "vsftpd-wget.pcap", "pureftpd-tnftp.pcap", "vsftpd-lftp-pget.pcap"])
     func losingAnyOneControlPacketMisPairsNoReply(_ name: String) throws {
         let (full, records, control, controlPorts) = try Self.controlPackets(of: name)
         let path = CaptureFile.temporaryPath("dropped-" + name)
