@@ -45,16 +45,19 @@ public enum PathName {
     /// directory.`) or after "directory is" to the end of the line (pure-ftpd: `250 OK.
     /// Current directory is /pub`, `230 OK. Current restricted directory is /`). Only an
     /// absolute name counts; a reply that quotes anything else names no directory, so that
-    /// the argument is resolved instead.
-    public static func statedDirectory(in text: UnsafeRawBufferPointer) -> [UInt8]? {
+    /// the argument is resolved instead. A login's reply is read for the phrase alone
+    /// (`quoted: false`): a 230 may quote the user, and a certificate's subject is a name
+    /// beginning with a slash (`/C=US/O=Grid/CN=bob`).
+    public static func statedDirectory(in text: UnsafeRawBufferPointer, quoted allowQuoted: Bool = true) -> [UInt8]? {
         // Most replies hold neither a quote nor a slash, and are done with in one word-wise pass.
         var at = 0
         while case let s = ByteScan.firstIndex(of: quote, or: slash, in: text, from: at, to: text.count), s < text.count {
             if text[s] == quote {
-                guard let name = quoted(in: UnsafeRawBufferPointer(rebasing: text[s...])), name.first == slash else { return nil }
-                return resolve(name, against: nil)
-            }
-            if follows(directoryIs, before: s, in: text) {
+                if allowQuoted {
+                    guard let name = quoted(in: UnsafeRawBufferPointer(rebasing: text[s...])), name.first == slash else { return nil }
+                    return resolve(name, against: nil)
+                }
+            } else if follows(directoryIs, before: s, in: text) {
                 var end = text.count
                 while end > s && (text[end - 1] == 0x20 || text[end - 1] == 0x09) { end -= 1 }
                 return resolve(Array(UnsafeRawBufferPointer(rebasing: text[s..<end])), against: nil)

@@ -989,7 +989,7 @@ final class ControlSession {
         case (.user, 332), (.pass, 332): login = .account
         case (.user, 230), (.pass, 230), (.pass, 202), (.acct, 230), (.user, 232), (.pass, 232):
             login = .authenticated; loginOutcome = "success"
-            if let stated = reply.withLastLineText({ PathName.statedDirectory(in: $0) }) { directory = stated }
+            if let stated = reply.withLastLineText({ PathName.statedDirectory(in: $0, quoted: false) }) { directory = stated }
         case (.pass, 530), (.user, 530), (.acct, 530):
             if login == .user || login == .account { login = .ready }
             loginFailures += 1

@@ -369,6 +369,11 @@ struct GapFeeder {
         #expect(stated("Directory successfully changed.") == nil)
         #expect(stated("CWD command successful") == nil)
         #expect(stated("directory is ") == nil && stated("") == nil)
+        // A login's reply: the phrase only, past a quoted subject that begins with a slash.
+        func login(_ text: String) -> String? { s(Array(text.utf8).withUnsafeBytes { PathName.statedDirectory(in: $0, quoted: false) }) }
+        #expect(login("User \"/C=US/O=Grid/CN=bob\" logged in.") == nil)
+        #expect(login("User \"/C=US/O=Grid/CN=bob\" logged in, directory is /home/bob") == "/home/bob")
+        #expect(login("OK. Current restricted directory is /") == "/")
     }
 
     @Test func namesResolvedAgainstTheWorkingDirectory() {

@@ -379,6 +379,7 @@ import Testing
         #expect(try path([("CWD newdir", "250 OK. Current directory is /newdir")]) == "/newdir/f.bin")
         #expect(try path([("CWD docs", "250 \"/pub/docs\" is the current directory.")]) == "/pub/docs/f.bin")
         #expect(try path([("PASS x", "230 OK. Current directory is /home/bob"), ("CWD data", "250 ok")]) == "/home/bob/data/f.bin")
+        #expect(try path([("PASS x", "230 User \"/C=US/O=Grid/CN=bob\" logged in."), ("CWD data", "250 ok")]) == nil)
         #expect(try path([("PWD", "257 \"/home/bob\""), ("CDUP", "250 OK. Current directory is /srv")]) == "/srv/f.bin")
         // A multi-line reply says it last, after the directory's message.
         #expect(try path([("CWD x", "250-Welcome to x.\r\n250-Read README.\r\n250 OK. Current directory is /x")]) == "/x/f.bin")
